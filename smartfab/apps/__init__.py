@@ -1,0 +1,1 @@
+"""APPLICATION LAYER: one package per capability, each reading the store."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind `smartfab bench ...`; each prints its figures as one JSON object last."""

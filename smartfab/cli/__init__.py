@@ -1,0 +1,1 @@
+"""The `smartfab` command line: thin commands that call into the layers."""

@@ -1,0 +1,66 @@
+"""Settings: where data lives, which store, which ports. Read from a YAML file (``--config``) and
+``SMARTFAB_*`` environment variables, in that order of precedence (environment wins)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from smartfab.errors import SmartfabError
+
+DEMO_PLANT = Path(__file__).parent / "model" / "plants" / "demo.yaml"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Path("smartfab-data")
+    # duckdb:///path/to/file.duckdb (default: <data_dir>/smartfab.duckdb); postgresql://... later
+    store_url: str = ""
+    plant: Path = DEMO_PLANT
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    opcua_port: int = Field(default=4840, ge=0, le=65535)
+    modbus_port: int = Field(default=5020, ge=0, le=65535)
+    seed: int = 42
+
+    @property
+    def store_path(self) -> Path:
+        if self.store_url.startswith("duckdb:///"):
+            return Path(self.store_url.removeprefix("duckdb:///"))
+        if self.store_url:
+            raise SmartfabError(f"store_url {self.store_url!r}: only duckdb:///PATH is supported")
+        return self.data_dir / "smartfab.duckdb"
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``path`` (optional), then the environment, then explicit overrides."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise SmartfabError(f"{path}: cannot read config file: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise SmartfabError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SmartfabError(f"{path}: a config file must be a mapping of setting: value")
+        values.update(loaded)
+    for name in Settings.model_fields:
+        env = os.environ.get(f"SMARTFAB_{name.upper()}")
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        where = f"{path}: " if path else ""
+        raise SmartfabError(
+            f"{where}setting {field!r} = {first.get('input')!r}: {first['msg']}"
+        ) from exc

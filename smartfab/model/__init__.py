@@ -1,0 +1,1 @@
+"""The plant model: ISA-95 hierarchy, signals, units, bindings and their validation."""

@@ -1,0 +1,1 @@
+"""PLATFORM LAYER: bus, ingestion, storage, data quality."""

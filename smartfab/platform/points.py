@@ -1,0 +1,205 @@
+"""Columnar batches of points and events: the unit in which data moves through smartfab.
+
+A batch is a handful of NumPy columns, never a Python object per point. Timestamps are integer
+microseconds since the Unix epoch (UTC); signals are integer ids assigned by the store's catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+
+class Quality(IntEnum):
+    """Point quality, carried from the source to storage (OPC UA's three status severities)."""
+
+    GOOD = 0
+    UNCERTAIN = 1
+    BAD = 2
+
+
+POINT_SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("signal_id", pa.int32()),
+        ("value", pa.float64()),
+        ("quality", pa.uint8()),
+    ]
+)
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("equipment", pa.string()),  # path of the equipment or connector the event belongs to
+        ("kind", pa.string()),  # one of EventKind
+        ("code", pa.string()),  # state name, fault code, counter name, gap reason ...
+        ("value", pa.float64()),  # count delta, gap duration in seconds, ...; NaN when unused
+        ("detail", pa.string()),  # free text for people
+    ]
+)
+
+
+class EventKind:
+    STATE = "state"  # code = new state name
+    COUNT = "count"  # code = "good" or "scrap", value = parts
+    FAULT = "fault"  # code = fault code, detail = text
+    GAP = "gap"  # a connector lost its device: equipment = connector id, value = seconds
+    QUALITY = "quality"  # points rejected or flagged by ingestion, code = reason
+    FAILURE = "failure"  # ground truth of the virtual factory: code = failure mode
+
+
+Int64Array = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+Float64Array = npt.NDArray[np.float64]
+UInt8Array = npt.NDArray[np.uint8]
+
+
+def now_us() -> int:
+    """Current wall-clock time in epoch microseconds."""
+    import time
+
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class PointBatch:
+    """Points as four equally long columns."""
+
+    ts: Int64Array
+    signal_id: Int32Array
+    value: Float64Array
+    quality: UInt8Array
+
+    @classmethod
+    def empty(cls) -> PointBatch:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, np.int32),
+            np.empty(0, np.float64),
+            np.empty(0, np.uint8),
+        )
+
+    @classmethod
+    def of(
+        cls,
+        ts: npt.ArrayLike,
+        signal_id: npt.ArrayLike,
+        value: npt.ArrayLike,
+        quality: npt.ArrayLike | int = Quality.GOOD,
+    ) -> PointBatch:
+        """Build a batch from array-likes, broadcasting scalars (handy for tests and connectors)."""
+        v = np.asarray(value, dtype=np.float64)
+        n = v.shape[0] if v.ndim else 1
+        return cls(
+            np.broadcast_to(np.asarray(ts, dtype=np.int64), (n,)).copy(),
+            np.broadcast_to(np.asarray(signal_id, dtype=np.int32), (n,)).copy(),
+            np.broadcast_to(v, (n,)).copy(),
+            np.broadcast_to(np.asarray(quality, dtype=np.uint8), (n,)).copy(),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> PointBatch:
+        return PointBatch(
+            self.ts[index], self.signal_id[index], self.value[index], self.quality[index]
+        )
+
+    def to_arrow(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.array(self.ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+                pa.array(self.signal_id, pa.int32()),
+                pa.array(self.value, pa.float64()),
+                pa.array(self.quality, pa.uint8()),
+            ],
+            schema=POINT_SCHEMA,
+        )
+
+    @staticmethod
+    def concat(batches: Sequence[PointBatch]) -> PointBatch:
+        if not batches:
+            return PointBatch.empty()
+        if len(batches) == 1:
+            return batches[0]
+        return PointBatch(
+            np.concatenate([b.ts for b in batches]),
+            np.concatenate([b.signal_id for b in batches]),
+            np.concatenate([b.value for b in batches]),
+            np.concatenate([b.quality for b in batches]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Events as columns; strings are NumPy object arrays (events are far rarer than points)."""
+
+    ts: Int64Array
+    equipment: npt.NDArray[np.object_]
+    kind: npt.NDArray[np.object_]
+    code: npt.NDArray[np.object_]
+    value: Float64Array
+    detail: npt.NDArray[np.object_]
+
+    @classmethod
+    def empty(cls) -> EventBatch:
+        o = np.empty(0, object)
+        return cls(np.empty(0, np.int64), o, o, o, np.empty(0, np.float64), o)
+
+    @classmethod
+    def of(
+        cls,
+        ts: npt.ArrayLike,
+        equipment: npt.ArrayLike,
+        kind: npt.ArrayLike,
+        code: npt.ArrayLike,
+        value: npt.ArrayLike = np.nan,
+        detail: npt.ArrayLike = "",
+    ) -> EventBatch:
+        t = np.atleast_1d(np.asarray(ts, dtype=np.int64))
+        n = t.shape[0]
+
+        def col(x: npt.ArrayLike, dtype: type) -> npt.NDArray:  # type: ignore[type-arg]
+            return np.broadcast_to(np.asarray(x, dtype=dtype), (n,)).copy()
+
+        return cls(
+            t.copy(), col(equipment, object), col(kind, object), col(code, object),
+            col(value, np.float64), col(detail, object),
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> EventBatch:
+        return EventBatch(
+            self.ts[index], self.equipment[index], self.kind[index], self.code[index],
+            self.value[index], self.detail[index],
+        )  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.array(self.ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+                pa.array(self.equipment, pa.string()),
+                pa.array(self.kind, pa.string()),
+                pa.array(self.code, pa.string()),
+                pa.array(self.value, pa.float64()),
+                pa.array(self.detail, pa.string()),
+            ],
+            schema=EVENT_SCHEMA,
+        )
+
+    @staticmethod
+    def concat(batches: Sequence[EventBatch]) -> EventBatch:
+        if not batches:
+            return EventBatch.empty()
+        if len(batches) == 1:
+            return batches[0]
+        return EventBatch(
+            *(np.concatenate([getattr(b, f) for b in batches]) for f in EventBatch.__slots__)
+        )

@@ -1,0 +1,114 @@
+"""The storage interface. Every store (embedded DuckDB, PostgreSQL) implements it and passes the
+same test suite; nothing above the platform layer knows which one it talks to.
+
+All times are epoch microseconds (UTC). Query results are Arrow tables, so that a notebook can call
+``.to_pandas()`` and the API can serialise columns without a Python object per row.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from smartfab.platform.points import EventBatch, PointBatch
+
+
+@dataclass(frozen=True, slots=True)
+class SignalInfo:
+    """A signal as the store catalogues it. ``path`` is unique and stable; ``id`` is assigned by the
+    store on first registration and never changes afterwards."""
+
+    path: str  # site/area/line/cell/equipment/signal
+    equipment: str  # site/area/line/cell/equipment
+    name: str
+    unit: str
+    data_type: str
+    role: str = "measurement"
+    low: float | None = None  # expected range
+    high: float | None = None
+    source: str = ""  # lineage: which connection produced it ("opcua:plc-1", "virtual", ...)
+    id: int = -1
+
+
+class StoreError(Exception):
+    """A store operation failed; the message says what and why."""
+
+
+class Store(ABC):
+    """Time series, events, the signal catalogue and small persistent settings."""
+
+    # --- catalogue -------------------------------------------------------------------------
+    @abstractmethod
+    def register_signals(self, signals: Sequence[SignalInfo]) -> dict[str, int]:
+        """Add new signals, update the metadata of known ones; return path -> id for all given."""
+
+    @abstractmethod
+    def signals(self) -> list[SignalInfo]:
+        """Every catalogued signal, with its id."""
+
+    # --- writing ---------------------------------------------------------------------------
+    @abstractmethod
+    def append_points(self, batch: PointBatch) -> int:
+        """Store a batch atomically (all or nothing). A (signal, ts) already stored is not stored
+        again. Returns the number of points written."""
+
+    @abstractmethod
+    def append_events(self, batch: EventBatch) -> int:
+        """Store a batch of events atomically; returns the number written."""
+
+    # --- reading ---------------------------------------------------------------------------
+    @abstractmethod
+    def raw(
+        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
+    ) -> pa.Table:
+        """Points of the signals with start <= ts < end, ordered by signal, ts.
+        Columns: ts, signal_id, value, quality."""
+
+    @abstractmethod
+    def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
+        """Fixed-width buckets over [start, end): bucket (start time), min, max, avg, last, count.
+        Only buckets that hold points are returned."""
+
+    @abstractmethod
+    def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
+        """Newest point of each signal (all when None): ts, signal_id, value, quality."""
+
+    @abstractmethod
+    def events(
+        self,
+        start: int,
+        end: int,
+        equipment: str | None = None,
+        kinds: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Events with start <= ts < end, ordered by ts. ``equipment`` matches the path or any
+        path below it (a line selects its equipment)."""
+
+    @abstractmethod
+    def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
+        """Seconds spent in each state within [start, end), from the state events; the state in
+        force at ``start`` counts from ``start``. Columns: equipment, state, seconds."""
+
+    @abstractmethod
+    def count_points(self) -> int:
+        """How many points the store holds."""
+
+    # --- settings that must survive a restart (connector configuration, ...) ------------------
+    @abstractmethod
+    def get_setting(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_setting(self, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
