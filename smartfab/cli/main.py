@@ -41,15 +41,20 @@ def _root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # asyncua logs its own retries as errors; our connectors report outages in their status
+        # and as gap events, so its messages only matter when debugging.
+        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
 
 
 def _register() -> None:
-    from smartfab.cli import bench, demo, plant, simulate
+    from smartfab.cli import bench, demo, plant, serve, simulate
 
+    app.command("demo")(demo.demo)
+    app.command("simulate")(simulate.simulate)
+    app.command("serve")(serve.serve)
     app.add_typer(plant.app, name="plant")
     app.add_typer(bench.app, name="bench")
-    app.command("simulate")(simulate.simulate)
-    app.command("demo")(demo.demo)
 
 
 def main() -> None:

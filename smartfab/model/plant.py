@@ -8,11 +8,12 @@ is safe in URLs, MQTT topics and OPC UA string node ids.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
@@ -79,6 +80,10 @@ REGISTER_WORDS: dict[str, int] = {
     "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4,
 }  # fmt: skip
 
+# pydantic warns that the field "register" shadows ABCMeta.register, a method of the model's
+# metaclass that instances never see; without this every command would print that warning.
+warnings.filterwarnings("ignore", r'Field name "register" in "ModbusBinding"', UserWarning)
+
 
 class ModbusBinding(_Strict):
     connection: Slug
@@ -104,6 +109,18 @@ class Source(_Strict):
     modbus: ModbusBinding | None = None
     mqtt: MqttBinding | None = None
     virtual: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Source:
+        chosen = [p for p in ("opcua", "modbus", "mqtt") if getattr(self, p) is not None]
+        if self.virtual:
+            chosen.append("virtual")
+        if len(chosen) != 1:
+            raise ValueError(
+                "a source needs exactly one of opcua:, modbus:, mqtt: or virtual: true, "
+                f"not {' and '.join(chosen) or 'none'}"
+            )
+        return self
 
     @property
     def protocol(self) -> str:

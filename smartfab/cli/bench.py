@@ -1,0 +1,70 @@
+"""`smartfab bench ...`: benchmarks that print their figures; the last line is one JSON object."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from smartfab.cli.common import console
+
+app = typer.Typer(
+    help="Benchmarks. Each prints a table for people, then its figures as one JSON object on the "
+    "last line for scripts.",
+    no_args_is_help=True,
+)
+
+
+def _report(title: str, figures: dict[str, Any]) -> None:
+    """A table of the top-level figures for people, then every figure as JSON on the last line."""
+    table = Table(title=title, show_header=False)
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            continue
+        table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else f"{value}")
+    console.print(table)
+    print(json.dumps(figures), flush=True)
+
+
+@app.command()
+def ingest(
+    points: Annotated[
+        int, typer.Option(min=10_000, help="Points through the batch path.")
+    ] = 5_000_000,
+    batch_size: Annotated[int, typer.Option(min=100, help="Points per published batch.")] = 20_000,
+    opcua_seconds: Annotated[
+        float, typer.Option(min=1, help="How long to measure live OPC UA.")
+    ] = 10,
+    opcua_nodes: Annotated[int, typer.Option(min=1, help="OPC UA nodes subscribed.")] = 1500,
+    opcua_rate: Annotated[
+        float, typer.Option(min=0.1, help="Changes per node per second offered by the server.")
+    ] = 10,
+) -> None:
+    """Ingestion speed: points/s through bus, writer and DuckDB store against DuckDB's raw Arrow
+    append of the same table in the same run; and points/s through live OPC UA subscriptions with
+    the virtual factory's server in its own process."""
+    from smartfab.bench.ingest import bench_batch_path
+    from smartfab.bench.opcua import bench_opcua_live
+
+    with (
+        tempfile.TemporaryDirectory(prefix="smartfab-bench-") as tmp,
+        console.status("batch path: bus -> writer -> DuckDB, then raw appends ..."),
+    ):
+        batch = bench_batch_path(tmp, points=points, batch_size=batch_size)
+    with console.status(f"live OPC UA: {opcua_nodes} nodes at {opcua_rate:g} Hz ..."):
+        opcua = bench_opcua_live(seconds=opcua_seconds, nodes=opcua_nodes, rate_hz=opcua_rate)
+    # The raw limit is DuckDB's best of the two raw runs (same batches, or writer-sized batches).
+    raw = max(batch["raw_append_points_per_s"], batch["raw_append_large_points_per_s"])
+    figures = {
+        "batch_points_per_s": batch["batch_path_points_per_s"],
+        "raw_append_points_per_s": raw,
+        "batch_to_raw_ratio": round(batch["batch_path_points_per_s"] / raw, 3),
+        "opcua_points_per_s": round(opcua["points_per_s"]),
+        "peak_rss_mb": batch["peak_rss_mb"],
+        "batch": batch,
+        "opcua": opcua,
+    }
+    _report("smartfab bench ingest", figures)

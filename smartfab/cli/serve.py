@@ -1,0 +1,67 @@
+"""`smartfab serve`: connectors of the plant file, ingestion and the API in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, settings
+from smartfab.model.loader import load_plant
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.store.base import Store
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime import Ingestion
+from smartfab.web.api import create_app
+from smartfab.web.server import ApiServer
+
+PortOpt = Annotated[int | None, typer.Option("--port", help="API port [default: 8080].")]
+HostOpt = Annotated[str | None, typer.Option("--host", help="API address [default: 127.0.0.1].")]
+
+
+async def serve_until_stopped(plant: Plant, store: Store, host: str, port: int) -> None:
+    """Run connectors, ingestion and the API until SIGINT/SIGTERM; then stop the connectors and
+    store everything they delivered before returning."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    ingestion = Ingestion(plant, store)
+    api = ApiServer(create_app(PlantData(store, plant), ingestion), host, port)
+    await ingestion.start()
+    await api.start()
+    console.print(
+        f"[green]smartfab is running[/green]: API {api.url}/api  docs {api.url}/docs\n"
+        f"connectors: {', '.join(s.name for s in ingestion.connector_status()) or 'none'}\n"
+        "press Ctrl-C to stop (everything received is stored first)"
+    )
+    try:
+        await stop.wait()
+    finally:
+        console.print("stopping: connectors, then flushing to the store ...")
+        await ingestion.stop()
+        await api.stop()
+        st = ingestion.writer.stats
+        console.print(
+            f"stored {st.points_stored:,} points and {st.events_stored:,} events this run; "
+            f"rejected {sum(st.rejected.values()):,}; nothing acknowledged is left unstored"
+        )
+
+
+def serve(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    plant: PlantOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+) -> None:
+    """Connect to the devices of the plant file, store their data and serve the API until
+    Ctrl-C. For a first look without a plant, use `smartfab demo`."""
+    s = settings(config, data_dir, plant)
+    the_plant = load_plant(s.plant)
+    s.store_path.parent.mkdir(parents=True, exist_ok=True)
+    with DuckDBStore(s.store_path) as store:
+        asyncio.run(serve_until_stopped(the_plant, store, host or s.api_host, port or s.api_port))

@@ -1,0 +1,163 @@
+"""Modbus TCP connector: polls the register blocks of one connection and decodes them vectorised.
+
+A block that the device refuses (exception response) or answers with something that is not the
+registers asked for yields no points and counts an error naming the block and its signals; nothing
+wrong is ever emitted. A lost connection raises from ``_stream`` so that ``Connector.run``
+reconnects and reports the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ConnectionException, ModbusIOException
+
+from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.modbus.registers import (
+    DEFAULT_MAX_HOLE,
+    Float64Array,
+    ReadBlock,
+    RegisterMap,
+)
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import Plant
+from smartfab.platform.points import PointBatch, Quality, now_us
+
+log = logging.getLogger(__name__)
+
+_FUNCTION_CODE = {"holding": 3, "input": 4}
+
+
+class ModbusConnector(Connector):
+    """Reads the signals of ``register_map`` every ``poll_ms`` of its connection.
+
+    ``timeout_s`` bounds each request; pymodbus' own reconnection and retries are off, because
+    ``Connector.run`` reconnects and the next poll is the retry.
+    """
+
+    protocol = "modbus"
+
+    def __init__(
+        self,
+        register_map: RegisterMap,
+        signal_ids: Mapping[str, int],
+        *,
+        timeout_s: float = 1.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        conn = register_map.connection
+        super().__init__(conn.name, f"modbus://{conn.host}:{conn.port}/{conn.unit}", backoff)
+        missing = [p for p in register_map.paths if p not in signal_ids]
+        if missing:
+            raise SmartfabError(f"connection {conn.name!r}: no signal id for {', '.join(missing)}")
+        self.map = register_map
+        self.timeout_s = timeout_s
+        self._ids = np.array([signal_ids[p] for p in register_map.paths], dtype=np.int32)
+        self._client: AsyncModbusTcpClient | None = None
+        self._block_errors: dict[int, str] = {}  # block index -> its current problem
+        self.status.signals = len(register_map.paths)
+
+    @classmethod
+    def from_plant(
+        cls,
+        plant: Plant,
+        connection: str,
+        signal_ids: Mapping[str, int],
+        *,
+        max_hole: int = DEFAULT_MAX_HOLE,
+        timeout_s: float = 1.0,
+        backoff: Backoff | None = None,
+    ) -> ModbusConnector:
+        register_map = RegisterMap.for_connection(plant, connection, max_hole=max_hole)
+        return cls(register_map, signal_ids, timeout_s=timeout_s, backoff=backoff)
+
+    async def _connect(self) -> None:
+        conn = self.map.connection
+        client = AsyncModbusTcpClient(
+            conn.host, port=conn.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
+        )
+        if not await client.connect():
+            client.close()
+            raise ConnectionError(f"cannot connect to {conn.host}:{conn.port}")
+        self._client = client
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def _stream(self, emit: PointSink) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.map.connection.poll_ms / 1000
+        due = loop.time()
+        while not self.stopping.is_set():
+            ts = now_us()
+            batches = []
+            for i, block in enumerate(self.map.blocks):
+                values = await self._read(i, block)
+                if values is not None:
+                    batches.append(PointBatch(
+                        np.full(values.shape[0], ts, np.int64), self._ids[block.slots], values,
+                        np.full(values.shape[0], Quality.GOOD, np.uint8),
+                    ))  # fmt: skip
+            if batches:
+                await emit(PointBatch.concat(batches))
+            # A poll that overran its period is not made up for: the next one starts now.
+            due = max(due + period, loop.time())
+            await self._sleep(due - loop.time())
+
+    async def _read(self, index: int, block: ReadBlock) -> Float64Array | None:
+        """The block's values, or None (error counted) when the device did not deliver them."""
+        client = self._client
+        conn = self.map.connection
+        if client is None or not client.connected:
+            raise ConnectionError(f"connection to {conn.host}:{conn.port} lost")
+        read = (
+            client.read_holding_registers
+            if block.table == "holding"
+            else client.read_input_registers
+        )
+        try:
+            response = await read(block.start, count=block.count, device_id=conn.unit)
+        except ConnectionException as exc:
+            raise ConnectionError(f"connection to {conn.host}:{conn.port} lost: {exc}") from exc
+        except ModbusIOException as exc:
+            if not client.connected:
+                raise ConnectionError(f"connection to {conn.host}:{conn.port} lost: {exc}") from exc
+            self._block_error(index, block, f"no valid response ({exc})")
+            return None
+        if response.isError():
+            self._block_error(index, block, _exception_text(response))
+            return None
+        registers = getattr(response, "registers", None)
+        if response.function_code != _FUNCTION_CODE[block.table] or registers is None:
+            self._block_error(index, block, f"unexpected response {type(response).__name__}")
+            return None
+        if len(registers) != block.count:
+            self._block_error(index, block, f"{len(registers)} registers in the answer")
+            return None
+        if self._block_errors.pop(index, None) is not None:
+            log.info("%s: %s read again", self.name, block.describe(self.map.paths))
+        return block.decode(np.asarray(registers, dtype=np.uint16))
+
+    def _block_error(self, index: int, block: ReadBlock, problem: str) -> None:
+        message = f"{block.describe(self.map.paths)} of unit {self.map.connection.unit}: {problem}"
+        self.status.errors += 1
+        self.status.last_error = message
+        # Log when a block's problem starts or changes, not on every poll of a persistent one.
+        if self._block_errors.get(index) != problem:
+            log.warning("%s: %s; no points from it", self.name, message)
+        self._block_errors[index] = problem
+
+
+def _exception_text(response: object) -> str:
+    code = getattr(response, "exception_code", 0)
+    try:
+        return f"exception response {code} ({ExcCodes(code).name.lower()})"
+    except ValueError:
+        return f"exception response with unknown code {code}"

@@ -1,0 +1,391 @@
+"""OPC UA connector: one data-change subscription over every bound node of a connection.
+
+Notifications are handled a whole publish response at a time (asyncua's subscription handler API
+would spawn a task per changed value), turned into PointBatch columns: source timestamp, value,
+quality from the StatusCode severity. A value that is not a number is counted and logged with its
+signal, never emitted. A bound node the server does not have is reported naming the signal; the
+others are still read. asyncua's session watchdog tells when the server stops answering, and
+``_stream`` then raises so that ``Connector.run`` reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
+from asyncua.ua.status_codes import get_name_and_doc
+
+from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import OpcUaConnection, Plant
+from smartfab.platform.points import PointBatch, now_us
+
+log = logging.getLogger(__name__)
+
+_BAD = 0x80000000  # StatusCode severity bits: 00 good, 01 uncertain, 1x bad
+_KEEPALIVE_MS = 5_000  # how often an idle subscription still hears from the server
+_MAX_QUEUE = 1_000  # upper bound of a monitored item's server-side queue
+# Operations per request: servers cap them (MaxNodesPerBrowse, MaxMonitoredItemsPerCall, ...),
+# commonly at 1000 or more.
+_PER_REQUEST = 500
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class BoundNode:
+    """A signal read from an OPC UA node."""
+
+    path: str  # the signal's plant path
+    node: str  # NodeId string form, e.g. "ns=2;s=site/area/line/cell/eq.temp"
+    signal_id: int
+    sample_s: float = 1.0  # how often the server updates it: sizes the server-side queue
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsedVariable:
+    """A variable found under the server's Objects folder."""
+
+    node: str  # NodeId string form
+    path: str  # browse names from the Objects folder, joined with "/"
+    data_type: str  # e.g. "Double", or the data type's NodeId when it is not a standard one
+
+
+class OpcUaConnector(Connector):
+    """Subscribes to ``nodes`` on the server of ``connection``.
+
+    ``watchdog_s`` is how often the session is probed; a server that does not answer a probe
+    within that time counts as gone. ``timeout_s`` bounds every other request.
+    """
+
+    protocol = "opcua"
+
+    def __init__(
+        self,
+        connection: OpcUaConnection,
+        nodes: Sequence[BoundNode],
+        *,
+        watchdog_s: float = 2.0,
+        timeout_s: float = 4.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(connection.name, connection.endpoint, backoff)
+        self.connection = connection
+        self.nodes = tuple(nodes)
+        self.watchdog_s = watchdog_s
+        self.timeout_s = timeout_s
+        self.node_errors: dict[str, str] = {}  # signal path -> why its node cannot be read
+        self.status.signals = len(self.nodes)
+        self.status.extra["rejected_values"] = 0
+        self._node_ids = [ua.NodeId.from_string(n.node) for n in self.nodes]
+        self._ids = np.array([n.signal_id for n in self.nodes], dtype=np.int32)
+        self._client: Client | None = None
+        self._emit: PointSink | None = None
+        # The initial values arrive while subscribing, before _stream has a sink to give them to.
+        self._early: list[PointBatch] = []
+        self._failed: asyncio.Future[Exception] | None = None
+        self._rejected: set[int] = set()  # handles whose wrong-typed value was logged already
+
+    @classmethod
+    def from_plant(
+        cls,
+        plant: Plant,
+        connection: str,
+        signal_ids: Mapping[str, int],
+        *,
+        watchdog_s: float = 2.0,
+        timeout_s: float = 4.0,
+        backoff: Backoff | None = None,
+    ) -> OpcUaConnector:
+        conn = plant.connection(connection)
+        if not isinstance(conn, OpcUaConnection):
+            raise SmartfabError(f"connection {connection!r} is {conn.protocol}, not opcua")
+        nodes = []
+        for ref in plant.iter_signals():
+            b = ref.signal.source.opcua
+            if b is None or b.connection != connection:
+                continue
+            if ref.path not in signal_ids:
+                raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
+            nodes.append(BoundNode(ref.path, b.node, signal_ids[ref.path], ref.signal.sample_s))
+        return cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
+
+    # --- discovery ---------------------------------------------------------------------------
+
+    async def browse(self) -> list[BrowsedVariable]:
+        """Every variable under the server's Objects folder (outside namespace 0, i.e. not the
+        server's own diagnostics), found over a session of its own."""
+        client = Client(self.connection.endpoint, timeout=self.timeout_s)
+        await client.connect()
+        try:
+            return await _browse(client)
+        finally:
+            await client.disconnect()
+
+    # --- Connector ---------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        client = Client(
+            self.connection.endpoint, timeout=self.timeout_s, watchdog_intervall=self.watchdog_s
+        )
+        self._failed = asyncio.get_running_loop().create_future()
+        client.connection_lost_callback = functools.partial(self._on_connection_lost, client)
+        self._client = client
+        try:
+            await client.connect()
+            await self._subscribe(client)
+        except BaseException:
+            # Connector.run only disconnects sessions that connected; this one may be half open.
+            await self._disconnect()
+            raise
+
+    async def _stream(self, emit: PointSink) -> None:
+        assert self._failed is not None  # set by _connect
+        self._emit = emit
+        early, self._early = self._early, []
+        for batch in early:
+            await emit(batch)
+        stop = asyncio.ensure_future(self.stopping.wait())
+        waiting: set[asyncio.Future[Any]] = {self._failed, stop}
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            self._emit = None
+        if self._failed.done() and not self.stopping.is_set():
+            raise self._failed.result()
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        self._emit = None
+        self._early.clear()
+        if client is not None:
+            # asyncua tears a dead session down without raising; the timeout bounds a hung one.
+            try:
+                await asyncio.wait_for(client.disconnect(), self.timeout_s)
+            except TimeoutError:
+                log.warning("%s: closing the session timed out", self.name)
+
+    # --- subscription ------------------------------------------------------------------------
+
+    async def _subscribe(self, client: Client) -> None:
+        interval = float(self.connection.publishing_interval_ms)
+        keepalive = max(1, math.ceil(_KEEPALIVE_MS / interval))
+        params = ua.CreateSubscriptionParameters(
+            RequestedPublishingInterval=interval,
+            RequestedLifetimeCount=ua.UInt32(keepalive * 10),
+            RequestedMaxKeepAliveCount=ua.UInt32(keepalive),
+            MaxNotificationsPerPublish=ua.UInt32(0),
+            PublishingEnabled=True,
+        )
+        sub = await client.uaclient.create_subscription(
+            params, functools.partial(self._on_publish, client)
+        )
+        items = [
+            ua.MonitoredItemCreateRequest(
+                ItemToMonitor=ua.ReadValueId(
+                    NodeId=node_id, AttributeId=ua.UInt32(AttributeIds.Value)
+                ),
+                MonitoringMode=ua.MonitoringMode.Reporting,
+                RequestedParameters=ua.MonitoringParameters(
+                    ClientHandle=ua.UInt32(handle),  # the node's position: indexes our columns
+                    SamplingInterval=bound.sample_s * 1000,
+                    # Enough room for every update between two publishes, so none is dropped.
+                    QueueSize=ua.UInt32(
+                        min(_MAX_QUEUE, math.ceil(interval / 1000 / bound.sample_s) + 1)
+                    ),
+                    DiscardOldest=True,
+                ),
+            )
+            for handle, (bound, node_id) in enumerate(zip(self.nodes, self._node_ids, strict=True))
+        ]
+        results: list[ua.MonitoredItemCreateResult] = []
+        for chunk in _chunks(items):
+            results += await client.uaclient.create_monitored_items(
+                ua.CreateMonitoredItemsParameters(
+                    SubscriptionId=sub.SubscriptionId,
+                    ItemsToCreate=chunk,
+                    TimestampsToReturn=ua.TimestampsToReturn.Both,
+                )
+            )
+        self.node_errors.clear()
+        for bound, result in zip(self.nodes, results, strict=True):
+            if not result.StatusCode.is_good():
+                name, doc = get_name_and_doc(result.StatusCode.value)
+                problem = f"node {bound.node} cannot be read: {name} ({doc})"
+                self.node_errors[bound.path] = problem
+                self.status.errors += 1
+                self.status.last_error = f"{bound.path}: {problem}"
+                log.error("%s: %s: %s", self.name, bound.path, problem)
+
+    async def _on_publish(self, client: Client, result: ua.PublishResult) -> None:
+        if client is not self._client:  # a late answer to a session already closed
+            return
+        for notification in result.NotificationMessage.NotificationData or ():
+            if isinstance(notification, ua.DataChangeNotification):
+                batch = self._batch(notification.MonitoredItems)
+                if not len(batch):
+                    continue
+                if self._emit is None:
+                    self._early.append(batch)
+                else:
+                    try:
+                        await self._emit(batch)
+                    except Exception as exc:  # noqa: BLE001
+                        # asyncua would swallow it; make the stream fail like the sink did.
+                        self._fail(exc)
+            elif (
+                isinstance(notification, ua.StatusChangeNotification)
+                and notification.Status.value & _BAD
+            ):
+                name, _ = get_name_and_doc(notification.Status.value)
+                self._fail(ConnectionError(f"subscription ended by the server: {name}"))
+
+    def _batch(self, items: Sequence[ua.MonitoredItemNotification]) -> PointBatch:
+        """The points of one data-change notification, as columns."""
+        handles: list[int] = []
+        values: list[float] = []
+        codes: list[int] = []
+        stamps: list[float] = []
+        received = now_us() / 1e6
+        for item in items:
+            dv = item.Value
+            value: Any = dv.Value.Value if dv.Value is not None else None
+            code = dv.StatusCode.value if dv.StatusCode is not None else 0
+            if type(value) is float or type(value) is int or type(value) is bool:
+                values.append(float(value))
+            elif value is None and code & _BAD:  # a bad value carries no value at all
+                values.append(math.nan)
+            else:
+                self._reject(item.ClientHandle, value, code)
+                continue
+            handles.append(item.ClientHandle)
+            codes.append(code)
+            ts = dv.SourceTimestamp or dv.ServerTimestamp
+            stamps.append(ts.timestamp() if ts is not None else received)
+        index = np.array(handles, dtype=np.intp)
+        return PointBatch(
+            np.rint(np.array(stamps, dtype=np.float64) * 1e6).astype(np.int64),
+            self._ids[index],
+            np.array(values, dtype=np.float64),
+            np.minimum(np.array(codes, dtype=np.uint32) >> 30, 2).astype(np.uint8),
+        )
+
+    def _reject(self, handle: int, value: object, code: int) -> None:
+        bound = self.nodes[handle]
+        self.status.extra["rejected_values"] += 1
+        self.status.errors += 1
+        self.status.last_error = f"{bound.path}: value {value!r} from {bound.node} is not a number"
+        # Logged once per signal: a node of the wrong type never sends anything else.
+        if handle not in self._rejected:
+            self._rejected.add(handle)
+            log.warning(
+                "%s: %s: value %r (%s, status 0x%08X) from node %s is not a number; dropped",
+                self.name, bound.path, value, type(value).__name__, code, bound.node,
+            )  # fmt: skip
+
+    async def _on_connection_lost(self, client: Client, exc: Exception) -> None:
+        if client is not self._client:
+            return
+        self._fail(ConnectionError(f"server {self.connection.endpoint} not answering: {exc!r}"))
+
+    def _fail(self, exc: Exception) -> None:
+        if self._failed is not None and not self._failed.done():
+            self._failed.set_result(exc)
+
+
+async def _browse(client: Client) -> list[BrowsedVariable]:
+    """Walk the hierarchy under Objects level by level, one Browse request per level."""
+    found: list[tuple[ua.NodeId, str]] = []
+    level: list[tuple[ua.NodeId, str]] = [(ua.NodeId(ua.Int32(ObjectIds.ObjectsFolder)), "")]
+    seen: set[ua.NodeId] = set()
+    while level:
+        children: list[tuple[ua.NodeId, str]] = []
+        results = [
+            refs
+            for chunk in _chunks([node for node, _ in level])
+            for refs in await _browse_all(client, chunk)
+        ]
+        for (_, prefix), references in zip(level, results, strict=True):
+            for ref in references:
+                node = ua.NodeId(ref.NodeId.Identifier, ref.NodeId.NamespaceIndex)
+                if node.NamespaceIndex == 0 or node in seen:
+                    continue
+                seen.add(node)
+                path = f"{prefix}/{ref.BrowseName.Name}" if prefix else str(ref.BrowseName.Name)
+                if ref.NodeClass == ua.NodeClass.Variable:
+                    found.append((node, path))
+                children.append((node, path))
+        level = children
+    types: list[ua.DataValue] = []
+    for chunk in _chunks(found):
+        types += await client.uaclient.read(
+            ua.ReadParameters(
+                NodesToRead=[
+                    ua.ReadValueId(NodeId=node, AttributeId=ua.UInt32(AttributeIds.DataType))
+                    for node, _ in chunk
+                ]
+            )
+        )
+    return [
+        BrowsedVariable(node.to_string(), path, _type_name(dv))
+        for (node, path), dv in zip(found, types, strict=True)
+    ]
+
+
+async def _browse_all(
+    client: Client, nodes: list[ua.NodeId]
+) -> list[list[ua.ReferenceDescription]]:
+    """Forward hierarchical references (but not properties) of ``nodes``, following
+    continuation points until every reference is in."""
+    descriptions = [
+        ua.BrowseDescription(
+            NodeId=node,
+            BrowseDirection=ua.BrowseDirection.Forward,
+            ReferenceTypeId=ua.NodeId(ua.Int32(ObjectIds.HierarchicalReferences)),
+            IncludeSubtypes=True,
+            NodeClassMask=ua.UInt32(ua.NodeClass.Object | ua.NodeClass.Variable),
+            ResultMask=ua.UInt32(ua.BrowseResultMask.All),
+        )
+        for node in nodes
+    ]
+    results = await client.uaclient.browse(
+        ua.BrowseParameters(NodesToBrowse=descriptions, RequestedMaxReferencesPerNode=ua.UInt32(0))
+    )
+    out: list[list[ua.ReferenceDescription]] = []
+    for result in results:
+        refs = list(result.References)
+        point = result.ContinuationPoint
+        while point:
+            (more,) = await client.uaclient.browse_next(
+                ua.BrowseNextParameters(ContinuationPoints=[point])
+            )
+            refs.extend(more.References)
+            point = more.ContinuationPoint
+        out.append([r for r in refs if r.ReferenceTypeId != _HAS_PROPERTY])
+    return out
+
+
+_HAS_PROPERTY = ua.NodeId(ua.Int32(ObjectIds.HasProperty))
+
+
+def _chunks(items: list[_T]) -> list[list[_T]]:
+    return [items[i : i + _PER_REQUEST] for i in range(0, len(items), _PER_REQUEST)]
+
+
+def _type_name(dv: ua.DataValue) -> str:
+    node = dv.Value.Value if dv.Value is not None else None
+    if not isinstance(node, ua.NodeId):
+        return "unknown"
+    if node.NamespaceIndex == 0 and isinstance(node.Identifier, int):
+        return str(ObjectIdNames.get(node.Identifier, node.to_string()))
+    return node.to_string()

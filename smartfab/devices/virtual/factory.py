@@ -1,0 +1,198 @@
+"""The virtual factory: every simulated machine of a plant, advanced together through time.
+
+``advance(until_us)`` returns the samples of every simulated signal on its own sampling grid
+(aligned to the epoch, so a value's time does not depend on when the simulation started) and the
+ground-truth failures in that range. It serves both the live demo, advanced in small steps behind
+the protocol servers, and the backfill of history, advanced in large chunks much faster than real
+time; for a seed, a plant and a start time the output is the same either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from smartfab.devices.virtual.calendar import ShiftCalendar
+from smartfab.devices.virtual.equipment import Failure, Timeline, VirtualEquipment
+from smartfab.devices.virtual.models import MODELS, known_quantities
+from smartfab.devices.virtual.signals import Sampler, SignalSim
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import DEFAULT_STATES, Equipment, Plant
+from smartfab.platform.points import EventBatch, EventKind, Int64Array, PointBatch, Quality
+
+__all__ = ["Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
+
+
+_FAULT_TEXT = {f.fault_code: f.text for m in MODELS.values() for f in m.failures}
+
+
+class VirtualFactoryError(SmartfabError):
+    """The plant asks for something the virtual factory cannot simulate."""
+
+
+@dataclass
+class _Machine:
+    equipment: VirtualEquipment
+    state_codes: Int64Array
+    grids: dict[int, list[SignalSim]] = field(default_factory=dict)  # sample period (us) -> signals
+
+
+class VirtualFactory:
+    def __init__(
+        self, plant: Plant, signal_ids: Mapping[str, int], *, seed: int, start_us: int
+    ) -> None:
+        try:
+            zone = ZoneInfo(plant.site.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise VirtualFactoryError(
+                f"site {plant.site.name}: unknown timezone {plant.site.timezone!r}"
+            ) from e
+        self._now = start_us
+        calendar = ShiftCalendar(zone, start_us)
+        # The hall's temperature swing follows the local day; a DST hour makes no difference to it.
+        self._utc_offset_s = calendar.utc_offset_s(start_us)
+        self._machines: dict[str, _Machine] = {}
+        for ref in plant.iter_signals():
+            sig = ref.signal
+            if sig.sim is None:
+                continue
+            eq = ref.owner.equipment
+            model = MODELS.get(eq.model or "")
+            if model is None:
+                known = ", ".join(MODELS)
+                raise VirtualFactoryError(
+                    f"{ref.path}: simulated signal on equipment without a known virtual model "
+                    f"(model {eq.model!r}; known: {known})"
+                )
+            if sig.sim not in known_quantities(model.name):
+                known = ", ".join(sorted(known_quantities(model.name)))
+                raise VirtualFactoryError(
+                    f"{ref.path}: model {model.name!r} does not simulate {sig.sim!r} "
+                    f"(it simulates {known})"
+                )
+            if ref.path not in signal_ids:
+                raise VirtualFactoryError(f"{ref.path}: no signal id given for it")
+            m = self._machines.get(ref.owner.path)
+            if m is None:
+                rng = np.random.default_rng(_entropy(seed, ref.owner.path))
+                vm = VirtualEquipment(
+                    ref.owner.path, model, eq.ideal_cycle_s, calendar, rng, start_us
+                )
+                m = self._machines[ref.owner.path] = _Machine(vm, _state_codes(eq))
+            if sig.sim == "state" and len(m.state_codes) == 0:
+                missing = sorted(set(DEFAULT_STATES.values()) - set(eq.states.values()))
+                raise VirtualFactoryError(f"{ref.path}: equipment lacks the states {missing}")
+            period_us = max(1, round(sig.sample_s * 1e6))
+            m.grids.setdefault(period_us, []).append(
+                SignalSim(
+                    signal_ids[ref.path],
+                    sig.sim,
+                    model.quantities.get(sig.sim),
+                    period_us,
+                    np.random.default_rng(_entropy(seed, ref.path)),
+                    integer=sig.type != "float",
+                )
+            )
+
+    @property
+    def now_us(self) -> int:
+        """Everything before this time has been returned by ``advance``."""
+        return self._now
+
+    @property
+    def ground_truth(self) -> list[Failure]:
+        """Every failure before ``now_us``, in time order."""
+        return sorted(
+            (f for m in self._machines.values() for f in m.equipment.failures
+             if f.failure_us < self._now),
+            key=lambda f: (f.failure_us, f.equipment),
+        )  # fmt: skip
+
+    def advance(self, until_us: int) -> tuple[PointBatch, EventBatch]:
+        """All samples with ``now_us <= ts < until_us`` and the failures in that range.
+
+        The points come grouped by signal, each signal in time order. The whole range is returned
+        at once, so a backfill advances in chunks of about an hour (smaller ones cost more per
+        point, far larger ones only memory)."""
+        start = self._now
+        if until_us <= start:
+            return PointBatch.empty(), EventBatch.empty()
+        grids: list[tuple[_Machine, Timeline, Int64Array, list[SignalSim]]] = []
+        failures: list[Failure] = []
+        for m in self._machines.values():
+            m.equipment.extend(until_us)
+            timeline = m.equipment.timeline()
+            for period, sims in m.grids.items():
+                first, stop = -(-start // period), -(-until_us // period)  # ceil
+                if stop > first:
+                    grids.append(
+                        (m, timeline, np.arange(first, stop, dtype=np.int64) * period, sims)
+                    )
+            failures += (f for f in m.equipment.failures if start <= f.failure_us < until_us)
+        # Written straight into the batch's columns: no array per signal to join afterwards.
+        total = sum(len(ts) * len(sims) for _, _, ts, sims in grids)
+        out = PointBatch(
+            np.empty(total, np.int64),
+            np.empty(total, np.int32),
+            np.empty(total, np.float64),
+            np.full(total, Quality.GOOD, np.uint8),
+        )
+        pos = 0
+        for m, timeline, ts, sims in grids:
+            sampler = Sampler(m.equipment.model, timeline, ts, self._utc_offset_s, m.state_codes)
+            for sim in sims:
+                end = pos + len(ts)
+                out.ts[pos:end] = ts
+                out.signal_id[pos:end] = sim.signal_id
+                out.value[pos:end] = sim.sample(sampler)
+                pos = end
+        for m in self._machines.values():
+            m.equipment.forget_before(until_us)
+        self._now = until_us
+        return out, _failure_events(failures)
+
+
+def _entropy(seed: int, path: str) -> list[int]:
+    """Seed material of one random stream: the seed and a stable hash of whose stream it is, so
+    that adding a machine to the plant leaves the others as they were."""
+    digest = hashlib.blake2b(path.encode(), digest_size=16).digest()
+    return [seed % 2**64, *np.frombuffer(digest, np.uint32).tolist()]
+
+
+def _state_codes(eq: Equipment) -> Int64Array:
+    """The equipment's code for each DEFAULT_STATES code, matched by name; empty if it lacks one."""
+    by_name = {name: code for code, name in eq.states.items()}
+    if not set(DEFAULT_STATES.values()) <= set(by_name):
+        return np.empty(0, np.int64)
+    codes = np.zeros(max(DEFAULT_STATES) + 1, np.int64)
+    for code, name in DEFAULT_STATES.items():
+        codes[code] = by_name[name]
+    return codes
+
+
+def _failure_events(failures: list[Failure]) -> EventBatch:
+    if not failures:
+        return EventBatch.empty()
+    failures.sort(key=lambda f: (f.failure_us, f.equipment))
+
+    def iso(t_us: int) -> str:
+        return datetime.fromtimestamp(t_us / 1e6, UTC).isoformat(timespec="seconds")
+
+    return EventBatch.of(
+        [f.failure_us for f in failures],
+        [f.equipment for f in failures],
+        EventKind.FAILURE,
+        [f.mode for f in failures],
+        # value: how long it had been degrading, in seconds (onset = ts - value)
+        [(f.failure_us - f.onset_us) / 1e6 for f in failures],
+        [
+            f"fault {f.fault_code} {_FAULT_TEXT[f.fault_code]}: degrading since "
+            f"{iso(f.onset_us)}, back in service {iso(f.repaired_us)}"
+            for f in failures
+        ],
+    )

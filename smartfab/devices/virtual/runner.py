@@ -1,0 +1,385 @@
+"""The virtual factory behind real protocol servers, in real time: what the demo runs in a process
+of its own, standing in for the plant's equipment.
+
+Every tick (200 ms by default) the factory is advanced to the wall clock; every sample goes to the
+OPC UA server with its timestamp, and the latest value of each signal to the Modbus registers.
+Bench mode instead rewrites every node at a fixed rate, whatever its ``sample_s``, to measure
+throughput. One server is started per distinct host:port of the plant's OPC UA and Modbus
+connections; a port option moves the server of a protocol, when the plant has one.
+
+Run it as ``python -m smartfab.devices.virtual.runner --plant FILE [--seed N] [--start-us T]
+[--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ]``; once listening it prints
+one JSON line with the endpoints, ``{"opcua": [...], "modbus": [...]}``, and it stops cleanly on
+SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+from urllib.parse import urlparse
+
+import numpy as np
+import numpy.typing as npt
+
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.devices.virtual.modbus_server import VirtualModbusServer
+from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
+from smartfab.errors import SmartfabError
+from smartfab.model.loader import load_plant
+from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
+from smartfab.platform.points import PointBatch, now_us
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TICK_S = 0.2
+_REPLAY_CHUNK_US = 3_600_000_000  # history simulated an hour at a time when starting
+_MODULE = "smartfab.devices.virtual.runner"
+Endpoints = dict[str, list[str]]  # protocol -> endpoints being served
+
+
+class VirtualDevices:
+    """The OPC UA and Modbus servers of a plant, fed by its virtual factory."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        *,
+        seed: int,
+        opcua_port: int | None = None,
+        modbus_port: int | None = None,
+        host: str | None = None,
+    ) -> None:
+        self.plant = plant
+        self.seed = seed
+        self.opcua: list[VirtualOpcUaServer] = []
+        for (h, port, path), names in _opcua_servers(plant, opcua_port).items():
+            self.opcua.append(
+                VirtualOpcUaServer(plant, names, host=host or h, port=port, path=path)
+            )
+        self.modbus: list[VirtualModbusServer] = []
+        for (h, port, _), names in _modbus_servers(plant, modbus_port).items():
+            self.modbus.append(VirtualModbusServer(plant, names, host=host or h, port=port))
+        # Signal ids are the runner's own: they only link the factory's output to server slots.
+        self._ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+        self._opcua_slots = [self._slot_lookup(s.paths) for s in self.opcua]
+        self._modbus_slots = [self._slot_lookup(s.paths) for s in self.modbus]
+        self._factory: VirtualFactory | None = None
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return {
+            "opcua": [s.endpoint for s in self.opcua],
+            "modbus": [f"{s.host}:{s.port}" for s in self.modbus],
+        }
+
+    async def start(self, start_us: int | None = None) -> None:
+        """Simulate from ``start_us`` to now, then start every server holding the latest values.
+
+        By default the simulation starts one sample period of the slowest signal ago (at most a
+        minute), so that every signal has a value from the first request on. An earlier start
+        (e.g. where a backfilled history began) makes the live values continue that history.
+        """
+        now = now_us()
+        slowest = max((r.signal.sample_s for r in self.plant.iter_signals()), default=1.0)
+        start = now - round(min(slowest, 60.0) * 1e6) if start_us is None else start_us
+        self._factory = VirtualFactory(self.plant, self._ids, seed=self.seed, start_us=start)
+        # Only the latest value of each signal is kept from the history: nobody is subscribed
+        # yet, and days of samples would not fit in memory at once.
+        latest = PointBatch.empty()
+        for until in [*range(start + _REPLAY_CHUNK_US, now, _REPLAY_CHUNK_US), now]:
+            points, _ = self._factory.advance(until)
+            latest = _latest(PointBatch.concat([latest, _in_time_order(points)]))
+        await self._publish(latest)
+        for server in self._servers():
+            await server.start()
+
+    async def stop(self) -> None:
+        for server in self._servers():
+            await server.stop()
+
+    def _servers(self) -> list[VirtualOpcUaServer | VirtualModbusServer]:
+        return [*self.opcua, *self.modbus]
+
+    async def step(self, until_us: int) -> int:
+        """Advance the factory to ``until_us`` and publish what it produced; returns the number
+        of samples."""
+        assert self._factory is not None, "start() first"
+        points, _ = self._factory.advance(until_us)
+        await self._publish(_in_time_order(points))
+        return len(points)
+
+    async def _publish(self, points: PointBatch) -> None:
+        """Every point (time-ordered) to the OPC UA servers, the latest of each signal to the
+        Modbus registers."""
+        for opcua, lookup in zip(self.opcua, self._opcua_slots, strict=True):
+            mine = _on(points, lookup)
+            await opcua.publish(lookup[mine.signal_id], mine.value, mine.ts, mine.quality)
+        for modbus, lookup in zip(self.modbus, self._modbus_slots, strict=True):
+            latest = _latest(_on(points, lookup))
+            modbus.set_values(lookup[latest.signal_id], latest.value)
+
+    async def bench_step(self, k: int) -> int:
+        """Give every node a value different from its last one; returns the number of values."""
+        ts = now_us()
+        value = float(k % 2)  # alternating, so that every write is a data change
+        written = 0
+        for opcua in self.opcua:
+            await opcua.publish(np.arange(len(opcua.paths)), value, ts)
+            written += len(opcua.paths)
+        for modbus in self.modbus:
+            modbus.set_values(np.arange(len(modbus.paths)), value)
+            written += len(modbus.paths)
+        return written
+
+    def _slot_lookup(self, paths: Sequence[str]) -> npt.NDArray[np.intp]:
+        """Runner signal id -> the server's slot for it, -1 where the server lacks it."""
+        lookup = np.full(len(self._ids), -1, np.intp)
+        for slot, path in enumerate(paths):
+            lookup[self._ids[path]] = slot
+        return lookup
+
+
+def _on(points: PointBatch, lookup: npt.NDArray[np.intp]) -> PointBatch:
+    return points.take(lookup[points.signal_id] >= 0)
+
+
+def _in_time_order(points: PointBatch) -> PointBatch:
+    return points.take(np.argsort(points.ts, kind="stable"))
+
+
+def _latest(points: PointBatch) -> PointBatch:
+    """The last point of each signal of a time-ordered batch."""
+    _, from_end = np.unique(points.signal_id[::-1], return_index=True)
+    return points.take(len(points) - 1 - from_end)
+
+
+Servers = dict[tuple[str, int, str], list[str]]  # (host, port, URL path) -> connection names
+
+
+def _opcua_servers(plant: Plant, port: int | None) -> Servers:
+    servers: Servers = {}
+    for c in plant.connections:
+        if isinstance(c, OpcUaConnection):
+            url = urlparse(c.endpoint)
+            key = (url.hostname or "127.0.0.1", url.port or 4840, url.path or "/")
+            servers.setdefault(key, []).append(c.name)
+    return _moved(servers, port, "OPC UA")
+
+
+def _modbus_servers(plant: Plant, port: int | None) -> Servers:
+    servers: Servers = {}
+    for c in plant.connections:
+        if isinstance(c, ModbusConnection):
+            servers.setdefault((c.host, c.port, ""), []).append(c.name)
+    return _moved(servers, port, "Modbus")
+
+
+def _moved(servers: Servers, port: int | None, protocol: str) -> Servers:
+    """``servers`` with the port of its one server replaced by ``port``."""
+    if port is None or not servers:
+        return servers
+    if len(servers) > 1:
+        where = ", ".join(f"{host}:{p}" for host, p, _ in servers)
+        raise SmartfabError(
+            f"the plant has {len(servers)} {protocol} servers ({where}); "
+            f"a {protocol} port option can only move a single one"
+        )
+    (((host, _, path), names),) = servers.items()
+    return {(host, port, path): names}
+
+
+async def run(
+    plant: Plant,
+    *,
+    seed: int,
+    stop: asyncio.Event,
+    opcua_port: int | None = None,
+    modbus_port: int | None = None,
+    tick_s: float = DEFAULT_TICK_S,
+    bench_rate_hz: float | None = None,
+    start_us: int | None = None,
+    on_ready: Callable[[Endpoints], None] | None = None,
+) -> None:
+    """Serve the plant's virtual devices until ``stop`` is set."""
+    devices = VirtualDevices(plant, seed=seed, opcua_port=opcua_port, modbus_port=modbus_port)
+    await devices.start(start_us)
+    try:
+        if on_ready is not None:
+            on_ready(devices.endpoints)
+        loop = asyncio.get_running_loop()
+        period = 1 / bench_rate_hz if bench_rate_hz else tick_s
+        due = loop.time()
+        tick = 0
+        while not stop.is_set():
+            tick += 1
+            if bench_rate_hz:
+                await devices.bench_step(tick)
+            else:
+                await devices.step(now_us())
+            # A tick that overran its period is not made up for: the next one starts now.
+            due = max(due + period, loop.time())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), due - loop.time())
+    finally:
+        await devices.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m smartfab.devices.virtual.runner",
+        description="Run a plant's virtual equipment behind real OPC UA and Modbus servers.",
+    )
+    parser.add_argument("--plant", type=Path, required=True, help="plant file (YAML)")
+    parser.add_argument("--opcua-port", type=int, help="move the OPC UA server to this port")
+    parser.add_argument("--modbus-port", type=int, help="move the Modbus server to this port")
+    parser.add_argument("--seed", type=int, default=42, help="simulation seed")
+    parser.add_argument(
+        "--start-us", type=int, help="start of the simulation (epoch µs), default: just now"
+    )
+    parser.add_argument("--tick-ms", type=int, default=round(DEFAULT_TICK_S * 1000))
+    parser.add_argument(
+        "--bench-rate", type=float, help="bench mode: rewrite every node this many times a second"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+    def ready(endpoints: Endpoints) -> None:
+        print(json.dumps(endpoints), flush=True)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(
+            load_plant(args.plant),
+            seed=args.seed,
+            stop=stop,
+            opcua_port=args.opcua_port,
+            modbus_port=args.modbus_port,
+            tick_s=args.tick_ms / 1000,
+            bench_rate_hz=args.bench_rate,
+            start_us=args.start_us,
+            on_ready=ready,
+        )
+
+    try:
+        asyncio.run(serve())
+    except SmartfabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+class RunnerProcess:
+    """The runner in a child process (``python -m smartfab.devices.virtual.runner``)."""
+
+    def __init__(
+        self,
+        plant_file: Path,
+        *,
+        seed: int = 42,
+        start_us: int | None = None,
+        opcua_port: int | None = None,
+        modbus_port: int | None = None,
+        tick_ms: int | None = None,
+        bench_rate_hz: float | None = None,
+    ) -> None:
+        self.args = [sys.executable, "-m", _MODULE, "--plant", str(plant_file), "--seed", str(seed)]
+        for option, value in (
+            ("--start-us", start_us),
+            ("--opcua-port", opcua_port),
+            ("--modbus-port", modbus_port),
+            ("--tick-ms", tick_ms),
+            ("--bench-rate", bench_rate_hz),
+        ):
+            if value is not None:
+                self.args += [option, str(value)]
+        self.endpoints: Endpoints = {}
+        self._process: subprocess.Popen[str] | None = None
+        self._stderr: IO[str] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self, timeout_s: float = 60.0) -> Endpoints:
+        """Start the child and wait until its servers listen; returns their endpoints."""
+        # Its messages go to a file, not a pipe nobody reads, which would fill and block it.
+        self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 (open while the child runs)
+        process = self._process = subprocess.Popen(
+            self.args, stdout=subprocess.PIPE, stderr=self._stderr, text=True
+        )
+        assert process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while process.poll() is None and time.monotonic() < deadline:
+            readable, _, _ = select.select([process.stdout], [], [], 0.1)
+            if readable:
+                self.endpoints = json.loads(process.stdout.readline() or "{}")
+                if self.endpoints:
+                    return self.endpoints
+        self._terminate()
+        messages = self._messages() or f"not listening after {timeout_s:.0f} s"
+        self.stop()
+        raise SmartfabError(f"the virtual factory did not start: {messages}")
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """Ask the child to stop (SIGTERM), kill it if it does not; returns its exit code."""
+        process = self._process
+        if process is None:
+            return None
+        self._terminate(timeout_s)
+        if process.stdout is not None:
+            process.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        return process.returncode
+
+    def _terminate(self, timeout_s: float = 10.0) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _messages(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        return " | ".join(self._stderr.read().strip().splitlines()[-5:])
+
+    def __enter__(self) -> RunnerProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""From a machine's timeline to sample values: every sample of every signal computed with NumPy.
+
+A ``Sampler`` looks the sample times of one sampling grid up in the timeline once (state segment,
+cycle in progress, last part, wear) and evaluates drivers and quantities over the whole grid,
+memoised, since the signals of a machine share most of them. A ``SignalSim`` turns a quantity into
+one signal's samples and carries what joins one chunk of samples to the next: the lag filter's
+state, the wander's state, the running integral and its own random stream, from which it draws a
+fixed number of numbers per sample. The output therefore does not depend on how time is chunked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.signal import lfilter
+
+from smartfab.devices.virtual.equipment import OFF, RUNNING, Timeline
+from smartfab.devices.virtual.models import WEAR, EquipmentModel, Quantity
+from smartfab.platform.points import Float64Array, Int64Array
+
+_US = 1_000_000
+_DAY_S = 86_400
+
+
+class Sampler:
+    """Drivers and noise-free quantities of one machine at the sample times ``ts``."""
+
+    def __init__(
+        self,
+        model: EquipmentModel,
+        timeline: Timeline,
+        ts: Int64Array,
+        utc_offset_s: float,
+        state_codes: Int64Array,
+    ) -> None:
+        self._model = model
+        self._tl = timeline
+        self._ts = ts
+        self._utc_offset_s = utc_offset_s
+        self._state_codes = state_codes  # state signal value for each DEFAULT_STATES code
+        self._seg: Int64Array = np.searchsorted(timeline.seg_start, ts, "right") - 1
+        self._state: Int64Array = timeline.seg_state[self._seg]
+        self._cycle: tuple[Float64Array, Float64Array, Float64Array] | None = None
+        self._memo: dict[str, Float64Array] = {}
+
+    def get(self, name: str) -> Float64Array:
+        """A driver, wear factor, timeline quantity or noise-free (unlagged) model quantity."""
+        v = self._memo.get(name)
+        if v is None:
+            v = self._memo[name] = self._compute(name)
+        return v
+
+    def _compute(self, name: str) -> Float64Array:
+        tl = self._tl
+        if name.startswith(WEAR):
+            return tl.wear[name[len(WEAR) :]].at(self._ts)
+        match name:
+            case "on":
+                return np.asarray(self._state != OFF, np.float64)
+            case "run":
+                return np.asarray(self._state == RUNNING, np.float64)
+            case "job":
+                return tl.seg_job[self._seg]
+            case "amb":
+                day = (self._ts / _US + self._utc_offset_s) / _DAY_S
+                return np.sin(2 * math.pi * (day - 0.375))  # peaks at 15:00 local
+            case "act":
+                phase, _, _ = self._cycle_in_progress()
+                phases = np.array([p for p, _ in self._model.profile])
+                levels = np.array([lv for _, lv in self._model.profile])
+                level = levels[np.searchsorted(phases, phase, "right") - 1]
+                return np.where(np.isnan(phase), 0.0, level)
+            case "busy":
+                return (self.get("act") > 0).astype(np.float64)
+            case "cpm":
+                phase, dur_s, _ = self._cycle_in_progress()
+                return np.where(np.isnan(phase), 0.0, 60 / dur_s)
+            case "mat":
+                phase, _, mat = self._cycle_in_progress()
+                return np.where(np.isnan(phase), 1.0, mat)
+            case "state":
+                return self._state_codes[self._state].astype(np.float64)
+            case "fault_code":
+                return tl.seg_fault[self._seg].astype(np.float64)
+            case "good_count":
+                return tl.good[self._part()]
+            case "scrap_count":
+                return tl.scrap[self._part()]
+            case "cycle_time":
+                return tl.part_s[self._part()]
+        return self._quantity(self._model.quantities[name])
+
+    def _quantity(self, q: Quantity) -> Float64Array:
+        out = np.zeros(len(self._ts))
+        for term in q.terms:
+            if not term.factors:
+                out += term.gain
+                continue
+            product = term.gain * self.get(term.factors[0])
+            for f in term.factors[1:]:
+                product *= self.get(f)
+            out += product
+        clipped: Float64Array = np.clip(out, q.low, q.high, out=out)
+        return clipped
+
+    def _cycle_in_progress(self) -> tuple[Float64Array, Float64Array, Float64Array]:
+        """For each sample, how far through the cycle in progress it is (0 to 1, NaN outside any
+        cycle), that cycle's planned duration in seconds and its material factor."""
+        if self._cycle is None:
+            tl, n = self._tl, len(self._ts)
+            if len(tl.cyc_end) == 0:
+                self._cycle = np.full(n, np.nan), np.ones(n), np.ones(n)
+            else:
+                last = len(tl.cyc_end) - 1
+                idx = np.minimum(np.searchsorted(tl.cyc_end, self._ts, "right"), last)
+                elapsed = self._ts - tl.cyc_start[idx]
+                inside = (elapsed >= 0) & (self._ts < tl.cyc_end[idx])
+                dur_s = tl.cyc_s[idx]
+                self._cycle = (
+                    np.where(inside, elapsed / (dur_s * _US), np.nan),
+                    dur_s,
+                    tl.cyc_mat[idx],
+                )
+        return self._cycle
+
+    def _part(self) -> Int64Array:
+        i: Int64Array = np.searchsorted(self._tl.part_end, self._ts, "right") - 1
+        return i
+
+
+class SignalSim:
+    """One simulated signal: a quantity sampled every ``period_us``, with its carried state."""
+
+    def __init__(
+        self,
+        signal_id: int,
+        quantity: str,
+        spec: Quantity | None,  # None for timeline quantities, which are exact
+        period_us: int,
+        rng: np.random.Generator,
+        integer: bool,
+    ) -> None:
+        self.signal_id = signal_id
+        self.quantity = quantity
+        self._spec = spec
+        self._dt_s = period_us / _US
+        self._rng = rng
+        self._integer = integer
+        self._total = 0.0  # running integral
+        self._lag_state: Float64Array | None = None  # lfilter state, set at the first sample
+        self._wander_state = np.zeros(1)
+
+    def sample(self, sampler: Sampler) -> Float64Array:
+        x = sampler.get(self.quantity)
+        q = self._spec
+        if q is None:
+            return x
+        if q.integral:
+            # cumsum from the carried total: the same additions in the same order however chunked
+            x = np.cumsum(np.concatenate(([self._total], x * self._dt_s)))[1:]
+            self._total = float(x[-1])
+        elif q.lag_s > 0:
+            a = math.exp(-self._dt_s / q.lag_s)  # exact discretisation of the first-order lag
+            if self._lag_state is None:
+                self._lag_state = np.array([a * x[0]])  # start in equilibrium
+            x, self._lag_state = lfilter([1 - a], [1, -a], x, zi=self._lag_state)
+        draws = int(q.noise > 0) + int(q.wander > 0)
+        if draws:
+            z = self._rng.standard_normal((len(x), draws))
+            x = x + q.noise * z[:, 0] if q.noise > 0 else x.copy()
+            if q.wander > 0:
+                a = math.exp(-self._dt_s / q.wander_s)  # AR(1) with the wander as its spread
+                w, self._wander_state = lfilter(
+                    [q.wander * math.sqrt(1 - a * a)], [1, -a], z[:, -1], zi=self._wander_state
+                )
+                x += w
+            np.clip(x, q.low, q.high, out=x)
+        out: Float64Array = np.rint(x) if self._integer else x
+        return out

@@ -1,0 +1,631 @@
+"""Read a plant file into the schema of ``smartfab.model.plant`` and report every problem in it.
+
+The YAML is read as PyYAML's node tree (``yaml.compose``) rather than straight into Python data,
+so that every value keeps its line and column: schema errors (pydantic) and semantic errors
+(unknown units, overlapping Modbus registers, ...) are reported at the value they are about, with
+the field path, the offending value and why. All problems are collected, never only the first.
+
+Semantic checks need a schema-valid plant to look at, so they run once the schema errors are fixed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NamedTuple, Protocol, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import (
+    REGISTER_WORDS,
+    STATE_NAMES,
+    Equipment,
+    ModbusBinding,
+    ModbusConnection,
+    MqttConnection,
+    OpcUaBinding,
+    OpcUaConnection,
+    Plant,
+    SignalRef,
+    Slug,
+)
+from smartfab.model.units import UnknownUnitError, lookup_unit
+
+# Where a value sits in the plain data (and, list for list, in the model): keys and list indexes
+# from the root. Keys are whatever YAML made of them, e.g. ints in ``states:``.
+DataPath = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlantIssue:
+    """One problem in a plant file."""
+
+    file: str
+    line: int | None  # 1-based; None when the problem is the file itself (missing, unreadable)
+    column: int | None  # 1-based
+    field: str  # e.g. "site.areas[0].lines[1].cells[0].equipment[2].signals[3].unit"; "" if none
+    value: str | None  # repr of the offending value; None when there is none (a missing field)
+    reason: str
+
+    @property
+    def location(self) -> str:
+        """``file:line:column``, or only the file when the problem has no line."""
+        return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
+
+    def __str__(self) -> str:
+        what = self.field if self.value is None else f"{self.field} = {self.value}"
+        return (
+            f"{self.location}: {what}: {self.reason}" if what else f"{self.location}: {self.reason}"
+        )
+
+
+class PlantError(SmartfabError):
+    """A plant file with problems; ``issues`` holds all of them."""
+
+    def __init__(self, issues: Sequence[PlantIssue]) -> None:
+        self.issues = tuple(issues)
+        lines = [str(issue) for issue in self.issues]
+        if len(lines) > 1:
+            lines.append(f"{len(lines)} problems in {self.issues[0].file}")
+        super().__init__("\n".join(lines))
+
+
+def load_plant(path: str | Path) -> Plant:
+    """The plant described by the YAML file at ``path``; raises ``PlantError`` listing every
+    problem if there is any."""
+    plant, issues = _read(Path(path))
+    if issues or plant is None:
+        raise PlantError(issues)
+    return plant
+
+
+def check_plant(path: str | Path) -> list[PlantIssue]:
+    """Every problem in the plant file at ``path``, in file order; empty when it is valid."""
+    return _read(Path(path))[1]
+
+
+def format_path(path: DataPath) -> str:
+    """``("site", "areas", 0, "name")`` -> ``"site.areas[0].name"``."""
+    out = ""
+    for part in path:
+        if isinstance(part, str) and _PLAIN_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        elif isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _read(path: Path) -> tuple[Plant | None, list[PlantIssue]]:
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = f"cannot read plant file: {exc.strerror or exc}"
+        return None, [PlantIssue(file, None, None, "", None, reason)]
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the BOM some Windows editors write
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        reason = (
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
+        )
+        return None, [PlantIssue(file, line, column, "", None, reason)]
+
+    reader = _Reader(file)
+    data = reader.parse(text)
+    if data is None:
+        return None, reader.issues
+    issues = list(reader.issues)
+    plant: Plant | None = None
+    try:
+        plant = Plant.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            issue = reader.schema_issue(err, data)
+            issues += [issue] if issue is not None else []
+    if plant is not None:
+        issues += (reader.finding_issue(f) for f in _findings(plant))
+    issues.sort(key=lambda i: (i.line or 0, i.column or 0))
+    return plant, issues
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+# --- YAML to plain data, with positions ---------------------------------------------------------
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class _Reader:
+    """Plain Python data from a YAML node tree, remembering the node of every value and key, and
+    turning problems at a data path into issues at the matching line."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.issues: list[PlantIssue] = []
+        self._values: dict[DataPath, yaml.Node] = {}
+        self._keys: dict[DataPath, yaml.Node] = {}
+        self._open: set[int] = set()  # collections being built, to stop recursive aliases
+        # Values that could not be read (already reported): the schema errors they cause are noise.
+        self._unreadable: set[DataPath] = set()
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def parse(self, text: str) -> dict[object, object] | None:
+        """The top-level mapping, or None when there is none to validate (issues say why)."""
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            self._syntax_error(exc)
+            return None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file
+            line = text.count("\n", 0, exc.position) + 1
+            column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+            reason = f"character #x{exc.character:04x} is not allowed in YAML"
+            self.issues.append(PlantIssue(self.file, line, column, "", None, reason))
+            return None
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag == _NULL_TAG):
+            reason = "the file is empty; a plant file needs at least site: with its areas"
+            self.issues.append(PlantIssue(self.file, None, None, "", None, reason))
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+            reason = f"a plant file must be a mapping (site:, connections:), not {kind}"
+            self._issue(root, (), None, reason)
+            return None
+        data = self._build(root, ())
+        return data if isinstance(data, dict) else None
+
+    def _syntax_error(self, exc: yaml.MarkedYAMLError) -> None:
+        mark = exc.problem_mark or exc.context_mark
+        reason = f"invalid YAML: {exc.problem or exc.context}"
+        if exc.context and exc.problem and exc.context_mark is not None:
+            reason = (
+                f"invalid YAML: {exc.context} on line {exc.context_mark.line + 1}: {exc.problem}"
+            )
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        self.issues.append(PlantIssue(self.file, line, column, "", None, reason))
+
+    def _build(self, node: yaml.Node, path: DataPath) -> object:
+        self._values[path] = node
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        expected = _MAP_TAG if isinstance(node, yaml.MappingNode) else _SEQ_TAG
+        if node.tag != expected:
+            self._unreadable_value(node, path, None, f"unsupported YAML tag {node.tag!r}")
+            return None
+        if id(node) in self._open:
+            self._unreadable_value(node, path, None, "recursive alias: this value contains itself")
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            return [self._build(item, (*path, i)) for i, item in enumerate(node.value)]
+        finally:
+            self._open.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode, path: DataPath) -> object:
+        try:
+            return self._constructor.construct_object(node)
+        except yaml.constructor.ConstructorError as exc:
+            reason = f"invalid YAML value: {exc.problem}"
+            self._unreadable_value(node, path, _show(node.value), reason)
+            return None
+
+    def _unreadable_value(
+        self, node: yaml.Node, path: DataPath, value: str | None, reason: str
+    ) -> None:
+        self._issue(node, path, value, reason)
+        self._unreadable.add(path)
+
+    def _mapping(self, node: yaml.MappingNode, path: DataPath) -> dict[object, object]:
+        # Merge keys (<<: *defaults) first, so that the explicit keys' positions win.
+        result: dict[object, object] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else []
+                for source in sources or [value_node]:
+                    merged = self._build(source, path)
+                    if not isinstance(merged, dict):
+                        reason = "a merge key (<<) takes a mapping or a list of mappings"
+                        self._issue(source, path, None, reason)
+                        continue
+                    for key, value in merged.items():
+                        result.setdefault(key, value)
+        self._values[path] = node  # building the merged mappings pointed it at them
+        explicit: dict[object, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            if key in explicit:
+                first = explicit[key].start_mark.line + 1
+                reason = f"duplicate key, already set on line {first}; YAML would keep only one"
+                self._issue(key_node, (*path, key), None, reason)
+                continue
+            explicit[key] = key_node
+            self._keys[(*path, key)] = key_node
+            result[key] = self._build(value_node, (*path, key))
+        return result
+
+    def _key(self, node: yaml.Node, path: DataPath) -> object:
+        """The key's value, or None (and an issue) when it cannot be one."""
+        if not isinstance(node, yaml.ScalarNode):
+            self._issue(node, path, None, "a mapping key must be a single value")
+            return None
+        if node.tag == _NULL_TAG:
+            self._issue(node, path, None, "empty mapping key")
+            return None
+        return self._scalar(node, path)
+
+    def _issue(self, node: yaml.Node, path: DataPath, value: str | None, reason: str) -> None:
+        self.issues.append(self._issue_at_node(node, path, value, reason))
+
+    def _issue_at_node(
+        self, node: yaml.Node, path: DataPath, value: str | None, reason: str
+    ) -> PlantIssue:
+        mark = node.start_mark
+        return PlantIssue(
+            self.file, mark.line + 1, mark.column + 1, format_path(path), value, reason
+        )
+
+    def _node_at(self, path: DataPath, *, key: bool = False) -> yaml.Node:
+        """The node of ``path``, of its key if asked and known, else of the nearest ancestor
+        (a value left to its default is not in the file; its mapping is)."""
+        if key and path in self._keys:
+            return self._keys[path]
+        for end in range(len(path), -1, -1):
+            node = self._values.get(path[:end])
+            if node is not None:
+                return node
+        raise AssertionError("the root is always known")
+
+    def _issue_at(
+        self, path: DataPath, value: str | None, reason: str, *, key: bool = False
+    ) -> PlantIssue:
+        return self._issue_at_node(self._node_at(path, key=key), path, value, reason)
+
+    def finding_issue(self, finding: _Finding) -> PlantIssue:
+        reason = finding.reason
+        if finding.first is not None:
+            reason += f" on line {self._node_at(finding.first).start_mark.line + 1}"
+        return self._issue_at(finding.path, finding.value, reason)
+
+    def schema_issue(self, err: ErrorDetails, data: dict[object, object]) -> PlantIssue | None:
+        """The issue for a pydantic error, or None when it only repeats a YAML issue."""
+        loc = err["loc"]
+        kind = err["type"]
+        path = _data_path(data, loc)
+        if any(path[:end] in self._unreadable for end in range(len(path) + 1)):
+            return None
+        value: str | None = _show(err["input"])
+        reason = _first_lower(err["msg"].removeprefix("Value error, "))
+        if kind == "missing":
+            return self._issue_at(path, None, "required field is missing")
+        if kind == "extra_forbidden":
+            return self._issue_at(path, value, _unknown_field(loc), key=True)
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx", {})
+            path = (*path, str(ctx["discriminator"]).strip("'"))
+            if kind == "union_tag_not_found":
+                return self._issue_at(path, None, "required field is missing")
+            return self._issue_at(path, _show(ctx["tag"]), f"must be one of {ctx['expected_tags']}")
+        if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == _SLUG:
+            reason = (
+                "not a valid name: use up to 63 lowercase letters, digits, '-' and '_', "
+                "starting with a letter or digit"
+            )
+        if loc and loc[-1] == "[key]":
+            return self._issue_at(path, _show(path[-1]), reason, key=True)
+        node = self._node_at(path)
+        if kind == "string_type" and node.tag == _BOOL_TAG and isinstance(node, yaml.ScalarNode):
+            # YAML 1.1 reads unquoted off/on/yes/no as booleans: the classic "state off" trap.
+            reason += f"; YAML reads an unquoted {node.value} as a boolean, write '{node.value}'"
+        return self._issue_at(path, value, reason)
+
+
+_SLUG: str = get_args(Slug)[1].pattern
+
+
+def _data_path(data: dict[object, object], loc: tuple[int | str, ...]) -> DataPath:
+    """The data path of a pydantic error location: the same keys and indexes, minus the union
+    tags and ``[key]`` markers pydantic inserts, which are not in the data."""
+    path: list[object] = []
+    current: object = data
+    for i, part in enumerate(loc):
+        found, child = _child(current, part)
+        if found:
+            current = child
+        elif i == len(loc) - 1 and part != "[key]":
+            current = None  # a missing field: the path names it, the position is its mapping's
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _child(container: object, part: int | str) -> tuple[bool, object]:
+    if isinstance(container, dict) and part in container:
+        return True, container[part]
+    if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
+        return True, container[part]
+    return False, None
+
+
+def _unknown_field(loc: tuple[int | str, ...]) -> str:
+    model = _model_at(loc[:-1])
+    if model is None:
+        return "unknown field"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    if close:
+        return f"unknown field; did you mean {close[0]!r}?"
+    return f"unknown field; allowed here: {', '.join(allowed)}"
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that validates the value at ``loc``, following the schema's types."""
+    tp: Any = Plant
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        elif origin in (list, tuple):
+            tp = get_args(tp)[0]
+        elif origin is dict:
+            tp = get_args(tp)[1]
+        elif origin in (Union, types.UnionType):
+            # pydantic names the chosen member of a tagged union by its tag, e.g. "modbus"
+            members = [m for m in get_args(tp) if _tag_of(m) == part]
+            if len(members) != 1:
+                return None
+            tp = members[0]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    """``tp`` without ``Annotated`` metadata and without ``| None``."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+            continue
+        if get_origin(tp) in (Union, types.UnionType):
+            others = [a for a in get_args(tp) if a is not type(None)]
+            if len(others) == 1:
+                tp = others[0]
+                continue
+        return tp
+
+
+def _tag_of(model: object) -> object:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    protocol = model.model_fields.get("protocol")
+    return get_args(protocol.annotation)[0] if protocol is not None else None
+
+
+# --- semantic checks on a schema-valid plant ----------------------------------------------------
+
+
+class _Finding(NamedTuple):
+    path: DataPath
+    value: str | None
+    reason: str
+    first: DataPath | None = None  # the earlier value a duplicate clashes with: its line is added
+
+
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class _Named(NamedTuple):
+    path: DataPath
+    label: str  # the site/area/line/cell/equipment[/signal] path people read
+
+
+_SINGLE_ROLES = ("state", "fault", "good_count", "scrap_count")
+
+
+def _findings(plant: Plant) -> Iterator[_Finding]:
+    yield from _duplicate_names(plant.connections, ("connections",), "connection")
+    site = plant.site
+    yield from _duplicate_names(site.areas, ("site", "areas"), "area")
+    for ai, area in enumerate(site.areas):
+        area_path = ("site", "areas", ai)
+        yield from _duplicate_names(area.lines, (*area_path, "lines"), "line")
+        for li, line in enumerate(area.lines):
+            line_path = (*area_path, "lines", li)
+            yield from _duplicate_names(line.cells, (*line_path, "cells"), "cell")
+            for ci, cell in enumerate(line.cells):
+                cell_path = (*line_path, "cells", ci)
+                yield from _duplicate_names(cell.equipment, (*cell_path, "equipment"), "equipment")
+                for ei, equipment in enumerate(cell.equipment):
+                    yield from _equipment_findings(equipment, (*cell_path, "equipment", ei))
+    yield from _binding_findings(plant)
+
+
+def _duplicate_names(items: Sequence[_HasName], path: DataPath, what: str) -> Iterator[_Finding]:
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        name = item.name
+        if name in first:
+            reason = f"duplicate {what} name, already used"
+            yield _Finding((*path, i, "name"), _show(name), reason, (*path, first[name], "name"))
+        else:
+            first[name] = i
+
+
+def _equipment_findings(equipment: Equipment, path: DataPath) -> Iterator[_Finding]:
+    yield from _duplicate_names(equipment.signals, (*path, "signals"), "signal")
+    known = ", ".join(sorted(STATE_NAMES))
+    state_codes: dict[str, int] = {}
+    for code, name in equipment.states.items():
+        if name not in STATE_NAMES:
+            close = difflib.get_close_matches(name, STATE_NAMES, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known states: {known}"
+            yield _Finding((*path, "states", code), _show(name), f"unknown state; {hint}")
+        elif name in state_codes:
+            reason = f"state {name!r} already has code {state_codes[name]}; one code per state"
+            yield _Finding((*path, "states", code), _show(name), reason)
+        else:
+            state_codes[name] = code
+
+    role_at: dict[str, int] = {}
+    for si, signal in enumerate(equipment.signals):
+        sig_path = (*path, "signals", si)
+        try:
+            lookup_unit(signal.unit)
+        except UnknownUnitError as exc:
+            yield _Finding((*sig_path, "unit"), _show(signal.unit), exc.reason)
+        if signal.range is not None and signal.range[0] >= signal.range[1]:
+            yield _Finding(
+                (*sig_path, "range"), _show(list(signal.range)), "low must be below high"
+            )
+        role = signal.role
+        if role in _SINGLE_ROLES:
+            if role in role_at:
+                first = equipment.signals[role_at[role]].name
+                reason = f"at most one {role} signal per equipment, and {first!r} is one"
+                yield _Finding(
+                    (*sig_path, "role"),
+                    _show(role),
+                    reason,
+                    (*path, "signals", role_at[role], "role"),
+                )
+            else:
+                role_at[role] = si
+        if role == "fault" and not equipment.faults:
+            reason = "a fault signal needs the equipment's faults: table (code: description)"
+            yield _Finding((*sig_path, "role"), _show(role), reason)
+    if "good_count" in role_at and equipment.ideal_cycle_s is None:
+        good = equipment.signals[role_at["good_count"]].name
+        reason = (
+            f"required: signal {good!r} counts good parts, and OEE performance needs the "
+            "ideal cycle time in seconds"
+        )
+        yield _Finding((*path, "ideal_cycle_s"), None, reason)
+
+
+def _binding_findings(plant: Plant) -> Iterator[_Finding]:
+    connections: dict[str, OpcUaConnection | ModbusConnection | MqttConnection] = {}
+    for c in plant.connections:
+        connections.setdefault(c.name, c)
+    registers: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}
+    first_read: dict[tuple[str, ...], _Named] = {}  # (connection, OPC UA node or MQTT topic, field)
+    for ref, path in _signal_paths(plant):
+        source = ref.signal.source
+        binding = source.opcua or source.modbus or source.mqtt
+        if binding is None:
+            continue
+        protocol = source.protocol
+        src_path = (*path, "source", protocol)
+        conn = connections.get(binding.connection)
+        if conn is None or conn.protocol != protocol:
+            reason = (
+                _no_such_connection(binding.connection, protocol, plant)
+                if conn is None
+                else f"connection {conn.name!r} is {conn.protocol}, not {protocol}"
+            )
+            yield _Finding((*src_path, "connection"), _show(binding.connection), reason)
+            continue
+        if isinstance(binding, ModbusBinding):
+            if isinstance(conn, ModbusConnection):  # it is, the protocols match; this tells mypy
+                named = _Named((*src_path, "register"), ref.path)
+                last = binding.register + REGISTER_WORDS[binding.type] - 1
+                size = (
+                    conn.holding_registers if binding.table == "holding" else conn.input_registers
+                )
+                if last >= size:
+                    reason = (
+                        f"{binding.type} needs registers {binding.register}-{last}, past the end "
+                        f"of {conn.name!r} ({binding.table}_registers: {size})"
+                    )
+                    yield _Finding(named.path, _show(binding.register), reason)
+                # Keyed by device, not connection: two connections to one device share registers.
+                device = (conn.host, conn.port, conn.unit, binding.table)
+                registers.setdefault(device, []).append((binding.register, last, named))
+            continue
+        address: tuple[str, ...]
+        if isinstance(binding, OpcUaBinding):
+            address, field, what = (conn.name, binding.node), "node", "node"
+        else:
+            address = (conn.name, binding.topic, binding.field)
+            field, what = "field", "topic and field"
+        named = _Named((*src_path, field), ref.path)
+        earlier = first_read.setdefault(address, named)
+        if earlier is not named:
+            reason = f"{what} already read on this connection by {earlier.label}"
+            yield _Finding(named.path, _show(address[-1]), reason, earlier.path)
+    for (host, port, unit, table), spans in registers.items():
+        yield from _overlaps(spans, f"{host}:{port} unit {unit}, {table} registers")
+
+
+def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Finding]:
+    # Sweep in register order (file order among equal starts), tracking the span reaching furthest.
+    reach: tuple[int, int, _Named] | None = None
+    for start, end, named in sorted(spans, key=lambda s: s[0]):
+        if reach is not None and start <= reach[1]:
+            reason = (
+                f"registers {start}-{end} overlap registers {reach[0]}-{reach[1]} of "
+                f"{reach[2].label} ({device})"
+            )
+            yield _Finding(named.path, _show(start), reason, reach[2].path)
+        if reach is None or end > reach[1]:
+            reach = (start, end, named)
+
+
+def _signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
+    """Each signal's reference (as ``Plant.iter_signals`` yields it) with its data path."""
+    paths = (
+        ("site", "areas", ai, "lines", li, "cells", ci, "equipment", ei, "signals", si)
+        for ai, area in enumerate(plant.site.areas)
+        for li, line in enumerate(area.lines)
+        for ci, cell in enumerate(line.cells)
+        for ei, equipment in enumerate(cell.equipment)
+        for si in range(len(equipment.signals))
+    )
+    yield from zip(plant.iter_signals(), paths, strict=True)
+
+
+def _no_such_connection(name: str, protocol: str, plant: Plant) -> str:
+    same = [c.name for c in plant.connections if c.protocol == protocol]
+    close = difflib.get_close_matches(name, same, n=1)
+    if close:
+        return f"no such connection; did you mean {close[0]!r}?"
+    if same:
+        return f"no such connection; {protocol} connections: {', '.join(same)}"
+    return f"no such connection, and no {protocol} connection is declared under connections:"

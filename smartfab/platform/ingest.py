@@ -1,0 +1,389 @@
+"""The batching writer: the bus's one consumer and the store's one producer.
+
+It gathers what the bus delivers into batches of up to ``max_points`` points (or whatever arrived
+within ``max_delay_s``), validates them, derives events and appends both to the store. Validation,
+derivation and the append run in a worker thread (NumPy and DuckDB release the GIL), so the event
+loop keeps serving connectors and the API meanwhile, and connectors keep publishing into the bus.
+
+Validation is vectorised over the whole batch. A point gets the first reason that applies:
+
+==========================  =====================================================================
+unknown_signal              rejected: the signal id is not in the catalogue
+not_finite                  rejected: NaN or infinite value
+implausible_timestamp       rejected: timestamp before 2000 (a device clock that was never set)
+future_timestamp            rejected: timestamp more than ``max_future_s`` ahead of this host
+duplicate                   dropped: the batch holds a later point with the same signal and ts
+out_of_range                *stored*, quality at least UNCERTAIN: outside the expected range (as
+                            OPC UA's Uncertain_EngineeringUnitsExceeded: a real over-temperature
+                            must reach the store)
+==========================  =====================================================================
+
+Each reason is counted in :class:`WriterStats`, logged, and stored as one QUALITY event per
+(signal, reason) and batch, with the count as value and an example in the detail.
+
+Nothing acknowledged is lost: when the store fails (StoreError, OSError: a full disk, a lost
+database connection), the prepared batch is kept and the append retried with exponential backoff
+until it succeeds, meanwhile the bus fills and back-pressure slows the connectors; ``flush`` and
+``stop`` return only once everything is stored. Any other exception is a bug: it stops the writer
+and is raised by ``flush`` and ``stop`` rather than retried forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pyarrow as pa
+
+from smartfab.errors import SmartfabError
+from smartfab.platform.bus import Bus, BusItem, Subscription
+from smartfab.platform.derive import EventDeriver, ObjectArray
+from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
+from smartfab.platform.points import (
+    EventBatch,
+    EventKind,
+    Float64Array,
+    Int32Array,
+    PointBatch,
+    Quality,
+    now_us,
+)
+from smartfab.platform.store.base import SignalInfo, Store, StoreError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Y2000_US = 946_684_800_000_000
+
+UNKNOWN_SIGNAL = "unknown_signal"
+NOT_FINITE = "not_finite"
+IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
+FUTURE_TIMESTAMP = "future_timestamp"
+DUPLICATE = "duplicate"
+OUT_OF_RANGE = "out_of_range"
+INVALID_EVENT = "invalid_event"
+
+_WHAT = {
+    UNKNOWN_SIGNAL: "rejected: the signal id is not in the catalogue",
+    NOT_FINITE: "rejected: the value is NaN or infinite",
+    IMPLAUSIBLE_TIMESTAMP: "rejected: timestamp before 2000",
+    FUTURE_TIMESTAMP: "rejected: timestamp too far in the future",
+    DUPLICATE: "dropped: a later point of the batch has the same timestamp",
+    OUT_OF_RANGE: "stored as UNCERTAIN: value outside the expected range",
+}
+
+
+@dataclass
+class WriterStats:
+    """What the writer did since it started."""
+
+    points_in: int = 0  # received from the bus
+    points_stored: int = 0
+    points_already_stored: int = 0  # valid, but the store held that (signal, ts) already
+    rejected: dict[str, int] = field(default_factory=dict)  # reason -> points (or events)
+    flagged: dict[str, int] = field(default_factory=dict)  # reason -> points stored flagged
+    events_in: int = 0  # received from the bus
+    events_derived: int = 0
+    events_stored: int = 0  # received, derived and QUALITY events
+    batches: int = 0  # batches appended to the store
+    retries: int = 0  # failed store appends, each retried
+    last_error: str = ""
+
+
+def _ts_text(us: int) -> str:
+    # NumPy renders any int64 microsecond count, where datetime overflows outside years 1-9999
+    return f"{np.datetime64(int(us), 'us')}Z"
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """The store's signals as arrays indexed by signal id, for vectorised lookups."""
+
+    known: BoolArray
+    low: Float64Array
+    high: Float64Array
+    path: ObjectArray
+    equipment: ObjectArray
+
+    @classmethod
+    def of(cls, signals: Sequence[SignalInfo]) -> _Catalogue:
+        size = max((s.id for s in signals), default=-1) + 1
+        cat = cls(
+            np.zeros(size, np.bool_),
+            np.full(size, -np.inf),
+            np.full(size, np.inf),
+            np.full(size, "", object),
+            np.full(size, "", object),
+        )
+        for s in signals:
+            cat.known[s.id] = True
+            cat.low[s.id] = -np.inf if s.low is None else s.low
+            cat.high[s.id] = np.inf if s.high is None else s.high
+            cat.path[s.id], cat.equipment[s.id] = s.path, s.equipment
+        return cat
+
+    def knows(self, signal_id: Int32Array) -> BoolArray:
+        inside = (signal_id >= 0) & (signal_id < len(self.known))
+        return inside & self.known[np.where(inside, signal_id, 0)]
+
+
+def _points_of(table: pa.Table) -> PointBatch:
+    return PointBatch(
+        table.column("ts").cast(pa.int64()).to_numpy(),
+        table.column("signal_id").to_numpy().astype(np.int32),
+        table.column("value").to_numpy().astype(np.float64),
+        table.column("quality").to_numpy().astype(np.uint8),
+    )
+
+
+class Writer:
+    """Drains ``bus`` into ``store``; ``deriver`` (optional) adds state/fault/count events."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        store: Store,
+        deriver: EventDeriver | None = None,
+        *,
+        max_points: int = 250_000,  # > 2 DuckDB row groups: such appends skip the WAL, ~2x faster
+        max_delay_s: float = 0.25,
+        max_future_s: float = 300.0,
+        retry_initial_s: float = 0.1,
+        retry_max_s: float = 10.0,
+    ) -> None:
+        self.max_points = max_points
+        self.max_delay_s = max_delay_s
+        self.max_future_s = max_future_s
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self.stats = WriterStats()
+        self._bus = bus
+        self._store = store
+        self._deriver = deriver
+        self._catalogue = _Catalogue.of([])
+        self._sub: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._points: list[PointBatch] = []
+        self._events: list[EventBatch] = []
+        self._buffered_points = 0
+        self._buffered_items = 0
+        self._deadline = 0.0
+        self._done = 0  # bus batches stored (or rejected): all of them, in bus order
+        self._flush_target = 0
+        self._progress = asyncio.Condition()
+
+    @property
+    def buffered_points(self) -> int:
+        return self._buffered_points
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Subscribe to the bus, read the catalogue, and start writing in a background task."""
+        if self._sub is not None:
+            raise SmartfabError("the writer was started already")
+        self._sub = self._bus.subscribe()
+        await asyncio.to_thread(self._load)
+        self._task = asyncio.create_task(self._run(), name="smartfab-writer")
+
+    def _load(self) -> None:
+        self._catalogue = _Catalogue.of(self._store.signals())
+        if self._deriver is not None:
+            self._deriver.prime(_points_of(self._store.latest(self._deriver.signal_ids)))
+
+    async def flush(self) -> None:
+        """Return once everything published so far is stored."""
+        task, sub = self._task, self._sub
+        if task is None or sub is None:
+            raise SmartfabError("the writer is not running: call start() first")
+        target = self._bus.published_batches
+        if self._done >= target:
+            return
+        self._flush_target = max(self._flush_target, target)
+        await sub.wake()
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._done >= target or task.done())
+        if self._done < target:
+            await task  # it ended early: raise its error
+            raise SmartfabError("the writer stopped before storing everything published")
+
+    async def stop(self) -> None:
+        """Close the bus, store everything it acknowledged, and end."""
+        await self._bus.close()
+        if self._task is not None:
+            await self._task
+
+    # --- the loop --------------------------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._sub is not None
+        sub, loop = self._sub, asyncio.get_running_loop()
+        try:
+            while True:
+                urgent = self._flush_target > self._done
+                if not self._buffered_items:
+                    timeout = None
+                elif urgent:
+                    timeout = 0.0
+                else:
+                    timeout = max(0.0, self._deadline - loop.time())
+                item = await sub.get(timeout)
+                if item is not None:
+                    self._add(item, loop.time())
+                    if self._buffered_points >= self.max_points:
+                        await self._write()
+                elif self._buffered_items:
+                    if urgent or sub.drained or loop.time() >= self._deadline:
+                        await self._write()
+                elif sub.drained:
+                    return
+        except Exception as exc:
+            self.stats.last_error = f"writer stopped: {exc!r}"
+            log.exception("ingest: the writer stopped")
+            raise
+        finally:
+            async with self._progress:
+                self._progress.notify_all()
+
+    def _add(self, item: BusItem, now: float) -> None:
+        if not self._buffered_items:
+            self._deadline = now + self.max_delay_s
+        self._buffered_items += 1
+        if isinstance(item, PointBatch):
+            self._points.append(item)
+            self._buffered_points += len(item)
+            self.stats.points_in += len(item)
+        else:
+            self._events.append(item)
+            self.stats.events_in += len(item)
+
+    async def _write(self) -> None:
+        points, events = PointBatch.concat(self._points), EventBatch.concat(self._events)
+        items = self._buffered_items
+        self._points, self._events = [], []
+        self._buffered_points = self._buffered_items = 0
+        await asyncio.to_thread(self._store_batch, points, events)
+        self._done += items
+        async with self._progress:
+            self._progress.notify_all()
+
+    # --- in the worker thread --------------------------------------------------------------
+    def _store_batch(self, points: PointBatch, events: EventBatch) -> None:
+        now = now_us()
+        issues: list[EventBatch] = []
+        clean = self._validate(points, now, issues)
+        received = self._valid_events(events, now, issues)
+        derived = self._deriver.derive(clean) if self._deriver else EventBatch.empty()
+        self.stats.events_derived += len(derived)
+        self._append(clean, EventBatch.concat([received, *issues, derived]))
+
+    def _append(self, points: PointBatch, events: EventBatch) -> None:
+        """Append both parts, each retried until the store takes it (and so appended once)."""
+        if len(points):
+            stored = self._retrying(
+                f"storing {len(points)} points", lambda: self._store.append_points(points)
+            )
+            self.stats.points_stored += stored
+            self.stats.points_already_stored += len(points) - stored
+        if len(events):
+            self.stats.events_stored += self._retrying(
+                f"storing {len(events)} events", lambda: self._store.append_events(events)
+            )
+        self.stats.batches += 1
+
+    def _retrying(self, what: str, action: Callable[[], T]) -> T:
+        """``action()``, retried with exponential backoff while the store fails operationally
+        (StoreError, OSError); any other exception is a bug and propagates."""
+        delay = self.retry_initial_s
+        while True:
+            try:
+                return action()
+            except (StoreError, OSError) as exc:
+                self.stats.retries += 1
+                self.stats.last_error = f"{what} failed: {exc}"
+                log.error("ingest: %s failed, retrying in %.1f s: %s", what, delay, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+
+    def _validate(self, batch: PointBatch, now: int, issues: list[EventBatch]) -> PointBatch:
+        """The points to store; every other point is reported under its reason."""
+        known = self._catalogue.knows(batch.signal_id)
+        if not known.all():  # perhaps registered since: look once more
+            signals = self._retrying("reading the signal catalogue", self._store.signals)
+            self._catalogue = _Catalogue.of(signals)
+            known = self._catalogue.knows(batch.signal_id)
+        finite = np.isfinite(batch.value)
+        plausible = batch.ts >= Y2000_US
+        not_future = batch.ts <= now + int(self.max_future_s * 1e6)
+        ok = known & finite & plausible & not_future
+        if not ok.all():
+            left = np.ones(len(batch), np.bool_)
+            for reason, fine in (
+                (UNKNOWN_SIGNAL, known),
+                (NOT_FINITE, finite),
+                (IMPLAUSIBLE_TIMESTAMP, plausible),
+                (FUTURE_TIMESTAMP, not_future),
+            ):
+                hit = left & ~fine
+                if hit.any():
+                    issues.append(self._report(reason, batch.take(hit), now))
+                    left &= fine
+            batch = batch.take(ok)
+        if not has_unique_keys(batch):
+            batch = sort_by_signal_ts(batch)
+            dup = superseded(batch)
+            if dup.any():
+                issues.append(self._report(DUPLICATE, batch.take(dup), now))
+                batch = batch.take(~dup)
+        sid, value = batch.signal_id, batch.value
+        out = (value < self._catalogue.low[sid]) | (value > self._catalogue.high[sid])
+        if out.any():
+            issues.append(self._report(OUT_OF_RANGE, batch.take(out), now))
+            flagged = np.where(out, np.maximum(batch.quality, Quality.UNCERTAIN), batch.quality)
+            batch = PointBatch(batch.ts, sid, value, flagged.astype(np.uint8))
+        return batch
+
+    def _report(self, reason: str, points: PointBatch, now: int) -> EventBatch:
+        """Count, log and describe (one QUALITY event per signal) the points given a reason."""
+        counter = self.stats.flagged if reason == OUT_OF_RANGE else self.stats.rejected
+        counter[reason] = counter.get(reason, 0) + len(points)
+        ids, first, counts = np.unique(points.signal_id, return_index=True, return_counts=True)
+        cat = self._catalogue
+        known = cat.knows(ids)
+        details = []
+        for sid, i, n, k in zip(ids, first, counts, known, strict=True):
+            name = cat.path[sid] if k else f"signal id {sid}"
+            detail = (
+                f"{n} point(s) of {name} {_WHAT[reason]}; "
+                f"e.g. ts {_ts_text(points.ts[i])}, value {float(points.value[i])!r}"
+            )
+            log.warning("ingest: %s (%s)", detail, reason)
+            details.append(detail)
+        equipment = np.where(known, cat.equipment[np.where(known, ids, 0)], "")
+        return EventBatch.of(
+            np.full(len(ids), now), equipment, EventKind.QUALITY, reason, counts,
+            np.array(details, object),
+        )  # fmt: skip
+
+    def _valid_events(self, events: EventBatch, now: int, issues: list[EventBatch]) -> EventBatch:
+        """Bus events whose text fields are all strings; the store would refuse the others and
+        block every later batch behind them. Events are few: a loop is fine."""
+        cols = (events.equipment, events.kind, events.code, events.detail)
+        ok = np.ones(len(events), np.bool_)
+        for col in cols:
+            ok &= np.fromiter((isinstance(x, str) for x in col), np.bool_, len(col))
+        if ok.all():
+            return events
+        n = int((~ok).sum())
+        self.stats.rejected[INVALID_EVENT] = self.stats.rejected.get(INVALID_EVENT, 0) + n
+        bad = int(np.flatnonzero(~ok)[0])
+        detail = (
+            f"{n} event(s) rejected: equipment, kind, code and detail must be text; e.g. "
+            f"{[c[bad] for c in cols]!r} at {_ts_text(events.ts[bad])}"
+        )
+        log.warning("ingest: %s (%s)", detail, INVALID_EVENT)
+        issues.append(EventBatch.of(now, "", EventKind.QUALITY, INVALID_EVENT, n, detail))
+        return events.take(ok)

@@ -1,0 +1,135 @@
+"""The running data path of one smartfab process: connectors -> bus -> writer -> store.
+
+Connector settings come from the plant file, overlaid with the changes made at run time (API
+``PATCH /api/connectors/{name}``), which are kept in the store so that they survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from smartfab.devices.connector import Connector, ConnectorStatus
+from smartfab.devices.modbus.connector import ModbusConnector
+from smartfab.devices.opcua.connector import OpcUaConnector
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import Plant
+from smartfab.platform.bus import Bus
+from smartfab.platform.catalog import register_plant
+from smartfab.platform.derive import EventDeriver
+from smartfab.platform.ingest import Writer
+from smartfab.platform.store.base import Store
+
+log = logging.getLogger(__name__)
+
+CONNECTORS: dict[str, type[OpcUaConnector] | type[ModbusConnector]] = {
+    "opcua": OpcUaConnector,
+    "modbus": ModbusConnector,
+}
+_SETTING = "connector:{}"
+
+
+class ConfigError(SmartfabError):
+    """A connector change that the connection's schema does not accept."""
+
+
+class Ingestion:
+    """Owns the bus, the writer and one task per enabled connector."""
+
+    def __init__(self, plant: Plant, store: Store, **writer_options: Any) -> None:
+        self.plant = plant
+        self.store = store
+        self.signal_ids = register_plant(store, plant)
+        self.bus = Bus()
+        self.writer = Writer(
+            self.bus, store, EventDeriver.from_plant(plant, self.signal_ids), **writer_options
+        )
+        self.connectors: dict[str, Connector] = {}
+        self._disabled: dict[str, ConnectorStatus] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self, connectors: bool = True) -> None:
+        await self.writer.start()
+        if connectors:
+            for conn in self.plant.connections:
+                if conn.protocol in CONNECTORS:
+                    self._launch(conn.name)
+
+    async def stop(self) -> None:
+        """Stop every connector, then store everything the bus acknowledged."""
+        for name in list(self._tasks):
+            await self._halt(name)
+        await self.writer.stop()
+
+    # --- connectors --------------------------------------------------------------------------
+    def overrides(self, name: str) -> dict[str, Any]:
+        stored = self.store.get_setting(_SETTING.format(name))
+        return dict(json.loads(stored)) if stored else {}
+
+    def _plant_with(self, name: str, changes: dict[str, Any]) -> Plant:
+        """The plant with connection ``name`` changed; raises ConfigError if the result is not a
+        valid connection."""
+        conn = self.plant.connection(name)
+        try:
+            new = type(conn).model_validate({**conn.model_dump(), **changes})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"connector {name!r}: {field} = {first.get('input')!r}: {first['msg']}"
+            ) from exc
+        conns = [new if c.name == name else c for c in self.plant.connections]
+        return self.plant.model_copy(update={"connections": conns})
+
+    def _launch(self, name: str) -> None:
+        changes = self.overrides(name)
+        enabled = changes.pop("enabled", True)
+        conn = self.plant.connection(name)
+        if not enabled:
+            self._disabled[name] = ConnectorStatus(
+                name=name, protocol=conn.protocol, endpoint="", state="disabled"
+            )
+            return
+        plant = self._plant_with(name, changes)
+        connector = CONNECTORS[conn.protocol].from_plant(plant, name, self.signal_ids)
+        self.connectors[name] = connector
+        self._disabled.pop(name, None)
+        self._tasks[name] = asyncio.create_task(
+            connector.run(self.bus.publish_points, self.bus.publish_events),
+            name=f"connector-{name}",
+        )
+
+    async def _halt(self, name: str) -> None:
+        connector, task = self.connectors.pop(name, None), self._tasks.pop(name, None)
+        if connector is None or task is None:
+            return
+        connector.stop()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            log.warning("connector %s did not stop within 10 s; cancelled", name)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def connector_status(self) -> list[ConnectorStatus]:
+        live = [c.status for c in self.connectors.values()]
+        return sorted([*live, *self._disabled.values()], key=lambda s: s.name)
+
+    async def configure_connector(self, name: str, changes: dict[str, Any]) -> ConnectorStatus:
+        """Apply ``changes`` (enabled, endpoint, host, port, poll_ms, publishing_interval_ms) to
+        connector ``name``, keep them in the store and restart the connector with them."""
+        self.plant.connection(name)  # KeyError for an unknown connector
+        merged = {**self.overrides(name), **changes}
+        self._plant_with(name, {k: v for k, v in merged.items() if k != "enabled"})
+        self.store.set_setting(_SETTING.format(name), json.dumps(merged, sort_keys=True))
+        await self._halt(name)
+        self._launch(name)
+        if name in self.connectors:
+            return self.connectors[name].status
+        return self._disabled[name]

@@ -1,0 +1,74 @@
+"""Fixtures shared across the suite: a store filled by the real virtual factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartfab.config import DEMO_PLANT
+from smartfab.devices.virtual.backfill import backfill
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.model.loader import load_plant
+from smartfab.model.plant import Plant
+from smartfab.platform.bus import Bus
+from smartfab.platform.catalog import register_plant
+from smartfab.platform.derive import EventDeriver
+from smartfab.platform.ingest import Writer
+from smartfab.platform.store.duckdb import DuckDBStore
+
+# A fixed, past window so that every run sees the same data: Tuesday 2026-11-17, 06:00-12:00 UTC.
+FILLED_START_US = 1_794_895_200_000_000
+FILLED_END_US = FILLED_START_US + 6 * 3_600_000_000
+
+
+@pytest.fixture(scope="session")
+def demo_plant() -> Plant:
+    return load_plant(DEMO_PLANT)
+
+
+async def fill(store: DuckDBStore, plant: Plant, start_us: int, end_us: int, seed: int = 7) -> None:
+    ids = register_plant(store, plant)
+    bus = Bus()
+    writer = Writer(bus, store, EventDeriver.from_plant(plant, ids))
+    await writer.start()
+    try:
+        await backfill(VirtualFactory(plant, ids, seed=seed, start_us=start_us), bus, end_us)
+    finally:
+        await writer.stop()
+
+
+@pytest.fixture(scope="session")
+def filled_store(tmp_path_factory: pytest.TempPathFactory, demo_plant: Plant) -> Iterator[Path]:
+    """Path of a DuckDB store holding six hours of the demo plant (read it, do not write)."""
+    path = tmp_path_factory.mktemp("filled") / "smartfab.duckdb"
+    with DuckDBStore(path) as store:
+        asyncio.run(fill(store, demo_plant, FILLED_START_US, FILLED_END_US))
+    yield path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_plant_on_free_ports(folder: Path) -> Path:
+    """A copy of the demo plant file whose connections point at free loopback ports, so that a
+    test's virtual factory never collides with a demo running on the same machine."""
+    import yaml
+
+    data = yaml.safe_load(DEMO_PLANT.read_text(encoding="utf-8"))
+    opcua, modbus = free_port(), free_port()
+    for conn in data["connections"]:
+        if conn["protocol"] == "opcua":
+            conn["endpoint"] = f"opc.tcp://127.0.0.1:{opcua}/smartfab/"
+        elif conn["protocol"] == "modbus":
+            conn["port"] = modbus
+    path = folder / "plant.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from smartfab.devices.modbus.registers import (
+    MAX_READ_REGISTERS,
+    RegisterMap,
+    Table,
+    Words,
+    decode,
+    encode,
+)
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import REGISTER_WORDS
+from tests.devices.bound_plants import modbus_connection, modbus_signal, plant
+
+SAMPLES = {
+    "int16": [-32768, -1, 0, 1, 32767],
+    "uint16": [0, 1, 40000, 65535],
+    "int32": [-(2**31), -70000, -1, 0, 70000, 2**31 - 1],
+    "uint32": [0, 1, 70000, 2**32 - 1],
+    "float32": [-1.5, 0.0, 21.5, 3.0e38, 1.0e-30],
+    "float64": [-1.0e300, -2.5, 0.0, np.pi, 1.0e-300],
+}
+
+
+@pytest.mark.parametrize("word_order", ["big", "little"])
+@pytest.mark.parametrize("type_", sorted(SAMPLES))
+def test_round_trip_every_type(type_: str, word_order: str) -> None:
+    values = np.array(SAMPLES[type_], dtype=np.float64)
+    words = encode(values, type_, word_order)  # type: ignore[arg-type]
+    assert words.dtype == np.uint16
+    assert words.shape == (len(values), REGISTER_WORDS[type_])
+    back = decode(words, type_, word_order)  # type: ignore[arg-type]
+    if type_ == "float32":
+        np.testing.assert_array_equal(back, values.astype(np.float32).astype(np.float64))
+    else:
+        np.testing.assert_array_equal(back, values)
+
+
+def test_known_words_and_word_order() -> None:
+    assert encode([21.5], "float32", "big").tolist() == [[0x41AC, 0x0000]]
+    assert encode([21.5], "float32", "little").tolist() == [[0x0000, 0x41AC]]
+    assert encode([-2], "int32", "big").tolist() == [[0xFFFF, 0xFFFE]]
+    assert encode([70000], "uint32", "little").tolist() == [[4464, 1]]
+    assert encode([-1], "int16").tolist() == [[0xFFFF]]
+    assert encode([1.0], "float64").tolist() == [[0x3FF0, 0, 0, 0]]
+    assert decode([[0, 0, 0, 0x3FF0]], "float64", "little").tolist() == [1.0]
+
+
+def test_scaling_and_offset_are_undone_and_rounded() -> None:
+    words = encode([12.34, -3.26], "int16", scale=0.1)
+    assert words.tolist() == [[123], [0xFFDF]]  # 123.4 -> 123, -32.6 -> -33
+    np.testing.assert_allclose(decode(words, "int16", scale=0.1), [12.3, -3.3])
+    words = encode([25.0], "uint16", scale=0.5, offset=-40.0)  # raw = (25 + 40) / 0.5
+    assert words.tolist() == [[130]]
+    assert decode(words, "uint16", scale=0.5, offset=-40.0).tolist() == [25.0]
+    per_row = decode([[10], [10]], "uint16", scale=np.array([1.0, 0.1]), offset=np.array([0, 5.0]))
+    np.testing.assert_allclose(per_row, [10.0, 6.0])
+
+
+def test_integer_types_saturate_and_nan_becomes_zero() -> None:
+    assert decode(encode([40000, -40000], "int16"), "int16").tolist() == [32767, -32768]
+    assert decode(encode([-5, 70000], "uint16"), "uint16").tolist() == [0, 65535]
+    assert decode(encode([1e12, -1], "uint32"), "uint32").tolist() == [2**32 - 1, 0]
+    assert encode([np.nan], "int32").tolist() == [[0, 0]]
+    assert np.isinf(decode(encode([1e39], "float32"), "float32")[0])
+    assert np.isnan(decode(encode([np.nan], "float64"), "float64")[0])
+
+
+def _map(signals: list[dict[str, object]], **conn: object) -> RegisterMap:
+    return RegisterMap.for_connection(plant(signals, [modbus_connection(502, **conn)]), "plc")
+
+
+def test_blocks_merge_small_holes_and_split_big_ones() -> None:
+    m = _map([
+        modbus_signal("a", 0),
+        modbus_signal("b", 1, "float32"),
+        modbus_signal("c", 10, "int16"),  # hole of 7 after b: merged
+        modbus_signal("d", 40),  # hole of 29: new block
+        modbus_signal("e", 5, table="input"),
+    ], input_registers=10)  # fmt: skip
+    blocks = [(b.table, b.start, b.count, b.slots.tolist()) for b in m.blocks]
+    assert blocks == [
+        ("holding", 0, 11, [0, 1, 2]),
+        ("holding", 40, 1, [3]),
+        ("input", 5, 1, [4]),
+    ]
+    assert m.paths == tuple(f"s/a/l/c/e/{n}" for n in "abcde")
+
+
+def test_blocks_never_exceed_the_modbus_limit() -> None:
+    m = _map([modbus_signal(f"v{i}", 4 * i, "float64") for i in range(100)])
+    assert [b.count for b in m.blocks] == [124, 124, 124, 28]
+    assert all(b.count <= MAX_READ_REGISTERS for b in m.blocks)
+    assert sum(len(b.slots) for b in m.blocks) == 100
+
+
+def test_image_and_blocks_round_trip_through_the_same_codecs() -> None:
+    m = _map([
+        modbus_signal("t", 0, "float32", word_order="little"),
+        modbus_signal("p", 2, "int16", scale=0.1),
+        modbus_signal("n", 7, "uint32", offset=-1000),
+        modbus_signal("x", 3, "float64", table="input"),
+    ], input_registers=8)  # fmt: skip
+    images: dict[Table, Words] = {
+        "holding": np.zeros(20, np.uint16),
+        "input": np.zeros(8, np.uint16),
+    }
+    values = np.array([21.5, -3.2, 69000.0, -1e-3])
+    m.encode_into(images, values)
+    assert images["holding"][:2].tolist() == [0x0000, 0x41AC]
+    read = np.full(len(values), np.nan)
+    for block in m.blocks:
+        words = images[block.table][block.start : block.start + block.count]
+        read[block.slots] = block.decode(words)
+    np.testing.assert_allclose(read, values)
+
+
+def test_a_binding_past_the_table_is_an_error_naming_the_signal() -> None:
+    with pytest.raises(SmartfabError, match=r"s/a/l/c/e/big: float32 at holding register 9"):
+        _map([modbus_signal("big", 9, "float32")], holding_registers=10)
+
+
+def test_block_description_names_registers_and_signals() -> None:
+    m = _map([modbus_signal(f"s{i}", i) for i in range(5)])
+    assert m.blocks[0].describe(m.paths) == (
+        "holding registers 0-4 (s/a/l/c/e/s0, s/a/l/c/e/s1, s/a/l/c/e/s2 and 2 more)"
+    )

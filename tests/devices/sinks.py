@@ -1,0 +1,51 @@
+"""Run a connector in the background and keep what it emits, for connector tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from smartfab.devices.connector import Connector
+from smartfab.platform.points import EventBatch, PointBatch
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.batches: list[PointBatch] = []
+        self.events: list[EventBatch] = []
+
+    async def points_sink(self, batch: PointBatch) -> None:
+        self.batches.append(batch)
+
+    async def events_sink(self, batch: EventBatch) -> None:
+        self.events.append(batch)
+
+    @property
+    def points(self) -> PointBatch:
+        return PointBatch.concat(self.batches)
+
+    @property
+    def gaps(self) -> EventBatch:
+        events = EventBatch.concat(self.events)
+        return events.take(events.kind == "gap")
+
+    async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met within {timeout_s} s")
+            await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def running(connector: Connector) -> AsyncIterator[Collected]:
+    """The connector running; stopped (and checked to have stopped cleanly) on exit."""
+    collected = Collected()
+    task = asyncio.create_task(connector.run(collected.points_sink, collected.events_sink))
+    try:
+        yield collected
+    finally:
+        connector.stop()
+        await asyncio.wait_for(task, 15)

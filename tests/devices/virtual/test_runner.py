@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from asyncua.client.client import Client
+from pymodbus.client import AsyncModbusTcpClient
+
+from smartfab.devices.modbus.registers import decode
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.devices.virtual.runner import RunnerProcess, VirtualDevices
+from smartfab.errors import SmartfabError
+from smartfab.model.loader import load_plant
+from smartfab.platform.points import now_us
+
+PLANT = """
+site:
+  name: s
+  areas:
+  - name: a
+    lines:
+    - name: l
+      cells:
+      - name: c
+        equipment:
+        - name: cnc-1
+          model: cnc
+          ideal_cycle_s: 60
+          signals:
+          - {name: state, unit: "1", type: int, role: state, sim: state,
+             source: {opcua: {connection: ua, node: "ns=2;s=s/a/l/c/cnc-1.state"}}}
+          - {name: spindle_temp, unit: degC, sample_s: 0.5, sim: spindle_temp,
+             source: {opcua: {connection: ua, node: "ns=2;s=s/a/l/c/cnc-1.spindle_temp"}}}
+          - {name: good_count, unit: count, type: int, role: good_count, sim: good_count,
+             source: {modbus: {connection: plc, register: 2, type: uint32}}}
+          - {name: spindle_speed, unit: rpm, sample_s: 0.5, sim: spindle_speed,
+             source: {modbus: {connection: plc, register: 8, type: float32}}}
+connections:
+- {name: ua, protocol: opcua, endpoint: "opc.tcp://127.0.0.1:4840/"}
+- {name: plc, protocol: modbus, host: 127.0.0.1, port: 5020, unit: 3, holding_registers: 20}
+"""
+
+OPCUA = ["s/a/l/c/cnc-1/state", "s/a/l/c/cnc-1/spindle_temp"]
+MODBUS = ["s/a/l/c/cnc-1/good_count", "s/a/l/c/cnc-1/spindle_speed"]
+
+
+@pytest.fixture
+def plant_file(tmp_path: Path) -> Path:
+    path = tmp_path / "plant.yaml"
+    path.write_text(PLANT, encoding="utf-8")
+    return path
+
+
+def expected_latest(plant_file: Path, start_us: int, until_us: int) -> dict[str, float]:
+    """What the factory says each signal last was, computed independently of the runner."""
+    plant = load_plant(plant_file)
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    points, _ = VirtualFactory(plant, ids, seed=5, start_us=start_us).advance(until_us)
+    order = np.argsort(points.ts, kind="stable")
+    latest = dict(zip(points.signal_id[order].tolist(), points.value[order].tolist(), strict=True))
+    return {path: latest[i] for path, i in ids.items()}
+
+
+async def test_servers_hold_the_factorys_latest_values(plant_file: Path) -> None:
+    devices = VirtualDevices(load_plant(plant_file), seed=5, opcua_port=0, modbus_port=0)
+    start = now_us() - 9_000_000_000  # 2.5 h of history, replayed an hour at a time
+    await devices.start(start)
+    try:
+        until = now_us()
+        await devices.step(until)
+        expected = expected_latest(plant_file, start, until)
+
+        async with Client(devices.endpoints["opcua"][0]) as client:
+            values = await client.read_values(
+                [client.get_node(n) for n in devices.opcua[0].node_ids]
+            )
+        assert dict(zip(devices.opcua[0].paths, values, strict=True)) == {
+            path: pytest.approx(expected[path]) for path in OPCUA
+        }
+
+        host, port = devices.endpoints["modbus"][0].split(":")
+        modbus = AsyncModbusTcpClient(host, port=int(port), timeout=2, reconnect_delay=0)
+        assert await modbus.connect()
+        words = np.array((await modbus.read_holding_registers(0, count=10, device_id=3)).registers)
+        modbus.close()
+        assert decode(words[2:4], "uint32")[0] == expected[MODBUS[0]]
+        assert decode(words[8:10], "float32")[0] == pytest.approx(expected[MODBUS[1]], rel=1e-6)
+    finally:
+        await devices.stop()
+
+
+def test_a_port_option_cannot_move_several_servers(plant_file: Path) -> None:
+    text = PLANT + "- {name: plc2, protocol: modbus, host: 127.0.0.1, port: 5021, unit: 1}\n"
+    plant_file.write_text(text, encoding="utf-8")
+    with pytest.raises(SmartfabError, match="2 Modbus servers"):
+        VirtualDevices(load_plant(plant_file), seed=5, modbus_port=0)
+
+
+async def test_runs_in_its_own_process_and_stops_cleanly(plant_file: Path) -> None:
+    history = now_us() - 3_600_000_000
+    runner = RunnerProcess(
+        plant_file, seed=5, start_us=history, opcua_port=0, modbus_port=0, tick_ms=100
+    )
+    endpoints = runner.start()
+    try:
+        assert runner.pid is not None
+        async with Client(endpoints["opcua"][0]) as client:
+            value = await client.get_node("ns=2;s=s/a/l/c/cnc-1.spindle_temp").read_data_value()
+        assert value.StatusCode is not None and value.StatusCode.is_good()
+        assert value.SourceTimestamp is not None
+        assert value.SourceTimestamp.timestamp() > now_us() / 1e6 - 5
+        host, port = endpoints["modbus"][0].split(":")
+        modbus = AsyncModbusTcpClient(host, port=int(port), timeout=2, reconnect_delay=0)
+        assert await modbus.connect()
+        assert not (await modbus.read_holding_registers(8, count=2, device_id=3)).isError()
+        modbus.close()
+    finally:
+        assert runner.stop() == 0  # SIGTERM is a clean shutdown
+
+
+def test_a_runner_that_cannot_start_says_why(plant_file: Path) -> None:
+    plant_file.write_text(PLANT.replace("unit: degC", "unit: degF"), encoding="utf-8")
+    with pytest.raises(SmartfabError, match=r"did not start.*degF"):
+        RunnerProcess(plant_file).start()
