@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, SeedOpt, console, settings
 from smartfab.cli.serve import HostOpt, PortOpt, serve_until_stopped
 from smartfab.cli.simulate import DAY_US, run_backfill
-from smartfab.config import Settings
-from smartfab.devices.virtual.runner import RunnerProcess
-from smartfab.model.loader import load_plant
-from smartfab.model.plant import Plant
 from smartfab.platform.points import now_us
-from smartfab.platform.store.base import Store
-from smartfab.platform.store.duckdb import DuckDBStore
+
+if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
+    from smartfab.config import Settings
+    from smartfab.model.plant import Plant
+    from smartfab.platform.store.base import Store
 
 
 async def _demo(s: Settings, plant: Plant, store: Store, days: float, host: str, port: int) -> None:
+    from smartfab.devices.virtual.runner import RunnerProcess
+
     now = now_us()
     latest = store.latest().column("ts")
     newest = int(latest.cast("int64").to_numpy().max()) if len(latest) else 0
@@ -59,6 +60,9 @@ def demo(
     """Backfill DAYS of history from the virtual factory (progress bar), then run the virtual
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
+    from smartfab.model.loader import load_plant
+    from smartfab.platform.store.duckdb import DuckDBStore
+
     s = settings(config, data_dir, plant, seed)
     the_plant = load_plant(s.plant)
     s.store_path.parent.mkdir(parents=True, exist_ok=True)

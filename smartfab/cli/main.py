@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -58,27 +57,16 @@ def _register() -> None:
 
 
 def main() -> None:
-    """Entry point: run the app and turn expected errors into one line and exit code 1."""
+    """Entry point: usage errors are typer's (exit 2); expected errors become one line and exit
+    code 1; anything unexpected too, with the traceback only under --verbose."""
     _register()
     try:
-        app(standalone_mode=False)
+        app()
     except SmartfabError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
-    except click.ClickException as exc:  # usage errors: click's own one-line message
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except (typer.Exit, SystemExit) as exc:
-        code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
-        sys.exit(code if isinstance(code, int) else 0)
     except Exception as exc:  # the last resort: one line, never a traceback wall
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (run with -v for details)")
         if logging.getLogger().isEnabledFor(logging.INFO):
             raise
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (run with -v for details)")
         sys.exit(1)

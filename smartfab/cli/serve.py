@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, settings
-from smartfab.model.loader import load_plant
-from smartfab.model.plant import Plant
-from smartfab.platform.queries import PlantData
-from smartfab.platform.store.base import Store
-from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
-from smartfab.web.api import create_app
-from smartfab.web.server import ApiServer
+
+if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
+    from smartfab.model.plant import Plant
+    from smartfab.platform.store.base import Store
 
 PortOpt = Annotated[int | None, typer.Option("--port", help="API port [default: 8080].")]
 HostOpt = Annotated[str | None, typer.Option("--host", help="API address [default: 127.0.0.1].")]
@@ -25,6 +21,11 @@ HostOpt = Annotated[str | None, typer.Option("--host", help="API address [defaul
 async def serve_until_stopped(plant: Plant, store: Store, host: str, port: int) -> None:
     """Run connectors, ingestion and the API until SIGINT/SIGTERM; then stop the connectors and
     store everything they delivered before returning."""
+    from smartfab.platform.queries import PlantData
+    from smartfab.runtime import Ingestion
+    from smartfab.web.api import create_app
+    from smartfab.web.server import ApiServer
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -45,9 +46,11 @@ async def serve_until_stopped(plant: Plant, store: Store, host: str, port: int) 
         await ingestion.stop()
         await api.stop()
         st = ingestion.writer.stats
+        rejected = sum(st.rejected.values())
         console.print(
-            f"stored {st.points_stored:,} points and {st.events_stored:,} events this run; "
-            f"rejected {sum(st.rejected.values()):,}; nothing acknowledged is left unstored"
+            f"received {st.points_in:,} points this run: stored {st.points_stored:,}, "
+            f"already stored {st.points_already_stored:,}, rejected {rejected:,}; "
+            f"{st.events_stored:,} events stored"
         )
 
 
@@ -60,6 +63,9 @@ def serve(
 ) -> None:
     """Connect to the devices of the plant file, store their data and serve the API until
     Ctrl-C. For a first look without a plant, use `smartfab demo`."""
+    from smartfab.model.loader import load_plant
+    from smartfab.platform.store.duckdb import DuckDBStore
+
     s = settings(config, data_dir, plant)
     the_plant = load_plant(s.plant)
     s.store_path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,18 +18,12 @@ from smartfab.cli.common import (
     progress_bar,
     settings,
 )
-from smartfab.devices.virtual.backfill import backfill
-from smartfab.devices.virtual.factory import VirtualFactory
-from smartfab.model.loader import load_plant
-from smartfab.model.plant import Plant
-from smartfab.platform.bus import Bus
-from smartfab.platform.catalog import register_plant
-from smartfab.platform.derive import EventDeriver
-from smartfab.platform.ingest import Writer
 from smartfab.platform.points import now_us
 from smartfab.platform.queries import QueryError, to_us
-from smartfab.platform.store.base import Store
-from smartfab.platform.store.duckdb import DuckDBStore
+
+if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
+    from smartfab.model.plant import Plant
+    from smartfab.platform.store.base import Store
 
 DAY_US = 86_400_000_000
 
@@ -40,6 +34,13 @@ async def run_backfill(
     """Simulate from ``start_us`` to ``end_us`` into ``store`` with a progress bar; with
     ``end_us=None``, chase the wall clock until less than a second is left to simulate. Returns
     the number of points stored."""
+    from smartfab.devices.virtual.backfill import backfill
+    from smartfab.devices.virtual.factory import VirtualFactory
+    from smartfab.platform.bus import Bus
+    from smartfab.platform.catalog import register_plant
+    from smartfab.platform.derive import EventDeriver
+    from smartfab.platform.ingest import Writer
+
     ids = register_plant(store, plant)
     bus = Bus()
     writer = Writer(bus, store, EventDeriver.from_plant(plant, ids))
@@ -85,6 +86,9 @@ def simulate(
     """Run the virtual factory DAYS into the past, much faster than real time, and store its
     points and events (states, counts, faults, failure ground truth). Writing the same range
     twice stores each point once."""
+    from smartfab.model.loader import load_plant
+    from smartfab.platform.store.duckdb import DuckDBStore
+
     s = settings(config, data_dir, plant, seed)
     try:
         end_us = to_us(end) if end else to_us(datetime.now(UTC))

@@ -1,0 +1,65 @@
+"""`smartfab demo` end to end: backfill, virtual factory in its own process on real OPC UA and
+Modbus, connectors, ingestion, API; Ctrl-C stores everything received."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from smartfab.platform.store.duckdb import DuckDBStore
+from tests.conftest import demo_plant_on_free_ports, free_port
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return json.load(r)
+
+
+def test_demo_runs_live_and_stops_cleanly(tmp_path: Path) -> None:
+    plant = demo_plant_on_free_ports(tmp_path)
+    port = free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "smartfab", "demo", "--days", "0.02", "--plant", str(plant),
+         "--data-dir", str(tmp_path / "data"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={"COLUMNS": "200"},
+    )  # fmt: skip
+    try:
+        api = f"http://127.0.0.1:{port}/api"
+        deadline = time.monotonic() + 90
+        connectors: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            try:
+                connectors = _get(f"{api}/connectors")
+                if connectors and all(c["points"] > 200 for c in connectors):
+                    break
+            except OSError:
+                pass
+            assert demo.poll() is None, demo.communicate()
+            time.sleep(0.5)
+        assert {c["state"] for c in connectors} == {"connected"}, connectors
+        latest = _get(f"{api}/latest")
+        newest = max(latest["columns"]["ts"])
+        assert time.time() - time.mktime(time.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S")) < 30
+    finally:
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=60)
+    assert demo.returncode == 0, err
+    assert "simulating" in out and "API http://127.0.0.1" in out
+    m = re.search(
+        r"received ([\d,]+) points this run: stored ([\d,]+), already stored ([\d,]+), "
+        r"rejected ([\d,]+)",
+        out,
+    )
+    assert m, out
+    received, stored, already, rejected = (int(g.replace(",", "")) for g in m.groups())
+    assert received > 0 and received == stored + already + rejected
+    backfilled = int(re.search(r"simulating.*?([\d,]+) points", out, re.S)[1].replace(",", ""))  # type: ignore[index]
+    with DuckDBStore(tmp_path / "data" / "smartfab.duckdb") as store:
+        assert store.count_points() == backfilled + stored
