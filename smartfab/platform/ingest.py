@@ -174,6 +174,9 @@ class Writer:
         self._buffered_items = 0
         self._deadline = 0.0
         self._done = 0  # bus batches stored (or rejected): all of them, in bus order
+        # The append in flight: while DuckDB stores one batch on one core, the next batch is
+        # gathered, validated and derived on the other.
+        self._appending: asyncio.Task[None] | None = None
         self._flush_target = 0
         self._progress = asyncio.Condition()
 
@@ -223,6 +226,8 @@ class Writer:
         sub, loop = self._sub, asyncio.get_running_loop()
         try:
             while True:
+                if self._appending is not None and self._appending.done():
+                    await self._settle()  # raises the append's error, which ends the writer
                 urgent = self._flush_target > self._done
                 if not self._buffered_items:
                     timeout = None
@@ -239,12 +244,15 @@ class Writer:
                     if urgent or sub.drained or loop.time() >= self._deadline:
                         await self._write()
                 elif sub.drained:
+                    await self._settle()
                     return
         except Exception as exc:
             self.stats.last_error = f"writer stopped: {exc!r}"
             log.exception("ingest: the writer stopped")
             raise
         finally:
+            if self._appending is not None:  # never leave a store append running unwatched
+                await asyncio.gather(self._appending, return_exceptions=True)
             async with self._progress:
                 self._progress.notify_all()
 
@@ -265,33 +273,49 @@ class Writer:
         items = self._buffered_items
         self._points, self._events = [], []
         self._buffered_points = self._buffered_items = 0
-        await asyncio.to_thread(self._store_batch, points, events)
+        clean, all_events = await asyncio.to_thread(self._prepare, points, events)
+        await self._settle()  # the store takes batches one at a time, in bus order
+        self._appending = asyncio.create_task(self._stored(clean, all_events, items))
+
+    async def _settle(self) -> None:
+        """Wait for the append in flight (raising its error, if any)."""
+        task, self._appending = self._appending, None
+        if task is not None:
+            await task
+
+    async def _stored(self, points: PointBatch, events: EventBatch, items: int) -> None:
+        try:
+            await asyncio.to_thread(self._append, points, events)
+        except Exception:
+            assert self._sub is not None
+            await self._sub.wake()  # so that the loop sees the failure now, not at the next batch
+            raise
         self._done += items
         async with self._progress:
             self._progress.notify_all()
 
-    # --- in the worker thread --------------------------------------------------------------
-    def _store_batch(self, points: PointBatch, events: EventBatch) -> None:
+    # --- in worker threads -----------------------------------------------------------------
+    def _prepare(self, points: PointBatch, events: EventBatch) -> tuple[PointBatch, EventBatch]:
+        """Validated points, and the events to store with them (received, quality, derived)."""
         now = now_us()
         issues: list[EventBatch] = []
         clean = self._validate(points, now, issues)
         received = self._valid_events(events, now, issues)
         derived = self._deriver.derive(clean) if self._deriver else EventBatch.empty()
         self.stats.events_derived += len(derived)
-        self._append(clean, EventBatch.concat([received, *issues, derived]))
+        return clean, EventBatch.concat([received, *issues, derived])
 
     def _append(self, points: PointBatch, events: EventBatch) -> None:
-        """Append both parts, each retried until the store takes it (and so appended once)."""
-        if len(points):
-            stored = self._retrying(
-                f"storing {len(points)} points", lambda: self._store.append_points(points)
+        """Append points and events together, retried until the store takes them (and so
+        appended once)."""
+        if len(points) or len(events):
+            stored, stored_events = self._retrying(
+                f"storing {len(points)} points and {len(events)} events",
+                lambda: self._store.append(points, events),
             )
             self.stats.points_stored += stored
             self.stats.points_already_stored += len(points) - stored
-        if len(events):
-            self.stats.events_stored += self._retrying(
-                f"storing {len(events)} events", lambda: self._store.append_events(events)
-            )
+            self.stats.events_stored += stored_events
         self.stats.batches += 1
 
     def _retrying(self, what: str, action: Callable[[], T]) -> T:

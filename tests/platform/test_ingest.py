@@ -309,25 +309,19 @@ class FlakyStore(DuckDBStore):
     """A store whose appends fail the first times (a full disk, a lost connection to PostgreSQL
     ...; DuckDB on a healthy disk cannot be made to fail like that)."""
 
-    def __init__(self, path: Path, point_failures: int, event_failures: int) -> None:
+    def __init__(self, path: Path, failures: int) -> None:
         super().__init__(path)
-        self.point_failures, self.event_failures = point_failures, event_failures
+        self.failures = failures
 
-    def append_points(self, batch: PointBatch) -> int:
-        if self.point_failures:
-            self.point_failures -= 1
+    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+        if self.failures:
+            self.failures -= 1
             raise StoreError("disk full (simulated)")
-        return super().append_points(batch)
-
-    def append_events(self, batch: EventBatch) -> int:
-        if self.event_failures:
-            self.event_failures -= 1
-            raise StoreError("connection lost (simulated)")
-        return super().append_events(batch)
+        return super().append(points, events)
 
 
 async def test_store_failures_are_retried_without_loss_or_duplicates(tmp_path: Path) -> None:
-    store = FlakyStore(tmp_path / "f.duckdb", point_failures=3, event_failures=2)
+    store = FlakyStore(tmp_path / "f.duckdb", failures=5)
     ids = {n.split("/")[-1]: i for n, i in store.register_signals(signals()).items()}
     bus = Bus()
     writer = Writer(bus, store, deriver(ids), retry_initial_s=0.001)
@@ -343,7 +337,7 @@ async def test_store_failures_are_retried_without_loss_or_duplicates(tmp_path: P
 
 
 class BrokenStore(DuckDBStore):
-    def append_points(self, batch: PointBatch) -> int:
+    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
         raise RuntimeError("a bug, not an outage")
 
 
@@ -363,9 +357,9 @@ async def test_a_bug_stops_the_writer_loudly_instead_of_retrying(tmp_path: Path)
 
 
 class SlowStore(DuckDBStore):
-    def append_points(self, batch: PointBatch) -> int:
+    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
         time.sleep(0.02)
-        return super().append_points(batch)
+        return super().append(points, events)
 
 
 async def test_back_pressure_bounds_memory(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def _header(
 def _job_lines(
     lines: Iterator[tuple[int, str]], jobs: int, source: str, header_line: int
 ) -> list[tuple[int, list[str]]]:
-    found = []
+    found: list[tuple[int, list[str]]] = []
     last = header_line
     for number, line in lines:
         if len(found) == jobs:

@@ -109,9 +109,9 @@ def check_assignments(problem: Problem, assignments: Sequence[Assignment]) -> No
     for j, job in enumerate(problem.jobs):
         previous_end = job.release
         for k, op in enumerate(job.operations):
-            a = seen.get((j, k))
-            if a is None:
+            if (j, k) not in seen:
                 raise InvalidSchedule(f"operation {k} of job {job.name!r} is not scheduled")
+            a = seen[j, k]
             durations = [alt.duration for alt in op.alternatives if alt.machine == a.machine]
             if not durations:
                 raise InvalidSchedule(f"{a}: machine {a.machine} is not eligible")

@@ -51,13 +51,16 @@ class Store(ABC):
 
     # --- writing ---------------------------------------------------------------------------
     @abstractmethod
-    def append_points(self, batch: PointBatch) -> int:
-        """Store a batch atomically (all or nothing). A (signal, ts) already stored is not stored
-        again. Returns the number of points written."""
+    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+        """Store points and events in one transaction: all of both, or nothing. A (signal, ts)
+        already stored is not stored again; within the batch the last duplicate wins. Returns
+        the numbers of points and events written."""
 
-    @abstractmethod
+    def append_points(self, batch: PointBatch) -> int:
+        return self.append(batch, EventBatch.empty())[0]
+
     def append_events(self, batch: EventBatch) -> int:
-        """Store a batch of events atomically; returns the number written."""
+        return self.append(PointBatch.empty(), batch)[1]
 
     # --- reading ---------------------------------------------------------------------------
     @abstractmethod

@@ -220,39 +220,50 @@ class DuckDBStore(Store):
         return [SignalInfo(*row) for row in rows]
 
     # --- writing ---------------------------------------------------------------------------
-    def append_points(self, batch: PointBatch) -> int:
-        if len(batch) == 0:
-            return 0
-        sid = batch.signal_id
+    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+        if len(points) == 0 and len(events) == 0:
+            return 0, 0
+        try:
+            event_rows = events.to_arrow() if len(events) else None
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise StoreError(f"events batch of {len(events)}: invalid column value: {exc}") from exc
         cur = self._cursor()
         with self._write_lock:
-            known = self._known
-            if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
-                inside = (sid >= 0) & (sid < len(known))
-                unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
-                raise StoreError(
-                    f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
-                    f"first; none of the {len(batch)} points was stored"
-                )
-            if not has_unique_keys(batch):
+            self._check_known(points)
+            batch = points
+            if len(batch) and not has_unique_keys(batch):
                 batch = sort_by_signal_ts(batch)
                 batch = batch.take(~superseded(batch))
             hwm = self._hwm
             old = hwm[batch.signal_id]
             late = batch.ts <= old
-            with _transaction(cur, f"appending {len(batch)} points"):
+            with _transaction(cur, f"appending {len(points)} points and {len(events)} events"):
                 if late.any():
                     fresh = ~self._stored(cur, batch, late)
                     batch, old = batch.take(fresh), old[fresh]
-                if len(batch) == 0:
-                    return 0
-                new_hwm = hwm.copy()
-                np.maximum.at(new_hwm, batch.signal_id, batch.ts)
-                newest = (batch.ts == new_hwm[batch.signal_id]) & (batch.ts > old)
-                self._insert(cur, "points", batch.to_arrow())
-                self._insert(cur, "latest", batch.take(newest).to_arrow(), "OR REPLACE")
+                new_hwm = hwm
+                if len(batch):
+                    new_hwm = hwm.copy()
+                    np.maximum.at(new_hwm, batch.signal_id, batch.ts)
+                    newest = (batch.ts == new_hwm[batch.signal_id]) & (batch.ts > old)
+                    self._insert(cur, "points", batch.to_arrow())
+                    self._insert(cur, "latest", batch.take(newest).to_arrow(), "OR REPLACE")
+                if event_rows is not None:
+                    self._insert(cur, "events", event_rows)
             self._hwm = new_hwm
-        return len(batch)
+        return len(batch), len(events)
+
+    def _check_known(self, batch: PointBatch) -> None:
+        sid, known = batch.signal_id, self._known
+        if len(batch) == 0:
+            return
+        if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
+            inside = (sid >= 0) & (sid < len(known))
+            unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
+            raise StoreError(
+                f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
+                f"first; none of the {len(batch)} points was stored"
+            )
 
     @staticmethod
     def _insert(
@@ -289,18 +300,6 @@ class DuckDBStore(Store):
         stored = np.zeros(len(batch), np.bool_)
         stored[np.asarray(found, np.intp)] = True
         return stored
-
-    def append_events(self, batch: EventBatch) -> int:
-        if len(batch) == 0:
-            return 0
-        try:
-            rows = batch.to_arrow()
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise StoreError(f"events batch of {len(batch)}: invalid column value: {exc}") from exc
-        cur = self._cursor()
-        with self._write_lock, _transaction(cur, f"appending {len(batch)} events"):
-            self._insert(cur, "events", rows)
-        return len(batch)
 
     # --- reading ---------------------------------------------------------------------------
     def _arrow(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:

@@ -1,0 +1,1 @@
+"""Production monitoring: OEE after ISO 22400-2 and statistical process control."""
