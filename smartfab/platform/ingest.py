@@ -384,8 +384,13 @@ class Writer:
                 f"{n} point(s) of {name} {_WHAT[reason]}; "
                 f"e.g. ts {_ts_text(points.ts[i])}, value {float(points.value[i])!r}"
             )
-            log.warning("ingest: %s (%s)", detail, reason)
             details.append(detail)
+        # One line per reason and batch: a device sending garbage must not flood the log; the
+        # per-signal details are in the QUALITY events.
+        log.warning(
+            "ingest: %d point(s) of %d signal(s) %s (%s), e.g. %s",
+            len(points), len(ids), _WHAT[reason], reason, details[0],
+        )  # fmt: skip
         equipment = np.where(known, cat.equipment[np.where(known, ids, 0)], "")
         return EventBatch.of(
             np.full(len(ids), now), equipment, EventKind.QUALITY, reason, counts,

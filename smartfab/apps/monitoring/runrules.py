@@ -49,7 +49,7 @@ def _run(mask: BoolArray, length: int) -> BoolArray:
 
 def _k_of_m(z: Float64Array, limit: float, k: int, m: int) -> BoolArray:
     above, below = z > limit, z < -limit
-    return (_in_window(above, m) >= k) | (_in_window(below, m) >= k)
+    return (above & (_in_window(above, m) >= k)) | (below & (_in_window(below, m) >= k))
 
 
 def _same_side(z: Float64Array, length: int) -> BoolArray:

@@ -120,10 +120,6 @@ class Problem:
     def is_flexible(self) -> bool:
         return any(len(op.alternatives) > 1 for job in self.jobs for op in job.operations)
 
-    @property
-    def has_due_dates(self) -> bool:
-        return any(job.due is not None for job in self.jobs)
-
     def horizon(self, earliest: int = 0) -> int:
         """A time by which every operation can surely be finished: after every release,
         window and `earliest`, the operations one after the other at their longest duration."""

@@ -25,7 +25,8 @@ def at(minutes: float) -> int:
 def store(tmp_path: Path) -> Iterator[DuckDBStore]:
     """The press: setup from -20 min, running 5-35, down 35-45, running again; 2 scrap at 8 min
     and 40 good at 30 min. The robot breaks down at 1 min."""
-    with DuckDBStore(tmp_path / "monitoring.duckdb") as s:
+    s = DuckDBStore(tmp_path / "monitoring.duckdb")
+    try:
         s.append_events(
             EventBatch.concat(
                 [
@@ -43,3 +44,5 @@ def store(tmp_path: Path) -> Iterator[DuckDBStore]:
             )
         )
         yield s
+    finally:
+        s.close()

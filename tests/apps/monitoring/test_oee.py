@@ -208,6 +208,19 @@ def test_equipment_specific_states_need_a_category() -> None:
     assert f.setup_s[0] == 55 * 60.0
 
 
+def test_moving_between_two_down_states_is_one_failure() -> None:
+    # Running, down at 10, "waiting for parts" (also unplanned down) at 20, running at 30: one
+    # failure of 20 min -> MTTR = 1200 s, MTBF = APT / 1 = 40 min = 2400 s.
+    categories = {**DEFAULT_CATEGORIES, "waiting_parts": TimeCategory.DOWN}
+    states = StateSeries.of(
+        [at(10), at(20), at(30)], ["unplanned_down", "waiting_parts", "running"], "running"
+    )
+    f = compute_oee(states, PartCounts.of([], [], []), window(0, 60), 30.0, categories=categories)
+    assert f.failures[0] == 1
+    assert f.mttr_s[0] == 1200.0
+    assert f.mtbf_s[0] == 2400.0
+
+
 def test_bad_inputs_are_rejected() -> None:
     none = PartCounts.of([], [], [])
     with pytest.raises(ValueError, match="ideal cycle time"):
@@ -286,6 +299,10 @@ def test_oee_from_store_events_matches_the_arrays(store: DuckDBStore) -> None:
         30.0,
     )
     assert got.to_arrow().equals(want.to_arrow())
+    # Reading from before the window (from where the state is unknown) gives the same figures.
+    early = store.events(at(-30), at(60), equipment=PRESS)
+    assert state_in_force(store, PRESS, at(-30)) is None
+    assert oee_from_events(early, period, 30.0, None).to_arrow().equals(got.to_arrow())
     # Setup 0-5, running 5-35 and 45-60, down 35-45 (min). The setup ended at 5 min, so the scrap
     # at 8 min is start-up scrap.
     assert (got.setup_s[0], got.production_s[0], got.down_s[0]) == (300.0, 2700.0, 600.0)

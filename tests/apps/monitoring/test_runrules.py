@@ -95,12 +95,12 @@ def test_a_calm_series_fires_only_the_stratification_rule() -> None:
 
 def test_zones_follow_varying_limits() -> None:
     # A p chart of varying sample size, p-bar = 105 / 625 = 0.168. The fraction 0.2 lies
-    # 0.032 / sqrt(0.168 x 0.832 / 400) = 1.71 sigma out with n = 400, but only
-    # 0.032 / sqrt(0.168 x 0.832 / 25) = 0.43 sigma with n = 25.
+    # 0.032 / sqrt(0.168 x 0.832 / 400) = 1.711842 sigma out with n = 400, but only
+    # 0.032 / sqrt(0.168 x 0.832 / 25) = 0.427960 sigma with n = 25.
     chart = p_chart([10, 10, 80, 5], [100, 100, 400, 25])
     z = zscores(chart.value, chart.center, chart.sigma)
-    assert z[2] == pytest.approx(1.711810, abs=1e-6)
-    assert z[3] == pytest.approx(0.427952, abs=1e-6)
+    assert z[2] == pytest.approx(1.711842, abs=1e-6)
+    assert z[3] == pytest.approx(0.427960, abs=1e-6)
     with pytest.raises(ValueError, match="sigma must be positive"):
         nelson([1.0, 2.0], 0.0, [1.0, 0.0])
     with pytest.raises(ValueError, match="1-D"):

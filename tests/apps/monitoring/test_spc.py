@@ -1,8 +1,9 @@
-"""Control charts against Montgomery, *Introduction to Statistical Quality Control* (Wiley, 6th ed.):
-Example 6.1 / Table 6.3 (piston ring inside diameter), Example 6.3 (the same data on X-bar and S
-charts), Example 7.1 (orange juice cans, p chart) and Example 7.3 (printed circuit boards, c chart).
-The book prints its figures rounded to three or four decimals; each test gives the exact hand
-computation and checks the printed figure to its printed precision."""
+"""Control charts against D. C. Montgomery, *Introduction to Statistical Quality Control* (Wiley):
+the piston ring inside diameters of chapter 6 on X-bar/R and X-bar/S charts, the orange juice cans
+of chapter 7 on a p chart and the printed circuit boards of chapter 7 on a c chart (example and
+table numbers differ between editions). The book prints its figures rounded to three or four
+decimals; each test gives the exact hand computation and checks the printed figure to its
+printed precision."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
+from scipy import integrate
+from scipy.special import ndtr
 
 from smartfab.apps.monitoring.spc import (
     c_chart,
@@ -22,46 +24,10 @@ from smartfab.apps.monitoring.spc import (
     xbar_r,
     xbar_s,
 )
-
-# Montgomery Table 6.3: inside diameter (mm) of forged automobile piston rings, 25 samples of 5.
-PISTON_RINGS = np.array([
-    [74.030, 74.002, 74.019, 73.992, 74.008],
-    [73.995, 73.992, 74.001, 74.011, 74.004],
-    [73.988, 74.024, 74.021, 74.005, 74.002],
-    [74.002, 73.996, 73.993, 74.015, 74.009],
-    [73.992, 74.007, 74.015, 73.989, 74.014],
-    [74.009, 73.994, 73.997, 73.985, 73.993],
-    [73.995, 74.006, 73.994, 74.000, 74.005],
-    [73.985, 74.003, 73.993, 74.015, 73.988],
-    [74.008, 73.995, 74.009, 74.005, 74.004],
-    [73.998, 74.000, 73.990, 74.007, 73.995],
-    [73.994, 73.998, 73.994, 73.995, 73.990],
-    [74.004, 74.000, 74.007, 74.000, 73.996],
-    [73.983, 74.002, 73.998, 73.997, 74.012],
-    [74.006, 73.967, 73.994, 74.000, 73.984],
-    [74.012, 74.014, 73.998, 73.999, 74.007],
-    [74.000, 73.984, 74.005, 73.998, 73.996],
-    [73.994, 74.012, 73.986, 74.005, 74.007],
-    [74.006, 74.010, 74.018, 74.003, 74.000],
-    [73.984, 74.002, 74.003, 74.005, 73.997],
-    [74.000, 74.010, 74.013, 74.020, 74.003],
-    [73.982, 74.001, 74.015, 74.005, 73.996],
-    [74.004, 73.999, 73.990, 74.006, 74.009],
-    [74.010, 73.989, 73.990, 74.009, 74.014],
-    [74.015, 74.008, 73.993, 74.000, 74.010],
-    [73.982, 73.984, 73.995, 74.017, 74.013],
-])  # fmt: skip
-
-# Montgomery Example 7.1: nonconforming cans in 30 samples of n = 50.
-ORANGE_JUICE_CANS = [12, 15, 8, 10, 4, 7, 16, 9, 14, 10, 5, 6, 17, 12, 22,
-                     8, 10, 5, 13, 11, 20, 18, 24, 15, 9, 12, 7, 13, 9, 6]  # fmt: skip
-
-# Montgomery Example 7.3: nonconformities in 26 samples of 100 printed circuit boards.
-CIRCUIT_BOARDS = [21, 24, 16, 12, 15, 5, 28, 20, 31, 25, 20, 24, 16,
-                  19, 10, 17, 13, 22, 18, 39, 30, 24, 16, 19, 17, 15]  # fmt: skip
+from tests.apps.monitoring.montgomery import CIRCUIT_BOARDS, ORANGE_JUICE_CANS, PISTON_RINGS
 
 
-def test_xbar_r_reproduces_montgomery_example_6_1() -> None:
+def test_xbar_r_reproduces_montgomery_piston_rings() -> None:
     xbar, r = xbar_r(PISTON_RINGS)
     # The 125 values sum to 9250.147 -> x-double-bar = 74.001176 (book: 74.001, 74.00118);
     # the ranges sum to 0.581 -> R-bar = 0.02324 (book: 0.023, 0.02324).
@@ -89,7 +55,7 @@ def test_xbar_r_reproduces_montgomery_example_6_1() -> None:
     assert r.sigma[0] == pytest.approx(0.864082 * 0.02324 / 2.325929)
 
 
-def test_xbar_s_reproduces_montgomery_example_6_3() -> None:
+def test_xbar_s_reproduces_montgomery_piston_rings() -> None:
     xbar, s = xbar_s(PISTON_RINGS)
     # The book: the 25 sample standard deviations sum to 0.2350, S-bar = 0.0094; sample 1 has
     # s = 0.0148.
@@ -132,9 +98,7 @@ def test_factors_match_montgomery_appendix_vi() -> None:
 def test_d2_and_d3_are_their_definitions() -> None:
     # d2(n) = integral of 1 - Phi(x)^n - (1 - Phi(x))^n over the real line.
     for n in range(2, 26):
-        d2 = integrate.quad(
-            lambda x, n=n: 1 - stats.norm.cdf(x) ** n - stats.norm.sf(x) ** n, -np.inf, np.inf
-        )[0]
+        d2 = integrate.quad(lambda x, n=n: 1 - ndtr(x) ** n - ndtr(-x) ** n, -np.inf, np.inf)[0]
         assert factors(n).d2 == pytest.approx(d2, abs=1e-6), n
     # n = 2: the range is |X1 - X2| with X1 - X2 ~ N(0, 2): d2 = 2 / sqrt(pi),
     # d3 = sqrt(E[R^2] - d2^2) = sqrt(2 - 4 / pi).
@@ -163,7 +127,7 @@ def test_individuals_and_moving_range_by_hand() -> None:
     assert mr.beyond_limits().tolist() == [6]
 
 
-def test_p_chart_reproduces_montgomery_example_7_1() -> None:
+def test_p_chart_reproduces_montgomery_orange_juice_cans() -> None:
     p = p_chart(ORANGE_JUICE_CANS, 50)
     # p-bar = 347 / 1500 = 0.231333 (book: 0.2313);
     # 3 sqrt(0.231333 x 0.768667 / 50) = 0.178906 -> UCL = 0.410239 (book: 0.4102),
@@ -198,7 +162,7 @@ def test_np_chart_on_the_orange_juice_data() -> None:
     assert (c.beyond_limits() + 1).tolist() == [15, 23]
 
 
-def test_c_chart_reproduces_montgomery_example_7_3() -> None:
+def test_c_chart_reproduces_montgomery_circuit_boards() -> None:
     c = c_chart(CIRCUIT_BOARDS)
     # c-bar = 516 / 26 = 19.846154 (book: 19.85); 3 sqrt(19.846154) = 13.364707;
     # UCL = 33.210861, LCL = 6.481447 (book, from the rounded 19.85: 33.22 and 6.48).

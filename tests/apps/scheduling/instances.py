@@ -34,12 +34,12 @@ def random_problem(
             alternatives = [Alternative(m, rng.randint(1, 9))]
             if flexible and rng.random() < 0.5:
                 other = (m + rng.randint(1, machines - 1)) % machines
-                alternatives.append(Alternative(other, alternatives[0].duration + rng.randint(0, 4)))
+                alternatives.append(
+                    Alternative(other, alternatives[0].duration + rng.randint(0, 4))
+                )
             operations.append(Operation(tuple(alternatives)))
         due = rng.randint(5 * machines, 10 * machines) if due_dates else None
-        job_list.append(
-            Job(f"j{j}", tuple(operations), due=due, priority=rng.randint(1, 3))
-        )
+        job_list.append(Job(f"j{j}", tuple(operations), due=due, priority=rng.randint(1, 3)))
     machine_list = []
     for m in range(machines):
         start = rng.randint(5, 30)

@@ -66,9 +66,7 @@ def test_jsp_comments_and_blank_lines_change_nothing() -> None:
         ("1 3\n0 5\n\n0 1\n", 4, "extra data after the 1 job lines"),
     ],
 )
-def test_jsp_malformed_input_names_file_and_line(
-    text: str, line: int | None, message: str
-) -> None:
+def test_jsp_malformed_input_names_file_and_line(text: str, line: int | None, message: str) -> None:
     with pytest.raises(FormatError) as error:
         parse_jsp(text, source="bad.txt")
     where = "bad.txt:" if line is None else f"bad.txt:{line}:"
@@ -101,9 +99,10 @@ def test_fjsp_numbering_from_one_is_detected_and_can_be_given() -> None:
     # Machines 1..2 of 3 only: either numbering is valid; the original (from 1) is assumed.
     ambiguous = parse_fjsp("1 3\n1 2 1 5 2 4\n")
     assert ambiguous.jobs[0].operations[0].alternatives == (Alternative(0, 5), Alternative(1, 4))
-    assert parse_fjsp("1 3\n1 2 1 5 2 4\n", machine_base=0).jobs[0].operations[
-        0
-    ].alternatives == (Alternative(1, 5), Alternative(2, 4))
+    assert parse_fjsp("1 3\n1 2 1 5 2 4\n", machine_base=0).jobs[0].operations[0].alternatives == (
+        Alternative(1, 5),
+        Alternative(2, 4),
+    )
 
 
 @pytest.mark.parametrize(

@@ -73,5 +73,5 @@ def test_horizon_leaves_room_for_every_operation_after_windows_and_releases() ->
     # After the last window (50), the longest durations in series: 7 + 2 + 4.
     assert problem.horizon() == 63
     assert problem.horizon(earliest=100) == 113
-    assert problem.is_flexible and problem.has_due_dates
+    assert problem.is_flexible
     assert problem.jobs[0].operations[0].min_duration == 3

@@ -23,9 +23,7 @@ def test_started_operations_stay_and_the_rest_avoids_the_breakdown(flexible: boo
     down_at, down_for = before.makespan // 3, 15
     machine = next(a.machine for a in before.assignments if a.start < down_at < a.end)
 
-    replan = reschedule(
-        problem, before, machine, down_at, down_for, time_limit_s=3, workers=1
-    )
+    replan = reschedule(problem, before, machine, down_at, down_for, time_limit_s=3, workers=1)
 
     after = replan.schedule
     # Valid for the problem with the breakdown: in particular nothing runs on the failed

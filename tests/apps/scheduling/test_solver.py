@@ -13,7 +13,7 @@ from smartfab.apps.scheduling.problem import (
     Window,
     recurring,
 )
-from smartfab.apps.scheduling.schedule import Assignment, check_schedule
+from smartfab.apps.scheduling.schedule import Assignment, check_schedule, makespan
 from smartfab.apps.scheduling.solver import SchedulingError, solve
 from tests.apps.scheduling.data import shared
 from tests.apps.scheduling.instances import random_problem
@@ -126,9 +126,7 @@ def test_frozen_operations_are_kept_and_the_rest_starts_later() -> None:
 
 
 def test_fixed_operations_that_cannot_be_kept_are_reported() -> None:
-    problem = Problem(
-        machines=(Machine("m0", (Window(0, 10),)),), jobs=(Job("a", (op((0, 5)),)),)
-    )
+    problem = Problem(machines=(Machine("m0", (Window(0, 10),)),), jobs=(Job("a", (op((0, 5)),)),))
     with pytest.raises(SchedulingError, match="no schedule respects the fixed operations"):
         solve(problem, time_limit_s=5, workers=1, frozen=[Assignment(0, 0, 0, 2, 7)])
     with pytest.raises(ValueError, match="matches no"):
@@ -142,8 +140,7 @@ def test_a_time_limit_too_short_for_the_search_returns_the_dispatching_plan() ->
     schedule = solve(problem, time_limit_s=1e-6, workers=1)
     check_schedule(problem, schedule)
     assert not schedule.proven_optimal and schedule.bound == 0
-    assert schedule.makespan <= max(
-        a.end for a in dispatch(problem, "mwkr")
-    )  # the best rule, no worse than this one
+    # The best of the rules, so no worse than one of them.
+    assert schedule.makespan <= makespan(dispatch(problem, "mwkr"))
     with pytest.raises(ValueError, match="must be positive"):
         solve(problem, time_limit_s=0)
