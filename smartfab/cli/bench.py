@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from smartfab.cli.common import console
+from smartfab.cli.common import console, progress_bar
 
 app = typer.Typer(
     help="Benchmarks. Each prints a table for people, then its figures as one JSON object on the "
@@ -23,7 +24,7 @@ def _report(title: str, figures: dict[str, Any]) -> None:
     """A table of the top-level figures for people, then every figure as JSON on the last line."""
     table = Table(title=title, show_header=False)
     for key, value in figures.items():
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             continue
         table.add_row(key, f"{value:,.3f}" if isinstance(value, float) else f"{value}")
     console.print(table)
@@ -78,3 +79,44 @@ def ingest(
         "opcua": opcua,
     }
     _report("smartfab bench ingest", figures)
+
+
+@app.command()
+def scheduling(
+    instances: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="Folder of instance files.")
+    ],
+    bounds: Annotated[
+        Path,
+        typer.Option(
+            exists=True, dir_okay=False, help="CSV with columns name, best_known_upper_bound."
+        ),
+    ],
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Seconds per instance.")] = 60,
+    workers: Annotated[int, typer.Option(min=0, help="CP-SAT workers (0: one per core).")] = 0,
+    flexible: Annotated[
+        bool, typer.Option(help="Brandimarte (flexible job shop) files instead of OR-Library.")
+    ] = False,
+    names: Annotated[
+        str | None, typer.Option(help="Comma-separated instance names (default: all).")
+    ] = None,
+) -> None:
+    """Job-shop scheduling quality: solve every instance of a folder for its makespan with
+    CP-SAT and report the gap to the best known upper bound of the bounds CSV (and to a published
+    peer run where the CSV has one)."""
+    from smartfab.bench.scheduling import bench_scheduling
+
+    files = names.split(",") if names else None
+    with progress_bar() as bar:
+        task = bar.add_task("scheduling", total=None, detail="")
+
+        def solved(figures: dict[str, Any]) -> None:
+            gap = figures.get("gap")
+            bar.update(task, advance=1, detail=f"{figures['name']}: {figures['makespan']}"
+                       + (f" (gap {gap:.2%})" if gap is not None else ""))  # fmt: skip
+
+        result = bench_scheduling(
+            instances, bounds, time_limit, workers, flexible=flexible, names=files,
+            progress=solved,
+        )  # fmt: skip
+    _report("smartfab bench scheduling", result)

@@ -19,6 +19,7 @@ COMMANDS = [
     ["plant", "units"],
     ["bench"],
     ["bench", "ingest"],
+    ["bench", "scheduling"],
 ]
 
 
