@@ -161,9 +161,10 @@ class PlantData:
         infos = [self._by_id[int(i)] for i in known]
         paths = pa.array([s.path for s in infos], pa.string())
         units = pa.array([s.unit for s in infos], pa.string())
-        return table.append_column(
-            "path", pa.DictionaryArray.from_arrays(pa.array(pos), paths)
-        ).append_column("unit", pa.DictionaryArray.from_arrays(pa.array(pos), units))
+        index = pa.array(pos)
+        return table.append_column("path", paths.take(index)).append_column(
+            "unit", units.take(index)
+        )
 
 
 def _below(path: str, under: str | None) -> bool:
