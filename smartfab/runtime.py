@@ -52,8 +52,13 @@ class Ingestion:
         self.connectors: dict[str, Connector] = {}
         self._disabled: dict[str, ConnectorStatus] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        # One change at a time: two overlapping restarts of a connector would leave one running
+        # untracked.
+        self._configuring = asyncio.Lock()
 
     async def start(self, connectors: bool = True) -> None:
+        """Start the writer and, unless ``connectors`` is False (history imports), every
+        connector the plant declares and smartfab has a connector for."""
         await self.writer.start()
         if connectors:
             for conn in self.plant.connections:
@@ -124,12 +129,17 @@ class Ingestion:
     async def configure_connector(self, name: str, changes: dict[str, Any]) -> ConnectorStatus:
         """Apply ``changes`` (enabled, endpoint, host, port, poll_ms, publishing_interval_ms) to
         connector ``name``, keep them in the store and restart the connector with them."""
-        self.plant.connection(name)  # KeyError for an unknown connector
-        merged = {**self.overrides(name), **changes}
-        self._plant_with(name, {k: v for k, v in merged.items() if k != "enabled"})
-        self.store.set_setting(_SETTING.format(name), json.dumps(merged, sort_keys=True))
-        await self._halt(name)
-        self._launch(name)
-        if name in self.connectors:
-            return self.connectors[name].status
-        return self._disabled[name]
+        conn = self.plant.connection(name)  # KeyError for an unknown connector
+        if conn.protocol not in CONNECTORS:
+            raise ConfigError(f"connector {name!r}: no {conn.protocol} connector in this version")
+        async with self._configuring:
+            merged = {**self.overrides(name), **changes}
+            self._plant_with(name, {k: v for k, v in merged.items() if k != "enabled"})
+            await asyncio.to_thread(
+                self.store.set_setting, _SETTING.format(name), json.dumps(merged, sort_keys=True)
+            )
+            await self._halt(name)
+            self._launch(name)
+            if name in self.connectors:
+                return self.connectors[name].status
+            return self._disabled[name]

@@ -32,14 +32,14 @@ async def serve_until_stopped(plant: Plant, store: Store, host: str, port: int) 
         loop.add_signal_handler(sig, stop.set)
     ingestion = Ingestion(plant, store)
     api = ApiServer(create_app(PlantData(store, plant), ingestion), host, port)
-    await ingestion.start()
-    await api.start()
-    console.print(
-        f"[green]smartfab is running[/green]: API {api.url}/api  docs {api.url}/docs\n"
-        f"connectors: {', '.join(s.name for s in ingestion.connector_status()) or 'none'}\n"
-        "press Ctrl-C to stop (everything received is stored first)"
-    )
     try:
+        await ingestion.start()
+        await api.start()
+        console.print(
+            f"[green]smartfab is running[/green]: API {api.url}/api  docs {api.url}/docs\n"
+            f"connectors: {', '.join(s.name for s in ingestion.connector_status()) or 'none'}\n"
+            "press Ctrl-C to stop (everything received is stored first)"
+        )
         await stop.wait()
     finally:
         console.print("stopping: connectors, then flushing to the store ...")

@@ -95,15 +95,23 @@ class Connector(ABC):
         return self._stopping
 
     async def run(self, points: PointSink, events: EventSink) -> None:
-        """Connect, stream, and reconnect until ``stop`` is called."""
+        """Connect, stream, and reconnect until ``stop`` is called.
+
+        An outage ends when data flows again, not when a socket opens: a device that accepts
+        connections and drops them at once stays in one outage (one gap event, backoff growing)
+        instead of a gap event per attempt."""
         status = self.status
         lost_at: int | None = None
         reason = ""
         next_delay = self.backoff.delays()
 
         async def emit(batch: PointBatch) -> None:
+            nonlocal lost_at, next_delay
             status.points += len(batch)
             status.last_data_us = now_us()
+            if lost_at is not None:
+                await events(self._gap_event(lost_at, status.last_data_us, reason))
+                lost_at, next_delay = None, self.backoff.delays()
             await points(batch)
 
         while not self._stopping.is_set():
@@ -120,10 +128,6 @@ class Connector(ABC):
                 continue
             status.state = "connected"
             status.connected_since_us = now_us()
-            next_delay = self.backoff.delays()
-            if lost_at is not None:
-                await events(self._gap_event(lost_at, status.connected_since_us, reason))
-                lost_at = None
             try:
                 await self._stream(emit)
             except asyncio.CancelledError:
@@ -132,7 +136,8 @@ class Connector(ABC):
             except Exception as exc:  # noqa: BLE001
                 status.errors += 1
                 status.last_error = f"stream: {exc!r}"
-                lost_at, reason = now_us(), f"connection lost: {exc}"
+                if lost_at is None:
+                    lost_at, reason = now_us(), f"connection lost: {exc}"
                 log.warning("%s: %s; reconnecting", self.name, status.last_error)
             await self._disconnect()
             status.connected_since_us = None
@@ -148,6 +153,7 @@ class Connector(ABC):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     def _gap_event(self, start_us: int, end_us: int, reason: str) -> EventBatch:
+        """The outage from ``start_us`` until data flowed again at ``end_us``."""
         self.status.gaps += 1
         return EventBatch.of(
             ts=start_us,

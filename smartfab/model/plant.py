@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 
@@ -94,6 +101,13 @@ class ModbusBinding(_Strict):
     # engineering value = raw * scale + offset
     scale: float = 1.0
     offset: float = 0.0
+
+    @field_validator("scale")
+    @classmethod
+    def _scale_not_zero(cls, scale: float) -> float:
+        if scale == 0:
+            raise ValueError("scale must not be 0: every reading would equal the offset")
+        return scale
 
 
 class MqttBinding(_Strict):

@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
+from smartfab.platform.points import now_us
 from smartfab.platform.store.base import SignalInfo, Store
 
 TimeLike = datetime | str | int | float
@@ -95,9 +97,6 @@ class PlantData:
         except KeyError:
             raise QueryError(f"unknown signal {path!r}{_suggest(path, self._by_path)}") from None
 
-    def signal_by_id(self, signal_id: int) -> SignalInfo:
-        return self._by_id[signal_id]
-
     # --- time series -------------------------------------------------------------------------
     def latest(self, paths: Iterable[str] | None = None, under: str | None = None) -> pa.Table:
         """Newest value of each signal: path, ts, value, quality, unit."""
@@ -151,20 +150,34 @@ class PlantData:
         self, equipment: str, start: TimeLike | None = None, end: TimeLike | None = None
     ) -> pa.Table:
         r = TimeRange.of(start, end, default=timedelta(days=1))
-        return self.store.state_durations(equipment, r.start_us, r.end_us)
+        # The state in force now lasts until now, not until the end of a range in the future.
+        return self.store.state_durations(
+            equipment, r.start_us, max(r.start_us + 1, min(r.end_us, now_us()))
+        )
 
     def _with_paths(self, table: pa.Table) -> pa.Table:
         """Add path and unit columns, vectorised: the catalogue is small, the table may not be."""
-        known = np.array(sorted(self._by_id), dtype=np.int64)
         ids = table.column("signal_id").to_numpy().astype(np.int64)
-        pos = np.searchsorted(known, ids).clip(0, max(len(known) - 1, 0)).astype(np.int32)
+        known, pos = self._positions(ids)
+        if not np.array_equal(known[pos], ids):  # signals registered since: look once more
+            self.refresh()
+            known, pos = self._positions(ids)
+            if not np.array_equal(known[pos], ids):
+                missing = sorted(set(ids.tolist()) - set(known.tolist()))
+                raise QueryError(f"signal ids {missing[:10]} are not in the catalogue")
         infos = [self._by_id[int(i)] for i in known]
-        paths = pa.array([s.path for s in infos], pa.string())
-        units = pa.array([s.unit for s in infos], pa.string())
-        index = pa.array(pos)
-        return table.append_column("path", paths.take(index)).append_column(
-            "unit", units.take(index)
-        )
+        index = pa.array(pos.astype(np.int32))
+        paths = pa.array([s.path for s in infos], pa.string()).take(index)
+        units = pa.array([s.unit for s in infos], pa.string()).take(index)
+        return table.append_column("path", paths).append_column("unit", units)
+
+    def _positions(
+        self, ids: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+        known = np.array(sorted(self._by_id), dtype=np.int64)
+        if len(known) == 0:
+            return np.zeros(1, np.int64) - 1, np.zeros(len(ids), np.intp)
+        return known, np.searchsorted(known, ids).clip(0, len(known) - 1)
 
 
 def _below(path: str, under: str | None) -> bool:

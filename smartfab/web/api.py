@@ -58,10 +58,12 @@ class SignalOut(BaseModel):
 
 class Columns(BaseModel):
     """A table as columns: ``{"columns": {"ts": [...], "value": [...]}, "rows": n}``. Times are
-    ISO 8601 UTC strings; missing numbers are null."""
+    ISO 8601 UTC strings; missing numbers are null. ``truncated`` says that the limit cut the
+    answer (events then are the newest ones)."""
 
     rows: int
     columns: dict[str, list[Any]]
+    truncated: bool = False
 
 
 class HistoryOut(Columns):
@@ -148,7 +150,7 @@ def create_app(data: PlantData, control: ConnectorControl | None = None) -> Fast
                 le=100_000,
                 description="Downsample to about this many buckets; omit for raw points",
             ),
-        ] = 1000,
+        ] = None,
         limit: Annotated[
             int, Query(ge=1, le=1_000_000, description="Raw points at most")
         ] = 100_000,
@@ -157,11 +159,17 @@ def create_app(data: PlantData, control: ConnectorControl | None = None) -> Fast
         if buckets is None:
             t = data.raw([signal], start, end, limit).select(["ts", "value", "quality"])
             bucket_s = None
+            truncated = t.num_rows >= limit
         else:
             t = data.history(signal, start, end, buckets)
-            bucket_s = _bucket_s(t)
+            bucket_s, truncated = _bucket_s(t), False
         return HistoryOut(
-            signal=signal, unit=info.unit, bucket_s=bucket_s, rows=t.num_rows, columns=columns(t)
+            signal=signal,
+            unit=info.unit,
+            bucket_s=bucket_s,
+            rows=t.num_rows,
+            columns=columns(t),
+            truncated=truncated,
         )
 
     @api.get("/events", response_model=Columns, summary="Events: states, counts, faults, gaps")
@@ -173,7 +181,7 @@ def create_app(data: PlantData, control: ConnectorControl | None = None) -> Fast
         limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     ) -> Columns:
         t = data.events(start, end, equipment, kind, limit)
-        return Columns(rows=t.num_rows, columns=columns(t))
+        return Columns(rows=t.num_rows, columns=columns(t), truncated=t.num_rows >= limit)
 
     @api.get("/states", response_model=Columns, summary="Time spent in each machine state")
     def states(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,17 +76,15 @@ def test_history_downsampled_and_raw(client: TestClient) -> None:
     )
     assert sum(cols["count"]) == 6 * 3600  # spindle power is sampled every second
 
+    # Without `buckets`, raw points: spindle power every second, oldest first, cut at `limit`.
     raw = client.get(
-        "/api/history",
-        params={"signal": path, "start": START, "end": END, "buckets": None, "limit": 500},
-    )
-    # An explicit empty `buckets` is not an integer; raw points are asked for by omitting it.
-    assert raw.status_code == 422
-    first_hour = datetime.fromtimestamp((FILLED_START_US + 3_600_000_000) / 1e6, UTC).isoformat()
-    raw_ok = client.get(
-        "/api/history", params=[("signal", path), ("start", START), ("end", first_hour)]
+        "/api/history", params={"signal": path, "start": START, "end": END, "limit": 500}
     ).json()
-    assert raw_ok["rows"] <= 1000  # default buckets
+    assert raw["bucket_s"] is None and raw["rows"] == 500 and raw["truncated"]
+    times = [datetime.fromisoformat(t).timestamp() for t in raw["columns"]["ts"]]
+    assert times[0] == FILLED_START_US / 1e6
+    assert {round(b - a, 6) for a, b in itertools.pairwise(times)} == {1.0}
+    assert set(raw["columns"]["quality"]) <= {0, 1}
 
 
 def test_unknown_signal_is_404_with_a_suggestion(client: TestClient) -> None:
@@ -106,6 +105,11 @@ def test_events_and_state_durations(client: TestClient) -> None:
     ev = client.get(
         "/api/events", params={"start": START, "end": END, "equipment": CNC, "limit": 100000}
     ).json()
+    assert not ev["truncated"]
+    newest = client.get(
+        "/api/events", params={"start": START, "end": END, "equipment": CNC, "limit": 3}
+    ).json()
+    assert newest["truncated"] and newest["columns"]["ts"] == ev["columns"]["ts"][-3:]
     kinds = set(ev["columns"]["kind"])
     assert {"state", "count"} <= kinds
     assert all(e == CNC for e in ev["columns"]["equipment"])

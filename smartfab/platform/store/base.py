@@ -88,8 +88,9 @@ class Store(ABC):
         kinds: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> pa.Table:
-        """Events with start <= ts < end, ordered by ts. ``equipment`` matches the path or any
-        path below it (a line selects its equipment)."""
+        """Events with start <= ts < end, ordered by ts; with ``limit``, the newest ``limit`` of
+        them. ``equipment`` matches the path or any path below it (a line selects its
+        equipment)."""
 
     @abstractmethod
     def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:

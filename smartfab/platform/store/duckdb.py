@@ -351,19 +351,25 @@ class DuckDBStore(Store):
         kinds: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> pa.Table:
-        sql = (
-            "SELECT ts, equipment, kind, code, value, detail FROM events "
-            "WHERE ts >= make_timestamptz($start) AND ts < make_timestamptz($end)"
-        )
+        where = "ts >= make_timestamptz($start) AND ts < make_timestamptz($end)"
         params: dict[str, object] = {"start": int(start), "end": int(end)}
         if equipment is not None:
-            sql += f" AND {_EQUIPMENT_MATCH}"
+            where += f" AND {_EQUIPMENT_MATCH}"
             params["eq"] = equipment.rstrip("/")
         if kinds is not None:
-            sql += " AND list_contains($kinds, kind)"
+            where += " AND list_contains($kinds, kind)"
             params["kinds"] = list(kinds)
-        sql += " ORDER BY ts, rowid" + (f" LIMIT {int(limit)}" if limit is not None else "")
-        return self._arrow(sql, params)
+        columns = "ts, equipment, kind, code, value, detail"
+        if limit is None:
+            return self._arrow(
+                f"SELECT {columns} FROM events WHERE {where} ORDER BY ts, rowid", params
+            )
+        # With a limit, the newest events: the ones a person looking at a range wants to see.
+        newest = (
+            f"SELECT rowid AS r, {columns} FROM events WHERE {where} "
+            f"ORDER BY ts DESC, rowid DESC LIMIT {int(limit)}"
+        )
+        return self._arrow(f"SELECT {columns} FROM ({newest}) ORDER BY ts, r", params)
 
     def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
         return self._arrow(

@@ -1,0 +1,45 @@
+"""The reconnect loop every connector shares (devices/connector.py), against real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from smartfab.devices.connector import Backoff
+from smartfab.devices.modbus.connector import ModbusConnector
+from smartfab.devices.virtual.modbus_server import VirtualModbusServer
+from tests.devices.modbus.test_connector import device_plant, ids_of
+from tests.devices.sinks import running
+
+
+async def test_a_device_that_accepts_and_drops_is_one_outage_with_growing_backoff() -> None:
+    accepted = 0
+
+    async def drop(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        writer.close()  # accepts the connection, then answers nothing
+
+    flapping = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = flapping.sockets[0].getsockname()[1]
+    plant = device_plant(port)
+    connector = ModbusConnector.from_plant(
+        plant, "plc", ids_of(plant), timeout_s=0.2,
+        backoff=Backoff(initial_s=0.1, factor=2.0, max_s=5.0, jitter=0.0),
+    )  # fmt: skip
+    async with running(connector) as got:
+        await asyncio.sleep(2.5)
+        # Each failed attempt doubles the wait: 0.1 + 0.2 + 0.4 + 0.8 s plus the attempts'
+        # timeouts fit in 2.5 s, a constant 0.1 s backoff would have made over a dozen.
+        assert 2 <= accepted <= 6, accepted
+        assert len(got.gaps) == 0  # no data has flowed yet: the outage is still going on
+        flapping.close()
+        await flapping.wait_closed()
+
+        # The device comes back for real on the same port: one gap covers the whole outage.
+        device = VirtualModbusServer(plant, port=port)
+        await device.start()
+        try:
+            await got.wait_for(lambda: len(got.points) > 0 and len(got.gaps) == 1)
+            assert got.gaps.value[0] >= 2.5
+        finally:
+            await device.stop()
