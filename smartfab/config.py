@@ -24,8 +24,6 @@ class Settings(BaseModel):
     plant: Path = DEMO_PLANT
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
-    opcua_port: int = Field(default=4840, ge=0, le=65535)
-    modbus_port: int = Field(default=5020, ge=0, le=65535)
     seed: int = 42
 
     @property

@@ -13,11 +13,8 @@ from smartfab.devices.virtual.backfill import backfill
 from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
-from smartfab.platform.bus import Bus
-from smartfab.platform.catalog import register_plant
-from smartfab.platform.derive import EventDeriver
-from smartfab.platform.ingest import Writer
 from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime import Ingestion
 
 # A fixed, past window so that every run sees the same data: Tuesday 2026-11-17, 06:00-12:00 UTC.
 FILLED_START_US = 1_794_895_200_000_000
@@ -30,14 +27,13 @@ def demo_plant() -> Plant:
 
 
 async def fill(store: DuckDBStore, plant: Plant, start_us: int, end_us: int, seed: int = 7) -> None:
-    ids = register_plant(store, plant)
-    bus = Bus()
-    writer = Writer(bus, store, EventDeriver.from_plant(plant, ids))
-    await writer.start()
+    ingestion = Ingestion(plant, store)
+    await ingestion.start(connectors=False)
     try:
-        await backfill(VirtualFactory(plant, ids, seed=seed, start_us=start_us), bus, end_us)
+        factory = VirtualFactory(plant, ingestion.signal_ids, seed=seed, start_us=start_us)
+        await backfill(factory, ingestion.bus, end_us)
     finally:
-        await writer.stop()
+        await ingestion.stop()
 
 
 @pytest.fixture(scope="session")

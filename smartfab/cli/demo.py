@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlparse
 
 import typer
 
 from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, SeedOpt, console, settings
 from smartfab.cli.serve import HostOpt, PortOpt, serve_until_stopped
-from smartfab.cli.simulate import DAY_US, run_backfill
+from smartfab.cli.simulate import DAY_US, newest_us, run_backfill
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import ModbusConnection, OpcUaConnection
 from smartfab.platform.points import now_us
 
 if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
@@ -18,18 +23,37 @@ if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --he
     from smartfab.platform.store.base import Store
 
 
+def _check_free(host: str, port: int, what: str) -> None:
+    """Fail now, not after the backfill, when a port the demo needs is taken."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SmartfabError(
+                f"{what} needs {host}:{port}, which is in use ({exc.strerror}); stop what uses "
+                "it, or run with a plant file (--plant) or --port that moves it"
+            ) from None
+
+
 async def _demo(s: Settings, plant: Plant, store: Store, days: float, host: str, port: int) -> None:
     from smartfab.devices.virtual.runner import RunnerProcess
 
+    _check_free(host, port, "the API")
+    for conn in plant.connections:
+        if isinstance(conn, OpcUaConnection):
+            url = urlparse(conn.endpoint)
+            _check_free(url.hostname or "127.0.0.1", url.port or 4840, f"OPC UA {conn.name}")
+        elif isinstance(conn, ModbusConnection):
+            _check_free(conn.host, conn.port, f"Modbus {conn.name}")
     now = now_us()
-    latest = store.latest().column("ts")
-    newest = int(latest.cast("int64").to_numpy().max()) if len(latest) else 0
+    newest = newest_us(store)
     # Continue where an earlier demo stopped, at most `days` back.
-    start = max(now - int(days * DAY_US), newest + 1_000_000)
+    start = max(now - int(days * DAY_US), (newest or 0) + 1_000_000)
     # The devices' own factory replays the same history (same seed, same start) in its process
     # while this one stores it, so the live values continue the stored history seamlessly.
     devices = RunnerProcess(s.plant, seed=s.seed, start_us=start)
-    ready = asyncio.create_task(asyncio.to_thread(devices.start))
+    replay_s = 60 + 5 * (now - start) / DAY_US  # the replay costs about 1.3 s of CPU a day
+    ready = asyncio.create_task(asyncio.to_thread(devices.start, replay_s))
     try:
         if start < now:
             await run_backfill(plant, store, s.seed, start, None)
@@ -42,7 +66,8 @@ async def _demo(s: Settings, plant: Plant, store: Store, days: float, host: str,
         )
         await serve_until_stopped(plant, store, host, port)
     finally:
-        await ready
+        with contextlib.suppress(Exception):  # its own error, if any, was raised above
+            await ready
         devices.stop()
 
 

@@ -65,6 +65,9 @@ def main() -> None:
     except SmartfabError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handler: what was sent is stored
+        err.print("interrupted")
+        sys.exit(130)
     except Exception as exc:  # the last resort: one line, never a traceback wall
         if logging.getLogger().isEnabledFor(logging.INFO):
             raise

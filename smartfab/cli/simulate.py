@@ -28,6 +28,12 @@ if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --he
 DAY_US = 86_400_000_000
 
 
+def newest_us(store: Store) -> int | None:
+    """Timestamp of the newest stored point, None for an empty store."""
+    ts = store.latest().column("ts")
+    return int(ts.cast("int64").to_numpy().max()) if len(ts) else None
+
+
 async def run_backfill(
     plant: Plant, store: Store, seed: int, start_us: int, end_us: int | None
 ) -> int:
@@ -36,21 +42,15 @@ async def run_backfill(
     the number of points stored."""
     from smartfab.devices.virtual.backfill import backfill
     from smartfab.devices.virtual.factory import VirtualFactory
-    from smartfab.platform.bus import Bus
-    from smartfab.platform.catalog import register_plant
-    from smartfab.platform.derive import EventDeriver
-    from smartfab.platform.ingest import Writer
+    from smartfab.runtime import Ingestion
 
-    ids = register_plant(store, plant)
-    bus = Bus()
-    writer = Writer(bus, store, EventDeriver.from_plant(plant, ids))
-    factory = VirtualFactory(plant, ids, seed=seed, start_us=start_us)
+    ingestion = Ingestion(plant, store)
+    factory = VirtualFactory(plant, ingestion.signal_ids, seed=seed, start_us=start_us)
     target = end_us if end_us is not None else now_us()
-    await writer.start()
+    await ingestion.start(connectors=False)
     with progress_bar() as bar:
         days = (target - start_us) / DAY_US
         task = bar.add_task(f"simulating {days:.3g} days", total=target - start_us, detail="0")
-
         done = 0  # points of the earlier passes when chasing the clock
 
         def advanced(now: int, points: int) -> None:
@@ -60,14 +60,14 @@ async def run_backfill(
 
         try:
             while True:
-                done += await backfill(factory, bus, target, progress=advanced)
+                done += await backfill(factory, ingestion.bus, target, progress=advanced)
                 if end_us is not None or now_us() - target < 1_000_000:
                     break
                 target = now_us()
                 bar.update(task, total=target - start_us)
         finally:
-            await writer.stop()
-    return writer.stats.points_stored
+            await ingestion.stop()
+    return ingestion.writer.stats.points_stored
 
 
 def simulate(
@@ -84,8 +84,8 @@ def simulate(
     seed: SeedOpt = None,
 ) -> None:
     """Run the virtual factory DAYS into the past, much faster than real time, and store its
-    points and events (states, counts, faults, failure ground truth). Writing the same range
-    twice stores each point once."""
+    points and events (states, counts, faults, failure ground truth). History continues the
+    store: what it holds already (up to its newest point) is not simulated again."""
     from smartfab.model.loader import load_plant
     from smartfab.platform.store.duckdb import DuckDBStore
 
@@ -98,9 +98,18 @@ def simulate(
     s.store_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with DuckDBStore(s.store_path) as store:
-        stored = asyncio.run(
-            run_backfill(the_plant, store, s.seed, end_us - int(days * DAY_US), end_us)
-        )
+        start_us = end_us - int(days * DAY_US)
+        newest = newest_us(store)
+        if newest is not None and newest >= start_us:
+            # Events are derived from the signals' changes, so history must follow on from what
+            # is stored; simulating before it would leave points without their state events.
+            held = datetime.fromtimestamp(newest / 1e6, UTC).isoformat(timespec="seconds")
+            if newest + 1_000_000 >= end_us:
+                console.print(f"{s.store_path} holds history up to {held} already: nothing to do")
+                return
+            console.print(f"{s.store_path} holds history up to {held}: continuing from there")
+            start_us = newest + 1_000_000
+        stored = asyncio.run(run_backfill(the_plant, store, s.seed, start_us, end_us))
         total = store.count_points()
     seconds = time.perf_counter() - t0
     console.print(

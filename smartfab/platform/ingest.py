@@ -9,7 +9,7 @@ Validation is vectorised over the whole batch. A point gets the first reason tha
 
 ==========================  =====================================================================
 unknown_signal              rejected: the signal id is not in the catalogue
-not_finite                  rejected: NaN or infinite value
+not_finite                  rejected: NaN or infinite value (unless the source marked it BAD)
 implausible_timestamp       rejected: timestamp before 2000 (a device clock that was never set)
 future_timestamp            rejected: timestamp more than ``max_future_s`` ahead of this host
 duplicate                   dropped: the batch holds a later point with the same signal and ts
@@ -128,6 +128,8 @@ class _Catalogue:
         return cat
 
     def knows(self, signal_id: Int32Array) -> BoolArray:
+        if len(self.known) == 0:  # an empty catalogue knows nothing (and cannot be indexed)
+            return np.zeros(len(signal_id), np.bool_)
         inside = (signal_id >= 0) & (signal_id < len(self.known))
         return inside & self.known[np.where(inside, signal_id, 0)]
 
@@ -339,7 +341,9 @@ class Writer:
             signals = self._retrying("reading the signal catalogue", self._store.signals)
             self._catalogue = _Catalogue.of(signals)
             known = self._catalogue.knows(batch.signal_id)
-        finite = np.isfinite(batch.value)
+        # A BAD point without a value (a failed sensor, no initial data yet) is stored as NaN:
+        # the failure itself is information, and `latest` must not keep showing a stale value.
+        finite = np.isfinite(batch.value) | (batch.quality == Quality.BAD)
         plausible = batch.ts >= Y2000_US
         not_future = batch.ts <= now + int(self.max_future_s * 1e6)
         ok = known & finite & plausible & not_future

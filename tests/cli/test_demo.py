@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def test_demo_runs_live_and_stops_cleanly(tmp_path: Path) -> None:
         assert {c["state"] for c in connectors} == {"connected"}, connectors
         latest = _get(f"{api}/latest")
         newest = max(latest["columns"]["ts"])
-        assert time.time() - time.mktime(time.strptime(newest[:19], "%Y-%m-%dT%H:%M:%S")) < 30
+        assert time.time() - datetime.fromisoformat(newest).timestamp() < 30
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)
@@ -63,3 +64,26 @@ def test_demo_runs_live_and_stops_cleanly(tmp_path: Path) -> None:
     backfilled = int(re.search(r"simulating.*?([\d,]+) points", out, re.S)[1].replace(",", ""))  # type: ignore[index]
     with DuckDBStore(tmp_path / "data" / "smartfab.duckdb") as store:
         assert store.count_points() == backfilled + stored
+
+
+def test_demo_says_at_once_when_a_device_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    import yaml
+
+    plant = demo_plant_on_free_ports(tmp_path)
+    modbus_port = next(
+        c["port"] for c in yaml.safe_load(plant.read_text())["connections"]
+        if c["protocol"] == "modbus"
+    )  # fmt: skip
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", modbus_port))
+        taken.listen()
+        r = subprocess.run(
+            [sys.executable, "-m", "smartfab", "demo", "--plant", str(plant),
+             "--data-dir", str(tmp_path / "data"), "--port", str(free_port())],
+            capture_output=True, text=True, timeout=60, env={"COLUMNS": "200"},
+        )  # fmt: skip
+    assert r.returncode == 1
+    assert f"127.0.0.1:{modbus_port}" in r.stderr and "in use" in r.stderr
+    assert "simulating" not in r.stdout  # before any backfill

@@ -20,8 +20,25 @@ def test_simulate_writes_history_once(tmp_path: Path) -> None:
     assert 234 * 72 * 6 < points < 234 * 72 * 60
     assert {"state", "count"} <= set(events.column("kind").to_pylist())
 
-    again = smartfab(*args)  # the same range again: every point is stored already
+    again = smartfab(*args)  # the same range again: the store holds it already
     assert again.returncode == 0, again.stderr
-    assert "stored 0 points" in again.stdout
+    assert "nothing to do" in again.stdout
     with DuckDBStore(tmp_path / "smartfab.duckdb") as store:
         assert store.count_points() == points
+
+
+def test_simulate_continues_after_the_stored_history(tmp_path: Path) -> None:
+    first = smartfab("simulate", "--days", "0.02", "--end", "2026-11-17T10:00:00Z",
+                     "-d", str(tmp_path))  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # An hour more, ending later: only the part after the stored history is simulated, so that
+    # every state change of the new part is derived from the stored state before it.
+    more = smartfab("simulate", "--days", "0.05", "--end", "2026-11-17T11:00:00Z",
+                    "-d", str(tmp_path))  # fmt: skip
+    assert more.returncode == 0, more.stderr
+    assert "continuing from there" in more.stdout
+    with DuckDBStore(tmp_path / "smartfab.duckdb") as store:
+        cnc = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
+        start = 1_794_909_600_000_000 - int(0.02 * 86_400e6)  # 2026-11-17T10:00Z - 0.02 days
+        durations = store.state_durations(cnc, start, 1_794_913_200_000_000)
+        assert abs(sum(durations.column("seconds").to_pylist()) - (3600 + 0.02 * 86400)) < 2

@@ -130,6 +130,20 @@ async def test_non_finite_values_are_rejected(
     assert balanced(writer)
 
 
+async def test_a_bad_point_without_a_value_is_stored_and_left_out_of_aggregates(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    values, quality = [1.0, 3.0, np.nan], [Quality.GOOD, Quality.GOOD, Quality.BAD]
+    await bus.publish_points(PointBatch.of(T0 + np.arange(3) * S, ids["temp"], values, quality))
+    await writer.flush()
+    assert writer.stats.rejected == {} and store.count_points() == 3
+    latest = store.latest([ids["temp"]]).to_pylist()[0]
+    assert latest["quality"] == Quality.BAD and np.isnan(latest["value"])  # not a stale 3.0
+    bucket = store.downsample(ids["temp"], T0, T0 + 10 * S, 10 * S).to_pylist()[0]
+    assert (bucket["count"], bucket["avg"], bucket["last"]) == (2, 2.0, 3.0)
+
+
 async def test_timestamps_far_in_the_future_or_before_2000_are_rejected(
     running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
 ) -> None:

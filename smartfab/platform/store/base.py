@@ -72,8 +72,8 @@ class Store(ABC):
 
     @abstractmethod
     def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
-        """Fixed-width buckets over [start, end): bucket (start time), min, max, avg, last, count.
-        Only buckets that hold points are returned."""
+        """Fixed-width buckets over [start, end): bucket (start time), min, max, avg, last, count
+        of the points that are not BAD. Only buckets that hold such points are returned."""
 
     @abstractmethod
     def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:

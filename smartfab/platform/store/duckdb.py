@@ -325,13 +325,14 @@ class DuckDBStore(Store):
         if bucket_us <= 0:
             raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
         # Buckets by integer arithmetic on epoch microseconds, aligned to ``start``: exact, and
-        # free of the calendar logic of time_bucket.
+        # free of the calendar logic of time_bucket. BAD points (NaN when the source had no
+        # value) are left out of the aggregates.
         return self._arrow(
             "SELECT make_timestamptz($start + (epoch_us(ts) - $start) // $bucket * $bucket) "
             "AS bucket, min(value) AS min, max(value) AS max, avg(value) AS avg, "
             "arg_max(value, ts) AS last, count(*) AS count FROM points "
             "WHERE signal_id = $sid AND ts >= make_timestamptz($start) "
-            "AND ts < make_timestamptz($end) GROUP BY bucket ORDER BY bucket",
+            "AND ts < make_timestamptz($end) AND quality < 2 GROUP BY bucket ORDER BY bucket",
             {"sid": int(signal_id), "start": int(start), "end": int(end), "bucket": int(bucket_us)},
         )
 
