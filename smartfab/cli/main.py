@@ -47,11 +47,12 @@ def _root(
 
 
 def _register() -> None:
-    from smartfab.cli import bench, demo, plant, serve, simulate
+    from smartfab.cli import bench, browse, demo, plant, serve, simulate
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
     app.command("serve")(serve.serve)
+    app.command("browse")(browse.browse)
     app.add_typer(plant.app, name="plant")
     app.add_typer(bench.app, name="bench")
 

@@ -13,6 +13,7 @@ COMMANDS = [
     ["demo"],
     ["simulate"],
     ["serve"],
+    ["browse"],
     ["plant"],
     ["plant", "check"],
     ["plant", "show"],
