@@ -3,6 +3,7 @@ the whole suite; expectations are computed by hand, not by another store."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -362,16 +363,23 @@ def test_duckdb_reads_from_another_thread_while_writing(tmp_path: Path) -> None:
     with DuckDBStore(tmp_path / "s.duckdb") as store:
         t = store.register_signals([info("temp")])[f"{EQ}/temp"]
         counts: list[int] = []
+        writing = threading.Event()
+        done = threading.Event()
 
         def reader() -> None:
-            for _ in range(20):
+            writing.wait()
+            while not done.is_set():
                 counts.append(store.raw([t], 0, 2**62).num_rows)
 
         th = threading.Thread(target=reader)
         th.start()
+        writing.set()
         for i in range(20):
             store.append_points(pts(np.arange(100) + 100 * i, t))
+            time.sleep(0.002)  # give the reader a turn between appends
+        done.set()
         th.join()
-        assert counts == sorted(counts)  # each read sees a consistent, growing snapshot
-        assert all(c % 100 == 0 for c in counts)
+        assert len(set(counts)) > 1  # reads did happen between writes ...
+        assert counts == sorted(counts)  # ... each saw a consistent, growing snapshot
+        assert all(c % 100 == 0 for c in counts)  # never half a batch
         assert store.count_points() == 2000
