@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +19,10 @@ from rich.progress import (
 )
 
 from smartfab.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from smartfab.model.plant import Plant
+    from smartfab.platform.store.base import Store
 
 console = Console()
 
@@ -54,3 +60,15 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+@contextmanager
+def plant_and_store(s: Settings) -> Iterator[tuple[Plant, Store]]:
+    """The checked plant file and the open embedded store (its folder made if missing)."""
+    from smartfab.model.loader import load_plant
+    from smartfab.platform.store.duckdb import DuckDBStore
+
+    plant = load_plant(s.plant)
+    s.store_path.parent.mkdir(parents=True, exist_ok=True)
+    with DuckDBStore(s.store_path) as store:
+        yield plant, store

@@ -10,7 +10,15 @@ from urllib.parse import urlparse
 
 import typer
 
-from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, SeedOpt, console, settings
+from smartfab.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    PlantOpt,
+    SeedOpt,
+    console,
+    plant_and_store,
+    settings,
+)
 from smartfab.cli.serve import HostOpt, PortOpt, serve_until_stopped
 from smartfab.cli.simulate import DAY_US, newest_us, run_backfill
 from smartfab.errors import SmartfabError
@@ -85,11 +93,6 @@ def demo(
     """Backfill DAYS of history from the virtual factory (progress bar), then run the virtual
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
-    from smartfab.model.loader import load_plant
-    from smartfab.platform.store.duckdb import DuckDBStore
-
     s = settings(config, data_dir, plant, seed)
-    the_plant = load_plant(s.plant)
-    s.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with DuckDBStore(s.store_path) as store:
+    with plant_and_store(s) as (the_plant, store):
         asyncio.run(_demo(s, the_plant, store, days, host or s.api_host, port or s.api_port))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, settings
+from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, plant_and_store, settings
 
 if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
     from smartfab.model.plant import Plant
@@ -63,11 +63,6 @@ def serve(
 ) -> None:
     """Connect to the devices of the plant file, store their data and serve the API until
     Ctrl-C. For a first look without a plant, use `smartfab demo`."""
-    from smartfab.model.loader import load_plant
-    from smartfab.platform.store.duckdb import DuckDBStore
-
     s = settings(config, data_dir, plant)
-    the_plant = load_plant(s.plant)
-    s.store_path.parent.mkdir(parents=True, exist_ok=True)
-    with DuckDBStore(s.store_path) as store:
+    with plant_and_store(s) as (the_plant, store):
         asyncio.run(serve_until_stopped(the_plant, store, host or s.api_host, port or s.api_port))

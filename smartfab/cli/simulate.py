@@ -15,6 +15,7 @@ from smartfab.cli.common import (
     PlantOpt,
     SeedOpt,
     console,
+    plant_and_store,
     progress_bar,
     settings,
 )
@@ -86,18 +87,13 @@ def simulate(
     """Run the virtual factory DAYS into the past, much faster than real time, and store its
     points and events (states, counts, faults, failure ground truth). History continues the
     store: what it holds already (up to its newest point) is not simulated again."""
-    from smartfab.model.loader import load_plant
-    from smartfab.platform.store.duckdb import DuckDBStore
-
     s = settings(config, data_dir, plant, seed)
     try:
         end_us = to_us(end) if end else to_us(datetime.now(UTC))
     except QueryError as exc:
         raise typer.BadParameter(str(exc), param_hint="--end") from None
-    the_plant = load_plant(s.plant)
-    s.store_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    with DuckDBStore(s.store_path) as store:
+    with plant_and_store(s) as (the_plant, store):
         start_us = end_us - int(days * DAY_US)
         newest = newest_us(store)
         if newest is not None and newest >= start_us:

@@ -47,10 +47,6 @@ class Bus:
     def published_batches(self) -> int:
         return self._published
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     async def publish_points(self, batch: PointBatch) -> None:
         await self._put(batch)
 
