@@ -55,6 +55,9 @@ def _register() -> None:
     app.command("browse")(browse.browse)
     app.add_typer(plant.app, name="plant")
     app.add_typer(bench.app, name="bench")
+    from smartfab.cli import twin
+
+    app.add_typer(twin.app, name="twin")
 
 
 def main() -> None:
