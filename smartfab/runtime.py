@@ -1,7 +1,13 @@
-"""The running data path of one smartfab process: connectors -> bus -> writer -> store.
+"""The running data path of one smartfab process: connectors -> bus -> writer -> store, and the
+alarm engine evaluating the same batches.
 
 Connector settings come from the plant file, overlaid with the changes made at run time (API
 ``PATCH /api/connectors/{name}``), which are kept in the store so that they survive a restart.
+
+The bus has one consumer, the writer. The alarm engine gets its own copy of every batch through
+:class:`_TeeBus`, which publishes each batch on the bus and then on the engine's intake: so both
+see the same batches in the same order, the writer never waits for the engine's reading, and a
+failed engine is skipped rather than left to stop ingestion.
 """
 
 from __future__ import annotations
@@ -14,15 +20,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from smartfab.apps.monitoring.alarms.engine import AlarmEngine
+from smartfab.apps.monitoring.alarms.notify import NotifySettings
 from smartfab.devices.connector import Connector, ConnectorStatus
 from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
-from smartfab.platform.bus import Bus
+from smartfab.platform.bus import Bus, BusClosedError
 from smartfab.platform.catalog import register_plant
 from smartfab.platform.derive import EventDeriver
 from smartfab.platform.ingest import Writer
+from smartfab.platform.points import PointBatch
 from smartfab.platform.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -38,14 +47,40 @@ class ConfigError(SmartfabError):
     """A connector change that the connection's schema does not accept."""
 
 
-class Ingestion:
-    """Owns the bus, the writer and one task per enabled connector."""
+class _TeeBus(Bus):
+    """The bus, also handing every acknowledged point batch to the alarm engine while it runs."""
 
-    def __init__(self, plant: Plant, store: Store, **writer_options: Any) -> None:
+    def __init__(self, alarms: AlarmEngine) -> None:
+        super().__init__()
+        self._alarms = alarms
+
+    # Only points: the rules read signals (state and fault registers included); the events on the
+    # bus (connector gaps, simulator ground truth) feed no rule.
+    async def publish_points(self, batch: PointBatch) -> None:
+        await super().publish_points(batch)
+        if self._alarms.running:
+            # The engine may stop between the check and the publish; its batch is then moot.
+            with contextlib.suppress(BusClosedError):
+                await self._alarms.intake.publish_points(batch)
+
+
+class Ingestion:
+    """Owns the bus, the writer, the alarm engine and one task per enabled connector."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        store: Store,
+        *,
+        notify: NotifySettings | None = None,
+        **writer_options: Any,
+    ) -> None:
+        """``notify``: where alarm notifications go (none by default)."""
         self.plant = plant
         self.store = store
         self.signal_ids = register_plant(store, plant)
-        self.bus = Bus()
+        self.alarms = AlarmEngine(plant, store, self.signal_ids, notify=notify)
+        self.bus: Bus = _TeeBus(self.alarms)
         self.writer = Writer(
             self.bus, store, EventDeriver.from_plant(plant, self.signal_ids), **writer_options
         )
@@ -58,7 +93,9 @@ class Ingestion:
 
     async def start(self, connectors: bool = True) -> None:
         """Start the writer and, unless ``connectors`` is False (history imports), every
-        connector the plant declares and smartfab has a connector for."""
+        connector the plant declares and smartfab has a connector for. Without connectors, the
+        alarm engine judges history: no wall-clock timer (stale data, shelving expiry)."""
+        await self.alarms.start(live=connectors)
         await self.writer.start()
         if connectors:
             for conn in self.plant.connections:
@@ -66,10 +103,14 @@ class Ingestion:
                     self._launch(conn.name)
 
     async def stop(self) -> None:
-        """Stop every connector, then store everything the bus acknowledged."""
+        """Stop every connector, then store everything the bus acknowledged and evaluate its
+        alarms."""
         for name in list(self._tasks):
             await self._halt(name)
-        await self.writer.stop()
+        try:
+            await self.writer.stop()
+        finally:
+            await self.alarms.stop()
 
     # --- connectors --------------------------------------------------------------------------
     def overrides(self, name: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 
 from smartfab.devices.virtual.runner import VirtualDevices
 from smartfab.model.loader import load_plant
+from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime import ConfigError, Ingestion
 from tests.conftest import demo_plant_on_free_ports
@@ -74,3 +75,34 @@ async def _step_forever(devices: VirtualDevices) -> None:
     while True:
         await devices.step(now_us())
         await asyncio.sleep(0.2)
+
+
+async def test_the_virtual_factory_raises_real_alarms_that_survive_a_restart(
+    tmp_path: Path, demo_plant: Plant
+) -> None:
+    """An hour of the demo plant through Ingestion: its machines report faults, the engine in
+    the process raises alarms from the bus, journals them, and a new process replays them."""
+    from smartfab.apps.monitoring.alarms.lifecycle import State
+    from tests.conftest import FILLED_START_US, fill
+
+    hour = 3_600_000_000
+    with DuckDBStore(tmp_path / "f.duckdb") as store:
+        await fill(store, demo_plant, FILLED_START_US, FILLED_START_US + hour)
+        events = store.events(0, 2**62, kinds=["alarm"])
+        assert events.num_rows > 0
+        raised = {c for c in events.column("code").to_pylist() if ":fault:" in c}
+        assert raised, "no fault alarm in an hour of the demo plant"
+
+        again = Ingestion(demo_plant, store)
+        await again.start(connectors=False)
+        try:
+            listed = again.alarms.alarms()
+            assert {s.id for s in listed} <= {str(c) for c in events.column("code").to_pylist()}
+            assert any(s.state is State.UNACKNOWLEDGED or s.needs_ack for s in listed)
+            fault = next(s for s in listed if ":fault:" in s.id)
+            acked = await again.alarms.acknowledge([fault.id], "operator-1")
+            assert acked[0].acked_by == "operator-1"
+            load = await again.alarms.load(FILLED_START_US, FILLED_START_US + hour)
+            assert load.total > 0 and load.bad_actors
+        finally:
+            await again.stop()

@@ -11,8 +11,10 @@ Semantic checks need a schema-valid plant to look at, so they run once the schem
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import types
+import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,17 @@ from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
     REGISTER_WORDS,
     STATE_NAMES,
+    WEEKDAYS,
     Equipment,
     ModbusBinding,
     ModbusConnection,
     MqttConnection,
     OpcUaBinding,
     OpcUaConnection,
+    PlannedStop,
     Plant,
+    Shift,
+    Signal,
     SignalRef,
     Slug,
 )
@@ -347,6 +353,9 @@ class _Reader:
         if kind == "string_type" and node.tag == _BOOL_TAG and isinstance(node, yaml.ScalarNode):
             # YAML 1.1 reads unquoted off/on/yes/no as booleans: the classic "state off" trap.
             reason += f"; YAML reads an unquoted {node.value} as a boolean, write '{node.value}'"
+        elif kind == "string_type" and isinstance(node, yaml.ScalarNode) and ":" in node.value:
+            # YAML 1.1 reads an unquoted 14:00 as a base-60 number (840): the clock-time trap.
+            reason += f"; YAML reads an unquoted {node.value} as a number, write '{node.value}'"
         return self._issue_at(path, value, reason)
 
 
@@ -463,18 +472,28 @@ _SINGLE_ROLES = ("state", "fault", "good_count", "scrap_count")
 def _findings(plant: Plant) -> Iterator[_Finding]:
     yield from _duplicate_names(plant.connections, ("connections",), "connection")
     site = plant.site
+    try:
+        zoneinfo.ZoneInfo(site.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        reason = "unknown time zone: use an IANA name such as 'Asia/Shanghai' or 'UTC'"
+        yield _Finding(("site", "timezone"), _show(site.timezone), reason)
+    yield from _shift_findings(site.shifts, ("site", "shifts"))
+    yield from _stop_findings(site.planned_stops, ("site", "planned_stops"))
     yield from _duplicate_names(site.areas, ("site", "areas"), "area")
     for ai, area in enumerate(site.areas):
         area_path = ("site", "areas", ai)
         yield from _duplicate_names(area.lines, (*area_path, "lines"), "line")
         for li, line in enumerate(area.lines):
             line_path = (*area_path, "lines", li)
+            yield from _shift_findings(line.shifts or [], (*line_path, "shifts"))
+            yield from _stop_findings(line.planned_stops or [], (*line_path, "planned_stops"))
             yield from _duplicate_names(line.cells, (*line_path, "cells"), "cell")
             for ci, cell in enumerate(line.cells):
                 cell_path = (*line_path, "cells", ci)
                 yield from _duplicate_names(cell.equipment, (*cell_path, "equipment"), "equipment")
                 for ei, equipment in enumerate(cell.equipment):
                     yield from _equipment_findings(equipment, (*cell_path, "equipment", ei))
+                    yield from _alarm_findings(equipment, (*cell_path, "equipment", ei))
     yield from _binding_findings(plant)
 
 
@@ -538,6 +557,103 @@ def _equipment_findings(equipment: Equipment, path: DataPath) -> Iterator[_Findi
             "ideal cycle time in seconds"
         )
         yield _Finding((*path, "ideal_cycle_s"), None, reason)
+
+
+_WEEK_MIN = 7 * 24 * 60
+
+
+def _shift_findings(shifts: Sequence[Shift], path: DataPath) -> Iterator[_Finding]:
+    """Duplicate names, breaks outside their shift or overlapping, and shifts that overlap in the
+    week (a night shift reaching into the next morning's early shift)."""
+    yield from _duplicate_names(shifts, path, "shift")
+    worked: list[tuple[int, int, DataPath, str]] = []  # (start, end) in minutes of the week
+    for i, shift in enumerate(shifts):
+        a, b = shift.minutes
+        breaks: list[tuple[int, int, int]] = []
+        for k, brk in enumerate(shift.breaks):
+            x, y = shift.break_minutes(brk)
+            if not (a <= x and y <= b):
+                reason = (
+                    f"break {brk.start}-{brk.end} is not within shift {shift.start}-{shift.end}"
+                )
+                yield _Finding((*path, i, "breaks", k, "start"), _show(brk.start), reason)
+                continue
+            clash = next((j for j, (p, q, _) in enumerate(breaks) if x < q and p < y), None)
+            if clash is not None:
+                reason = f"overlaps break {shift.breaks[breaks[clash][2]].start}-..."
+                yield _Finding(
+                    (*path, i, "breaks", k, "start"), _show(brk.start), reason,
+                    (*path, i, "breaks", breaks[clash][2], "start"),
+                )  # fmt: skip
+                continue
+            breaks.append((x, y, k))
+        seen: set[str] = set()
+        for day in shift.days:
+            if day in seen:
+                yield _Finding((*path, i, "days"), _show(day), "weekday listed twice")
+                continue
+            seen.add(day)
+            offset = WEEKDAYS.index(day) * 24 * 60
+            worked.append((a + offset, b + offset, (*path, i, "start"), f"{shift.name} {day}"))
+    worked.sort()
+    # The week wraps: Sunday's night shift meets Monday's early shift.
+    wrapped = [*worked, *((x + _WEEK_MIN, y + _WEEK_MIN, p, n) for x, y, p, n in worked[:1])]
+    for (_, end, first, name), (start, _, later, other) in itertools.pairwise(wrapped):
+        if start < end:
+            reason = f"shifts overlap: {other} starts before {name} ends"
+            yield _Finding(later, None, reason, first)
+
+
+def _stop_findings(stops: Sequence[PlannedStop], path: DataPath) -> Iterator[_Finding]:
+    for i, stop in enumerate(stops):
+        if stop.end <= stop.start:
+            reason = f"a planned stop must end after it starts ({stop.start:%Y-%m-%d %H:%M})"
+            yield _Finding((*path, i, "end"), _show(str(stop.end)), reason)
+
+
+def _alarm_findings(equipment: Equipment, path: DataPath) -> Iterator[_Finding]:
+    rules = equipment.alarms
+    roles = {s.role for s in equipment.signals}
+    if rules is not None:
+        names = set(equipment.states.values())
+        if rules.states and "state" not in roles:
+            reason = "state alarms need a signal with role: state on this equipment"
+            yield _Finding((*path, "alarms", "states"), None, reason)
+        for name in rules.states:
+            if name not in names:
+                reason = f"no such state of this equipment; its states: {', '.join(sorted(names))}"
+                yield _Finding((*path, "alarms", "states", name), _show(name), reason)
+        faults = rules.faults
+        if faults is not None:
+            if "fault" not in roles:
+                reason = "fault alarms need a signal with role: fault on this equipment"
+                yield _Finding((*path, "alarms", "faults"), None, reason)
+            known = ", ".join(map(str, equipment.faults)) or "none"
+            for k, code in enumerate(faults.codes or []):
+                if code not in equipment.faults:
+                    reason = f"not a code of the equipment's faults: table ({known})"
+                    yield _Finding((*path, "alarms", "faults", "codes", k), _show(code), reason)
+            for code in faults.priorities:
+                if code not in (faults.codes or equipment.faults):
+                    reason = f"not one of the alarmed fault codes ({known})"
+                    yield _Finding(
+                        (*path, "alarms", "faults", "priorities", code), _show(code), reason
+                    )
+    for si, signal in enumerate(equipment.signals):
+        yield from _limit_findings(signal, (*path, "signals", si, "alarms"))
+
+
+def _limit_findings(signal: Signal, path: DataPath) -> Iterator[_Finding]:
+    """Limits in the order low_low < low < high < high_high (where given)."""
+    alarms = signal.alarms
+    if alarms is None:
+        return
+    order = ("low_low", "low", "high", "high_high")
+    given = [(k, r.limit) for k in order if (r := getattr(alarms, k)) is not None]
+    for (lower, a), (upper, b) in itertools.pairwise(given):
+        if not a < b:
+            reason = f"{upper} limit must be above the {lower} limit ({a:g})"
+            yield _Finding((*path, upper, "limit"), _show(b), reason, (*path, lower, "limit"))
 
 
 def _binding_findings(plant: Plant) -> Iterator[_Finding]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -149,6 +150,170 @@ class Source(_Strict):
         return b.connection if b is not None else None
 
 
+# --- working time: shifts, breaks and planned stops ----------------------------------------------
+
+# A local wall-clock time; 24:00 is not one: a shift ending at midnight ends at "00:00".
+Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_MIN = 24 * 60
+
+
+def clock_minutes(clock: str) -> int:
+    """Minutes after local midnight of an "HH:MM" clock time."""
+    return int(clock[:2]) * 60 + int(clock[3:])
+
+
+def _span(start: str, end: str) -> tuple[int, int]:
+    """(start, end) in minutes after the start day's midnight; an end not after the start is on
+    the next day."""
+    a, b = clock_minutes(start), clock_minutes(end)
+    return a, b + _DAY_MIN if b <= a else b
+
+
+class ShiftBreak(_Strict):
+    """A planned stop inside every occurrence of a shift (a meal break, a handover)."""
+
+    name: str = "break"
+    start: Clock
+    end: Clock
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        return _span(self.start, self.end)
+
+
+class Shift(_Strict):
+    """A shift worked on the given weekdays; an end not after the start ends the next day. A
+    shift belongs to the day on which it starts (the Friday night shift runs into Saturday)."""
+
+    name: Slug
+    start: Clock
+    end: Clock
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    breaks: list[ShiftBreak] = Field(default_factory=list)
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        """(start, end) in minutes after the midnight of the day the shift starts on."""
+        return _span(self.start, self.end)
+
+    def break_minutes(self, brk: ShiftBreak) -> tuple[int, int]:
+        """A break's (start, end) in minutes after the midnight of the shift's start day: a break
+        at 02:00 of a night shift starting at 22:00 is at 26:00."""
+        a, b = brk.minutes
+        if a < self.minutes[0]:
+            a, b = a + _DAY_MIN, b + _DAY_MIN
+        return a, b
+
+
+class PlannedStop(_Strict):
+    """A dated planned stop (maintenance, holiday, stock-taking) in the site's local time."""
+
+    name: str = Field(min_length=1)
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError(
+                "give the local time of the site without a UTC offset, e.g. 2026-12-24 14:00"
+            )
+        return value
+
+
+class WorkCalendar(_Strict):
+    """When an asset is planned to work: its shifts and planned stops, in ``timezone``."""
+
+    timezone: str
+    shifts: list[Shift]
+    planned_stops: list[PlannedStop]
+
+
+# --- alarm rules (evaluated by smartfab.apps.monitoring.alarms) ---------------------------------
+
+# ISA-18.2 recommends three or four priorities, so that operators can tell what to do first.
+Priority = Literal["low", "medium", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
+
+
+class _AlarmRule(_Strict):
+    priority: Priority = "medium"
+    message: str = ""  # what the operator reads; a default names the signal and the condition
+
+
+class LimitAlarm(_AlarmRule):
+    """Active once the value is beyond ``limit`` for ``delay_s`` seconds without interruption
+    (on-delay); returns to normal once it is back inside by ``deadband`` (hysteresis), so that a
+    value hovering at the limit does not chatter."""
+
+    limit: float
+    deadband: float = Field(default=0.0, ge=0)
+    delay_s: float = Field(default=0.0, ge=0, le=86_400)
+
+
+class RateAlarm(_AlarmRule):
+    """Active while the value changes faster than ``limit`` engineering units per ``per_s``
+    seconds (either direction) between consecutive samples, for ``delay_s`` seconds."""
+
+    limit: float = Field(gt=0)
+    per_s: float = Field(default=60.0, gt=0)
+    deadband: float = Field(default=0.0, ge=0)
+    delay_s: float = Field(default=0.0, ge=0, le=86_400)
+
+
+class StaleAlarm(_AlarmRule):
+    """Active when the signal has not been updated for ``after_s`` seconds."""
+
+    after_s: float = Field(gt=0, le=7 * 86_400)
+
+
+class FlatlineAlarm(_AlarmRule):
+    """Active when the value has not moved by more than ``tolerance`` from one sample to the next
+    for ``after_s`` seconds (a frozen sensor or a stuck transmitter)."""
+
+    after_s: float = Field(gt=0, le=7 * 86_400)
+    tolerance: float = Field(default=0.0, ge=0)
+
+
+class SignalAlarms(_Strict):
+    """The alarms of one signal; an alarm's id is ``<signal path>:<kind>``."""
+
+    high_high: LimitAlarm | None = None
+    high: LimitAlarm | None = None
+    low: LimitAlarm | None = None
+    low_low: LimitAlarm | None = None
+    rate: RateAlarm | None = None
+    stale: StaleAlarm | None = None
+    flatline: FlatlineAlarm | None = None
+
+
+class StateAlarm(_AlarmRule):
+    """Active while the equipment is in the state for ``delay_s`` seconds."""
+
+    delay_s: float = Field(default=0.0, ge=0, le=86_400)
+
+
+class FaultAlarm(_AlarmRule):
+    """One alarm per fault code of the equipment's ``faults:`` table (``codes`` limits them),
+    id ``<equipment path>:fault:<code>``, active while the PLC reports that code; ``priorities``
+    overrides the priority of single codes."""
+
+    codes: list[int] | None = None
+    priorities: dict[int, Priority] = Field(default_factory=dict)
+    delay_s: float = Field(default=0.0, ge=0, le=86_400)
+
+
+class EquipmentAlarms(_Strict):
+    """Alarms on the machine state and fault code signals; ids ``<equipment>:state:<name>`` and
+    ``<equipment>:fault:<code>``."""
+
+    states: dict[str, StateAlarm] = Field(default_factory=dict)
+    faults: FaultAlarm | None = None
+
+
 # --- hierarchy ---------------------------------------------------------------------------------
 
 SignalRole = Literal["measurement", "state", "fault", "good_count", "scrap_count", "energy"]
@@ -166,6 +331,7 @@ class Signal(_Strict):
     source: Source
     # Which quantity of the virtual equipment model feeds this signal (absent for real equipment).
     sim: str | None = None
+    alarms: SignalAlarms | None = None
 
 
 class Equipment(_Strict):
@@ -177,6 +343,7 @@ class Equipment(_Strict):
     faults: dict[int, str] = Field(
         default_factory=dict
     )  # fault code (as the PLC reports it) -> text
+    alarms: EquipmentAlarms | None = None
     signals: list[Signal] = Field(min_length=1)
 
 
@@ -189,6 +356,9 @@ class WorkCell(_Strict):
 class Line(_Strict):
     name: Slug
     title: str = ""
+    # None: the site's shifts and planned stops apply; a list (even empty) replaces them.
+    shifts: list[Shift] | None = None
+    planned_stops: list[PlannedStop] | None = None
     cells: list[WorkCell] = Field(min_length=1)
 
 
@@ -202,6 +372,9 @@ class Site(_Strict):
     name: Slug
     title: str = ""
     timezone: str = "UTC"
+    # No shifts: every hour of every day is planned working time.
+    shifts: list[Shift] = Field(default_factory=list)
+    planned_stops: list[PlannedStop] = Field(default_factory=list)
     areas: list[Area] = Field(min_length=1)
 
 
@@ -224,6 +397,32 @@ class Plant(_Strict):
         for eq in self.iter_equipment():
             for sig in eq.equipment.signals:
                 yield SignalRef(f"{eq.path}/{sig.name}", eq, sig)
+
+    def work_calendar(self, path: str) -> WorkCalendar:
+        """The shifts and planned stops of the asset at ``path`` (site, area, line or anything
+        below): its line's where the line overrides them, else the site's. An area, or the site,
+        spans lines that may differ: it gets the site's."""
+        s = self.site
+        shifts, stops = s.shifts, s.planned_stops
+        parts = path.strip("/").split("/")
+        if parts[0] != s.name:
+            raise KeyError(path)
+        if len(parts) >= 3:
+            line = next(
+                (
+                    li
+                    for a in s.areas
+                    if a.name == parts[1]
+                    for li in a.lines
+                    if li.name == parts[2]
+                ),
+                None,
+            )
+            if line is None:
+                raise KeyError(path)
+            shifts = s.shifts if line.shifts is None else line.shifts
+            stops = s.planned_stops if line.planned_stops is None else line.planned_stops
+        return WorkCalendar(timezone=s.timezone, shifts=shifts, planned_stops=stops)
 
     def connection(self, name: str) -> OpcUaConnection | ModbusConnection | MqttConnection:
         for c in self.connections:

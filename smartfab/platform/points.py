@@ -51,6 +51,7 @@ class EventKind:
     GAP = "gap"  # a connector lost its device: equipment = connector id, value = seconds
     QUALITY = "quality"  # points rejected or flagged by ingestion, code = reason
     FAILURE = "failure"  # ground truth of the virtual factory: code = failure mode
+    ALARM = "alarm"  # an alarm transition: code = alarm id, detail = JSON (apps.monitoring.alarms)
 
 
 Int64Array = npt.NDArray[np.int64]

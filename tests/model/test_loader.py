@@ -731,3 +731,158 @@ def test_load_plant_error_lists_every_issue_and_a_count(tmp_path: Path) -> None:
         load_plant(path2)
     lines = str(caught.value).splitlines()
     assert lines == [*map(str, caught.value.issues), f"2 problems in {path2}"]
+
+
+# --- shifts and planned stops ------------------------------------------------------------------
+
+
+def with_site(text: str, site_fields: str) -> str:
+    """``text`` with ``site_fields`` (YAML without indent) added to its site."""
+    return text.replace("  name: s\n", "  name: s\n" + textwrap.indent(site_fields, "  "), 1)
+
+
+SHIFTS = """\
+timezone: Europe/Berlin
+shifts:
+- name: early
+  start: "06:00"
+  end: "14:00"
+  days: [mon, tue, wed, thu, fri]
+  breaks: [{name: lunch, start: "10:00", end: "10:30"}]
+- name: night
+  start: "22:00"
+  end: "06:00"
+  days: [sun, mon, tue, wed, thu]
+  breaks: [{start: "02:00", end: "02:30"}]
+planned_stops:
+- {name: stock-taking, start: "2026-12-30 06:00", end: "2026-12-31 06:00"}
+"""
+
+
+def test_shifts_and_planned_stops_are_read(tmp_path: Path) -> None:
+    plant = load_plant(write(tmp_path, with_site(plant_yaml(), SHIFTS)))
+    cal = plant.work_calendar("s/a/l/c/e")
+    assert [s.name for s in cal.shifts] == ["early", "night"]
+    night = cal.shifts[1]
+    assert night.minutes == (22 * 60, 30 * 60)
+    assert night.break_minutes(night.breaks[0]) == (26 * 60, 26 * 60 + 30)  # the next night
+    assert cal.planned_stops[0].name == "stock-taking"
+    assert cal.timezone == "Europe/Berlin"
+
+
+def test_a_line_overrides_the_site_calendar(tmp_path: Path) -> None:
+    text = with_site(plant_yaml(), SHIFTS).replace(
+        "    - name: l\n",
+        '    - name: l\n      shifts: [{name: day, start: "08:00", end: "17:00"}]\n',
+    )
+    plant = load_plant(write(tmp_path, text))
+    assert [s.name for s in plant.work_calendar("s/a/l").shifts] == ["day"]
+    assert [s.name for s in plant.work_calendar("s/a").shifts] == ["early", "night"]
+    assert plant.work_calendar("s/a/l").planned_stops[0].name == "stock-taking"  # not overridden
+    with pytest.raises(KeyError):
+        plant.work_calendar("s/a/no-such-line")
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle", "field", "reason"),
+    [
+        (
+            'shifts: [{name: a, start: "6:00", end: "14:00"}]',
+            "6:00",
+            "site.shifts[0].start",
+            "string should match pattern",
+        ),
+        (
+            'shifts: [{name: a, start: "06:00", end: 14:00}]',
+            "14:00",
+            "site.shifts[0].end",
+            "reads an unquoted 14:00 as a number, write '14:00'",
+        ),
+        (
+            'shifts: [{name: a, start: "06:00", end: "14:00", days: [mon, fri, mon]}]',
+            "days",
+            "site.shifts[0].days",
+            "weekday listed twice",
+        ),
+        (
+            'shifts: [{name: a, start: "06:00", end: "14:00", days: [monday]}]',
+            "monday",
+            "site.shifts[0].days[0]",
+            "input should be 'mon'",
+        ),
+        (
+            'shifts: [{name: a, start: "06:00", end: "14:00",'
+            ' breaks: [{start: "13:45", end: "14:15"}]}]',
+            "13:45",
+            "site.shifts[0].breaks[0].start",
+            "break 13:45-14:15 is not within shift 06:00-14:00",
+        ),
+        (
+            'planned_stops: [{name: x, start: "2026-12-30 06:00", end: "2026-12-30 05:00"}]',
+            "planned_stops",
+            "site.planned_stops[0].end",
+            "a planned stop must end after it starts",
+        ),
+        (
+            'planned_stops: [{name: x, start: "2026-12-30T06:00+01:00", end: "2026-12-31 06:00"}]',
+            "planned_stops",
+            "site.planned_stops[0].start",
+            "give the local time of the site",
+        ),
+        ("timezone: Mars/Olympus", "Mars", "site.timezone", "unknown time zone"),
+    ],
+)
+def test_calendar_problems_are_reported_precisely(
+    tmp_path: Path, fields: str, needle: str, field: str, reason: str
+) -> None:
+    text = with_site(plant_yaml(), fields + "\n")
+    issue = only_issue(write(tmp_path, text))
+    assert issue.field == field
+    assert reason in issue.reason.lower() or reason in issue.reason
+    assert issue.line == line_of(text, needle)
+
+
+def test_overlapping_shifts_across_midnight_and_the_week(tmp_path: Path) -> None:
+    fields = """\
+shifts:
+- {name: early, start: "06:00", end: "14:00", days: [mon]}
+- {name: night, start: "22:00", end: "06:30", days: [sun]}
+"""
+    text = with_site(plant_yaml(), fields)
+    issue = only_issue(write(tmp_path, text))
+    # Sunday's night shift runs into Monday's early shift: the week wraps around.
+    assert issue.reason.startswith("shifts overlap: early mon starts before night sun ends")
+
+
+# --- alarm rules -------------------------------------------------------------------------------
+
+
+def test_alarm_rules_are_checked(tmp_path: Path) -> None:
+    temp = TEMP_SIGNAL + "  alarms:\n    high: {limit: 80}\n    high_high: {limit: 70}\n"
+    fault = """\
+- name: fault
+  unit: "1"
+  type: int
+  role: fault
+  source: {modbus: {connection: mb, register: 1}}
+"""
+    equipment = "alarms:\n  states: {broken: {}}\n  faults: {codes: [101, 999]}\n"
+    text = plant_yaml(signals=STATE_SIGNAL + temp + fault, equipment=equipment)
+    issues = check_plant(write(tmp_path, text))
+    got = [(i.field, i.reason) for i in issues]
+    assert (f"{EQ}.alarms.states.broken", "no such state of this equipment; its states: "
+            "idle, off, planned_stop, running, setup, unplanned_down") in got  # fmt: skip
+    assert (
+        f"{EQ}.alarms.faults.codes[1]",
+        "not a code of the equipment's faults: table (101)",
+    ) in got
+    limit = next(i for i in issues if i.field.endswith("high_high.limit"))
+    high_at = line_of(text, "high: {limit: 80}")
+    assert limit.reason == f"high_high limit must be above the high limit (80) on line {high_at}"
+    assert len(issues) == 3
+
+
+def test_alarm_rule_typos_name_the_allowed_fields(tmp_path: Path) -> None:
+    temp = TEMP_SIGNAL + "  alarms:\n    high: {limit: 80, dead_band: 2}\n"
+    issue = only_issue(write(tmp_path, plant_yaml(signals=STATE_SIGNAL + temp)))
+    assert issue.reason == "unknown field; did you mean 'deadband'?"

@@ -14,6 +14,12 @@ planned_stop, off  PDOT, planned down time      none: not planned to produce
 
 PBT (planned busy time) = period - PDOT = APT + AUST + ADET + ADOT, and
 
+Planned stops of the plant's work calendar (time outside shifts, breaks, dated stops:
+:func:`~smartfab.apps.monitoring.periods.planned_stops`) are planned down time whatever state the
+equipment reports then: an idle machine during the lunch break is not a small stop, nor is one left
+in setup over the weekend. Only running time stays production time (APT): parts made in a break
+were made, and counting their time as PDOT would lift performance above 100 %.
+
 * availability = APT / PBT
 * performance (ISO "effectiveness") = ideal cycle time x produced quantity / APT
 * quality (ISO "quality ratio") = good quantity / produced quantity
@@ -259,12 +265,14 @@ def compute_oee(
     *,
     startup_window_s: float = DEFAULT_STARTUP_WINDOW_S,
     categories: Mapping[str, TimeCategory] = DEFAULT_CATEGORIES,
+    planned: Periods | None = None,
 ) -> OeeFigures:
     """OEE figures of one equipment for each period.
 
     ``states`` may start before the first period: a setup that ended up to ``startup_window_s``
     before a period then still marks the scrap at the period's start as start-up rejects. Counts
-    and transitions outside every period are ignored.
+    and transitions outside every period are ignored. Within the ``planned`` stops, setup, idle
+    and down time count as planned down time (see the module docstring).
     """
     if not ideal_cycle_s > 0:
         raise ValueError(f"ideal cycle time {ideal_cycle_s} s: must be positive")
@@ -276,10 +284,19 @@ def compute_oee(
     # Time: cut the state history at every period edge, then sum segment lengths per period and
     # category in one bincount.
     inner = states.ts[(states.ts > periods.start[0]) & (states.ts < periods.end[-1])]
-    bounds = np.unique(np.concatenate((periods.start, periods.end, inner)))
+    stop_edges = (
+        np.empty(0, np.int64) if planned is None else np.concatenate((planned.start, planned.end))
+    )
+    bounds = np.unique(np.concatenate((periods.start, periods.end, inner, stop_edges)))
+    bounds = bounds[(bounds >= periods.start[0]) & (bounds <= periods.end[-1])]
     seg_start = bounds[:-1]
     k = _period_of(periods, seg_start)
-    cell = np.where(k >= 0, k * _N_CATEGORIES + lut[states.in_force(seg_start)], -1)
+    seg_cat = lut[states.in_force(seg_start)]
+    if planned is not None and len(planned):
+        stopped = _period_of(planned, seg_start) >= 0
+        lost = np.isin(seg_cat, (TimeCategory.SETUP, TimeCategory.DELAY, TimeCategory.DOWN))
+        seg_cat = np.where(stopped & lost, TimeCategory.PLANNED_DOWN, seg_cat)
+    cell = np.where(k >= 0, k * _N_CATEGORIES + seg_cat, -1)
     seconds = _per_period(cell, np.diff(bounds) / _US, n * _N_CATEGORIES).reshape(n, _N_CATEGORIES)
 
     # Transitions: every entry of a StateSeries is a change of state name; compare categories.
@@ -327,6 +344,7 @@ def oee_from_events(
     *,
     startup_window_s: float = DEFAULT_STARTUP_WINDOW_S,
     categories: Mapping[str, TimeCategory] = DEFAULT_CATEGORIES,
+    planned: Periods | None = None,
 ) -> OeeFigures:
     """OEE figures from a :meth:`Store.events` table of one equipment covering the periods, and
     the state in force before its first event (:func:`~.states.state_in_force`)."""
@@ -337,6 +355,7 @@ def oee_from_events(
         ideal_cycle_s,
         startup_window_s=startup_window_s,
         categories=categories,
+        planned=planned,
     )
 
 

@@ -307,3 +307,21 @@ def test_oee_from_store_events_matches_the_arrays(store: DuckDBStore) -> None:
     # at 8 min is start-up scrap.
     assert (got.setup_s[0], got.production_s[0], got.down_s[0]) == (300.0, 2700.0, 600.0)
     assert (got.startup_scrap[0], got.good[0]) == (2, 40)
+
+
+def test_planned_stops_turn_lost_time_into_planned_down_time() -> None:
+    # Stops at 190-240 min (covers down 200-230 and running 190-200, 230-240) and 310-320 (idle
+    # 310-315, planned_stop 315-320).
+    stops = Periods(
+        np.array([at(190), at(310)], np.int64), np.array([at(240), at(320)], np.int64),
+        np.array(["maintenance", "break"], object),
+    )  # fmt: skip
+    plain = compute_oee(SHIFT_STATES, SHIFT_COUNTS, window(0, 480), IDEAL_S)
+    f = compute_oee(SHIFT_STATES, SHIFT_COUNTS, window(0, 480), IDEAL_S, planned=stops)
+    # Down 200-230 (1800 s) and idle 310-315 (300 s) become PDOT; running stays APT.
+    assert f.down_s[0] == plain.down_s[0] - 1800
+    assert f.idle_s[0] == plain.idle_s[0] - 300
+    assert f.production_s[0] == plain.production_s[0]
+    assert f.planned_down_s[0] == plain.planned_down_s[0] + 2100
+    assert f.planned_busy_s[0] == 27000 - 2100
+    assert f.oee[0] == pytest.approx(plain.ideal_good_s[0] / (27000 - 2100))

@@ -5,7 +5,14 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from smartfab.apps.monitoring.periods import Periods, calendar_periods
+from smartfab.apps.monitoring.periods import (
+    OUTSIDE_SHIFTS,
+    Periods,
+    calendar_periods,
+    planned_stops,
+)
+from smartfab.model.plant import PlannedStop, ShiftBreak, WorkCalendar
+from smartfab.model.plant import Shift as PlantShift
 
 SHIFTS = [("early", "06:00", "14:00"), ("late", "14:00", "22:00"), ("night", "22:00", "06:00")]
 
@@ -90,3 +97,52 @@ def test_periods_must_be_sorted_and_disjoint() -> None:
     with pytest.raises(ValueError, match="end after"):
         Periods(np.array([0, 5]), np.array([0, 20]), lab)
     assert len(Periods(np.array([0, 10]), np.array([10, 20]), lab)) == 2
+
+
+# --- the plant file's work calendar ----------------------------------------------------------
+
+
+def berlin_calendar() -> WorkCalendar:
+    early = PlantShift(
+        name="early", start="06:00", end="14:00", days=["mon", "tue", "wed", "thu", "fri"],
+        breaks=[ShiftBreak(name="lunch", start="10:00", end="10:30")],
+    )  # fmt: skip
+    night = PlantShift(
+        name="night", start="22:00", end="06:00", days=["fri"],
+        breaks=[ShiftBreak(start="02:00", end="02:30")],
+    )  # fmt: skip
+    stop = PlannedStop(
+        name="maintenance", start=datetime(2026, 11, 20, 12), end=datetime(2026, 11, 20, 13)
+    )
+    return WorkCalendar(timezone="Europe/Berlin", shifts=[early, night], planned_stops=[stop])
+
+
+def test_plant_shifts_occur_only_on_their_weekdays() -> None:
+    # Friday 2026-11-20 to Sunday 2026-11-22, Berlin (UTC+1)
+    p = calendar_periods(
+        us("2026-11-20T00:00:00+01:00"), us("2026-11-23T00:00:00+01:00"), "Europe/Berlin",
+        berlin_calendar().shifts,
+    )  # fmt: skip
+    assert p.label.tolist() == ["2026-11-20 early", "2026-11-20 night"]
+    assert p.end[1] == us("2026-11-21T06:00:00+01:00")  # Friday's night shift ends on Saturday
+
+
+def test_planned_stops_are_outside_shifts_breaks_and_dated_stops() -> None:
+    start, end = us("2026-11-20T00:00:00+01:00"), us("2026-11-21T12:00:00+01:00")
+    p = planned_stops(start, end, berlin_calendar())
+    got = [(lab, s, e) for lab, s, e in zip(p.label.tolist(), p.start.tolist(), p.end.tolist(),
+                                            strict=True)]  # fmt: skip
+    assert got == [
+        (OUTSIDE_SHIFTS, start, us("2026-11-20T06:00:00+01:00")),
+        ("lunch", us("2026-11-20T10:00:00+01:00"), us("2026-11-20T10:30:00+01:00")),
+        ("maintenance", us("2026-11-20T12:00:00+01:00"), us("2026-11-20T13:00:00+01:00")),
+        (OUTSIDE_SHIFTS, us("2026-11-20T14:00:00+01:00"), us("2026-11-20T22:00:00+01:00")),
+        ("break", us("2026-11-21T02:00:00+01:00"), us("2026-11-21T02:30:00+01:00")),
+        (OUTSIDE_SHIFTS, us("2026-11-21T06:00:00+01:00"), end),
+    ]
+
+
+def test_without_shifts_only_the_dated_stops_are_planned() -> None:
+    cal = berlin_calendar().model_copy(update={"shifts": []})
+    p = planned_stops(us("2026-11-20T00:00:00+01:00"), us("2026-11-21T00:00:00+01:00"), cal)
+    assert p.label.tolist() == ["maintenance"]
