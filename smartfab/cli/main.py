@@ -47,14 +47,18 @@ def _root(
 
 
 def _register() -> None:
-    from smartfab.cli import bench, browse, demo, plant, serve, simulate
+    from smartfab.cli import bench, browse, demo, plant, report, serve, simulate
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
     app.command("serve")(serve.serve)
     app.command("browse")(browse.browse)
+    app.command("report")(report.report)
     app.add_typer(plant.app, name="plant")
     app.add_typer(bench.app, name="bench")
+    from smartfab.cli import maintenance
+
+    app.add_typer(maintenance.app, name="maintenance")
     from smartfab.cli import twin
 
     app.add_typer(twin.app, name="twin")

@@ -1,0 +1,104 @@
+"""Production figures of any asset of the plant, read from the store: what the web app, the
+reports and notebooks ask for ("OEE of line 1 per shift this week"), computed one way.
+
+An asset is a path of the hierarchy (site, area, line, cell or equipment); its figures combine
+those of the equipment below it that has an ideal cycle time (without one, performance and OEE
+are not defined). Periods follow the asset's work calendar from the plant file: its shifts
+(``by="shift"``), local days (``by="day"``) or the whole range; the calendar's planned stops
+(time outside shifts, breaks, dated stops) are planned down time, as :mod:`.oee` explains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from smartfab.apps.monitoring.oee import (
+    DEFAULT_STARTUP_WINDOW_S,
+    OeeFigures,
+    combine,
+    oee_from_events,
+)
+from smartfab.apps.monitoring.periods import Periods, calendar_periods, planned_stops
+from smartfab.apps.monitoring.states import state_in_force
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import EquipmentRef, Plant
+from smartfab.platform.points import EventKind
+from smartfab.platform.store.base import Store
+
+PeriodKind = Literal["shift", "day", "range"]
+_US = 1_000_000
+
+
+class AssetError(SmartfabError):
+    """The asset or range asked for does not allow production figures."""
+
+
+@dataclass(frozen=True)
+class AssetFigures:
+    """OEE figures of ``path`` per period, and of each equipment that went into them."""
+
+    path: str
+    periods: Periods
+    figures: OeeFigures
+    equipment: dict[str, OeeFigures]
+
+
+def equipment_below(plant: Plant, path: str) -> list[EquipmentRef]:
+    """The equipment at or below ``path``, in plant order."""
+    prefix = path.strip("/")
+    refs = [
+        e for e in plant.iter_equipment() if e.path == prefix or e.path.startswith(prefix + "/")
+    ]
+    if not refs:
+        raise AssetError(f"no equipment at or below {path!r}")
+    return refs
+
+
+def periods(plant: Plant, path: str, start: int, end: int, by: PeriodKind) -> Periods:
+    """The reporting periods of ``path`` in [start, end) (epoch µs)."""
+    if end <= start:
+        raise AssetError(f"the range must end after it starts ({start} .. {end})")
+    if by == "range":
+        return Periods.window(start, end, "range")
+    calendar = plant.work_calendar(path.strip("/"))
+    if by == "shift" and not calendar.shifts:
+        raise AssetError(
+            f"{path!r} has no shifts in the plant file: report per day or range, or add shifts"
+        )
+    found = calendar_periods(
+        start, end, calendar.timezone, calendar.shifts if by == "shift" else None
+    )
+    if len(found.start) == 0:
+        raise AssetError(f"no {by} of {path!r} falls in the range")
+    return found
+
+
+def equipment_oee(store: Store, plant: Plant, ref: EquipmentRef, at: Periods) -> OeeFigures:
+    """OEE of one equipment over ``at``. Events are read from one start-up window before the first
+    period, so that a setup ending just before it marks its start-up scrap."""
+    ideal = ref.equipment.ideal_cycle_s
+    if ideal is None:
+        raise AssetError(f"{ref.path} has no ideal_cycle_s in the plant file: OEE is not defined")
+    first, last = int(at.start[0]), int(at.end[-1])
+    since = first - int(DEFAULT_STARTUP_WINDOW_S * _US)
+    events = store.events(since, last, ref.path, [EventKind.STATE, EventKind.COUNT], None)
+    planned = planned_stops(first, last, plant.work_calendar(ref.path))
+    return oee_from_events(
+        events, at, ideal, state_in_force(store, ref.path, since), planned=planned
+    )
+
+
+def asset_oee(
+    store: Store, plant: Plant, path: str, start: int, end: int, by: PeriodKind = "range"
+) -> AssetFigures:
+    """OEE of the asset at ``path`` per period of ``by`` within [start, end)."""
+    at = periods(plant, path, start, end, by)
+    per_equipment = {
+        ref.path: equipment_oee(store, plant, ref, at)
+        for ref in equipment_below(plant, path)
+        if ref.equipment.ideal_cycle_s is not None
+    }
+    if not per_equipment:
+        raise AssetError(f"no equipment below {path!r} has an ideal_cycle_s: OEE is not defined")
+    return AssetFigures(path.strip("/"), at, combine(list(per_equipment.values())), per_equipment)

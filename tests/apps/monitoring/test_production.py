@@ -1,0 +1,61 @@
+"""Production figures of assets over the demo plant's six stored hours (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smartfab.apps.monitoring.oee import combine
+from smartfab.apps.monitoring.production import AssetError, asset_oee, periods
+from smartfab.model.plant import Plant
+from smartfab.platform.store.duckdb import DuckDBStore
+from tests.conftest import FILLED_END_US, FILLED_START_US
+
+LINE = "shenyang/machining/cnc-line-1"
+HOUR = 3_600_000_000
+
+
+@pytest.fixture(scope="module")
+def store(filled_store: Path) -> Iterator[DuckDBStore]:
+    with DuckDBStore(filled_store) as s:
+        yield s
+
+
+def test_a_line_is_the_sum_of_its_equipment(store: DuckDBStore, demo_plant: Plant) -> None:
+    line = asset_oee(store, demo_plant, LINE, FILLED_START_US, FILLED_END_US)
+    assert line.equipment and all(p.startswith(LINE + "/") for p in line.equipment)
+    again = combine(list(line.equipment.values()))
+    np.testing.assert_allclose(line.figures.oee, again.oee)
+    assert line.figures.good[0] == sum(f.good[0] for f in line.equipment.values()) > 0
+
+
+def test_the_site_combines_every_line(store: DuckDBStore, demo_plant: Plant) -> None:
+    site = asset_oee(store, demo_plant, "shenyang", FILLED_START_US, FILLED_END_US)
+    line = asset_oee(store, demo_plant, LINE, FILLED_START_US, FILLED_END_US)
+    assert set(line.equipment) < set(site.equipment)
+    assert 0 < site.figures.oee[0] < 1
+
+
+def test_shifts_come_from_the_plant_file_and_their_breaks_are_planned_down_time(
+    store: DuckDBStore, demo_plant: Plant
+) -> None:
+    # 06:00-12:00 UTC is 14:00-20:00 in Shenyang: the first six hours of the late shift, with its
+    # 10-minute handover at 14:00 and its meal break 18:00-18:30.
+    line = asset_oee(store, demo_plant, LINE, FILLED_START_US, FILLED_END_US, by="shift")
+    assert line.periods.label.tolist() == ["2026-11-17 late"]
+    for figures in line.equipment.values():
+        assert figures.planned_down_s[0] >= 40 * 60
+    days = periods(demo_plant, LINE, FILLED_START_US, FILLED_END_US, "day")
+    assert days.label.tolist() == ["2026-11-17"]
+
+
+def test_assets_without_figures_are_refused_with_the_reason(
+    store: DuckDBStore, demo_plant: Plant
+) -> None:
+    with pytest.raises(AssetError, match="no equipment at or below 'shenyang/nowhere'"):
+        asset_oee(store, demo_plant, "shenyang/nowhere", FILLED_START_US, FILLED_END_US)
+    with pytest.raises(AssetError, match="must end after it starts"):
+        asset_oee(store, demo_plant, LINE, FILLED_END_US, FILLED_START_US)
