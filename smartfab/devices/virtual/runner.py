@@ -8,9 +8,10 @@ throughput. One server is started per distinct host:port of the plant's OPC UA a
 connections; a port option moves the server of a protocol, when the plant has one.
 
 Run it as ``python -m smartfab.devices.virtual.runner --plant FILE [--seed N] [--start-us T]
-[--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ]``; once listening it prints
-one JSON line with the endpoints, ``{"opcua": [...], "modbus": [...]}``, and it stops cleanly on
-SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
+[--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ] [--mqtt-broker HOST:PORT
+--mqtt-mode uns|sparkplug]``; once listening it prints one JSON line with the endpoints,
+``{"opcua": [...], "modbus": [...]}`` (and ``"mqtt"`` when publishing there), and it stops
+cleanly on SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import numpy.typing as npt
 
 from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.devices.virtual.modbus_server import VirtualModbusServer
+from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
 from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
@@ -78,12 +80,14 @@ class VirtualDevices:
         self._opcua_slots = [self._slot_lookup(s.paths) for s in self.opcua]
         self._modbus_slots = [self._slot_lookup(s.paths) for s in self.modbus]
         self._factory: VirtualFactory | None = None
+        self.mqtt: VirtualMqttPublisher | None = None  # also publishes every sample over MQTT
 
     @property
     def endpoints(self) -> Endpoints:
         return {
             "opcua": [s.endpoint for s in self.opcua],
             "modbus": [f"{s.host}:{s.port}" for s in self.modbus],
+            **({"mqtt": [f"{self.mqtt.host}:{self.mqtt.port}"]} if self.mqtt else {}),
         }
 
     async def start(self, start_us: int | None = None) -> None:
@@ -103,6 +107,8 @@ class VirtualDevices:
         for until in [*range(start + _REPLAY_CHUNK_US, now, _REPLAY_CHUNK_US), now]:
             points, _ = self._factory.advance(until)
             latest = _latest(PointBatch.concat([latest, _in_time_order(points)]))
+        if self.mqtt is not None:
+            await self.mqtt.start()
         await self._publish(latest)
         for server in self._servers():
             await server.start()
@@ -110,6 +116,8 @@ class VirtualDevices:
     async def stop(self) -> None:
         for server in self._servers():
             await server.stop()
+        if self.mqtt is not None:
+            await self.mqtt.stop()
 
     def _servers(self) -> list[VirtualOpcUaServer | VirtualModbusServer]:
         return [*self.opcua, *self.modbus]
@@ -131,6 +139,8 @@ class VirtualDevices:
         for modbus, lookup in zip(self.modbus, self._modbus_slots, strict=True):
             latest = _latest(_on(points, lookup))
             modbus.set_values(lookup[latest.signal_id], latest.value)
+        if self.mqtt is not None:
+            await self.mqtt.publish(points)
 
     async def bench_step(self, k: int) -> int:
         """Give every node a value different from its last one; returns the number of values."""
@@ -213,9 +223,17 @@ async def run(
     bench_rate_hz: float | None = None,
     start_us: int | None = None,
     on_ready: Callable[[Endpoints], None] | None = None,
+    mqtt_broker: str | None = None,
+    mqtt_mode: Mode = "uns",
 ) -> None:
-    """Serve the plant's virtual devices until ``stop`` is set."""
+    """Serve the plant's virtual devices until ``stop`` is set; with ``mqtt_broker``
+    (HOST:PORT) also publish every sample there, as UNS JSON or Sparkplug B."""
     devices = VirtualDevices(plant, seed=seed, opcua_port=opcua_port, modbus_port=modbus_port)
+    if mqtt_broker:
+        host, _, port = mqtt_broker.rpartition(":")
+        devices.mqtt = VirtualMqttPublisher(
+            plant, devices._ids, host=host or "127.0.0.1", port=int(port), mode=mqtt_mode
+        )
     await devices.start(start_us)
     try:
         if on_ready is not None:
@@ -254,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--bench-rate", type=float, help="bench mode: rewrite every node this many times a second"
     )
+    parser.add_argument("--mqtt-broker", help="also publish every sample to this HOST:PORT")
+    parser.add_argument("--mqtt-mode", choices=["uns", "sparkplug"], default="uns")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
@@ -277,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_rate_hz=args.bench_rate,
             start_us=args.start_us,
             on_ready=ready,
+            mqtt_broker=args.mqtt_broker,
+            mqtt_mode=args.mqtt_mode,
         )
 
     try:

@@ -1,0 +1,278 @@
+"""MQTT connector: subscribes to a broker, decodes UNS JSON and Sparkplug B messages, and emits
+them as PointBatches, a batch per gathering of the messages that arrived together.
+
+Nothing a publisher sends stops ingestion: a message that is too large, not decodable, on a topic
+nothing binds, or breaking Sparkplug's rules is counted under its reason (``rejected`` and the
+status' ``extra["rejected_<reason>"]``), logged with the reason (a warning the first time a reason
+shows on a topic, debug after that, so that a misbehaving publisher cannot flood the log), and the
+next message is read. A lost broker raises from ``_stream`` so that ``Connector.run`` reconnects
+and records the gap.
+
+Options the plant model's ``MqttConnection`` does not hold (yet) are ``MqttOptions``: protocol
+version 3.1.1 or 5, an MQTT 5 shared subscription group (``$share/GROUP/...``: the broker gives each
+message to one of the group's workers, so adding workers adds throughput), QoS, credentials,
+payload limit and a persistent session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject
+from smartfab.devices.mqtt.sparkplug import DeviceKey, SparkplugHost
+from smartfab.devices.mqtt.topics import (
+    covering_filters,
+    parse_sparkplug,
+    parse_sparkplug_binding,
+    shared,
+    validate_topic,
+)
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import MqttConnection, Plant
+from smartfab.platform.points import now_us
+
+log = logging.getLogger(__name__)
+
+_MAX_LOGGED = 10_000  # (reason, topic) pairs warned about; beyond, a flood of topics logs at debug
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    """How to talk to the broker, beyond the plant's host and port."""
+
+    version: Literal["3.1.1", "5"] = "5"
+    # MQTT 5 shared subscription group: every worker with the same group gets a share of the
+    # messages instead of all of them (Mosquitto also honours it for 3.1.1 clients).
+    shared_group: str | None = None
+    qos: Literal[0, 1, 2] = 1
+    client_id: str | None = None  # default: unique per connector instance
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: int = 10  # how soon a silent broker counts as gone (1.5 x this)
+    timeout_s: float = 5.0  # connect and subscribe
+    max_payload_bytes: int = 1 << 20  # larger messages are rejected as "oversized"
+    max_batch_messages: int = 5_000  # messages gathered into one batch at most
+    # Keep the session (and the broker's queue of QoS >= 1 messages) while disconnected, for this
+    # long; 0 starts clean. Needs a fixed client_id.
+    session_expiry_s: int = 0
+    rebirth_interval_s: float = 2.0  # at most one Sparkplug rebirth request per node this often
+    filters: tuple[str, ...] = ()  # subscription filters; default: a few covering the bindings
+
+
+@dataclass(frozen=True, slots=True)
+class BoundTopic:
+    """A signal read from MQTT: a UNS topic and the dotted path of its value, or a Sparkplug
+    ``spBv1.0/group/edge[/device]`` and the metric name (see ``topics``)."""
+
+    path: str
+    topic: str
+    field: str
+    signal_id: int
+
+
+class MqttConnector(Connector):
+    protocol = "mqtt"
+
+    def __init__(
+        self,
+        connection: MqttConnection,
+        bound: Sequence[BoundTopic],
+        *,
+        options: MqttOptions | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(connection.name, f"mqtt://{connection.host}:{connection.port}", backoff)
+        self.connection = connection
+        self.options = options = options or MqttOptions()
+        if options.session_expiry_s and not options.client_id:
+            raise SmartfabError(f"connection {connection.name!r}: a kept session needs a client_id")
+        json_fields: dict[str, list[tuple[str, int]]] = {}
+        sparkplug: dict[DeviceKey, dict[str, int]] = {}
+        for b in bound:
+            problem = validate_topic(b.topic)
+            if problem:
+                raise SmartfabError(f"{b.path}: MQTT topic {b.topic!r}: {problem}")
+            device = parse_sparkplug_binding(b.topic)
+            if device is not None:
+                sparkplug.setdefault(device, {})[b.field] = b.signal_id
+            elif b.topic.startswith("spBv1.0/"):
+                raise SmartfabError(
+                    f"{b.path}: Sparkplug binding {b.topic!r} is not spBv1.0/group/edge[/device]"
+                )
+            else:
+                json_fields.setdefault(b.topic, []).append((b.field, b.signal_id))
+        self._json = {topic: JsonTopic(fields) for topic, fields in json_fields.items()}
+        self._sparkplug = (
+            SparkplugHost(sparkplug, rebirth_interval_s=options.rebirth_interval_s)
+            if sparkplug
+            else None
+        )
+        self.filters = list(options.filters) or covering_filters(sorted({b.topic for b in bound}))
+        self.client_id = options.client_id or f"smartfab-{connection.name}-{uuid.uuid4().hex[:12]}"
+        self.rejected: dict[str, int] = {}  # reason -> messages (or values) rejected for it
+        self.status.signals = len(bound)
+        self.status.extra.update(messages=0, rebirth_requests=0)
+        self._logged: set[tuple[str, str]] = set()
+        self._client: aiomqtt.Client | None = None
+        self._inbox: asyncio.Queue[aiomqtt.Message] | None = None
+
+    @classmethod
+    def from_plant(
+        cls,
+        plant: Plant,
+        connection: str,
+        signal_ids: Mapping[str, int],
+        *,
+        options: MqttOptions | None = None,
+        backoff: Backoff | None = None,
+    ) -> MqttConnector:
+        conn = plant.connection(connection)
+        if not isinstance(conn, MqttConnection):
+            raise SmartfabError(f"connection {connection!r} is {conn.protocol}, not mqtt")
+        bound = []
+        for ref in plant.iter_signals():
+            b = ref.signal.source.mqtt
+            if b is None or b.connection != connection:
+                continue
+            if ref.path not in signal_ids:
+                raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
+            bound.append(BoundTopic(ref.path, b.topic, b.field, signal_ids[ref.path]))
+        return cls(conn, bound, options=options, backoff=backoff)
+
+    # --- Connector ---------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        o = self.options
+        inboxes: list[asyncio.Queue[aiomqtt.Message]] = []
+
+        class Inbox(asyncio.Queue[aiomqtt.Message]):
+            # The client's queue of received messages, kept so that a batch drains what has
+            # arrived without an await (a task and a wait) per message.
+            def __init__(self, maxsize: int = 0) -> None:
+                super().__init__(maxsize)
+                inboxes.append(self)
+
+        v5 = o.version == "5"
+        properties = None
+        if v5 and o.session_expiry_s:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = o.session_expiry_s
+        client = aiomqtt.Client(
+            self.connection.host,
+            self.connection.port,
+            identifier=self.client_id,
+            username=o.username,
+            password=o.password,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            clean_session=None if v5 else not o.session_expiry_s,
+            clean_start=not o.session_expiry_s if v5 else 3,  # 3: paho's "first connect only"
+            properties=properties,
+            keepalive=o.keepalive_s,
+            timeout=o.timeout_s,
+            queue_type=Inbox,
+            logger=log,
+        )
+        await client.__aenter__()
+        self._client, self._inbox = client, inboxes[0]
+        for topic_filter in self.filters:
+            granted = await client.subscribe(shared(topic_filter, o.shared_group), qos=o.qos)
+            code = int(granted[0].value if hasattr(granted[0], "value") else granted[0])
+            if code >= 0x80:
+                raise SmartfabError(
+                    f"broker refused the subscription to {shared(topic_filter, o.shared_group)!r}"
+                    f" (reason code 0x{code:02X})"
+                )
+
+    async def _stream(self, emit: PointSink) -> None:
+        client, inbox = self._client, self._inbox
+        assert client is not None and inbox is not None  # set by _connect
+        limit = self.options.max_batch_messages
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            while not self.stopping.is_set():
+                if inbox.empty():
+                    # Waiting through the client's iterator is what notices a lost connection.
+                    first = asyncio.ensure_future(anext(client.messages))
+                    await asyncio.wait({first, stop}, return_when=asyncio.FIRST_COMPLETED)
+                    if not first.done():
+                        first.cancel()
+                        break
+                    messages = [first.result()]  # raises MqttError when disconnected
+                else:
+                    messages = []
+                while len(messages) < limit and not inbox.empty():
+                    messages.append(inbox.get_nowait())
+                await self._deliver(client, messages, emit)
+        finally:
+            stop.cancel()
+
+    async def _disconnect(self) -> None:
+        client, self._client, self._inbox = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(client.__aexit__(None, None, None), self.options.timeout_s)
+
+    # --- decoding ----------------------------------------------------------------------------
+
+    async def _deliver(
+        self, client: aiomqtt.Client, messages: list[aiomqtt.Message], emit: PointSink
+    ) -> None:
+        out = Columns()
+        received = now_us()
+        max_bytes = self.options.max_payload_bytes
+        host = self._sparkplug
+        for message in messages:
+            topic = message.topic.value
+            payload = message.payload
+            if not isinstance(payload, bytes | bytearray):  # received payloads are bytes
+                payload = str(payload).encode()
+            if len(payload) > max_bytes:
+                self._reject(topic, Reject("oversized", f"{len(payload)} bytes > {max_bytes}"))
+                continue
+            decoder = self._json.get(topic)
+            try:
+                if decoder is not None:
+                    bad, first = decoder.decode(payload, received, out)
+                    if bad:
+                        self._reject(topic, Reject("not_a_number", first), bad)
+                    continue
+                sp = parse_sparkplug(topic) if host is not None else None
+                if sp is None or host is None:
+                    raise Reject("unknown_topic", "no signal is bound to it")
+                for problem in host.handle(sp, bytes(payload), received, out):
+                    self._reject(topic, problem)
+            except Reject as reject:
+                self._reject(topic, reject)
+        self.status.extra["messages"] += len(messages)
+        if host is not None and host.commands:
+            commands, host.commands = host.commands, []
+            self.status.extra["rebirth_requests"] = host.rebirth_requests
+            for topic, payload in commands:
+                log.info("%s: asking for a Sparkplug rebirth on %s", self.name, topic)
+                await client.publish(topic, payload, qos=0)
+        if len(out):
+            await emit(out.batch())
+
+    def _reject(self, topic: str, reject: Reject, n: int = 1) -> None:
+        reason = reject.reason
+        self.rejected[reason] = self.rejected.get(reason, 0) + n
+        self.status.extra[f"rejected_{reason}"] = self.rejected[reason]
+        self.status.errors += n
+        self.status.last_error = f"{topic}: {reason}: {reject.detail}"
+        key = (reason, topic)
+        if key not in self._logged and len(self._logged) < _MAX_LOGGED:
+            self._logged.add(key)
+            log.warning("%s: %s: %s (%s); skipped", self.name, topic, reason, reject.detail)
+        else:
+            log.debug("%s: %s: %s (%s); skipped", self.name, topic, reason, reject.detail)

@@ -1,0 +1,179 @@
+"""JSON payloads of UNS topics: one or many points per message, decoded into growing columns.
+
+A topic's bindings name the dotted paths of their values in a message, e.g. ``value`` for a signal
+topic and ``values.spindle_temp`` for an equipment topic. A message is one record or an array of
+records; a record is an object with an optional ``ts`` (epoch milliseconds, or ISO 8601 text), an
+optional ``quality`` (``good``, ``uncertain``, ``bad``) and the values. A bare number is a record
+of its own ``value``, received now. ``null`` is a BAD point without a value.
+
+Records that only carry some of a topic's fields (publish on change) are fine. A message that is
+not JSON, has a record that is not an object, a timestamp that cannot be read, or none of the
+topic's fields, is rejected whole (``Reject`` with the reason); a value that is not a number is
+dropped and counted, and the message's other values are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+
+from smartfab.platform.points import PointBatch, Quality
+
+
+class Reject(Exception):
+    """A message (or value) that yields no points, with the reason counted for it."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Columns:
+    """The points of the messages being gathered into one batch, as four growing columns.
+
+    Lists grow in amortised constant time and become arrays once per batch; decoders append
+    through the bound ``append`` methods to keep the per-value cost low."""
+
+    __slots__ = ("quality", "signal_id", "ts", "value")
+
+    def __init__(self) -> None:
+        self.ts: list[int] = []
+        self.signal_id: list[int] = []
+        self.value: list[float] = []
+        self.quality: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def truncate(self, n: int) -> None:
+        """Drop what a rejected message had appended after the first ``n`` points."""
+        for column in (self.ts, self.signal_id, self.value, self.quality):
+            del column[n:]
+
+    def batch(self) -> PointBatch:
+        return PointBatch(
+            np.array(self.ts, dtype=np.int64),
+            np.array(self.signal_id, dtype=np.int32),
+            np.array(self.value, dtype=np.float64),
+            np.array(self.quality, dtype=np.uint8),
+        )
+
+
+_QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
+_MISSING = object()
+
+
+def timestamp_us(ts: object, received_us: int) -> int:
+    """A record's ``ts`` in epoch µs: a number is epoch milliseconds (what Sparkplug and most
+    gateways send), text is ISO 8601 (UTC unless it says otherwise), absent is ``received_us``."""
+    if ts is None:
+        return received_us
+    if (type(ts) is int or type(ts) is float) and math.isfinite(ts):
+        return round(ts * 1000)
+    if isinstance(ts, str):
+        try:
+            parsed = datetime.fromisoformat(ts)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return round(parsed.timestamp() * 1e6)
+    raise Reject("bad_timestamp", f"ts {ts!r} is neither epoch milliseconds nor ISO 8601")
+
+
+class JsonTopic:
+    """How the messages of one topic become points: ``fields`` pairs a dotted path with the
+    signal id whose value it holds."""
+
+    __slots__ = ("_fields", "_single", "names")
+
+    def __init__(self, fields: Sequence[tuple[str, int]]) -> None:
+        self.names = tuple(f for f, _ in fields)
+        self._fields = tuple((tuple(f.split(".")), sid) for f, sid in fields)
+        # The common case, one top-level field per topic, skips the path walk.
+        self._single = (
+            (self._fields[0][0][0], self._fields[0][1])
+            if len(self._fields) == 1 and len(self._fields[0][0]) == 1
+            else None
+        )
+
+    def decode(self, payload: bytes, received_us: int, out: Columns) -> tuple[int, str]:
+        """Append the message's points to ``out``; returns (number of values that were not
+        numbers, what the first of them was). Raises ``Reject`` for a message that yields
+        nothing, leaving ``out`` as it was."""
+        try:
+            doc: Any = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise Reject("malformed", f"not JSON ({exc})") from None
+        if type(doc) is dict:
+            records: list[Any] = [doc]
+        elif type(doc) is list:
+            records = doc
+        elif type(doc) in (int, float, bool) or doc is None:
+            records = [{"value": doc}]
+        else:
+            raise Reject("malformed", f"a JSON {type(doc).__name__}, not an object or array")
+        start = len(out)
+        try:
+            return self._records(records, received_us, out, start)
+        except Reject:
+            out.truncate(start)
+            raise
+
+    def _records(
+        self, records: list[Any], received_us: int, out: Columns, start: int
+    ) -> tuple[int, str]:
+        ts_append, sid_append = out.ts.append, out.signal_id.append
+        value_append, quality_append = out.value.append, out.quality.append
+        bad, first_bad, seen = 0, "", 0
+        for record in records:
+            if type(record) is not dict:
+                raise Reject("malformed", f"a {type(record).__name__} in the array, not an object")
+            ts = timestamp_us(record.get("ts"), received_us)
+            q = record.get("quality")
+            quality = Quality.GOOD if q is None else _QUALITY.get(q) if isinstance(q, str) else None
+            if quality is None:
+                raise Reject("malformed", f"quality {q!r} is not good, uncertain or bad")
+            if self._single is not None:
+                key, sid = self._single
+                pairs: Sequence[tuple[object, int]] = ((record.get(key, _MISSING), sid),)
+            else:
+                pairs = [(_walk(record, keys), sid) for keys, sid in self._fields]
+            for value, sid in pairs:
+                if value is _MISSING:
+                    continue
+                seen += 1
+                t = type(value)
+                if t is float or t is int or t is bool:
+                    value_append(float(value))  # type: ignore[arg-type]
+                    quality_append(quality)
+                elif value is None:
+                    value_append(math.nan)
+                    quality_append(Quality.BAD)
+                else:
+                    bad += 1
+                    first_bad = first_bad or f"value {str(value)[:40]!r} is not a number"
+                    continue
+                ts_append(ts)
+                sid_append(sid)
+        if not seen:
+            raise Reject("no_value", f"none of the fields {', '.join(self.names)} in the message")
+        return bad, first_bad
+
+
+def _walk(record: dict[str, Any], keys: tuple[str, ...]) -> object:
+    value: object = record
+    for key in keys:
+        if type(value) is not dict:
+            return _MISSING
+        value = value.get(key, _MISSING)  # type: ignore[attr-defined]
+        if value is _MISSING:
+            return _MISSING
+    return value

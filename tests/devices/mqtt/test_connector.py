@@ -1,0 +1,165 @@
+"""MqttConnector against a real Mosquitto: UNS JSON, rejections, broker restart, shared
+subscriptions. Sparkplug B over the broker is in test_sparkplug_broker.py."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import aiomqtt
+import numpy as np
+import orjson
+import pytest
+
+from smartfab.devices.connector import Backoff
+from smartfab.devices.mqtt.connector import MqttConnector, MqttOptions
+from smartfab.platform.points import Quality
+from tests.devices.mqtt.broker import (
+    HOST,
+    mqtt_plant,
+    mqtt_signal,
+    private_broker,
+    signal_ids,
+    unique_enterprise,
+)
+from tests.devices.sinks import running
+
+pytestmark = pytest.mark.services
+TS = 1_763_000_000_000  # ms
+
+
+def uns_connector(
+    port: int, enterprise: str, options: MqttOptions | None = None
+) -> tuple[MqttConnector, dict[str, int]]:
+    """Signal ``temp`` on a topic of its own; ``speed`` and ``load`` among the ``values`` of the
+    equipment's topic."""
+    eq = f"{enterprise}/s/a/l/c/e"
+    p = mqtt_plant(port, [
+        mqtt_signal("temp", f"{eq}/temp"),
+        mqtt_signal("speed", eq, "values.speed"),
+        mqtt_signal("load", eq, "values.load"),
+    ])  # fmt: skip
+    ids = signal_ids(p)
+    fast = Backoff(initial_s=0.05, max_s=0.3)
+    return MqttConnector.from_plant(p, "broker", ids, options=options, backoff=fast), ids
+
+
+async def publish(port: int, *messages: tuple[str, bytes], qos: int = 1) -> None:
+    async with aiomqtt.Client(HOST, port) as client:
+        for topic, payload in messages:
+            await client.publish(topic, payload, qos=qos)
+
+
+@pytest.mark.parametrize("version", ["5", "3.1.1"])
+async def test_one_point_per_message(shared_broker: int, version: str) -> None:
+    ent = unique_enterprise()
+    connector, ids = uns_connector(shared_broker, ent, MqttOptions(version=version))  # type: ignore[arg-type]
+    async with running(connector) as got:
+        await got.wait_for(lambda: connector.status.state == "connected")
+        await publish(shared_broker,
+            (f"{ent}/s/a/l/c/e/temp", orjson.dumps({"ts": TS, "value": 21.5})),
+            (f"{ent}/s/a/l/c/e/temp", b"22"),  # a bare number, stamped on arrival
+        )  # fmt: skip
+        await got.wait_for(lambda: len(got.points) == 2)
+    pts = got.points
+    assert list(pts.signal_id) == [ids["s/a/l/c/e/temp"]] * 2
+    assert list(pts.value) == [21.5, 22.0]
+    assert pts.ts[0] == TS * 1000 and pts.ts[1] > TS * 1000
+    assert list(pts.quality) == [Quality.GOOD] * 2
+    assert connector.rejected == {}
+
+
+async def test_many_points_per_message(shared_broker: int) -> None:
+    ent = unique_enterprise()
+    connector, ids = uns_connector(shared_broker, ent)
+    eq = f"{ent}/s/a/l/c/e"
+    records = [
+        {"ts": TS, "values": {"speed": 1200, "load": 40.5}},
+        {"ts": TS + 1000, "values": {"speed": 1300}},  # publish on change: load unchanged
+        {"ts": "2025-11-13T02:13:22Z", "values": {"load": None}, "quality": "bad"},
+    ]
+    async with running(connector) as got:
+        await got.wait_for(lambda: connector.status.state == "connected")
+        await publish(shared_broker,
+            (eq, orjson.dumps(records)),
+            (f"{eq}/temp", orjson.dumps([{"ts": TS, "value": 1}, {"ts": TS + 1, "value": 2}])),
+        )  # fmt: skip
+        await got.wait_for(lambda: len(got.points) == 6)
+    pts = got.points
+    speed, load, temp = ids["s/a/l/c/e/speed"], ids["s/a/l/c/e/load"], ids["s/a/l/c/e/temp"]
+    assert list(pts.signal_id) == [speed, load, speed, load, temp, temp]
+    assert list(pts.ts[:3] // 1000) == [TS, TS, TS + 1000]
+    assert pts.ts[3] == 1_763_000_002_000_000  # the ISO time, in µs
+    assert list(pts.value[:3]) == [1200, 40.5, 1300] and math.isnan(pts.value[3])
+    assert pts.quality[3] == Quality.BAD and list(pts.quality[:3]) == [Quality.GOOD] * 3
+    assert list(pts.value[4:]) == [1, 2]
+    assert len(got.batches) <= 2  # a message's points travel together
+
+
+async def test_bad_messages_are_counted_and_ingestion_goes_on(shared_broker: int) -> None:
+    ent = unique_enterprise()
+    options = MqttOptions(max_payload_bytes=200)
+    connector, ids = uns_connector(shared_broker, ent, options)
+    eq = f"{ent}/s/a/l/c/e"
+    good = (f"{eq}/temp", orjson.dumps({"ts": TS, "value": 5.0}))
+    async with running(connector) as got:
+        await got.wait_for(lambda: connector.status.state == "connected")
+        await publish(shared_broker,
+            (f"{eq}/temp", b"{not json"),
+            (f"{eq}/temp", orjson.dumps({"ts": TS, "value": 1.0, "pad": "x" * 300})),
+            (f"{eq}/nope", orjson.dumps({"ts": TS, "value": 1.0})),
+            (f"{eq}/temp", orjson.dumps({"ts": "yesterday", "value": 1.0})),
+            (f"{eq}/temp", orjson.dumps({"ts": TS, "speed": 1.0})),
+            (eq, orjson.dumps({"ts": TS, "values": {"speed": "fast", "load": 3}})),
+            (f"{eq}/temp", orjson.dumps(["a"])),
+            good,
+        )  # fmt: skip
+        await got.wait_for(lambda: connector.status.extra["messages"] == 8)
+    assert connector.rejected == {
+        "malformed": 2, "oversized": 1, "unknown_topic": 1, "bad_timestamp": 1, "no_value": 1,
+        "not_a_number": 1,
+    }  # fmt: skip
+    assert connector.status.extra["rejected_malformed"] == 2
+    pts = got.points
+    assert list(pts.signal_id) == [ids["s/a/l/c/e/load"], ids["s/a/l/c/e/temp"]]
+    assert list(pts.value) == [3, 5.0]
+
+
+async def test_broker_restart_reconnects_and_records_the_gap() -> None:
+    ent = unique_enterprise()
+    with private_broker() as broker:
+        options = MqttOptions(keepalive_s=2, timeout_s=2)
+        connector, _ = uns_connector(broker.port, ent, options)
+        topic = f"{ent}/s/a/l/c/e/temp"
+        async with running(connector) as got:
+            await got.wait_for(lambda: connector.status.state == "connected")
+            await publish(broker.port, (topic, b"1"))
+            await got.wait_for(lambda: len(got.points) == 1)
+            broker.stop()
+            await got.wait_for(lambda: connector.status.state != "connected")
+            await asyncio.sleep(0.5)  # a few failed attempts while it is down
+            broker.start()
+            await got.wait_for(lambda: connector.status.state == "connected", timeout_s=15)
+            await publish(broker.port, (topic, b"2"))
+            await got.wait_for(lambda: len(got.points) == 2)
+    assert list(got.points.value) == [1, 2]
+    gaps = got.gaps
+    assert len(gaps) == 1 and gaps.code[0] == "connection_lost" and gaps.value[0] > 0.4
+    assert connector.status.gaps == 1
+
+
+async def test_shared_subscription_splits_the_messages(shared_broker: int) -> None:
+    ent = unique_enterprise()
+    options = MqttOptions(shared_group=f"workers-{ent}")
+    a, _ = uns_connector(shared_broker, ent, options)
+    b, _ = uns_connector(shared_broker, ent, options)
+    n = 400
+    topic = f"{ent}/s/a/l/c/e/temp"
+    async with running(a) as got_a, running(b) as got_b:
+        await got_a.wait_for(lambda: a.status.state == b.status.state == "connected")
+        await publish(shared_broker, *((topic, str(i).encode()) for i in range(n)))
+        await got_a.wait_for(lambda: len(got_a.points) + len(got_b.points) == n)
+        await asyncio.sleep(0.2)  # nothing more (no message delivered twice)
+    values = np.concatenate([got_a.points.value, got_b.points.value])
+    assert sorted(values) == list(range(n))
+    assert len(got_a.points) > n // 5 and len(got_b.points) > n // 5  # both took a share

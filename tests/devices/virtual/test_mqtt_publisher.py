@@ -1,0 +1,94 @@
+"""The virtual factory over MQTT, as UNS JSON and as Sparkplug B, read back by MqttConnector
+through the real Mosquitto."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pytest
+
+from smartfab.devices.connector import Backoff
+from smartfab.devices.mqtt.connector import MqttConnector
+from smartfab.devices.mqtt.topics import sparkplug_binding, uns_binding
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
+from smartfab.model.plant import Plant
+from smartfab.platform.points import PointBatch, Quality, now_us
+from tests.devices.mqtt.broker import HOST, shared_broker_port
+from tests.devices.sinks import running
+
+pytestmark = pytest.mark.services
+SIGNALS = [("state", "state", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
+
+
+def mqtt_plant(site: str, mode: Mode, enterprise: str) -> Plant:
+    """Two CNCs whose simulated signals are bound to where the publisher puts them."""
+    equipment = []
+    for name in ("cnc-1", "cnc-2"):
+        signals: list[dict[str, Any]] = []
+        for sig, unit, extra in SIGNALS:
+            path = f"{site}/a/l/c/{name}/{sig}"
+            topic, field = (
+                uns_binding(path, enterprise) if mode == "uns" else sparkplug_binding(path)
+            )
+            source = {"mqtt": {"connection": "broker", "topic": topic, "field": field}}
+            signals.append({"name": sig, "unit": unit if sig != "state" else "1", "sim": sig,
+                            "sample_s": 0.5, "source": source, **extra})  # fmt: skip
+        equipment.append({"name": name, "model": "cnc", "ideal_cycle_s": 60, "signals": signals})
+    cell = {"name": "c", "equipment": equipment}
+    area = {"name": "a", "lines": [{"name": "l", "cells": [cell]}]}
+    connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": shared_broker_port()}
+    return Plant.model_validate(
+        {"site": {"name": site, "areas": [area]}, "connections": [connection]}
+    )
+
+
+def rows(points: PointBatch) -> list[tuple[int, int, float]]:
+    return sorted(
+        zip(points.signal_id.tolist(), points.ts.tolist(), points.value.tolist(), strict=True)
+    )
+
+
+@pytest.mark.parametrize("mode", ["uns", "sparkplug"])
+async def test_factory_over_mqtt_reads_back(mode: Mode) -> None:
+    site = f"t{uuid.uuid4().hex[:10]}"  # Sparkplug's group: a site of the test's own
+    plant = mqtt_plant(site, mode, enterprise=site)
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    start = now_us() - 10_000_000
+    factory = VirtualFactory(plant, ids, seed=3, start_us=start)
+    publisher = VirtualMqttPublisher(plant, ids, port=shared_broker_port(), mode=mode,
+                                     enterprise=site)  # fmt: skip
+    await publisher.start()  # Sparkplug: births before the host listens, so it misses them
+    connector = MqttConnector.from_plant(plant, "broker", ids, backoff=Backoff(initial_s=0.05))
+    try:
+        async with running(connector) as got:
+            await got.wait_for(lambda: connector.status.state == "connected")
+            first, _ = factory.advance(start + 5_000_000)
+            await publisher.publish(first)
+            if mode == "sparkplug":
+                # Data from a node the host saw no birth of: it asks for one, the node rebirths.
+                await got.wait_for(lambda: connector.status.extra["rebirth_requests"] >= 1)
+                await got.wait_for(lambda: len(got.points) >= len(ids))  # the births' values
+                assert connector.rejected["sparkplug_no_birth"] >= 1
+            else:
+                await got.wait_for(lambda: len(got.points) == len(first))
+            before = len(got.points)
+            second, _ = factory.advance(now_us())
+            await publisher.publish(second)
+            await got.wait_for(lambda: len(got.points) == before + len(second))
+            if mode == "uns":
+                assert rows(got.points) == rows(PointBatch.concat([first, second]))
+            else:
+                assert rows(got.points.take(np.arange(before, len(got.points)))) == rows(second)
+            n = len(got.points)
+            await publisher.stop()
+            if mode == "sparkplug":  # DDEATHs and NDEATH: every signal BAD
+                await got.wait_for(lambda: len(got.points) >= n + 2 * len(ids))
+                dead = got.points.take(np.arange(n, len(got.points)))
+                assert set(dead.quality.tolist()) == {Quality.BAD}
+                assert set(dead.signal_id.tolist()) == set(ids.values())
+        assert connector.rejected.get("unknown_topic", 0) == 0
+    finally:
+        await publisher.stop()
