@@ -24,6 +24,7 @@ from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.apps.monitoring.alarms.notify import NotifySettings
 from smartfab.devices.connector import Connector, ConnectorStatus
 from smartfab.devices.modbus.connector import ModbusConnector
+from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
@@ -36,9 +37,10 @@ from smartfab.platform.store.base import Store
 
 log = logging.getLogger(__name__)
 
-CONNECTORS: dict[str, type[OpcUaConnector] | type[ModbusConnector]] = {
+CONNECTORS: dict[str, type[OpcUaConnector] | type[ModbusConnector] | type[MqttConnector]] = {
     "opcua": OpcUaConnector,
     "modbus": ModbusConnector,
+    "mqtt": MqttConnector,
 }
 _SETTING = "connector:{}"
 

@@ -106,3 +106,41 @@ async def test_the_virtual_factory_raises_real_alarms_that_survive_a_restart(
             assert load.total > 0 and load.bad_actors
         finally:
             await again.stop()
+
+
+async def test_an_mqtt_connection_of_the_plant_file_ingests_into_the_store(tmp_path: Path) -> None:
+    """The virtual factory publishing UNS JSON to the real broker, read by the connector that the
+    plant's MQTT connection (with its options: MQTT 3.1.1, a shared-subscription group) makes."""
+    import uuid
+
+    from smartfab.devices.virtual.factory import VirtualFactory
+    from smartfab.devices.virtual.mqtt_publisher import VirtualMqttPublisher
+    from smartfab.platform.points import now_us
+    from tests.devices.virtual.test_mqtt_publisher import mqtt_plant
+
+    site = f"t{uuid.uuid4().hex[:10]}"
+    data = mqtt_plant(site, "uns", enterprise=site).model_dump(mode="json", exclude_none=True)
+    data["connections"][0] |= {"version": "3.1.1", "shared_group": "ingest", "qos": 1}
+    plant = Plant.model_validate(data)
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        ingestion = Ingestion(plant, store)
+        connector_ids = ingestion.signal_ids
+        factory = VirtualFactory(plant, connector_ids, seed=5, start_us=now_us() - 20_000_000)
+        publisher = VirtualMqttPublisher(plant, connector_ids, port=plant.connections[0].port,
+                                         mode="uns", enterprise=site)  # fmt: skip
+        await publisher.start()
+        await ingestion.start()
+        try:
+            (connector,) = ingestion.connectors.values()
+            assert connector.options.version == "3.1.1"  # type: ignore[attr-defined]
+            assert connector.options.shared_group == "ingest"  # type: ignore[attr-defined]
+            await _until(lambda: connector.status.state == "connected")
+            points, _ = factory.advance(now_us())
+            await publisher.publish(points)
+            await _until(lambda: connector.status.points >= len(points))
+            await ingestion.writer.flush()
+        finally:
+            await ingestion.stop()
+            await publisher.stop()
+        assert store.count_points() == len(points) > 0
+        assert {"state"} <= set(store.events(0, 2**62).column("kind").to_pylist())

@@ -69,6 +69,17 @@ class MqttConnection(_Strict):
     protocol: Literal["mqtt"]
     host: str
     port: int = Field(default=1883, ge=1, le=65535)
+    version: Literal["3.1.1", "5"] = "5"
+    # Workers with the same group share the messages ($share/<group>/...) instead of each
+    # getting all of them: how ingestion scales out.
+    shared_group: Slug | None = None
+    qos: Literal[0, 1, 2] = 1
+    client_id: str | None = None  # default: unique per connector instance
+    username: str | None = None
+    password: str | None = None
+    max_payload_bytes: int = Field(default=1 << 20, ge=64)  # larger messages are rejected
+    # Keep the broker's queue of QoS >= 1 messages while disconnected, this long (needs client_id)
+    session_expiry_s: int = Field(default=0, ge=0)
 
 
 Connection = Annotated[

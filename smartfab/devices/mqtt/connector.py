@@ -148,6 +148,17 @@ class MqttConnector(Connector):
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
             bound.append(BoundTopic(ref.path, b.topic, b.field, signal_ids[ref.path]))
+        if options is None:
+            options = MqttOptions(
+                version=conn.version,
+                shared_group=conn.shared_group,
+                qos=conn.qos,
+                client_id=conn.client_id,
+                username=conn.username,
+                password=conn.password,
+                max_payload_bytes=conn.max_payload_bytes,
+                session_expiry_s=conn.session_expiry_s,
+            )
         return cls(conn, bound, options=options, backoff=backoff)
 
     # --- Connector ---------------------------------------------------------------------------
