@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from smartfab.errors import SmartfabError
 
+if TYPE_CHECKING:
+    from smartfab.apps.monitoring.alarms.notify import NotifySettings
+    from smartfab.apps.monitoring.report_schedule import ReportSchedule
+
+M = TypeVar("M", bound=BaseModel)
 DEMO_PLANT = Path(__file__).parent / "model" / "plants" / "demo.yaml"
 
 
@@ -25,6 +30,11 @@ class Settings(BaseModel):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
     seed: int = 42
+    # Alarm notifications (webhook, e-mail; see NotifySettings) and scheduled reports (see
+    # ReportSchedule; mailed through the same SMTP server). Checked by the commands that use
+    # them, so that loading settings stays light for every other command.
+    alarm_notify: dict[str, Any] = Field(default_factory=dict)
+    reports: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def store_path(self) -> Path:
@@ -33,6 +43,25 @@ class Settings(BaseModel):
         if self.store_url:
             raise SmartfabError(f"store_url {self.store_url!r}: only duckdb:///PATH is supported")
         return self.data_dir / "smartfab.duckdb"
+
+    def notify_settings(self) -> NotifySettings:
+        from smartfab.apps.monitoring.alarms.notify import NotifySettings
+
+        return _section(NotifySettings, "alarm_notify", self.alarm_notify)
+
+    def report_schedule(self) -> ReportSchedule:
+        from smartfab.apps.monitoring.report_schedule import ReportSchedule
+
+        return _section(ReportSchedule, "reports", self.reports)
+
+
+def _section(model: type[M], name: str, values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in (name, *first["loc"]))
+        raise SmartfabError(f"setting {field!r} = {first.get('input')!r}: {first['msg']}") from exc
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import math
+import mimetypes
 import smtplib
 import time
 import urllib.error
@@ -27,6 +28,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,26 +184,48 @@ class Notifier:
             delay *= 2
 
     def _mail(self, host: str, records: Sequence[Record]) -> None:
-        s = self.settings
-        msg = EmailMessage()
         top = max(records, key=lambda r: priority_rank(r.priority))
         more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
-        msg["Subject"] = f"[{top.priority}] {self.messages.get(top.alarm_id, top.alarm_id)}{more}"
-        msg["From"] = s.mail_from
-        msg["To"] = ", ".join(s.mail_to)
         lines = [
             f"{_iso(r.ts)}  {r.priority:<7} {r.alarm_id}\n    {self.messages.get(r.alarm_id, '')}"
             + ("" if math.isnan(r.value) else f" (value {r.value:g})")
             for r in records
         ]
-        msg.set_content("Alarms raised by smartfab:\n\n" + "\n".join(lines) + "\n")
         try:
-            with smtplib.SMTP(host, s.smtp_port, timeout=s.smtp_timeout_s) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls()
-                if s.smtp_user:
-                    smtp.login(s.smtp_user, s.smtp_password or "")
-                smtp.send_message(msg)
+            send_mail(
+                self.settings,
+                self.settings.mail_to,
+                f"[{top.priority}] {self.messages.get(top.alarm_id, top.alarm_id)}{more}",
+                "Alarms raised by smartfab:\n\n" + "\n".join(lines) + "\n",
+            )
             self.stats.mails_sent += 1
         except (smtplib.SMTPException, OSError) as exc:
-            self._fail(f"e-mail via {host}:{s.smtp_port}", exc)
+            self._fail(f"e-mail via {host}:{self.settings.smtp_port}", exc)
+
+
+def send_mail(
+    s: NotifySettings,
+    to: Sequence[str],
+    subject: str,
+    body: str,
+    attachments: Sequence[Path] = (),
+) -> None:
+    """Send one e-mail through the SMTP server of ``s`` (blocking); raises SMTPException or
+    OSError when it fails. Also what scheduled reports are mailed with."""
+    if not s.smtp_host:
+        raise OSError("no SMTP server configured (smtp_host)")
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = s.mail_from
+    msg["To"] = ", ".join(to)
+    msg.set_content(body)
+    for path in attachments:
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        main, _, sub = kind.partition("/")
+        msg.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=path.name)
+    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s) as smtp:
+        if s.smtp_starttls:
+            smtp.starttls()
+        if s.smtp_user:
+            smtp.login(s.smtp_user, s.smtp_password or "")
+        smtp.send_message(msg)

@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from smartfab.apps.monitoring.alarms.lifecycle import Action, Record, State
 from smartfab.apps.monitoring.alarms.notify import Notifier, NotifySettings
+from tests.apps.monitoring.smtp import smtp_server
 from tests.conftest import free_port
 
 T0 = 1_794_895_200_000_000
@@ -85,29 +85,15 @@ def test_webhook_gives_up_after_its_retries_and_on_client_errors(
     assert down.stats.failures == 1 and "2 attempts" in down.stats.last_error
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
 def test_email_over_a_real_smtp_server() -> None:
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with smtp_server() as (port, inbox):
         settings = NotifySettings(
-            smtp_host="127.0.0.1", smtp_port=controller.port, mail_from="alarms@plant.example",
+            smtp_host="127.0.0.1", smtp_port=port, mail_from="alarms@plant.example",
             mail_to=["shift-lead@plant.example", "maintenance@plant.example"],
             min_priority="medium",
         )  # fmt: skip
         n = Notifier(settings, MESSAGES)
         n.send([HOT, LOW])
-    finally:
-        controller.stop()
     assert n.stats.mails_sent == 1
     sender, to, content = inbox.messages[0]
     assert (sender, to) == ("alarms@plant.example", settings.mail_to)

@@ -1,0 +1,44 @@
+"""Settings from a file and the environment, and their sections checked by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smartfab.config import load_settings
+from smartfab.errors import SmartfabError
+
+
+def test_file_then_environment_then_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "smartfab.yaml"
+    config.write_text("api_port: 9000\nseed: 1\n", encoding="utf-8")
+    monkeypatch.setenv("SMARTFAB_SEED", "2")
+    s = load_settings(config, data_dir=tmp_path)
+    assert (s.api_port, s.seed, s.data_dir) == (9000, 2, tmp_path)
+
+
+def test_notification_and_report_sections(tmp_path: Path) -> None:
+    config = tmp_path / "smartfab.yaml"
+    config.write_text(
+        "alarm_notify:\n  smtp_host: mail.plant.example\n  mail_to: [ops@plant.example]\n"
+        "reports:\n  folder: /srv/reports\n  kinds: [day]\n",
+        encoding="utf-8",
+    )
+    s = load_settings(config)
+    assert s.notify_settings().smtp_host == "mail.plant.example"
+    schedule = s.report_schedule()
+    assert (schedule.folder, schedule.kinds) == (Path("/srv/reports"), ["day"])
+    assert load_settings().report_schedule().folder is None  # no reports unless asked
+
+
+def test_a_wrong_section_value_names_the_setting(tmp_path: Path) -> None:
+    config = tmp_path / "smartfab.yaml"
+    config.write_text("reports:\n  kinds: [week]\n", encoding="utf-8")
+    with pytest.raises(SmartfabError, match=r"setting 'reports\.kinds\.0' = 'week'"):
+        load_settings(config).report_schedule()
+    config.write_text("alarm_notify:\n  smtp_port: 0\n", encoding="utf-8")
+    with pytest.raises(SmartfabError, match=r"setting 'alarm_notify\.smtp_port' = 0"):
+        load_settings(config).notify_settings()
