@@ -30,7 +30,14 @@ class ApiServer:
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port"
             ) from exc
         self.host, self.port = host, self._socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self._app = app
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=5,  # a browser holding a connection must not block exit
+        )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 
@@ -47,6 +54,10 @@ class ApiServer:
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
+        # Server-sent event streams never end by themselves; uvicorn would wait for them.
+        live = getattr(self._app.state, "live", None)
+        if live is not None:
+            await live.close()
         self._server.should_exit = True
         if self._task is not None:
             await self._task

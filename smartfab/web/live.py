@@ -1,0 +1,189 @@
+"""Live values for the web app, pushed as server-sent events.
+
+One :class:`LiveFeed` per app watches the store and fans out to every connected browser. It does
+not subscribe to the bus: the bus has exactly one consumer, the writer, so that the slowest viewer
+can never throttle ingestion (see :mod:`smartfab.platform.bus`). Instead it reads the store's
+latest values, which is what the writer has just appended, and only when the writer reports a new
+append (the ``stored`` counter of the running ingestion); a read-only server without ingestion
+polls on a slower clock. Each tick sends only the signals whose newest point changed, and a
+browser that has not taken its previous message gets the two merged: at most one message per
+tick and browser, never one per point, however fast the data arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from smartfab.platform.points import now_us
+from smartfab.platform.queries import PlantData
+from smartfab.web.schemas import epoch_us
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_S = 15.0  # proxies close idle connections; a comment line keeps them open
+
+
+@dataclass(eq=False)  # identity: each browser is one entry of the client set
+class _Client:
+    pending: dict[str, Any] = field(default_factory=dict)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, update: dict[str, Any]) -> None:
+        """Merge ``update`` into what the client has not received yet (newer values win)."""
+        for key in ("values", "states"):
+            self.pending.setdefault(key, {}).update(update.get(key, {}))
+        self.pending["ts"] = update["ts"]
+        self.ready.set()
+
+
+class LiveFeed:
+    """Coalesced changes of the newest value of every signal and of every equipment's state.
+
+    ``stored`` returns a counter that grows whenever new data reach the store (the writer's
+    appended batches); with it the feed reads the store only after something was appended,
+    checking every ``interval_s``. Without it (no ingestion in this process) the feed reads the
+    store every ``poll_s``.
+    """
+
+    def __init__(
+        self,
+        data: PlantData,
+        stored: Callable[[], int] | None = None,
+        interval_s: float = 0.5,
+        poll_s: float = 2.0,
+    ) -> None:
+        self._data = data
+        self._stored = stored
+        self._interval_s = interval_s if stored is not None else poll_s
+        self._clients: set[_Client] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._seen_stored: int | None = None
+        self._ids = np.zeros(0, np.int64)
+        self._ts = np.zeros(0, np.int64)
+        self._snapshot: dict[str, Any] = {"values": {}, "states": {}}
+        self._state_of = self._state_signals()
+
+    def _state_signals(self) -> dict[str, tuple[str, dict[int, str]]]:
+        """State signal path -> (equipment path, state code -> name)."""
+        if self._data.plant is None:
+            return {}
+        return {
+            f"{eq.path}/{s.name}": (eq.path, eq.equipment.states)
+            for eq in self._data.plant.iter_equipment()
+            for s in eq.equipment.signals
+            if s.role == "state"
+        }
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    async def stream(self) -> AsyncIterator[str]:
+        """Server-sent events for one browser: first every value and state, then the changes."""
+        if self._closed:
+            return
+        client = _Client()
+        self._clients.add(client)
+        try:
+            if self._task is None or self._task.done():
+                await asyncio.to_thread(self._refresh)  # a current snapshot for the first one
+                self._task = asyncio.create_task(self._run(), name="smartfab-live")
+            client.offer({**self._snapshot, "ts": _iso_now()})
+            while not self._closed:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(KEEPALIVE_S):
+                        await client.ready.wait()
+                if self._closed:
+                    break
+                if not client.ready.is_set():
+                    yield ": keepalive\n\n"
+                    continue
+                message, client.pending = client.pending, {}
+                client.ready.clear()
+                yield f"event: update\ndata: {json.dumps(message, separators=(',', ':'))}\n\n"
+        finally:
+            self._clients.discard(client)
+            if not self._clients and self._task is not None:
+                self._task.cancel()  # nobody watches: stop reading the store
+
+    async def close(self) -> None:
+        """End every stream (the server is stopping) and the reader task."""
+        self._closed = True
+        for client in self._clients:
+            client.ready.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._interval_s)
+            if self._stored is not None:
+                stored = self._stored()
+                if stored == self._seen_stored:
+                    continue  # nothing appended since the last read
+                self._seen_stored = stored
+            try:
+                update = await asyncio.to_thread(self._refresh)
+            except Exception:  # a failing read must not end the feed; the next tick retries
+                log.exception("live feed: reading the latest values failed")
+                continue
+            if update["values"] or update["states"]:
+                for client in self._clients:
+                    client.offer(update)
+
+    def _refresh(self) -> dict[str, Any]:
+        """Read the newest values; return those that changed since the last read, and update the
+        snapshot that new browsers start from."""
+        table = self._data.latest()
+        ids = np.asarray(table.column("signal_id").to_numpy(), np.int64)
+        ts = epoch_us(table.column("ts"))
+        # Rows are ordered by signal id; look each up in the previous read, vectorised. A new
+        # point has a new timestamp, so comparing timestamps finds every change.
+        if len(self._ids):
+            pos = np.searchsorted(self._ids, ids).clip(0, len(self._ids) - 1)
+            changed = (self._ids[pos] != ids) | (self._ts[pos] != ts)
+        else:
+            changed = np.ones(len(ids), np.bool_)
+        self._ids, self._ts = ids, ts
+        rows = np.flatnonzero(changed)
+        values, states = self._rows(table, rows)
+        self._snapshot["values"].update(values)
+        self._snapshot["states"].update(states)
+        return {"ts": _iso_now(), "values": values, "states": states}
+
+    def _rows(
+        self, table: pa.Table, rows: npt.NDArray[np.intp]
+    ) -> tuple[dict[str, list[Any]], dict[str, str]]:
+        part = table.take(pa.array(rows, pa.int64()))
+        values: dict[str, list[Any]] = {}
+        states: dict[str, str] = {}
+        for path, t, v, q in zip(
+            part.column("path").to_pylist(),
+            part.column("ts").to_pylist(),
+            part.column("value").to_pylist(),
+            part.column("quality").to_pylist(),
+            strict=True,
+        ):
+            finite = v is not None and np.isfinite(v)
+            values[path] = [t.isoformat(), v if finite else None, q]
+            if path in self._state_of and finite:
+                equipment, names = self._state_of[path]
+                states[equipment] = names.get(int(v), f"code {int(v)}")
+        return values, states
+
+
+def _iso_now() -> str:
+    return str(np.datetime64(now_us(), "us")) + "Z"

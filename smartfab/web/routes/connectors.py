@@ -1,0 +1,54 @@
+"""Connector status and run-time changes, through the running ingestion (absent when a store is
+served read-only)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from smartfab.devices.connector import ConnectorStatus
+from smartfab.errors import SmartfabError
+
+
+class ConnectorControl(Protocol):
+    """What the API needs from the running ingestion (absent when serving a store read-only)."""
+
+    def connector_status(self) -> list[ConnectorStatus]: ...
+
+    async def configure_connector(self, name: str, changes: dict[str, Any]) -> ConnectorStatus: ...
+
+
+class ConnectorChange(BaseModel):
+    """Settings of a connector that can be changed at run time; they survive a restart."""
+
+    enabled: bool | None = None
+    endpoint: str | None = Field(default=None, description="OPC UA endpoint URL")
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    poll_ms: int | None = Field(default=None, ge=10)
+    publishing_interval_ms: int | None = Field(default=None, ge=10)
+
+
+def router(control: ConnectorControl | None) -> APIRouter:
+    api = APIRouter(tags=["connectors"])
+
+    @api.get("/connectors", summary="Status of each connector")
+    def connectors() -> list[dict[str, Any]]:
+        return [asdict(s) for s in control.connector_status()] if control else []
+
+    @api.patch("/connectors/{name}", summary="Change a connector; the change survives restarts")
+    async def configure(name: str, change: ConnectorChange) -> dict[str, Any]:
+        if control is None:
+            raise HTTPException(409, "no connectors run in this process (read-only server)")
+        try:
+            status = await control.configure_connector(name, change.model_dump(exclude_none=True))
+        except KeyError:
+            raise HTTPException(404, f"unknown connector {name!r}") from None
+        except SmartfabError as exc:  # a change the connection's schema refuses
+            raise HTTPException(422, str(exc)) from None
+        return asdict(status)
+
+    return api

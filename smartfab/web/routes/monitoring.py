@@ -1,0 +1,370 @@
+"""Production monitoring over HTTP: OEE and the six big losses with MTBF/MTTR per equipment, line,
+area or site and per shift, day or custom range; the state timeline of an equipment; SPC charts
+with run-rule violations and capability for a signal.
+
+The figures come from :mod:`smartfab.apps.monitoring`; this module only selects what to feed it
+(which equipment lie below a path, which events and points cover the range) and shapes the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from smartfab.apps.monitoring import runrules, spc
+from smartfab.apps.monitoring.capability import Capability, WithinSigma, capability
+from smartfab.apps.monitoring.oee import (
+    DEFAULT_STARTUP_WINDOW_S,
+    OeeFigures,
+    combine,
+    oee_from_events,
+)
+from smartfab.apps.monitoring.periods import Periods, Shift, calendar_periods, planned_stops
+from smartfab.apps.monitoring.states import StateSeries, state_in_force
+from smartfab.model.plant import EquipmentRef
+from smartfab.platform.points import EventKind, now_us
+from smartfab.platform.queries import PlantData, TimeRange
+from smartfab.web.schemas import Columns, End, Start, epoch_us, finite, table_out
+
+# For a plant file that declares no shifts, "per shift" means the common three-shift pattern.
+DEFAULT_SHIFTS: tuple[Shift, ...] = (
+    ("early", "06:00", "14:00"),
+    ("late", "14:00", "22:00"),
+    ("night", "22:00", "06:00"),
+)
+# Raw points an SPC request may read: a shift of a 1 Hz signal is 28,800; a year would need
+# sampling at the source, which is a different question than "is this process in control".
+SPC_MAX_POINTS = 500_000
+
+PeriodKind = Literal["range", "day", "shift"]
+ChartKind = Literal["xbar_r", "xbar_s", "imr"]
+RuleSet = Literal["western_electric", "nelson"]
+
+
+class OeeOut(BaseModel):
+    """OEE figures, one row per period: ISO 22400 times (s), quantities, availability,
+    performance, quality, OEE (fractions; null where not defined), the six big losses (s),
+    failures, MTBF and MTTR (s)."""
+
+    path: str
+    period: PeriodKind
+    equipment: list[str] = Field(description="Equipment whose figures are summed")
+    skipped: list[str] = Field(description="Equipment below the path without an ideal cycle time")
+    total: Columns
+    by_equipment: dict[str, Columns] | None = None
+
+
+class TimelineOut(Columns):
+    equipment: str
+    states: list[str] = Field(description="The state names that occur")
+
+
+class ChartOut(BaseModel):
+    statistic: str
+    columns: dict[str, list[Any]] = Field(
+        description="ts (of the subgroup's first point), value, center, ucl, lcl, sigma"
+    )
+    beyond_limits: list[int]
+    violations: dict[str, list[int]] = Field(description="Rule number -> indices of points")
+
+
+class CapabilityOut(BaseModel):
+    lsl: float | None
+    usl: float | None
+    mean: float | None
+    sigma_within: float | None
+    sigma_overall: float | None
+    cp: float | None
+    cpk: float | None
+    pp: float | None
+    ppk: float | None
+
+
+class SpcOut(BaseModel):
+    signal: str
+    unit: str
+    chart: ChartKind
+    rules: RuleSet
+    subgroup_size: int
+    subgroups: int
+    points_used: int = Field(description="Points in the range (in the selected state)")
+    state: str | None
+    charts: list[ChartOut]
+    capability: CapabilityOut | None
+    capability_error: str | None = None
+
+
+def router(data: PlantData) -> APIRouter:
+    api = APIRouter(tags=["monitoring"])
+
+    @api.get("/oee", response_model=OeeOut, summary="OEE, losses, MTBF and MTTR of an asset")
+    def oee(
+        path: Annotated[str, Query(description="Equipment, cell, line, area or site path")],
+        start: Start = None,
+        end: End = None,
+        period: Annotated[
+            PeriodKind, Query(description="One custom range, local calendar days or shifts")
+        ] = "range",
+        by_equipment: Annotated[
+            bool, Query(description="Also return each equipment's own figures")
+        ] = False,
+    ) -> OeeOut:
+        refs = _equipment_below(data, path)
+        usable = [r for r in refs if r.equipment.ideal_cycle_s is not None]
+        r = _until_now(TimeRange.of(start, end, default=timedelta(days=1)))
+        periods = _periods(data, refs[0].path if len(refs) == 1 else path.rstrip("/"), r, period)
+        if not len(periods):
+            raise HTTPException(422, f"no {period} of the work calendar lies in the range")
+        figures = {ref.path: _figures(data, ref, periods) for ref in usable}
+        if not figures:
+            raise HTTPException(422, f"no equipment below {path!r} has an ideal cycle time")
+        return OeeOut(
+            path=path,
+            period=period,
+            equipment=list(figures),
+            skipped=[ref.path for ref in refs if ref.equipment.ideal_cycle_s is None],
+            total=table_out(combine(list(figures.values())).to_arrow()),
+            by_equipment=(
+                {p: table_out(f.to_arrow()) for p, f in figures.items()} if by_equipment else None
+            ),
+        )
+
+    @api.get("/timeline", response_model=TimelineOut, summary="State timeline of an equipment")
+    def timeline(
+        equipment: Annotated[str, Query(description="Equipment path")],
+        start: Start = None,
+        end: End = None,
+    ) -> TimelineOut:
+        ref = _one_equipment(data, equipment)
+        r = _until_now(TimeRange.of(start, end, default=timedelta(days=1)))
+        events = data.store.events(r.start_us, r.end_us, ref.path, [EventKind.STATE], None)
+        series = StateSeries.from_events(events, state_in_force(data.store, ref.path, r.start_us))
+        segments = series.timeline(r.start_us, r.end_us)
+        ts = pa.timestamp("us", tz="UTC")
+        table = pa.table(
+            {
+                "start": pa.array(segments.start, pa.int64()).cast(ts),
+                "end": pa.array(segments.end, pa.int64()).cast(ts),
+                "state": pa.array(segments.state.tolist(), pa.string()),
+            }
+        )
+        out = table_out(table)
+        return TimelineOut(
+            equipment=ref.path,
+            states=sorted(set(out.columns["state"])),
+            rows=out.rows,
+            columns=out.columns,
+        )
+
+    @api.get("/spc", response_model=SpcOut, summary="Control chart, run rules and capability")
+    def spc_chart(
+        signal: Annotated[str, Query(description="Signal path of a measurement")],
+        start: Start = None,
+        end: End = None,
+        chart: Annotated[ChartKind, Query(description="X-bar/R, X-bar/S or I-MR")] = "xbar_r",
+        n: Annotated[int, Query(ge=2, le=25, description="Subgroup size (X-bar charts)")] = 5,
+        subgroups: Annotated[
+            int, Query(ge=10, le=1000, description="Subgroups (or individuals) to plot")
+        ] = 100,
+        rules: Annotated[RuleSet, Query(description="Run rules to mark")] = "western_electric",
+        state: Annotated[
+            str | None,
+            Query(
+                description="Only points taken while the equipment was in this state; "
+                "empty for all points"
+            ),
+        ] = "running",
+        lsl: Annotated[float | None, Query(description="Lower specification limit")] = None,
+        usl: Annotated[float | None, Query(description="Upper specification limit")] = None,
+    ) -> SpcOut:
+        info = data.signal(signal)
+        r = _until_now(TimeRange.of(start, end, default=timedelta(hours=8)))
+        t = data.store.raw([info.id], r.start_us, r.end_us, SPC_MAX_POINTS + 1)
+        if t.num_rows > SPC_MAX_POINTS:
+            raise HTTPException(
+                422, f"the range holds more than {SPC_MAX_POINTS:,} points; choose a shorter one"
+            )
+        ts, values = epoch_us(t.column("ts")), t.column("value").to_numpy().astype(np.float64)
+        keep = np.isfinite(values)
+        state = state or None
+        if state is not None:
+            series = StateSeries.from_events(
+                data.store.events(r.start_us, r.end_us, info.equipment, [EventKind.STATE], None),
+                state_in_force(data.store, info.equipment, r.start_us),
+            )
+            names = np.array([*series.names, ""], dtype=object)  # code -1 (unknown) -> ""
+            keep &= names[series.in_force(ts)] == state
+        # A value per part (cycle time, a measured dimension) is held by the device until the
+        # next part, so 1 s samples repeat it; a repeat is not a new observation, and subgroups
+        # of repeats would have no spread at all. Keep each value where it changes.
+        keep[1:] &= values[1:] != values[:-1]
+        ts, values = ts[keep], values[keep]
+        size = 1 if chart == "imr" else n
+        picked = _sample_subgroups(values.size, size, subgroups)
+        if picked is None:
+            raise HTTPException(
+                422,
+                f"{values.size} points in the range{' in state ' + state if state else ''}: "
+                f"too few for {subgroups} subgroups of {size}",
+            )
+        groups = values[picked]
+        group_ts = ts[picked[:, 0]]
+        try:
+            if chart == "imr":
+                charts = spc.individuals_mr(groups[:, 0])
+                within: WithinSigma = "moving_range"
+                sample: npt.NDArray[np.float64] = groups[:, 0]
+            else:
+                charts = spc.xbar_r(groups) if chart == "xbar_r" else spc.xbar_s(groups)
+                within = "range" if chart == "xbar_r" else "stdev"
+                sample = groups
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        check = runrules.western_electric if rules == "western_electric" else runrules.nelson
+        # The MR chart has one point fewer than the individuals: its point i is |x[i+1] - x[i]|.
+        out_charts = [
+            _chart_out(c, group_ts[len(group_ts) - len(c.value) :], check) for c in charts
+        ]
+        cap, cap_error = None, None
+        if lsl is not None or usl is not None:
+            try:
+                cap = _capability_out(capability(sample, lsl, usl, within), lsl, usl)
+            except ValueError as exc:
+                cap_error = str(exc)
+        return SpcOut(
+            signal=signal,
+            unit=info.unit,
+            chart=chart,
+            rules=rules,
+            subgroup_size=size,
+            subgroups=len(groups),
+            points_used=int(values.size),
+            state=state,
+            charts=out_charts,
+            capability=cap,
+            capability_error=cap_error,
+        )
+
+    return api
+
+
+# --- selecting what to compute ------------------------------------------------------------------
+
+
+def _equipment_below(data: PlantData, path: str) -> list[EquipmentRef]:
+    if data.plant is None:
+        raise HTTPException(404, "this server was started without a plant model")
+    prefix = path.rstrip("/")
+    refs = [
+        e
+        for e in data.plant.iter_equipment()
+        if e.path == prefix or e.path.startswith(prefix + "/")
+    ]
+    if not refs:
+        raise HTTPException(404, f"no equipment at or below {path!r}")
+    return refs
+
+
+def _one_equipment(data: PlantData, path: str) -> EquipmentRef:
+    refs = _equipment_below(data, path)
+    if len(refs) != 1 or refs[0].path != path.rstrip("/"):
+        raise HTTPException(422, f"{path!r} is not one equipment: give an equipment's full path")
+    return refs[0]
+
+
+def _until_now(r: TimeRange) -> TimeRange:
+    # Time that has not happened yet is in no state; counting it would dilute every figure.
+    end = min(r.end_us, now_us())
+    if end <= r.start_us:
+        raise HTTPException(422, "the range lies entirely in the future")
+    return TimeRange(r.start_us, end)
+
+
+def _periods(data: PlantData, path: str, r: TimeRange, kind: PeriodKind) -> Periods:
+    """The reporting periods, in the time zone and with the shifts of the asset's work calendar
+    (its line's, else the site's)."""
+    if kind == "range":
+        return Periods.window(r.start_us, r.end_us, "range")
+    assert data.plant is not None
+    calendar = data.plant.work_calendar(path)
+    if kind == "day":
+        return calendar_periods(r.start_us, r.end_us, calendar.timezone)
+    shifts = calendar.shifts or DEFAULT_SHIFTS
+    return calendar_periods(r.start_us, r.end_us, calendar.timezone, shifts)
+
+
+def _figures(data: PlantData, ref: EquipmentRef, periods: Periods) -> OeeFigures:
+    """OEE of one equipment, as docs/monitoring.md prescribes: events from one start-up window
+    before the first period, so that a setup ending just before it marks its start-up scrap, and
+    the planned stops of its work calendar."""
+    assert ref.equipment.ideal_cycle_s is not None
+    since = int(periods.start[0]) - int(DEFAULT_STARTUP_WINDOW_S * 1_000_000)
+    events = data.store.events(
+        since, int(periods.end[-1]), ref.path, [EventKind.STATE, EventKind.COUNT], None
+    )
+    assert data.plant is not None
+    # Breaks, time outside shifts and dated stops of its work calendar are planned down time.
+    stops = planned_stops(since, int(periods.end[-1]), data.plant.work_calendar(ref.path))
+    return oee_from_events(
+        events,
+        periods,
+        ref.equipment.ideal_cycle_s,
+        state_in_force(data.store, ref.path, since),
+        planned=stops,
+    )
+
+
+# --- SPC sampling ---------------------------------------------------------------------------------
+
+
+def _sample_subgroups(available: int, size: int, wanted: int) -> npt.NDArray[np.intp] | None:
+    """Indices (wanted x size) of rational subgroups: runs of ``size`` consecutive points, so
+    that a subgroup holds only short-term variation, spread evenly over the range so that the
+    chart shows the variation between them. Fewer subgroups when the points do not suffice for
+    ``wanted`` of them (at least 10, what makes trial limits meaningful); None below that."""
+    count = min(wanted, available // size)
+    if count < 10:
+        return None
+    first = np.linspace(0, available - size, count).astype(np.intp)
+    return first[:, None] + np.arange(size, dtype=np.intp)[None, :]
+
+
+def _chart_out(
+    chart: spc.ControlChart,
+    ts: npt.NDArray[np.int64],
+    check: Callable[[Any, Any, Any], dict[int, npt.NDArray[np.intp]]],
+) -> ChartOut:
+    # Run rules measure zones in sigma; a chart whose statistic never varies has none to measure.
+    violations = (
+        {str(k): v.tolist() for k, v in check(chart.value, chart.center, chart.sigma).items()}
+        if np.all(chart.sigma > 0)
+        else {}
+    )
+    iso = pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")).to_pylist()
+    cols: dict[str, list[Any]] = {"ts": [t.isoformat() for t in iso]}
+    for name in ("value", "center", "ucl", "lcl", "sigma"):
+        cols[name] = [finite(float(v)) for v in getattr(chart, name)]
+    return ChartOut(
+        statistic=chart.statistic,
+        columns=cols,
+        beyond_limits=chart.beyond_limits().tolist(),
+        violations=violations,
+    )
+
+
+def _capability_out(c: Capability, lsl: float | None, usl: float | None) -> CapabilityOut:
+    return CapabilityOut(
+        lsl=lsl,
+        usl=usl,
+        **{
+            k: finite(getattr(c, k))
+            for k in ("mean", "sigma_within", "sigma_overall", "cp", "cpk", "pp", "ppk")
+        },
+    )

@@ -1,0 +1,116 @@
+// The web app's shell: language, the live feed, the clock, breadcrumbs and a hash router that
+// renders one page at a time. Pages export render(root, route, plant, refresh) and may return a
+// cleanup function, called when the user leaves the page (to close charts and live
+// subscriptions); refresh() renders the current page again.
+
+import { get, live } from "./api.js";
+import { h, leaf } from "./dom.js";
+import { initialLanguage, setLanguage, t, locale } from "./i18n.js";
+import * as overview from "./pages/overview.js";
+import * as line from "./pages/line.js";
+import * as equipment from "./pages/equipment.js";
+import * as spc from "./pages/spc.js";
+import * as alarms from "./pages/alarms.js";
+
+const PAGES = { "": overview, line, equipment, spc, alarms };
+let cleanup = null;
+let plant = null;
+
+/** The asset tree flattened into what pages need: lines and equipment with their parents. */
+function indexPlant(tree) {
+  const lines = [], equipmentList = [];
+  for (const area of tree.children) {
+    for (const ln of area.children) {
+      const entry = { ...ln, area, equipment: [] };
+      lines.push(entry);
+      for (const cell of ln.children) {
+        for (const eq of cell.children) {
+          const e = { ...eq, line: entry, area, cell };
+          entry.equipment.push(e);
+          equipmentList.push(e);
+        }
+      }
+    }
+  }
+  return { tree, lines, equipment: equipmentList, byPath: new Map(equipmentList.map((e) => [e.path, e])) };
+}
+
+function parseRoute() {
+  const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
+  const [page, ...rest] = hash.split("/");
+  return { page: page in PAGES ? page : "", path: rest.join("/") };
+}
+
+function crumbs(route) {
+  const nav = document.getElementById("crumbs");
+  nav.replaceChildren();
+  const add = (href, text) => nav.append(h("a", { href }, text), h("span", { class: "sep" }, "›"));
+  add("#/", t("nav.overview"));
+  const eq = plant && plant.byPath.get(route.path);
+  const ln = eq ? eq.line : plant && plant.lines.find((l) => l.path === route.path);
+  if (ln) add(`#/line/${ln.path}`, ln.title || leaf(ln.path));
+  if (eq) add(`#/equipment/${eq.path}`, leaf(eq.path));
+  nav.lastChild?.remove();
+}
+
+async function show() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  const route = parseRoute();
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    a.classList.toggle("active", a.dataset.nav === (route.page || "overview"));
+  }
+  crumbs(route);
+  const root = document.getElementById("view");
+  const page = PAGES[route.page];
+  // In the document before the page renders: charts size themselves by their container.
+  const view = h("div", { class: `page page-${route.page || "overview"}` });
+  const loading = h("div", { class: "loading" }, t("common.loading"));
+  root.replaceChildren(loading, view);
+  try {
+    cleanup = (await page.render(view, route, plant, show)) || null;
+  } catch (err) {
+    view.replaceChildren(h("div", { class: "error" }, t("error.load", { reason: err.message })));
+  }
+  loading.remove();
+  document.title = `smartfab · ${t(`nav.${route.page || "overview"}`)}`;
+}
+
+function tickClock() {
+  const el = document.getElementById("clock");
+  el.textContent = new Intl.DateTimeFormat(locale(), {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  }).format(new Date());
+}
+
+function showLiveStatus(state) {
+  const el = document.getElementById("live-status");
+  el.dataset.state = state;
+  const text = document.getElementById("live-text");
+  text.dataset.i18n = `live.${state}`;
+  text.textContent = t(`live.${state}`);
+}
+
+async function main() {
+  await setLanguage(initialLanguage());
+  const select = document.getElementById("lang");
+  select.value = initialLanguage();
+  select.addEventListener("change", async () => {
+    await setLanguage(select.value);
+    show();
+  });
+  try {
+    plant = indexPlant(await get("assets"));
+    document.getElementById("site-title").textContent = plant.tree.title || plant.tree.name;
+  } catch {
+    plant = null;
+  }
+  document.addEventListener("live-status", (e) => showLiveStatus(e.detail));
+  live.start();
+  tickClock();
+  setInterval(tickClock, 1000);
+  window.addEventListener("hashchange", show);
+  await show();
+  document.body.dataset.ready = "true";
+}
+
+main();

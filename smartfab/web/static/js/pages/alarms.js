@@ -1,0 +1,125 @@
+// Alarm list (ISA-18.2): active and unacknowledged alarms first, acknowledge and shelve with the
+// operator's name, the journal of transitions and the EEMUA 191 alarm load.
+
+import { get, ms, send } from "../api.js";
+import { dateTime, h, leaf, num } from "../dom.js";
+import { t } from "../i18n.js";
+
+const USER_KEY = "smartfab.operator";
+const SHELVE_MINUTES = [15, 60, 480];
+
+export function operator() { return localStorage.getItem(USER_KEY) || ""; }
+
+/** The alarm list of /api/alarms: {available, alarms}. */
+export function loadAlarms(params = {}) {
+  return get("alarms", params);
+}
+
+// The engine records who acted; ask once and remember it in this browser.
+function who() {
+  let name = operator();
+  if (!name) {
+    name = (window.prompt(t("alarm.operator")) || "").trim();
+    if (name) localStorage.setItem(USER_KEY, name);
+  }
+  return name;
+}
+
+function stateBadge(a) {
+  return h("span", { class: "alarm-state", dataset: { state: a.state } }, t(`alarm.state.${a.state}`));
+}
+
+async function act(path, body, done) {
+  const user = who();
+  if (!user) return;
+  try {
+    await send("POST", `alarms/${path}`, { user, ...body });
+  } catch (err) {
+    window.alert(t("error.action", { reason: err.message }));
+  }
+  done();
+}
+
+function actions(a, done) {
+  const shelve = h("select", { "aria-label": t("alarm.shelve") },
+    h("option", { value: "" }, t("alarm.shelve")),
+    SHELVE_MINUTES.map((m) => h("option", { value: String(m) }, t("alarm.shelve_for", { n: m }))));
+  shelve.addEventListener("change", () => {
+    const minutes = Number(shelve.value);
+    const reason = minutes ? (window.prompt(t("alarm.reason")) || "").trim() : "";
+    if (reason) act("shelve", { id: a.id, minutes, reason }, done);
+    else shelve.value = "";
+  });
+  const unacked = a.state === "unacknowledged" || a.state === "cleared_unacknowledged";
+  return h("div", { class: "actions" },
+    unacked
+      ? h("button", { class: "primary", "data-action": "acknowledge", onclick: () => act("acknowledge", { ids: [a.id] }, done) }, t("alarm.acknowledge"))
+      : null,
+    a.state === "shelved"
+      ? h("button", { "data-action": "unshelve", onclick: () => act("unshelve", { id: a.id }, done) }, t("alarm.unshelve"))
+      : shelve);
+}
+
+/** The alarm table, used by this page and the equipment view. */
+export function alarmTable(body, done, { compact = false } = {}) {
+  if (body.available === false) return h("div", { class: "muted" }, t("alarm.unavailable"));
+  if (!body.alarms.length) return h("div", { class: "muted" }, t("alarm.none"));
+  // The equipment view lists one machine's alarms: no equipment column, no "handled by".
+  const columns = ["alarm.priority", "common.time", "common.equipment", "alarm.message", "common.state", "common.value", "alarm.by", ""]
+    .filter((k) => !compact || (k !== "common.equipment" && k !== "alarm.by"));
+  return h("div", { class: "table-scroll" }, h("table", { class: "data alarms" },
+    h("tr", {}, columns.map((k) => h("th", {}, k ? t(k) : ""))),
+    body.alarms.map((a) => h("tr", {
+      class: a.state === "unacknowledged" || a.state === "cleared_unacknowledged" ? "alarm-unack" : "",
+      dataset: { alarm: a.id, state: a.state },
+      title: a.shelve_reason || a.ack_comment || "",
+    },
+    h("td", {}, h("span", { class: "prio", dataset: { priority: a.priority } }), t(`alarm.priority.${a.priority}`)),
+    h("td", { class: "num" }, dateTime(ms(a.since))),
+    compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
+    h("td", {}, a.message),
+    h("td", {}, stateBadge(a)),
+    h("td", { class: "num" }, num(a.value, 2)),
+    compact ? null : h("td", {}, a.state === "shelved" ? t("alarm.shelved_until", { who: a.shelved_by, until: dateTime(ms(a.shelved_until)) })
+      : a.acked_by ? t("alarm.acked_by", { who: a.acked_by, at: dateTime(ms(a.acked_at)) }) : ""),
+    h("td", {}, actions(a, done))))));
+}
+
+export async function render(root, _route, _plant, refresh) {
+  const user = h("input", { type: "text", value: operator(), "data-i18n-placeholder": "alarm.operator", placeholder: t("alarm.operator") });
+  user.addEventListener("change", () => localStorage.setItem(USER_KEY, user.value.trim()));
+  const showAll = h("input", { type: "checkbox" });
+  const list = h("div");
+  const loadBox = h("div");
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, t("alarm.title"))),
+    h("div", { class: "toolbar" },
+      h("label", {}, t("alarm.operator"), user),
+      h("label", {}, showAll, t("alarm.show_normal"))),
+    h("section", { class: "panel" }, h("h2", {}, t("alarm.current")), list),
+    h("section", { class: "panel" }, h("h2", {}, t("alarm.load")), loadBox));
+
+  let shown = [];
+  const ackAll = h("button", { "data-action": "acknowledge-all", onclick: () => {
+    const ids = shown.filter((a) => a.state === "unacknowledged" || a.state === "cleared_unacknowledged").map((a) => a.id);
+    if (ids.length) act("acknowledge", { ids }, reload);
+  } }, t("alarm.acknowledge_all"));
+  root.querySelector(".toolbar").append(ackAll);
+  async function reload() {
+    const body = await loadAlarms(showAll.checked ? { include_normal: true } : {});
+    shown = body.alarms;
+    list.replaceChildren(alarmTable(body, reload));
+    root.dataset.loaded = String(Date.now());
+  }
+  showAll.addEventListener("change", reload);
+  await reload();
+  get("alarms/load", {}).then((load) => {
+    loadBox.replaceChildren(h("div", { class: "kpis" },
+      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_avg")), h("div", { class: "value" }, num(load.average_per_10min, 2))),
+      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_peak")), h("div", { class: "value" }, num(load.peak_per_10min, 0))),
+      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_total")), h("div", { class: "value" }, num(load.total, 0))),
+      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.flood")), h("div", { class: "value" }, `${num(load.flood_percent, 1)} %`))));
+  }).catch(() => loadBox.replaceChildren(h("div", { class: "muted" }, t("alarm.unavailable"))));
+  const timer = setInterval(() => reload().catch(() => {}), 5000);
+  return () => clearInterval(timer);
+}

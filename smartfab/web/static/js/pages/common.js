@@ -1,0 +1,72 @@
+// Pieces more than one page shows: OEE figures as KPI cards, the six big losses as bars, state
+// timelines of equipment, a legend of state colours.
+
+import { get, ms, rows } from "../api.js";
+import { BarChart } from "../charts/bars.js";
+import { cssVar } from "../charts/core.js";
+import { StateTimeline } from "../charts/timeline.js";
+import { duration, h, leaf, num, pct, stateLabel } from "../dom.js";
+import { t } from "../i18n.js";
+
+export const STATES = ["running", "idle", "setup", "unplanned_down", "planned_stop", "off"];
+export const LOSSES = [
+  "breakdown_loss_s", "setup_loss_s", "small_stop_loss_s",
+  "reduced_speed_loss_s", "process_defect_loss_s", "reduced_yield_loss_s",
+];
+
+export function iso(msTime) { return new Date(msTime).toISOString(); }
+
+export function stateLegend() {
+  return h("div", { class: "legend" }, STATES.map((s) =>
+    h("span", {}, h("i", { style: `background: var(--state-${s})` }), stateLabel(s))));
+}
+
+/** KPI cards of one row of /api/oee figures. */
+export function kpiCards(f) {
+  const card = (key, value) => h("div", { class: "kpi", dataset: { kpi: key } },
+    h("div", { class: "label" }, t(key)), h("div", { class: "value" }, value));
+  return h("div", { class: "kpis" },
+    card("kpi.oee", pct(f.oee)), card("kpi.availability", pct(f.availability)),
+    card("kpi.performance", pct(f.performance)), card("kpi.quality", pct(f.quality)),
+    card("kpi.good", num(f.good, 0)), card("kpi.scrap", num(f.scrap, 0)),
+    card("kpi.mtbf", duration(f.mtbf_s)), card("kpi.mttr", duration(f.mttr_s)),
+    card("kpi.failures", num(f.failures, 0)));
+}
+
+/** The six big losses of one row of figures, in hours. */
+export function lossChart(container) {
+  const chart = new BarChart(container, { bars: LOSSES.length, unit: t("unit.h"), labelWidth: 170 });
+  return {
+    chart,
+    set(f) {
+      // Breakdowns are the one loss that is an abnormal state: the only coloured bar.
+      const red = cssVar("--state-unplanned_down");
+      chart.setItems(LOSSES.map((k) => ({
+        label: t(`loss.${k}`),
+        value: (f[k] ?? 0) / 3600,
+        color: k === "breakdown_loss_s" ? red : undefined,
+      })));
+    },
+  };
+}
+
+/** Stacked state timelines of some equipment over [x0, x1). */
+export async function loadTimelines(chart, paths, x0, x1) {
+  const bodies = await Promise.all(paths.map((p) =>
+    get("timeline", { equipment: p, start: iso(x0), end: iso(x1) })));
+  chart.setRows(bodies.map((b, i) => {
+    const c = b.columns;
+    return { name: leaf(paths[i]), start: c.start.map(ms), end: c.end.map(ms), state: c.state };
+  }), x0, x1);
+}
+
+export function timelineChart(container, rowsCount, labelWidth = 72) {
+  return new StateTimeline(container, { rows: rowsCount, label: stateLabel, labelWidth });
+}
+
+export async function oee(path, x0, x1, extra = {}) {
+  const body = await get("oee", { path, start: iso(x0), end: iso(x1), ...extra });
+  return body;
+}
+
+export function firstRow(table) { return rows(table)[0] ?? {}; }
