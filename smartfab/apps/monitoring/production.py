@@ -10,6 +10,7 @@ are not defined). Periods follow the asset's work calendar from the plant file: 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +20,13 @@ from smartfab.apps.monitoring.oee import (
     combine,
     oee_from_events,
 )
-from smartfab.apps.monitoring.periods import Periods, calendar_periods, planned_stops
+from smartfab.apps.monitoring.periods import (
+    AnyShift,
+    Periods,
+    Shift,
+    calendar_periods,
+    planned_stops,
+)
 from smartfab.apps.monitoring.states import state_in_force
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import EquipmentRef, Plant
@@ -28,6 +35,12 @@ from smartfab.platform.store.base import Store
 
 PeriodKind = Literal["shift", "day", "range"]
 _US = 1_000_000
+# For an asset whose plant file declares no shifts, "per shift" means the common three shifts.
+DEFAULT_SHIFTS: tuple[Shift, ...] = (
+    ("early", "06:00", "14:00"),
+    ("late", "14:00", "22:00"),
+    ("night", "22:00", "06:00"),
+)
 
 
 class AssetError(SmartfabError):
@@ -72,6 +85,11 @@ def periods(plant: Plant, path: str, start: int, end: int, by: PeriodKind) -> Pe
     if len(found.start) == 0:
         raise AssetError(f"no {by} of {path!r} falls in the range")
     return found
+
+
+def shifts_of(plant: Plant, path: str) -> Sequence[AnyShift]:
+    """The shifts of the asset's work calendar, or :data:`DEFAULT_SHIFTS` when it has none."""
+    return plant.work_calendar(path.strip("/")).shifts or DEFAULT_SHIFTS
 
 
 def equipment_oee(store: Store, plant: Plant, ref: EquipmentRef, at: Periods) -> OeeFigures:

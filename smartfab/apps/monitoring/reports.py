@@ -19,8 +19,8 @@ from smartfab.apps.monitoring.alarms.journal import from_events
 from smartfab.apps.monitoring.alarms.load import AlarmLoad, alarm_load
 from smartfab.apps.monitoring.oee import OeeFigures
 from smartfab.apps.monitoring.periods import calendar_periods
-from smartfab.apps.monitoring.production import AssetError, asset_oee
-from smartfab.model.plant import Plant
+from smartfab.apps.monitoring.production import AssetError, asset_oee, shifts_of
+from smartfab.model.plant import Plant, Shift
 from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.store.base import Store
 
@@ -98,8 +98,6 @@ def report_period(
     calendar = plant.work_calendar(asset.strip("/"))
     zone = ZoneInfo(calendar.timezone)
     now = now_us() if now is None else now
-    if kind == "shift" and not calendar.shifts:
-        raise AssetError(f"{asset!r} has no shifts in the plant file: ask for a daily report")
     if day is None:
         today = datetime.fromtimestamp(now / _US, zone).date()
         first, last = today - timedelta(days=8), today + timedelta(days=1)
@@ -109,9 +107,8 @@ def report_period(
     end = int(
         datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp() * _US
     )
-    found = calendar_periods(
-        start, end, calendar.timezone, calendar.shifts if kind == "shift" else None
-    )
+    shifts = shifts_of(plant, asset)
+    found = calendar_periods(start, end, calendar.timezone, shifts if kind == "shift" else None)
     rows = [
         (int(s), int(e), str(lab))
         for s, e, lab in zip(found.start, found.end, found.label, strict=True)
@@ -120,7 +117,7 @@ def report_period(
     if not rows:
         what = f"shift {shift!r}" if shift else kind
         when = f"on {day}" if day else "that has ended in the last week"
-        names = ", ".join(s.name for s in calendar.shifts)
+        names = ", ".join(s.name if isinstance(s, Shift) else s[0] for s in shifts)
         hint = f" (shifts: {names})" if kind == "shift" else ""
         raise AssetError(f"no {what} of {asset!r} {when}{hint}")
     if day is not None and kind == "shift" and shift is None and len(rows) > 1:

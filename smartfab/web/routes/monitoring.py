@@ -20,30 +20,17 @@ from pydantic import BaseModel, Field
 
 from smartfab.apps.monitoring import runrules, spc
 from smartfab.apps.monitoring.capability import Capability, WithinSigma, capability
-from smartfab.apps.monitoring.oee import (
-    DEFAULT_STARTUP_WINDOW_S,
-    OeeFigures,
-    combine,
-    oee_from_events,
-)
-from smartfab.apps.monitoring.periods import Periods, Shift, calendar_periods, planned_stops
+from smartfab.apps.monitoring.production import AssetError, PeriodKind, asset_oee, equipment_below
 from smartfab.apps.monitoring.states import StateSeries, state_in_force
 from smartfab.model.plant import EquipmentRef
 from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.queries import PlantData, TimeRange
 from smartfab.web.schemas import Columns, End, Start, epoch_us, finite, table_out
 
-# For a plant file that declares no shifts, "per shift" means the common three-shift pattern.
-DEFAULT_SHIFTS: tuple[Shift, ...] = (
-    ("early", "06:00", "14:00"),
-    ("late", "14:00", "22:00"),
-    ("night", "22:00", "06:00"),
-)
 # Raw points an SPC request may read: a shift of a 1 Hz signal is 28,800; a year would need
 # sampling at the source, which is a different question than "is this process in control".
 SPC_MAX_POINTS = 500_000
 
-PeriodKind = Literal["range", "day", "shift"]
 ChartKind = Literal["xbar_r", "xbar_s", "imr"]
 RuleSet = Literal["western_electric", "nelson"]
 
@@ -117,22 +104,22 @@ def router(data: PlantData) -> APIRouter:
         ] = False,
     ) -> OeeOut:
         refs = _equipment_below(data, path)
-        usable = [r for r in refs if r.equipment.ideal_cycle_s is not None]
+        assert data.plant is not None
         r = _until_now(TimeRange.of(start, end, default=timedelta(days=1)))
-        periods = _periods(data, refs[0].path if len(refs) == 1 else path.rstrip("/"), r, period)
-        if not len(periods):
-            raise HTTPException(422, f"no {period} of the work calendar lies in the range")
-        figures = {ref.path: _figures(data, ref, periods) for ref in usable}
-        if not figures:
-            raise HTTPException(422, f"no equipment below {path!r} has an ideal cycle time")
+        try:
+            result = asset_oee(data.store, data.plant, path, r.start_us, r.end_us, period)
+        except AssetError as exc:
+            raise HTTPException(422, str(exc)) from None
         return OeeOut(
             path=path,
             period=period,
-            equipment=list(figures),
+            equipment=list(result.equipment),
             skipped=[ref.path for ref in refs if ref.equipment.ideal_cycle_s is None],
-            total=table_out(combine(list(figures.values())).to_arrow()),
+            total=table_out(result.figures.to_arrow()),
             by_equipment=(
-                {p: table_out(f.to_arrow()) for p, f in figures.items()} if by_equipment else None
+                {p: table_out(f.to_arrow()) for p, f in result.equipment.items()}
+                if by_equipment
+                else None
             ),
         )
 
@@ -261,15 +248,10 @@ def router(data: PlantData) -> APIRouter:
 def _equipment_below(data: PlantData, path: str) -> list[EquipmentRef]:
     if data.plant is None:
         raise HTTPException(404, "this server was started without a plant model")
-    prefix = path.rstrip("/")
-    refs = [
-        e
-        for e in data.plant.iter_equipment()
-        if e.path == prefix or e.path.startswith(prefix + "/")
-    ]
-    if not refs:
-        raise HTTPException(404, f"no equipment at or below {path!r}")
-    return refs
+    try:
+        return equipment_below(data.plant, path)
+    except AssetError as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 def _one_equipment(data: PlantData, path: str) -> EquipmentRef:
@@ -285,40 +267,6 @@ def _until_now(r: TimeRange) -> TimeRange:
     if end <= r.start_us:
         raise HTTPException(422, "the range lies entirely in the future")
     return TimeRange(r.start_us, end)
-
-
-def _periods(data: PlantData, path: str, r: TimeRange, kind: PeriodKind) -> Periods:
-    """The reporting periods, in the time zone and with the shifts of the asset's work calendar
-    (its line's, else the site's)."""
-    if kind == "range":
-        return Periods.window(r.start_us, r.end_us, "range")
-    assert data.plant is not None
-    calendar = data.plant.work_calendar(path)
-    if kind == "day":
-        return calendar_periods(r.start_us, r.end_us, calendar.timezone)
-    shifts = calendar.shifts or DEFAULT_SHIFTS
-    return calendar_periods(r.start_us, r.end_us, calendar.timezone, shifts)
-
-
-def _figures(data: PlantData, ref: EquipmentRef, periods: Periods) -> OeeFigures:
-    """OEE of one equipment, as docs/monitoring.md prescribes: events from one start-up window
-    before the first period, so that a setup ending just before it marks its start-up scrap, and
-    the planned stops of its work calendar."""
-    assert ref.equipment.ideal_cycle_s is not None
-    since = int(periods.start[0]) - int(DEFAULT_STARTUP_WINDOW_S * 1_000_000)
-    events = data.store.events(
-        since, int(periods.end[-1]), ref.path, [EventKind.STATE, EventKind.COUNT], None
-    )
-    assert data.plant is not None
-    # Breaks, time outside shifts and dated stops of its work calendar are planned down time.
-    stops = planned_stops(since, int(periods.end[-1]), data.plant.work_calendar(ref.path))
-    return oee_from_events(
-        events,
-        periods,
-        ref.equipment.ideal_cycle_s,
-        state_in_force(data.store, ref.path, since),
-        planned=stops,
-    )
 
 
 # --- SPC sampling ---------------------------------------------------------------------------------
