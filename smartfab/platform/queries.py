@@ -192,15 +192,20 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 def connect(data: str | Path, plant: str | Path | None = None) -> PlantData:
-    """Open a data folder (or a .duckdb file) for queries, e.g. from a notebook."""
+    """Open a data folder, a .duckdb file or a ``postgresql://`` URL for queries, e.g. from a
+    notebook."""
     from smartfab.model.loader import load_plant
-    from smartfab.platform.store.duckdb import DuckDBStore
+    from smartfab.platform.store import is_postgres_url, open_store
 
-    p = Path(data)
-    db = p if p.suffix == ".duckdb" else p / "smartfab.duckdb"
-    if not db.exists():
-        raise QueryError(f"{db}: no store there; run `smartfab simulate` or `smartfab demo` first")
-    return PlantData(DuckDBStore(db), load_plant(Path(plant)) if plant else None)
+    location: str | Path = data
+    if not is_postgres_url(data):
+        p = Path(str(data).removeprefix("duckdb://"))
+        location = p if p.suffix == ".duckdb" else p / "smartfab.duckdb"
+        if not location.exists():
+            raise QueryError(
+                f"{location}: no store there; run `smartfab simulate` or `smartfab demo` first"
+            )
+    return PlantData(open_store(location), load_plant(Path(plant)) if plant else None)
 
 
 __all__ = ["PlantData", "QueryError", "TimeRange", "connect", "nice_bucket_us", "to_us"]

@@ -10,7 +10,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Self
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from smartfab.platform.points import EventBatch, PointBatch
@@ -35,6 +38,22 @@ class SignalInfo:
 
 class StoreError(Exception):
     """A store operation failed; the message says what and why."""
+
+
+def check_known(known: npt.NDArray[np.bool_], batch: PointBatch) -> None:
+    """Raise unless every signal id of ``batch`` is marked in ``known`` (indexed by id): points of
+    an unknown signal are a caller's error, and the whole batch is refused so that nothing is
+    half-stored."""
+    sid = batch.signal_id
+    if len(batch) == 0:
+        return
+    if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
+        inside = (sid >= 0) & (sid < len(known))
+        unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
+        raise StoreError(
+            f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
+            f"first; none of the {len(batch)} points was stored"
+        )
 
 
 class Store(ABC):
@@ -111,7 +130,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

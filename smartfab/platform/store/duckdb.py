@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
 from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch
-from smartfab.platform.store.base import SignalInfo, Store, StoreError
+from smartfab.platform.store.base import SignalInfo, Store, StoreError, check_known
 
 _NEVER = np.iinfo(np.int64).min  # high-water mark of a signal without points
 
@@ -229,7 +229,7 @@ class DuckDBStore(Store):
             raise StoreError(f"events batch of {len(events)}: invalid column value: {exc}") from exc
         cur = self._cursor()
         with self._write_lock:
-            self._check_known(points)
+            check_known(self._known, points)
             batch = points
             if len(batch) and not has_unique_keys(batch):
                 batch = sort_by_signal_ts(batch)
@@ -252,18 +252,6 @@ class DuckDBStore(Store):
                     self._insert(cur, "events", event_rows)
             self._hwm = new_hwm
         return len(batch), len(events)
-
-    def _check_known(self, batch: PointBatch) -> None:
-        sid, known = batch.signal_id, self._known
-        if len(batch) == 0:
-            return
-        if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
-            inside = (sid >= 0) & (sid < len(known))
-            unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
-            raise StoreError(
-                f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
-                f"first; none of the {len(batch)} points was stored"
-            )
 
     @staticmethod
     def _insert(

@@ -15,9 +15,12 @@ import pytest
 from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
 from smartfab.platform.store.base import SignalInfo, Store, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.platform.store.postgres import PostgresStore
 
-STORES: dict[str, Callable[[Path], Store]] = {
-    "duckdb": lambda tmp: DuckDBStore(tmp / "store.duckdb"),
+# Each opens "the same store" again when called again within one test.
+STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
+    "duckdb": lambda request, tmp: DuckDBStore(tmp / "store.duckdb"),
+    "postgres": lambda request, tmp: PostgresStore(*request.getfixturevalue("pg_schema")),
 }
 
 T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z
@@ -51,13 +54,17 @@ def pts(
     )
 
 
-@pytest.fixture(params=sorted(STORES))
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=[pytest.mark.services] * (name == "postgres")) for name in STORES
+    ]
+)
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
     """Opens the same store again on each call (close the previous one first)."""
     opened: list[Store] = []
 
     def open_() -> Store:
-        s = STORES[request.param](tmp_path)
+        s = STORES[request.param](request, tmp_path)
         opened.append(s)
         return s
 
@@ -318,6 +325,34 @@ def test_count_points(store: Store, ids: dict[str, int]) -> None:
     assert store.count_points() == 7
 
 
+def test_reads_from_another_thread_while_writing(store: Store) -> None:
+    import threading
+
+    with store:
+        t = store.register_signals([info("temp")])[f"{EQ}/temp"]
+        counts: list[int] = []
+        writing = threading.Event()
+        done = threading.Event()
+
+        def reader() -> None:
+            writing.wait()
+            while not done.is_set():
+                counts.append(store.raw([t], 0, 2**62).num_rows)
+
+        th = threading.Thread(target=reader)
+        th.start()
+        writing.set()
+        for i in range(20):
+            store.append_points(pts(np.arange(100) + 100 * i, t))
+            time.sleep(0.002)  # give the reader a turn between appends
+        done.set()
+        th.join()
+        assert len(set(counts)) > 1  # reads did happen between writes ...
+        assert counts == sorted(counts)  # ... each saw a consistent, growing snapshot
+        assert all(c % 100 == 0 for c in counts)  # never half a batch
+        assert store.count_points() == 2000
+
+
 # --- settings ----------------------------------------------------------------------------------
 
 
@@ -355,31 +390,3 @@ def test_duckdb_batch_failing_midway_leaves_nothing(
         monkeypatch.undo()
         assert store.append_points(batch) == 5
         assert ts_us(store.latest()) == [T0 + 4 * S]
-
-
-def test_duckdb_reads_from_another_thread_while_writing(tmp_path: Path) -> None:
-    import threading
-
-    with DuckDBStore(tmp_path / "s.duckdb") as store:
-        t = store.register_signals([info("temp")])[f"{EQ}/temp"]
-        counts: list[int] = []
-        writing = threading.Event()
-        done = threading.Event()
-
-        def reader() -> None:
-            writing.wait()
-            while not done.is_set():
-                counts.append(store.raw([t], 0, 2**62).num_rows)
-
-        th = threading.Thread(target=reader)
-        th.start()
-        writing.set()
-        for i in range(20):
-            store.append_points(pts(np.arange(100) + 100 * i, t))
-            time.sleep(0.002)  # give the reader a turn between appends
-        done.set()
-        th.join()
-        assert len(set(counts)) > 1  # reads did happen between writes ...
-        assert counts == sorted(counts)  # ... each saw a consistent, growing snapshot
-        assert all(c % 100 == 0 for c in counts)  # never half a batch
-        assert store.count_points() == 2000
