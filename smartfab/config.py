@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +25,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data_dir: Path = Path("smartfab-data")
-    # duckdb:///path/to/file.duckdb (default: <data_dir>/smartfab.duckdb); postgresql://... later
+    # duckdb:///path/to/file.duckdb (default: <data_dir>/smartfab.duckdb), or
+    # postgresql://user:password@host:5432/database for a server
     store_url: str = ""
     plant: Path = DEMO_PLANT
     api_host: str = "127.0.0.1"
@@ -37,12 +39,22 @@ class Settings(BaseModel):
     reports: dict[str, Any] = Field(default_factory=dict)
 
     @property
-    def store_path(self) -> Path:
+    def store_location(self) -> str | Path:
+        """The PostgreSQL URL, or the path of the DuckDB file."""
+        if self.store_url.startswith(("postgresql://", "postgres://")):
+            return self.store_url
         if self.store_url.startswith("duckdb:///"):
             return Path(self.store_url.removeprefix("duckdb:///"))
         if self.store_url:
-            raise SmartfabError(f"store_url {self.store_url!r}: only duckdb:///PATH is supported")
+            raise SmartfabError(
+                f"store_url {self.store_url!r}: give duckdb:///PATH or postgresql://..."
+            )
         return self.data_dir / "smartfab.duckdb"
+
+    @property
+    def store_name(self) -> str:
+        """The store as messages name it: without a password."""
+        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(self.store_location))
 
     def notify_settings(self) -> NotifySettings:
         from smartfab.apps.monitoring.alarms.notify import NotifySettings

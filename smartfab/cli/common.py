@@ -67,13 +67,11 @@ def plant_and_store(s: Settings) -> Iterator[tuple[Plant, Store]]:
     """The checked plant file and the open store: PostgreSQL when ``store_url`` names it, else the
     embedded DuckDB file (its folder made if missing)."""
     from smartfab.model.loader import load_plant
-    from smartfab.platform.store import is_postgres_url, open_store
+    from smartfab.platform.store import open_store
 
     plant = load_plant(s.plant)
-    if is_postgres_url(s.store_url):
-        location: str | Path = s.store_url
-    else:
-        s.store_path.parent.mkdir(parents=True, exist_ok=True)
-        location = s.store_path
+    location = s.store_location
+    if isinstance(location, Path):
+        location.parent.mkdir(parents=True, exist_ok=True)
     with open_store(location) as store:
         yield plant, store

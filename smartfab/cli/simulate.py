@@ -101,14 +101,14 @@ def simulate(
             # is stored; simulating before it would leave points without their state events.
             held = datetime.fromtimestamp(newest / 1e6, UTC).isoformat(timespec="seconds")
             if newest + 1_000_000 >= end_us:
-                console.print(f"{s.store_path} holds history up to {held} already: nothing to do")
+                console.print(f"{s.store_name} holds history up to {held} already: nothing to do")
                 return
-            console.print(f"{s.store_path} holds history up to {held}: continuing from there")
+            console.print(f"{s.store_name} holds history up to {held}: continuing from there")
             start_us = newest + 1_000_000
         stored = asyncio.run(run_backfill(the_plant, store, s.seed, start_us, end_us))
         total = store.count_points()
     seconds = time.perf_counter() - t0
     console.print(
         f"stored {stored:,} points in {seconds:.1f} s ({stored / seconds:,.0f} points/s); "
-        f"{s.store_path} holds {total:,} points"
+        f"{s.store_name} holds {total:,} points"
     )

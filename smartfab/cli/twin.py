@@ -94,7 +94,7 @@ def calibrate(
         with progress_bar() as bar:
             task = bar.add_task("calibrating", total=n, detail="")
             params, notes = fit(
-                the_plant, store, start_us, end_us, slack=slack, store_name=str(s.store_path),
+                the_plant, store, start_us, end_us, slack=slack, store_name=str(s.store_name),
                 progress=lambda path: bar.update(task, advance=1, detail=path),
             )  # fmt: skip
     params.save(out)
