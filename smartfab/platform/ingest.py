@@ -31,6 +31,7 @@ and is raised by ``flush`` and ``stop`` rather than retried forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -157,12 +158,15 @@ class Writer:
         max_future_s: float = 300.0,
         retry_initial_s: float = 0.1,
         retry_max_s: float = 10.0,
+        maintain_every_s: float = 30.0,
     ) -> None:
         self.max_points = max_points
         self.max_delay_s = max_delay_s
         self.max_future_s = max_future_s
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
+        self.maintain_every_s = maintain_every_s
+        self._maintaining: asyncio.Task[None] | None = None
         self.stats = WriterStats()
         self._bus = bus
         self._store = store
@@ -194,6 +198,9 @@ class Writer:
         self._sub = self._bus.subscribe()
         await asyncio.to_thread(self._load)
         self._task = asyncio.create_task(self._run(), name="smartfab-writer")
+        self._maintaining = asyncio.create_task(
+            self._maintain_now_and_then(), name="smartfab-store-housekeeping"
+        )
 
     def _load(self) -> None:
         self._catalogue = _Catalogue.of(self._store.signals())
@@ -216,11 +223,42 @@ class Writer:
             await task  # it ended early: raise its error
             raise SmartfabError("the writer stopped before storing everything published")
 
+    async def stored(self, target: int) -> None:
+        """Return once the first ``target`` bus batches (``Bus.published_batches`` when one was
+        published) are stored, without hurrying the writer as ``flush`` does: the hook of
+        connectors that acknowledge their source only for stored data (MQTT QoS 1)."""
+        task = self._task
+        if task is None:
+            raise SmartfabError("the writer is not running: call start() first")
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._done >= target or task.done())
+        if self._done < target:
+            raise SmartfabError("the writer stopped before storing the batch")
+
     async def stop(self) -> None:
-        """Close the bus, store everything it acknowledged, and end."""
+        """Close the bus, store everything it acknowledged, do the store's housekeeping, and
+        end."""
         await self._bus.close()
         if self._task is not None:
             await self._task
+        if self._maintaining is not None:
+            self._maintaining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintaining
+            await asyncio.to_thread(self._maintain)
+
+    async def _maintain_now_and_then(self) -> None:
+        while True:
+            await asyncio.sleep(self.maintain_every_s)
+            await asyncio.to_thread(self._maintain)
+
+    def _maintain(self) -> None:
+        # Housekeeping (rollups) keeps queries fast; when it fails, data is safe and queries are
+        # only slower, so it is logged and tried again next time, never retried in a loop.
+        try:
+            self._store.maintain()
+        except (StoreError, OSError) as exc:
+            log.error("ingest: store housekeeping failed (tried again later): %s", exc)
 
     # --- the loop --------------------------------------------------------------------------
     async def _run(self) -> None:

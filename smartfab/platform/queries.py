@@ -44,12 +44,22 @@ def to_us(t: TimeLike) -> int:
     return int(t.timestamp() * 1_000_000)
 
 
+_MINUTE_US, _HOUR_US = 60_000_000, 3_600_000_000
+
+
 def nice_bucket_us(span_us: int, buckets: int) -> int:
-    """The smallest whole-second bucket that splits ``span_us`` into at most ``buckets``."""
+    """The smallest bucket that splits ``span_us`` into at most ``buckets``: whole seconds, or
+    whole minutes (hours) from 10 minutes (10 hours) up, which the stores serve from their
+    rollups (rounding up costs at most a tenth of the buckets)."""
     if buckets < 1:
         raise QueryError(f"buckets = {buckets}: need at least 1")
     per_bucket = -(-span_us // buckets)  # ceiling division
-    return max(1, -(-per_bucket // 1_000_000)) * 1_000_000
+    unit = (
+        _HOUR_US if per_bucket >= 10 * _HOUR_US
+        else _MINUTE_US if per_bucket >= 10 * _MINUTE_US
+        else 1_000_000
+    )  # fmt: skip
+    return max(1, -(-per_bucket // unit)) * unit
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,12 @@ class PlantData:
         bucket width in microseconds is in the schema metadata under ``bucket_us``."""
         r = TimeRange.of(start, end)
         bucket = nice_bucket_us(r.end_us - r.start_us, buckets)
-        table = self.store.downsample(self.signal(path).id, r.start_us, r.end_us, bucket)
+        # Minute and hour buckets start on a whole minute (hour), like the rollups they come from;
+        # the first bucket then reaches a little before ``start``.
+        unit = _HOUR_US if bucket % _HOUR_US == 0 else _MINUTE_US if bucket % _MINUTE_US == 0 else 1
+        table = self.store.downsample(
+            self.signal(path).id, r.start_us // unit * unit, r.end_us, bucket
+        )
         return table.replace_schema_metadata({"bucket_us": str(bucket)})
 
     # --- events and states -------------------------------------------------------------------

@@ -41,5 +41,8 @@ def test_times_and_buckets() -> None:
     assert to_us("2026-11-17T06:00:00Z") == FILLED_START_US == to_us(FILLED_START_US / 1e6)
     assert nice_bucket_us(86_400_000_000, 1000) == 87_000_000  # 86.4 s rounds up to whole s
     assert nice_bucket_us(10_000_000, 1000) == 1_000_000  # never below a second
+    year = 365 * 86_400_000_000
+    assert nice_bucket_us(year, 1000) == 526 * 60_000_000  # whole minutes: from the rollups
+    assert nice_bucket_us(20 * year, 1000) == 176 * 3_600_000_000  # whole hours
     with pytest.raises(QueryError, match="ISO 8601"):
         to_us("17/11/2026")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import pyarrow.compute as pc
+
 from smartfab.apps.monitoring.oee import (
     DEFAULT_STARTUP_WINDOW_S,
     OeeFigures,
@@ -27,7 +29,6 @@ from smartfab.apps.monitoring.periods import (
     calendar_periods,
     planned_stops,
 )
-from smartfab.apps.monitoring.states import state_in_force
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import EquipmentRef, Plant
 from smartfab.platform.points import EventKind
@@ -92,31 +93,43 @@ def shifts_of(plant: Plant, path: str) -> Sequence[AnyShift]:
     return plant.work_calendar(path.strip("/")).shifts or DEFAULT_SHIFTS
 
 
-def equipment_oee(store: Store, plant: Plant, ref: EquipmentRef, at: Periods) -> OeeFigures:
-    """OEE of one equipment over ``at``. Events are read from one start-up window before the first
-    period, so that a setup ending just before it marks its start-up scrap."""
-    ideal = ref.equipment.ideal_cycle_s
-    if ideal is None:
-        raise AssetError(f"{ref.path} has no ideal_cycle_s in the plant file: OEE is not defined")
-    first, last = int(at.start[0]), int(at.end[-1])
-    since = first - int(DEFAULT_STARTUP_WINDOW_S * _US)
-    events = store.events(since, last, ref.path, [EventKind.STATE, EventKind.COUNT], None)
-    planned = planned_stops(first, last, plant.work_calendar(ref.path))
-    return oee_from_events(
-        events, at, ideal, state_in_force(store, ref.path, since), planned=planned
-    )
-
-
 def asset_oee(
     store: Store, plant: Plant, path: str, start: int, end: int, by: PeriodKind = "range"
 ) -> AssetFigures:
-    """OEE of the asset at ``path`` per period of ``by`` within [start, end)."""
+    """OEE of the asset at ``path`` per period of ``by`` within [start, end).
+
+    Three reads serve any number of equipment: the state and count events of the whole asset from
+    one start-up window before the first period (so that a setup ending just before it marks its
+    start-up scrap), the state each equipment was in then, and the planned stops of each work
+    calendar."""
     at = periods(plant, path, start, end, by)
-    per_equipment = {
-        ref.path: equipment_oee(store, plant, ref, at)
-        for ref in equipment_below(plant, path)
-        if ref.equipment.ideal_cycle_s is not None
-    }
-    if not per_equipment:
+    refs = [r for r in equipment_below(plant, path) if r.equipment.ideal_cycle_s is not None]
+    if not refs:
         raise AssetError(f"no equipment below {path!r} has an ideal_cycle_s: OEE is not defined")
-    return AssetFigures(path.strip("/"), at, combine(list(per_equipment.values())), per_equipment)
+    asset = path.strip("/")
+    first, last = int(at.start[0]), int(at.end[-1])
+    since = first - int(DEFAULT_STARTUP_WINDOW_S * _US)
+    events = store.events(since, last, asset, [EventKind.STATE, EventKind.COUNT], None)
+    in_force = store.state_durations(asset, since - 1, since)
+    initial = dict(
+        zip(in_force.column("equipment").to_pylist(), in_force.column("state").to_pylist(),
+            strict=True)
+    )  # fmt: skip
+    # Equipment as dictionary codes: one pass over the strings, then cheap masks per equipment.
+    owner = pc.dictionary_encode(events.column("equipment")).combine_chunks()
+    names = owner.dictionary.to_pylist()
+    codes = owner.indices.to_numpy(zero_copy_only=False)
+    planned: dict[str, Periods] = {}  # per line: lines may have calendars of their own
+    per_equipment = {}
+    for ref in refs:
+        line = "/".join(ref.path.split("/")[:3])
+        if line not in planned:
+            planned[line] = planned_stops(first, last, plant.work_calendar(ref.path))
+        ideal = ref.equipment.ideal_cycle_s
+        assert ideal is not None
+        per_equipment[ref.path] = oee_from_events(
+            events.filter(codes == names.index(ref.path) if ref.path in names else codes < 0),
+            at, ideal, initial.get(ref.path),
+            planned=planned[line],
+        )  # fmt: skip
+    return AssetFigures(asset, at, combine(list(per_equipment.values())), per_equipment)

@@ -116,6 +116,12 @@ class Store(ABC):
         """Seconds spent in each state within [start, end), from the state events; the state in
         force at ``start`` counts from ``start``. Columns: equipment, state, seconds."""
 
+    def maintain(self) -> int:
+        """Housekeeping that keeps queries fast as data grows (the DuckDB store rolls up the
+        points appended since the last call); returns how many points it processed. Safe to
+        call at any time, from any thread; the writer calls it now and then."""
+        return 0
+
     @abstractmethod
     def count_points(self) -> int:
         """How many points the store holds."""

@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
 from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch
@@ -80,6 +81,48 @@ CREATE TABLE IF NOT EXISTS events (
     detail VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    signal_id INTEGER NOT NULL, bucket TIMESTAMPTZ NOT NULL, min DOUBLE, max DOUBLE,
+    sum DOUBLE, count BIGINT NOT NULL, last_ts TIMESTAMPTZ, last DOUBLE
+);
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    signal_id INTEGER NOT NULL, bucket TIMESTAMPTZ NOT NULL, min DOUBLE, max DOUBLE,
+    sum DOUBLE, count BIGINT NOT NULL, last_ts TIMESTAMPTZ, last DOUBLE
+);
+"""
+
+# Rollups: per signal and minute (hour), the min, max, sum, count and last of its GOOD and
+# UNCERTAIN points, as *partial* aggregates: a minute whose points arrived in two roll-ups has two
+# rows, which queries combine. So rolling up only ever appends (no index, no upsert), and it reads
+# exactly the points appended since the last roll-up: rowids above the watermark, which DuckDB
+# finds without a scan because points are never deleted or updated. Queries take the rollups up
+# to the watermark and the raw points above it, so they are exact whenever roll-ups run.
+_ROLLUPS = {"rollup_1h": 3_600_000_000, "rollup_1m": 60_000_000}  # coarsest first
+_WATERMARK = "rollup_rowid"
+_ROLL_UP = """
+INSERT INTO {table}
+SELECT signal_id, make_timestamptz(epoch_us(ts) // {width} * {width}) AS bucket,
+    min(value), max(value), sum(value), count(*), max(ts), arg_max(value, ts)
+FROM points WHERE rowid > $lo AND rowid <= $hi AND quality < 2
+GROUP BY signal_id, bucket
+"""
+# Buckets of ``width`` aligned to ``start`` (both multiples of the rollup's width): rollup rows up
+# to the watermark, raw points above it.
+_DOWNSAMPLE_ROLLUP = """
+SELECT make_timestamptz(($start::BIGINT + k * $bucket::BIGINT)::BIGINT) AS bucket,
+    min(mn) AS min, max(mx) AS max, sum(sm) / sum(n) AS avg, arg_max(lst, lts) AS last,
+    sum(n)::BIGINT AS count
+FROM (
+    SELECT (epoch_us(bucket) - $start::BIGINT) // $bucket::BIGINT AS k, min AS mn, max AS mx,
+        sum AS sm, count AS n, last AS lst, last_ts AS lts
+    FROM {table} WHERE signal_id = $sid
+        AND bucket >= make_timestamptz($start::BIGINT) AND bucket < make_timestamptz($end::BIGINT)
+    UNION ALL
+    SELECT (epoch_us(ts) - $start::BIGINT) // $bucket::BIGINT, value, value, value, 1, value, ts
+    FROM points WHERE rowid > $wm AND signal_id = $sid AND quality < 2
+        AND ts >= make_timestamptz($start::BIGINT) AND ts < make_timestamptz($end::BIGINT)
+)
+GROUP BY k HAVING sum(n) > 0 ORDER BY k
 """
 
 _SIGNAL_COLUMNS = "path, equipment, name, unit, data_type, role, low, high, source"
@@ -312,25 +355,79 @@ class DuckDBStore(Store):
     def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         if bucket_us <= 0:
             raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
-        # Buckets by integer arithmetic on epoch microseconds, aligned to ``start``: exact, and
-        # free of the calendar logic of time_bucket. BAD points (NaN when the source had no
-        # value) are left out of the aggregates.
-        return self._arrow(
-            "SELECT make_timestamptz($start + (epoch_us(ts) - $start) // $bucket * $bucket) "
-            "AS bucket, min(value) AS min, max(value) AS max, avg(value) AS avg, "
-            "arg_max(value, ts) AS last, count(*) AS count FROM points "
-            "WHERE signal_id = $sid AND ts >= make_timestamptz($start) "
-            "AND ts < make_timestamptz($end) AND quality < 2 GROUP BY bucket ORDER BY bucket",
-            {"sid": int(signal_id), "start": int(start), "end": int(end), "bucket": int(bucket_us)},
+        params: dict[str, object] = {"sid": int(signal_id), "start": int(start),
+                                     "end": int(end), "bucket": int(bucket_us)}  # fmt: skip
+        table = next(
+            (t for t, w in _ROLLUPS.items() if bucket_us % w == 0 and start % w == 0), None
         )
+        if table is None:
+            # Buckets by integer arithmetic on epoch microseconds, aligned to ``start``: exact,
+            # and free of the calendar logic of time_bucket. BAD points (NaN when the source had
+            # no value) are left out of the aggregates.
+            return self._arrow(
+                "SELECT make_timestamptz($start::BIGINT + (epoch_us(ts) - $start::BIGINT) "
+                "// $bucket::BIGINT * $bucket::BIGINT) "
+                "AS bucket, min(value) AS min, max(value) AS max, avg(value) AS avg, "
+                "arg_max(value, ts) AS last, count(*) AS count FROM points "
+                "WHERE signal_id = $sid AND ts >= make_timestamptz($start) "
+                "AND ts < make_timestamptz($end) AND quality < 2 GROUP BY bucket ORDER BY bucket",
+                params,
+            )
+        cur = self._cursor()
+        try:
+            # One snapshot for the watermark and the rows it divides.
+            cur.begin()
+            try:
+                params["wm"] = self._watermark(cur)
+                return cur.sql(
+                    _DOWNSAMPLE_ROLLUP.format(table=table), params=params
+                ).to_arrow_table()
+            finally:
+                cur.commit()
+        except duckdb.Error as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+
+    @staticmethod
+    def _watermark(cur: duckdb.DuckDBPyConnection) -> int:
+        rows = cur.execute("SELECT value FROM settings WHERE key = ?", [_WATERMARK]).fetchall()
+        return int(rows[0][0]) if rows else -1
+
+    def maintain(self, max_rows: int = 20_000_000) -> int:
+        """Roll up the points appended since the last call (at most ``max_rows`` per
+        transaction, so that memory stays bounded); returns how many were rolled up."""
+        cur = self._cursor()
+        done = 0
+        with self._write_lock:
+            while True:
+                lo = self._watermark(cur)
+                (top,) = cur.execute(
+                    "SELECT max(rowid) FROM points WHERE rowid > ?", [lo]
+                ).fetchall()[0]
+                if top is None:
+                    return done
+                hi = min(int(top), lo + max_rows)
+                with _transaction(cur, f"rolling up points {lo + 1} to {hi}"):
+                    for table, width in _ROLLUPS.items():
+                        cur.execute(_ROLL_UP.format(table=table, width=width), {"lo": lo, "hi": hi})
+                    cur.execute(
+                        "INSERT OR REPLACE INTO settings VALUES (?, ?)", [_WATERMARK, str(hi)]
+                    )
+                done += hi - lo
 
     def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
-        where = "" if signal_ids is None else f"WHERE signal_id IN ({_id_list(signal_ids)})"
         if signal_ids is not None and not signal_ids:
             return POINT_SCHEMA.empty_table()
-        return self._arrow(
+        many = signal_ids is None or len(signal_ids) > 64
+        where = "" if many else f"WHERE signal_id IN ({_id_list(signal_ids or [])})"
+        table = self._arrow(
             f"SELECT ts, signal_id, value, quality FROM latest {where} ORDER BY signal_id"
         )
+        if signal_ids is None or not many:
+            return table
+        # The table holds one row per signal: reading it whole and filtering in Arrow beats
+        # parsing and planning an IN list of thousands of ids.
+        wanted = pa.array(signal_ids, pa.int32())
+        return table.filter(pc.is_in(table.column("signal_id"), value_set=wanted))
 
     def events(
         self,

@@ -235,6 +235,49 @@ def test_downsample_skips_empty_buckets_and_rejects_bad_width(
         store.downsample(t, T0, T0 + 60 * S, 0)
 
 
+def test_long_range_buckets_are_exact_before_and_after_maintenance(
+    store: Store, ids: dict[str, int]
+) -> None:
+    """Minute and hour buckets (what long trends ask for, and what rollups serve) give the same
+    figures whether the points were rolled up or not, with late and BAD points in the mix."""
+    t = ids[f"{EQ}/temp"]
+    h0 = (T0 // 3_600_000_000 + 1) * 3_600_000_000  # the first whole hour after T0
+    first = (h0 - T0) // S
+    secs = first + np.arange(0, 3 * 3600, 10)  # 3 hours, every 10 s
+    values = np.sin(np.arange(len(secs)) / 7.0) * 50
+    store.append_points(pts(secs, t, values))
+    store.append_points(pts([first + 5], t, 1000.0, Quality.BAD))  # never counted
+
+    def by_hand(width_s: int) -> dict[str, list[float]]:
+        order = np.argsort(secs, kind="stable")
+        k, v = ((secs - first) // width_s)[order], values[order]
+        groups = [v[k == i] for i in range(int(k.max()) + 1)]
+        return {"min": [g.min() for g in groups], "max": [g.max() for g in groups],
+                "avg": [g.mean() for g in groups], "last": [g[-1] for g in groups],
+                "count": [float(len(g)) for g in groups]}  # fmt: skip
+
+    def got(width_s: int) -> dict[str, list[float]]:
+        table = store.downsample(t, h0, h0 + 3 * 3_600_000_000, width_s * S)
+        assert ts_us(table, "bucket")[0] == h0
+        return {c: [float(x) for x in table.column(c).to_pylist()] for c in by_hand(width_s)}
+
+    def check() -> None:
+        for width_s in (60, 600, 3600):
+            have, want = got(width_s), by_hand(width_s)
+            for column in want:
+                assert have[column] == pytest.approx(want[column]), (width_s, column)
+
+    check()
+    store.maintain()
+    check()
+    # A late point (between two stored ones) after maintenance, then maintenance again.
+    store.append_points(pts([first + 7205], t, -99.0))
+    secs, values = np.append(secs, first + 7205), np.append(values, -99.0)
+    check()
+    store.maintain()
+    check()
+
+
 def test_latest_is_the_newest_point_not_the_last_written(
     open_store: OpenStore,
 ) -> None:
