@@ -120,3 +120,132 @@ def scheduling(
             progress=solved,
         )  # fmt: skip
     _report("smartfab bench scheduling", result)
+
+
+@app.command()
+def twin(
+    days: Annotated[float, typer.Option(min=1, help="Simulated days of the speed run.")] = 365,
+    stations: Annotated[int, typer.Option(min=2, help="Stations of the speed line.")] = 20,
+    validate_days: Annotated[
+        float, typer.Option(min=0, help="Days of virtual-factory history to validate on (0: skip).")
+    ] = 7,
+    replications: Annotated[int, typer.Option(min=1, help="Twin runs per line in validation.")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the virtual factory and the twin.")] = 1,
+) -> None:
+    """Digital twin: seconds to simulate a year of a 20-station line with failures, minor stops,
+    setups, scrap and shifts on one core, and events/s; then the error of a twin calibrated on
+    the virtual factory's history against that history (throughput, OEE, state shares)."""
+    from smartfab.bench.twin import bench_speed, bench_validation
+
+    with console.status(f"simulating {days:g} days of a {stations}-station line ..."):
+        figures: dict[str, Any] = {"speed": bench_speed(stations, days, seed)}
+    # The issue's target is per simulated year; a shorter run is scaled, and says so by its days.
+    figures["seconds_per_simulated_year"] = round(figures["speed"]["seconds"] * 365 / days, 3)
+    figures["events_per_s"] = figures["speed"]["events_per_s"]
+    if validate_days > 0:
+        figures["validation"] = bench_validation(validate_days, seed, replications)
+        for key in ("max_throughput_error", "max_oee_error", "max_state_share_error_pp"):
+            figures[key] = figures["validation"][key]
+    _report("smartfab bench twin", figures)
+
+
+@app.command()
+def postgres(
+    url: Annotated[
+        str, typer.Option(help="PostgreSQL to measure (a schema of its own is made and dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    points: Annotated[int, typer.Option(min=10_000, help="Points per run.")] = 2_000_000,
+    batch_size: Annotated[int, typer.Option(min=100, help="Points per append.")] = 20_000,
+    signals: Annotated[int, typer.Option(min=1, help="Signals sampled at 1 Hz.")] = 230,
+    trend_days: Annotated[
+        float, typer.Option(min=0.1, help="Days of 1 Hz history of the trend signal.")
+    ] = 14,
+    repeat: Annotated[
+        int, typer.Option(min=1, help="Runs of store and raw COPY; medians count.")
+    ] = 3,
+) -> None:
+    """PostgreSQL store: points/s through PostgresStore.append against raw binary COPY of the same
+    rows in the same run, and the time of a long trend from rollups against raw points."""
+    from smartfab.bench.postgres import bench_postgres
+
+    with console.status(f"{repeat} runs of {points:,} points: store, then raw COPY ..."):
+        figures = bench_postgres(url, points, batch_size, signals, trend_days, repeat)
+    _report("smartfab bench postgres", figures)
+
+
+@app.command()
+def maintenance(
+    cmapss_dir: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, file_okay=False,
+            help="Folder of C-MAPSS files named as NASA names them (train_FD001.txt, ...).",
+        ),
+    ] = None,
+    subsets: Annotated[str, typer.Option(help="Comma-separated C-MAPSS subsets.")] = "FD001,FD003",
+    ai4i: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="The AI4I 2020 CSV file.")
+    ] = None,
+    folds: Annotated[int, typer.Option(min=2, help="AI4I cross-validation folds.")] = 5,
+) -> None:
+    """Predictive maintenance on public data: RUL RMSE and NASA score per C-MAPSS subset (train
+    on train, last cycle of each test unit, targets capped at 125), AI4I 2020 F1 and PR-AUC of
+    the failure class by stratified cross-validation, and the training seconds. Without any
+    option, the data sets in ../shared/data beside the project root."""
+    from smartfab.apps.maintenance.training import DEFAULT_AI4I, DEFAULT_CMAPSS, parse_subsets
+    from smartfab.bench.maintenance import bench_maintenance
+
+    if cmapss_dir is None and ai4i is None:
+        cmapss_dir, ai4i = DEFAULT_CMAPSS, DEFAULT_AI4I
+    with console.status("predictive maintenance ...") as status:
+        figures = bench_maintenance(
+            cmapss_dir, parse_subsets(subsets), ai4i, folds=folds,
+            progress=lambda what: status.update(what),
+        )  # fmt: skip
+    _report("smartfab bench maintenance", figures)
+
+
+@app.command()
+def mqtt(
+    messages: Annotated[int, typer.Option(min=100, help="Messages per measurement.")] = 20_000,
+    records: Annotated[
+        int, typer.Option(min=1, help="Sample times per message (each with 10 points).")
+    ] = 5,
+) -> None:
+    """MQTT ingestion: points/s from a publisher through a private Mosquitto into MqttConnector
+    workers (UNS JSON with 1 and 2 workers sharing a subscription, Sparkplug B with 1), against
+    the messages/s a bare aiomqtt subscriber receives in the same run."""
+    from smartfab.bench.mqtt import bench_mqtt
+
+    with console.status(f"MQTT: {messages} messages per measurement ..."):
+        figures = bench_mqtt(messages=messages, records=records)
+    _report("smartfab bench mqtt", figures)
+
+
+@app.command()
+def monitoring(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the filled store here and reuse it [default: a temporary one]."),
+    ] = None,
+    days: Annotated[float, typer.Option(min=2, help="Days of history of the trend signal.")] = 365,
+    runs: Annotated[int, typer.Option(min=5, help="Timed runs of each query.")] = 40,
+) -> None:
+    """Dashboard queries on a long history: a one-year trend of a 1 Hz signal (about 1000
+    buckets) against one day of it, the latest values of 1000 signals, and a line's OEE over a
+    month, on a store the virtual factory fills with over 100 million points (a few minutes; with
+    --data-dir the store is kept and later runs only query)."""
+    from smartfab.bench.monitoring import bench_monitoring
+
+    with tempfile.TemporaryDirectory(prefix="smartfab-bench-") as tmp:
+        folder = data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        with progress_bar() as bar:
+            task = bar.add_task("filling the store", total=1.0, detail="")
+
+            def progress(what: str, done: float) -> None:
+                bar.update(task, description=what, completed=done)
+
+            figures = bench_monitoring(folder / "bench-monitoring.duckdb", days, runs, progress)
+    _report("smartfab bench monitoring", figures)
+
