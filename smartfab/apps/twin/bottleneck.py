@@ -74,9 +74,11 @@ def active_period_shares(
     length = np.zeros((n, mid.size))  # duration of the active period in force, 0 if none
     period = np.full((n, mid.size), -1, np.int64)  # which period of the station
     for i, (s, e) in enumerate(clipped):
+        if not s.size:  # never active in the window: never the bottleneck
+            continue
         k = np.searchsorted(s, mid, side="right") - 1
         inside = (k >= 0) & (mid < e[np.maximum(k, 0)])
-        length[i] = np.where(inside, (e - s)[np.maximum(k, 0)] if s.size else 0.0, 0.0)
+        length[i] = np.where(inside, (e - s)[np.maximum(k, 0)], 0.0)
         period[i] = np.where(inside, k, -1)
     who = np.argmax(length, axis=0)
     seg = np.arange(mid.size)

@@ -11,6 +11,7 @@ bottleneck shares (active-period method) are averaged over them.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import statistics
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -181,7 +182,10 @@ def run_experiment(
             if progress is not None:
                 progress(len(results), len(jobs))
     else:
-        with ProcessPoolExecutor(max_workers=exp.workers) as pool:
+        # forkserver, not fork: the caller may be a server with threads (and DuckDB's), which a
+        # forked child would inherit in whatever state they were.
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=exp.workers, mp_context=context) as pool:
             for res in pool.map(_replicate, jobs):
                 results.append(res)
                 if progress is not None:

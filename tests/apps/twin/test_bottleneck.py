@@ -25,6 +25,14 @@ def test_hand_computed_sole_and_shifting_shares() -> None:
     assert shares.sole[1] == pytest.approx(0.1)
 
 
+def test_a_station_never_active_in_the_window_has_no_share() -> None:
+    # D works only outside the window (a twin calibrated on another weekday, say).
+    shares = active_period_shares(["A", "D"], [periods((0, 10)), periods((20, 30))], 0.0, 10.0)
+    assert shares.bottleneck == "A"
+    assert shares.sole == pytest.approx([1.0, 0.0])
+    assert shares.shifting == pytest.approx([0.0, 0.0])
+
+
 def test_obvious_bottleneck_of_a_simulated_line() -> None:
     always = Calendar(
         week=[
