@@ -19,7 +19,7 @@ from smartfab.cli.common import (
     plant_and_store,
     settings,
 )
-from smartfab.cli.serve import HostOpt, PortOpt, serve_until_stopped
+from smartfab.cli.serve import HostOpt, PortOpt, open_security, serve_until_stopped
 from smartfab.cli.simulate import DAY_US, newest_us, run_backfill
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import ModbusConnection, OpcUaConnection
@@ -28,6 +28,7 @@ from smartfab.platform.points import now_us
 if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
     from smartfab.config import Settings
     from smartfab.model.plant import Plant
+    from smartfab.platform.security import Security
     from smartfab.platform.store.base import Store
 
 
@@ -43,7 +44,9 @@ def _check_free(host: str, port: int, what: str) -> None:
             ) from None
 
 
-async def _demo(s: Settings, plant: Plant, store: Store, days: float, host: str, port: int) -> None:
+async def _demo(
+    s: Settings, plant: Plant, store: Store, sec: Security, days: float, host: str, port: int
+) -> None:
     from smartfab.devices.virtual.runner import RunnerProcess
 
     _check_free(host, port, "the API")
@@ -72,7 +75,8 @@ async def _demo(s: Settings, plant: Plant, store: Store, days: float, host: str,
             + "; Modbus TCP "
             + ", ".join(endpoints.get("modbus", []))
         )
-        await serve_until_stopped(plant, store, host, port)
+        console.print(f"log in at http://{host}:{port}/login.html", highlight=False)
+        await serve_until_stopped(plant, store, host, port, security=sec)
     finally:
         with contextlib.suppress(Exception):  # its own error, if any, was raised above
             await ready
@@ -94,5 +98,5 @@ def demo(
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
     s = settings(config, data_dir, plant, seed)
-    with plant_and_store(s) as (the_plant, store):
-        asyncio.run(_demo(s, the_plant, store, days, host or s.api_host, port or s.api_port))
+    with plant_and_store(s) as (the_plant, store), open_security(s) as sec:
+        asyncio.run(_demo(s, the_plant, store, sec, days, host or s.api_host, port or s.api_port))

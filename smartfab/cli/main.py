@@ -62,6 +62,17 @@ def _register() -> None:
     from smartfab.cli import twin
 
     app.add_typer(twin.app, name="twin")
+    from smartfab.cli import security
+
+    app.add_typer(security.users, name="users")
+    app.add_typer(security.tokens, name="tokens")
+    app.add_typer(security.audit, name="audit")
+    from smartfab.cli import edge
+
+    app.add_typer(edge.app, name="edge")
+    from smartfab.cli import certs
+
+    app.add_typer(certs.app, name="certs")
 
 
 def main() -> None:

@@ -13,18 +13,44 @@ from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, plant_
 if TYPE_CHECKING:  # the heavy modules are imported when a command runs, so --help is instant
     from smartfab.config import Settings
     from smartfab.model.plant import Plant
+    from smartfab.platform.security import Security
     from smartfab.platform.store.base import Store
 
 PortOpt = Annotated[int | None, typer.Option("--port", help="API port [default: 8080].")]
 HostOpt = Annotated[str | None, typer.Option("--host", help="API address [default: 127.0.0.1].")]
 
 
+def open_security(s: Settings) -> Security:
+    """The security database next to the store. On the very first start it holds no user: then
+    ``admin`` is created with a generated password, printed this once (there is no default
+    password to forget to change)."""
+    from smartfab.platform.security import Security, security_file
+
+    sec = Security(security_file(s))
+    password = sec.users.ensure_admin()
+    if password is not None:
+        console.print(
+            "[bold]first start: created the user admin with the password "
+            f"[green]{password}[/green][/bold]\nit is shown only this once: keep it safe, or "
+            "set another with `smartfab users passwd admin`",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return sec
+
+
 async def serve_until_stopped(
-    plant: Plant, store: Store, host: str, port: int, s: Settings | None = None
+    plant: Plant,
+    store: Store,
+    host: str,
+    port: int,
+    s: Settings | None = None,
+    *,
+    security: Security,
 ) -> None:
-    """Run connectors, ingestion (with alarms) and the API until SIGINT/SIGTERM, and scheduled
-    reports when ``s`` asks for them; then stop the connectors and store everything they
-    delivered before returning."""
+    """Run connectors, ingestion (with alarms) and the API (logins and tokens of ``security``)
+    until SIGINT/SIGTERM, and scheduled reports when ``s`` asks for them; then stop the
+    connectors and store everything they delivered before returning."""
     from smartfab.apps.monitoring.report_schedule import run_report_schedule
     from smartfab.platform.queries import PlantData
     from smartfab.runtime import Ingestion
@@ -43,12 +69,13 @@ async def serve_until_stopped(
         if schedule is not None and schedule.folder is not None
         else None
     )
-    api = ApiServer(create_app(PlantData(store, plant), ingestion), host, port)
+    api = ApiServer(create_app(PlantData(store, plant), ingestion, security=security), host, port)
     try:
         await ingestion.start()
         await api.start()
         console.print(
-            f"[green]smartfab is running[/green]: API {api.url}/api  docs {api.url}/docs\n"
+            f"[green]smartfab is running[/green]: web app {api.url}/  API {api.url}/api  "
+            f"docs {api.url}/docs\n"
             f"connectors: {', '.join(s.name for s in ingestion.connector_status()) or 'none'}\n"
             "press Ctrl-C to stop (everything received is stored first)"
         )
@@ -78,7 +105,9 @@ def serve(
     """Connect to the devices of the plant file, store their data and serve the API until
     Ctrl-C. For a first look without a plant, use `smartfab demo`."""
     s = settings(config, data_dir, plant)
-    with plant_and_store(s) as (the_plant, store):
+    with plant_and_store(s) as (the_plant, store), open_security(s) as sec:
         asyncio.run(
-            serve_until_stopped(the_plant, store, host or s.api_host, port or s.api_port, s)
+            serve_until_stopped(
+                the_plant, store, host or s.api_host, port or s.api_port, s, security=sec
+            )
         )

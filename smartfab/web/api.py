@@ -9,7 +9,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -17,8 +17,22 @@ from smartfab import __version__
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
+from smartfab.platform.security import Security
+from smartfab.web import auth
+from smartfab.web.auth import ApiLimits
 from smartfab.web.live import LiveFeed
-from smartfab.web.routes import alarms, connectors, live, monitoring, plant
+from smartfab.web.routes import (
+    alarms,
+    connectors,
+    live,
+    monitoring,
+    plant,
+    scheduling,
+    session,
+    twin,
+    users,
+)
+from smartfab.web.routes import security as security_log
 from smartfab.web.routes.connectors import ConnectorControl
 from smartfab.web.schemas import Columns, HistoryOut, columns
 
@@ -34,9 +48,17 @@ class _Ingesting(Protocol):
     writer: _Writer
 
 
-def create_app(data: PlantData, control: ConnectorControl | None = None) -> FastAPI:
+def create_app(
+    data: PlantData,
+    control: ConnectorControl | None = None,
+    *,
+    security: Security,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
-    also tells the live feed when new data were stored, and holds the alarm engine)."""
+    also tells the live feed when new data were stored, and holds the alarm engine). Every route
+    needs a login or an API token of ``security`` and the permission it declares (see
+    :mod:`smartfab.web.auth`)."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -56,16 +78,23 @@ def create_app(data: PlantData, control: ConnectorControl | None = None) -> Fast
     feed = LiveFeed(data, (lambda: writer.stats.batches) if writer is not None else None)
     app.state.live = feed  # ApiServer.stop ends the streams, which would hold shutdown open
 
-    api = APIRouter(prefix="/api")
+    # Every /api route must declare its permission; one that does not is closed (auth.install).
+    api = APIRouter(prefix="/api", dependencies=[Depends(auth.undeclared_guard)])
+    api.include_router(session.router())
     api.include_router(plant.router(data))
     api.include_router(monitoring.router(data))
     api.include_router(live.router(feed))
     api.include_router(alarms.router(engine))
     api.include_router(connectors.router(control))
+    api.include_router(scheduling.router(data))
+    api.include_router(twin.router(data))
+    api.include_router(users.router())
+    api.include_router(security_log.router())
     app.include_router(api)
+    auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="web")
     return app
 
 
-__all__ = ["Columns", "ConnectorControl", "HistoryOut", "columns", "create_app"]
+__all__ = ["ApiLimits", "Columns", "ConnectorControl", "HistoryOut", "columns", "create_app"]

@@ -1,12 +1,18 @@
 """Serve the API with uvicorn inside the caller's event loop, so that ingestion and the API share
-one process and one orderly shutdown (the caller handles signals, not uvicorn)."""
+one process and one orderly shutdown (the caller handles signals, not uvicorn).
+
+With a certificate and key (settings ``tls_cert`` and ``tls_key``; ``smartfab certs create``
+makes a self-signed pair) it serves HTTPS only (with OpenSSL's defaults: TLS 1.2 or newer), so
+that passwords, session cookies and tokens never cross the network in clear."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import Generator
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -22,7 +28,16 @@ class _Server(uvicorn.Server):
 
 
 class ApiServer:
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        host: str,
+        port: int,
+        *,
+        cert: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
+        self.tls = _usable_tls(cert, key)
         try:
             self._socket = socket.create_server((host, port), reuse_port=False)
         except OSError as exc:
@@ -37,13 +52,15 @@ class ApiServer:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=5,  # a browser holding a connection must not block exit
+            ssl_certfile=str(cert) if self.tls else None,
+            ssl_keyfile=str(key) if self.tls else None,
         )
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
@@ -61,3 +78,22 @@ class ApiServer:
         self._server.should_exit = True
         if self._task is not None:
             await self._task
+
+
+def _usable_tls(cert: Path | None, key: Path | None) -> bool:
+    """Whether to serve HTTPS: ``cert`` and ``key`` given and usable together, checked now so that
+    a wrong path or a key of another certificate is a clear error at start, not a failed handshake
+    for every client later."""
+    if cert is None and key is None:
+        return False
+    if cert is None or key is None:
+        raise SmartfabError("HTTPS needs both tls_cert and tls_key (smartfab certs create)")
+    missing = [p for p in (cert, key) if not p.is_file()]
+    if missing:
+        raise SmartfabError(f"HTTPS: {missing[0]}: no such file")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SmartfabError(f"HTTPS: cannot use certificate {cert} with key {key}: {exc}") from exc
+    return True

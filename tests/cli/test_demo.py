@@ -9,23 +9,32 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from tests.conftest import demo_plant_on_free_ports, free_port
 
+AUTH: dict[str, str] = {}
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as r:
+
+def _get(url: str, headers: dict[str, str] | None = None) -> Any:
+    request = urllib.request.Request(url, headers=AUTH if headers is None else headers)
+    with urllib.request.urlopen(request, timeout=5) as r:
         return json.load(r)
 
 
 def test_demo_runs_live_and_stops_cleanly(tmp_path: Path) -> None:
     plant = demo_plant_on_free_ports(tmp_path)
     port = free_port()
+    # A script's token made beforehand; the users table stays empty, so the demo makes its admin.
+    with Security(tmp_path / "data" / "security.sqlite") as sec:
+        _, secret = sec.tokens.create("test", "test", "viewer")
+    AUTH["Authorization"] = f"Bearer {secret}"
     demo = subprocess.Popen(
         [sys.executable, "-m", "smartfab", "demo", "--days", "0.02", "--plant", str(plant),
          "--data-dir", str(tmp_path / "data"), "--port", str(port)],
@@ -48,10 +57,20 @@ def test_demo_runs_live_and_stops_cleanly(tmp_path: Path) -> None:
         latest = _get(f"{api}/latest")
         newest = max(latest["columns"]["ts"])
         assert time.time() - datetime.fromisoformat(newest).timestamp() < 30
+        try:
+            _get(f"{api}/health", headers={})
+            raise AssertionError("the API answered without credentials")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)
     assert demo.returncode == 0, err
+    # The admin's generated password, printed this once, logs in.
+    password = re.search(r"created the user admin with the password (\S+)", out)
+    assert password, out
+    with Security(tmp_path / "data" / "security.sqlite") as sec:
+        assert sec.users.authenticate("admin", password[1]).role == "admin"
     assert "simulating" in out and "API http://127.0.0.1" in out
     m = re.search(
         r"received ([\d,]+) points this run: stored ([\d,]+), already stored ([\d,]+), "

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
 from tests.conftest import FILLED_END_US, FILLED_START_US
@@ -22,9 +23,12 @@ END = datetime.fromtimestamp(FILLED_END_US / 1e6, UTC).isoformat()
 
 
 @pytest.fixture(scope="module")
-def client(filled_store: Path, demo_plant: Plant) -> Iterator[TestClient]:
+def client(
+    filled_store: Path, demo_plant: Plant, security: Security, admin_headers: dict[str, str]
+) -> Iterator[TestClient]:
     with DuckDBStore(filled_store) as store:
-        yield TestClient(create_app(PlantData(store, demo_plant)))
+        app = create_app(PlantData(store, demo_plant), security=security)
+        yield TestClient(app, headers=admin_headers)
 
 
 def test_assets_are_the_isa95_tree(client: TestClient, demo_plant: Plant) -> None:

@@ -1,6 +1,9 @@
 """The web app in a real headless Chromium against a real server: `smartfab demo` (virtual factory
 on OPC UA and Modbus in its own process, connectors, ingestion, API and web app) on free ports.
 
+The demo creates the admin on its first start and prints the password once: the tests read it from
+the demo's output and log in through the login page, as a person would.
+
 Screenshots land in test-artifacts/browser/ (git-ignored) for a person to look at. Without
 /usr/bin/chromium (the Debian package; scripts/install adds it) the tests skip, except under
 CI=true, where a missing browser is a failure rather than a silent gap.
@@ -14,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,9 +50,29 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
 
 
+ADMIN: dict[str, str] = {}  # user, password and session cookie of the running demo
+
+
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as r:
+    request = urllib.request.Request(url, headers={"Cookie": ADMIN.get("cookie", "")})
+    with urllib.request.urlopen(request, timeout=5) as r:
         return json.load(r)
+
+
+def _login(url: str, user: str, password: str) -> str:
+    """The session cookie of a login over the API."""
+    request = urllib.request.Request(
+        f"{url}/api/login",
+        data=json.dumps({"user": user, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return str(r.headers["Set-Cookie"]).split(";")[0]
+
+
+def _read_output(stream: Any, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line)
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +84,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     demo = subprocess.Popen(
         [sys.executable, "-m", "smartfab", "demo", "--days", "0.25", "--plant", str(plant),
          "--data-dir", str(folder / "data"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # One stream, drained by one thread all along: a full pipe would block the demo.
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
+    reader = threading.Thread(target=_read_output, args=(demo.stdout, output), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert demo.poll() is None, demo.communicate()
+            assert demo.poll() is None, "".join(output)
             assert time.monotonic() < deadline, "the demo did not connect within 120 s"
+            if "cookie" not in ADMIN:
+                found = re.search(
+                    r"created the user admin with the password (\S+)", "".join(output)
+                )
+                if found is None or not any("smartfab is running" in x for x in output):
+                    time.sleep(0.5)
+                    continue
+                ADMIN.update(user="admin", password=found.group(1))
+                ADMIN["cookie"] = _login(url, "admin", ADMIN["password"])
             try:
                 connectors = _get(f"{url}/api/connectors")
                 if connectors and all(c["points"] > 0 for c in connectors):
@@ -80,10 +117,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         demo.send_signal(signal.SIGINT)
         try:
-            demo.communicate(timeout=60)
+            demo.wait(timeout=60)
         except subprocess.TimeoutExpired:
             demo.kill()
-            demo.communicate()
+            demo.wait()
+        reader.join(timeout=5)
+        ADMIN.clear()
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +151,20 @@ def page(browser: Any, server: str) -> Iterator[Any]:
         "**/*",
         lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
     )
+    log_in(pg, server)
     yield pg
     context.close()
     assert not errors, errors
+
+
+def log_in(page: Any, server: str) -> None:
+    """Through the login page: the app sends a browser without a session there."""
+    page.goto(server + "/")
+    page.wait_for_selector("body.login-page[data-ready='true']")
+    page.fill("#login-user", "admin")
+    page.fill("#login-password", ADMIN["password"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='true'] #view")
 
 
 def shot(page: Any, name: str) -> Path:
@@ -211,7 +261,6 @@ def test_switch_language(page: Any, server: str) -> None:
 
 
 def test_acknowledge_an_alarm(page: Any, server: str) -> None:
-    page.add_init_script("localStorage.setItem('smartfab.operator', 'browser test')")
     page.goto(f"{server}/#/alarms")
     page.wait_for_selector("body[data-ready='true']")
     # The virtual factory raises alarms within its first minutes (faults, limits); wait for one.
@@ -235,7 +284,43 @@ def test_acknowledge_an_alarm(page: Any, server: str) -> None:
         timeout=10000,
     )
     if after.count():
-        assert "browser test" in after.inner_text()
+        assert "admin" in after.inner_text()
     status = {a["id"]: a for a in _get(f"{server}/api/alarms?include_normal=true")["alarms"]}
-    assert status[alarm_id]["acked_by"] == "browser test"
+    assert status[alarm_id]["acked_by"] == "admin"  # the logged-in user, whom the server knows
+    audit = _get(f"{server}/api/audit?action=alarm.acknowledge")
+    assert any(e["target"] == f"alarm:{alarm_id}" and e["actor"] == "admin" for e in audit)
     shot(page, "alarms-acknowledged")
+
+
+def test_login_refuses_a_wrong_password_and_logout_ends_the_session(
+    browser: Any, server: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    pg = context.new_page()
+    try:
+        # A page of the app, without a session: the login page, which keeps the page wanted.
+        pg.goto(f"{server}/#/alarms")
+        pg.wait_for_selector("body.login-page[data-ready='true']")
+        assert pg.url.endswith("/login.html#/alarms")
+        pg.fill("#login-user", "admin")
+        pg.fill("#login-password", "not the password")
+        pg.click("button[type=submit]")
+        pg.wait_for_selector("#login-error:not([hidden])")
+        assert pg.locator("#login-error").inner_text() == "Wrong user name or password"
+        pg.select_option("#lang", "zh")
+        pg.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        assert pg.locator("button[type=submit]").inner_text() == "登录"
+        shot(pg, "login-zh")
+        pg.select_option("#lang", "en")
+        pg.fill("#login-password", ADMIN["password"])
+        pg.click("button[type=submit]")
+        pg.wait_for_selector(".page-alarms")  # back where it wanted to go
+        assert pg.locator("#user-name").inner_text() == "admin"
+        cookie = next(c for c in context.cookies() if c["name"] == "smartfab_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        pg.click("#logout")
+        pg.wait_for_selector("body.login-page")
+        pg.goto(server + "/")  # the session is over
+        pg.wait_for_selector("body.login-page[data-ready='true']")
+    finally:
+        context.close()

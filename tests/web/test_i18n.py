@@ -15,6 +15,7 @@ import pytest
 STATIC = Path(__file__).resolve().parents[2] / "smartfab" / "web" / "static"
 LANGUAGES = ("en", "zh", "ru")
 SCRIPTS = sorted((STATIC / "js").rglob("*.js"))
+PAGES = sorted(STATIC.glob("*.html"))  # the app and its login page
 
 
 def _load(lang: str) -> dict[str, str]:
@@ -62,7 +63,7 @@ def _literals(code: str) -> list[str]:
 
 def test_keys_used_by_markup_and_scripts_exist(dicts: dict[str, dict[str, str]]) -> None:
     en = dicts["en"]
-    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    html = "".join(p.read_text(encoding="utf-8") for p in PAGES)
     used = set(re.findall(r'data-i18n(?:-title|-placeholder)?="([^"]+)"', html))
     prefixes: set[str] = set()
     for path in SCRIPTS:
@@ -113,9 +114,10 @@ class _VisibleText(HTMLParser):
             self.untranslated.append(data.strip())
 
 
-def test_page_has_no_untranslated_text() -> None:
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_page_has_no_untranslated_text(page: Path) -> None:
     parser = _VisibleText()
-    parser.feed((STATIC / "index.html").read_text(encoding="utf-8"))
+    parser.feed(page.read_text(encoding="utf-8"))
     assert parser.untranslated == []
 
 

@@ -13,6 +13,7 @@ import httpx
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime import Ingestion
 from smartfab.web.api import create_app
@@ -74,14 +75,17 @@ async def test_snapshot_then_coalesced_changes(tmp_path: Path, demo_plant: Plant
             await ingestion.stop()
 
 
-async def test_sse_route_through_a_real_server(filled_store: Path, demo_plant: Plant) -> None:
+async def test_sse_route_through_a_real_server(
+    filled_store: Path, demo_plant: Plant, security: Security, admin_headers: dict[str, str]
+) -> None:
     """Without ingestion the feed polls; the stream ends when the server stops."""
     with DuckDBStore(filled_store) as store:
-        server = ApiServer(create_app(PlantData(store, demo_plant)), "127.0.0.1", 0)
+        app = create_app(PlantData(store, demo_plant), security=security)
+        server = ApiServer(app, "127.0.0.1", 0)
         await server.start()
         try:
             async with (
-                httpx.AsyncClient(base_url=server.url) as client,
+                httpx.AsyncClient(base_url=server.url, headers=admin_headers) as client,
                 client.stream("GET", "/api/live") as r,
             ):
                 assert r.headers["content-type"].startswith("text/event-stream")

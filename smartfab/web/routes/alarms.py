@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine, UnknownAlarmError
 from smartfab.apps.monitoring.alarms.lifecycle import AlarmStatus, Record
 from smartfab.platform.queries import TimeRange
+from smartfab.platform.security.roles import Principal
+from smartfab.web.auth import check_target, record_change, require
 from smartfab.web.schemas import End, Start, finite
 
 
@@ -59,22 +61,27 @@ class RecordOut(BaseModel):
     until: str | None
 
 
+# ``user`` is kept for older clients and ignored: the acting user is the one logged in, whom a
+# request cannot choose.
+_USER = Field(default="", description="Ignored: the logged-in user acts")
+
+
 class Acknowledge(BaseModel):
-    ids: list[str] = Field(min_length=1)
-    user: str
-    comment: str = ""
+    ids: list[str] = Field(min_length=1, max_length=10_000)
+    user: str = _USER
+    comment: str = Field(default="", max_length=2000)
 
 
 class Shelve(BaseModel):
     id: str
-    user: str
+    user: str = _USER
     minutes: float = Field(gt=0, description="How long the alarm stays shelved")
     reason: str
 
 
 class Unshelve(BaseModel):
     id: str
-    user: str
+    user: str = _USER
 
 
 class BadActorOut(BaseModel):
@@ -97,6 +104,11 @@ class LoadOut(BaseModel):
     bad_actors: list[BadActorOut]
 
 
+# Module level, where FastAPI resolves the annotations of the routes.
+ACK = require("alarms.ack")
+READ_SCOPED = require("plant.read", scoped=True)
+
+
 def router(engine: AlarmEngine | None) -> APIRouter:
     api = APIRouter(prefix="/alarms", tags=["alarms"])
 
@@ -105,7 +117,39 @@ def router(engine: AlarmEngine | None) -> APIRouter:
             raise HTTPException(409, "no alarm engine runs in this process (read-only server)")
         return engine
 
-    @api.get("", response_model=AlarmList, summary="The alarm list, most urgent first")
+    def acting(
+        request: Request, who: Principal, ids: list[str]
+    ) -> tuple[AlarmEngine, dict[str, Any]]:
+        """The engine, once the caller's scope covers the equipment of every alarm; and the
+        alarms' status before the change, for the audit log."""
+        e = running()
+        before: dict[str, Any] = {}
+        for alarm_id in ids:
+            try:
+                status = e.status(alarm_id)
+            except UnknownAlarmError:
+                raise HTTPException(404, f"unknown alarm {alarm_id!r}") from None
+            check_target(request, who, status.equipment)
+            before[alarm_id] = _audited(status)
+        return e, before
+
+    def audit(
+        request: Request,
+        who: Principal,
+        action: str,
+        before: dict[str, Any],
+        after: list[AlarmStatus],
+    ) -> None:
+        changed = {s.id: _audited(s) for s in after}
+        for alarm_id, status in changed.items():
+            record_change(request, who, action, f"alarm:{alarm_id}", before[alarm_id], status)
+
+    @api.get(
+        "",
+        response_model=AlarmList,
+        summary="The alarm list, most urgent first",
+        dependencies=[READ_SCOPED],
+    )
     def alarms(
         under: Annotated[str | None, Query(description="Asset path")] = None,
         state: Annotated[list[str] | None, Query(description="States (repeatable)")] = None,
@@ -120,24 +164,37 @@ def router(engine: AlarmEngine | None) -> APIRouter:
         return AlarmList(available=True, alarms=[_alarm_out(s) for s in found])
 
     @api.post("/acknowledge", response_model=list[AlarmOut], summary="Acknowledge alarms")
-    async def acknowledge(body: Acknowledge) -> list[AlarmOut]:
-        return [
-            _alarm_out(s)
-            for s in await _acting(running().acknowledge(body.ids, body.user, body.comment))
-        ]
+    async def acknowledge(
+        body: Acknowledge, request: Request, who: Annotated[Principal, ACK]
+    ) -> list[AlarmOut]:
+        e, before = acting(request, who, body.ids)
+        done = await _acting(e.acknowledge(body.ids, who.name, body.comment))
+        audit(request, who, "alarm.acknowledge", before, done)
+        return [_alarm_out(s) for s in done]
 
     @api.post("/shelve", response_model=AlarmOut, summary="Shelve an alarm for some minutes")
-    async def shelve(body: Shelve) -> AlarmOut:
+    async def shelve(body: Shelve, request: Request, who: Annotated[Principal, ACK]) -> AlarmOut:
+        e, before = acting(request, who, [body.id])
         until = datetime.now(UTC) + timedelta(minutes=body.minutes)
-        return _alarm_out(
-            await _acting(running().shelve(body.id, body.user, _us(until), body.reason))
-        )
+        done = await _acting(e.shelve(body.id, who.name, _us(until), body.reason))
+        audit(request, who, "alarm.shelve", before, [done])
+        return _alarm_out(done)
 
     @api.post("/unshelve", response_model=AlarmOut, summary="End an alarm's shelving now")
-    async def unshelve(body: Unshelve) -> AlarmOut:
-        return _alarm_out(await _acting(running().unshelve(body.id, body.user)))
+    async def unshelve(
+        body: Unshelve, request: Request, who: Annotated[Principal, ACK]
+    ) -> AlarmOut:
+        e, before = acting(request, who, [body.id])
+        done = await _acting(e.unshelve(body.id, who.name))
+        audit(request, who, "alarm.unshelve", before, [done])
+        return _alarm_out(done)
 
-    @api.get("/history", response_model=list[RecordOut], summary="Journal of alarm transitions")
+    @api.get(
+        "/history",
+        response_model=list[RecordOut],
+        summary="Journal of alarm transitions",
+        dependencies=[READ_SCOPED],
+    )
     async def history(
         start: Start = None,
         end: End = None,
@@ -151,7 +208,12 @@ def router(engine: AlarmEngine | None) -> APIRouter:
         )
         return [_record_out(x) for x in records]
 
-    @api.get("/load", response_model=LoadOut, summary="EEMUA 191 alarm load")
+    @api.get(
+        "/load",
+        response_model=LoadOut,
+        summary="EEMUA 191 alarm load",
+        dependencies=[READ_SCOPED],
+    )
     async def load(
         start: Start = None,
         end: End = None,
@@ -189,6 +251,11 @@ async def _acting(call: Any) -> Any:
         raise HTTPException(404, f"unknown alarm {exc.args[0]!r}") from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+def _audited(s: AlarmStatus) -> dict[str, Any]:
+    return {"state": str(s.state), "acked_by": s.acked_by, "shelved_by": s.shelved_by,
+            "shelved_until": _iso(s.shelved_until), "reason": s.shelve_reason}  # fmt: skip
 
 
 def _us(t: datetime) -> int:

@@ -4,13 +4,15 @@ served read-only)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from smartfab.devices.connector import ConnectorStatus
 from smartfab.errors import SmartfabError
+from smartfab.platform.security.roles import Principal
+from smartfab.web.auth import record_change, require
 
 
 class ConnectorControl(Protocol):
@@ -35,20 +37,40 @@ class ConnectorChange(BaseModel):
 def router(control: ConnectorControl | None) -> APIRouter:
     api = APIRouter(tags=["connectors"])
 
-    @api.get("/connectors", summary="Status of each connector")
+    @api.get(
+        "/connectors", summary="Status of each connector", dependencies=[require("plant.read")]
+    )
     def connectors() -> list[dict[str, Any]]:
         return [asdict(s) for s in control.connector_status()] if control else []
 
     @api.patch("/connectors/{name}", summary="Change a connector; the change survives restarts")
-    async def configure(name: str, change: ConnectorChange) -> dict[str, Any]:
+    async def configure(
+        name: str,
+        change: ConnectorChange,
+        request: Request,
+        who: Annotated[Principal, require("connectors.configure")],
+    ) -> dict[str, Any]:
         if control is None:
             raise HTTPException(409, "no connectors run in this process (read-only server)")
+        before = next((asdict(s) for s in control.connector_status() if s.name == name), None)
+        wanted = change.model_dump(exclude_none=True)
         try:
-            status = await control.configure_connector(name, change.model_dump(exclude_none=True))
+            status = await control.configure_connector(name, wanted)
         except KeyError:
             raise HTTPException(404, f"unknown connector {name!r}") from None
         except SmartfabError as exc:  # a change the connection's schema refuses
             raise HTTPException(422, str(exc)) from None
-        return asdict(status)
+        after = asdict(status)
+        record_change(
+            request, who, "connector.configure", f"connector:{name}",
+            {"status": _settings(before)}, {"status": _settings(after), "change": wanted},
+        )  # fmt: skip
+        return after
 
     return api
+
+
+def _settings(status: dict[str, Any] | None) -> dict[str, Any] | None:
+    # The audit keeps what a person changes, not the counters that move every second.
+    kept = ("name", "protocol", "endpoint", "state")
+    return None if status is None else {k: status[k] for k in kept}

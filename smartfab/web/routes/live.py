@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from smartfab.web.auth import require
 from smartfab.web.live import LiveFeed
 
 
@@ -19,8 +20,9 @@ def router(feed: LiveFeed) -> APIRouter:
             "A `text/event-stream` of `update` events, JSON "
             '`{"ts": ..., "values": {path: [ts, value, quality]}, "states": {equipment: state}}`.'
             " The first holds every signal and state, later ones only what changed, at most two"
-            " a second."
+            " a second. It spans the whole plant, so a grant limited to part of it is refused."
         ),
+        dependencies=[require("plant.read", scoped=True)],
     )
     async def live() -> StreamingResponse:
         return StreamingResponse(

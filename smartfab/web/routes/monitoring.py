@@ -25,6 +25,7 @@ from smartfab.apps.monitoring.states import StateSeries, state_in_force
 from smartfab.model.plant import EquipmentRef
 from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.queries import PlantData, TimeRange
+from smartfab.web.auth import require
 from smartfab.web.schemas import Columns, End, Start, epoch_us, finite, table_out
 
 # Raw points an SPC request may read: a shift of a 1 Hz signal is 28,800; a year would need
@@ -89,7 +90,8 @@ class SpcOut(BaseModel):
 
 
 def router(data: PlantData) -> APIRouter:
-    api = APIRouter(tags=["monitoring"])
+    # Each route names its asset (path, equipment, signal), which the permission checks.
+    api = APIRouter(tags=["monitoring"], dependencies=[require("plant.read")])
 
     @api.get("/oee", response_model=OeeOut, summary="OEE, losses, MTBF and MTTR of an asset")
     def oee(

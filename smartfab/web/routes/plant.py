@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from smartfab import __version__
 from smartfab.platform.queries import PlantData
+from smartfab.web.auth import require
 from smartfab.web.schemas import Columns, End, HistoryOut, Start, columns, table_out
 
 
@@ -64,12 +65,18 @@ class EquipmentOut(BaseModel):
 
 def router(data: PlantData) -> APIRouter:
     api = APIRouter(tags=["plant"])
+    read, read_scoped = require("plant.read"), require("plant.read", scoped=True)
 
-    @api.get("/health", summary="Liveness and what this process holds")
+    @api.get("/health", summary="Liveness and what this process holds", dependencies=[read])
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "signals": len(data.signals())}
 
-    @api.get("/assets", response_model=AssetNode, summary="The ISA-95 hierarchy of the plant")
+    @api.get(
+        "/assets",
+        response_model=AssetNode,
+        summary="The ISA-95 hierarchy of the plant",
+        dependencies=[read],
+    )
     def assets() -> AssetNode:
         if data.plant is None:
             raise HTTPException(404, "this server was started without a plant model")
@@ -79,6 +86,7 @@ def router(data: PlantData) -> APIRouter:
         "/equipment/{path:path}",
         response_model=EquipmentOut,
         summary="An equipment: state and fault codes, signals with their sample intervals",
+        dependencies=[read],
     )
     def equipment(path: str) -> EquipmentOut:
         if data.plant is None:
@@ -110,20 +118,35 @@ def router(data: PlantData) -> APIRouter:
             ],
         )
 
-    @api.get("/signals", response_model=list[SignalOut], summary="Signals, optionally below a path")
+    @api.get(
+        "/signals",
+        response_model=list[SignalOut],
+        summary="Signals, optionally below a path",
+        dependencies=[read_scoped],
+    )
     def signals(
         under: Annotated[str | None, Query(description="Asset path prefix")] = None,
     ) -> list[SignalOut]:
         return [SignalOut(**asdict(s)) for s in data.signals(under)]
 
-    @api.get("/latest", response_model=Columns, summary="Newest value of each signal")
+    @api.get(
+        "/latest",
+        response_model=Columns,
+        summary="Newest value of each signal",
+        dependencies=[read_scoped],
+    )
     def latest(
         signal: Annotated[list[str] | None, Query(description="Signal paths (repeatable)")] = None,
         under: Annotated[str | None, Query(description="Asset path prefix")] = None,
     ) -> Columns:
         return table_out(data.latest(signal, under))
 
-    @api.get("/history", response_model=HistoryOut, summary="History of one signal")
+    @api.get(
+        "/history",
+        response_model=HistoryOut,
+        summary="History of one signal",
+        dependencies=[read],
+    )
     def history(
         signal: Annotated[str, Query(description="Signal path")],
         start: Start = None,
@@ -157,7 +180,12 @@ def router(data: PlantData) -> APIRouter:
             truncated=truncated,
         )
 
-    @api.get("/events", response_model=Columns, summary="Events: states, counts, faults, gaps")
+    @api.get(
+        "/events",
+        response_model=Columns,
+        summary="Events: states, counts, faults, gaps",
+        dependencies=[read_scoped],
+    )
     def events(
         start: Start = None,
         end: End = None,
@@ -168,7 +196,12 @@ def router(data: PlantData) -> APIRouter:
         t = data.events(start, end, equipment, kind, limit)
         return table_out(t, truncated=t.num_rows >= limit)
 
-    @api.get("/states", response_model=Columns, summary="Time spent in each machine state")
+    @api.get(
+        "/states",
+        response_model=Columns,
+        summary="Time spent in each machine state",
+        dependencies=[read],
+    )
     def states(
         equipment: Annotated[str, Query(description="Equipment path")],
         start: Start = None,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
 from tests.conftest import FILLED_END_US, FILLED_START_US
@@ -25,9 +26,12 @@ WINDOW = {"start": START, "end": END}
 
 
 @pytest.fixture(scope="module")
-def client(filled_store: Path, demo_plant: Plant) -> Iterator[TestClient]:
+def client(
+    filled_store: Path, demo_plant: Plant, security: Security, admin_headers: dict[str, str]
+) -> Iterator[TestClient]:
     with DuckDBStore(filled_store) as store:
-        yield TestClient(create_app(PlantData(store, demo_plant)))
+        app = create_app(PlantData(store, demo_plant), security=security)
+        yield TestClient(app, headers=admin_headers)
 
 
 def test_oee_of_a_line_sums_its_equipment(client: TestClient) -> None:

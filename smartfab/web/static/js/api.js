@@ -2,6 +2,11 @@
 
 export class ApiError extends Error {}
 
+// A 401 means the session has ended (expired, logged out elsewhere, user disabled): log in again.
+function loggedOut(r) {
+  if (r.status === 401) location.replace("login.html" + location.hash);
+}
+
 export async function get(path, params = {}) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -9,6 +14,7 @@ export async function get(path, params = {}) {
     for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
   }
   const r = await fetch(`api/${path}${q.size ? "?" + q : ""}`);
+  loggedOut(r);
   const body = await r.json().catch(() => ({}));
   if (!r.ok) throw new ApiError(typeof body.detail === "string" ? body.detail : r.statusText);
   return body;
@@ -18,6 +24,7 @@ export async function send(method, path, body) {
   const r = await fetch(`api/${path}`, {
     method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body ?? {}),
   });
+  loggedOut(r);
   const out = await r.json().catch(() => ({}));
   if (!r.ok) throw new ApiError(typeof out.detail === "string" ? out.detail : r.statusText);
   return out;

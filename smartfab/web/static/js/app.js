@@ -6,13 +6,16 @@
 import { get, live } from "./api.js";
 import { h, leaf } from "./dom.js";
 import { initialLanguage, setLanguage, t, locale } from "./i18n.js";
+import { logout } from "./session.js";
 import * as overview from "./pages/overview.js";
 import * as line from "./pages/line.js";
 import * as equipment from "./pages/equipment.js";
 import * as spc from "./pages/spc.js";
 import * as alarms from "./pages/alarms.js";
+import * as scheduling from "./pages/scheduling.js";
+import * as twin from "./pages/twin.js";
 
-const PAGES = { "": overview, line, equipment, spc, alarms };
+const PAGES = { "": overview, line, equipment, spc, alarms, scheduling, twin };
 let cleanup = null;
 let plant = null;
 
@@ -98,6 +101,8 @@ async function main() {
     await setLanguage(select.value);
     show();
   });
+  document.getElementById("logout").addEventListener("click", logout);
+  get("me").then((me) => { document.getElementById("user-name").textContent = me.name; }, () => {});
   try {
     plant = indexPlant(await get("assets"));
     document.getElementById("site-title").textContent = plant.tree.title || plant.tree.name;

@@ -1,17 +1,19 @@
 // Horizontal bar chart, e.g. the six big losses in hours: label on the left, value at the bar's
 // end. Negative values (a machine faster than its ideal cycle) draw to the left of zero; a value
 // that is not defined (null: OEE of a period without planned time) has no bar and reads "–".
+// An item may carry a confidence interval (low, high), drawn as a whisker over its bar, and its
+// own label text (e.g. "12.3 ± 0.4").
 
 import { Plot, cssVar, formatValue } from "./core.js";
 
 export class BarChart extends Plot {
-  constructor(container, { barHeight = 24, bars = 6, labelWidth = 150, unit = "" } = {}) {
-    super(container, { height: bars * barHeight + 16, margin: { left: labelWidth, right: 70, top: 8, bottom: 8 } });
+  constructor(container, { barHeight = 24, bars = 6, labelWidth = 150, valueWidth = 70, unit = "" } = {}) {
+    super(container, { height: bars * barHeight + 16, margin: { left: labelWidth, right: valueWidth, top: 8, bottom: 8 } });
     this.items = [];
     this.unit = unit;
   }
 
-  /** items: [{label, value, color?}] */
+  /** items: [{label, value, color?, low?, high?, text?}] */
   setItems(items) {
     this.items = items;
     this.draw();
@@ -21,7 +23,7 @@ export class BarChart extends Plot {
     if (!this.ctx || !this.items) return;
     this.clear();
     const { ctx, margin } = this;
-    const values = this.items.map((d) => d.value ?? 0);
+    const values = this.items.flatMap((d) => [d.value ?? 0, d.low ?? 0, d.high ?? 0]);
     const lo = Math.min(0, ...values), hi = Math.max(0, ...values, 1e-9);
     this.x0 = lo; this.x1 = hi;
     const h = this.plotHeight / Math.max(1, this.items.length);
@@ -33,8 +35,21 @@ export class BarChart extends Plot {
       const a = this.sx(Math.min(0, d.value ?? 0)), b = this.sx(Math.max(0, d.value ?? 0));
       ctx.fillStyle = d.color || cssVar("--chart-bar");
       if (d.value !== null) ctx.fillRect(a, y + 3, Math.max(1, b - a), h - 6);
+      let end = b;
+      if (d.value !== null && d.low !== undefined && d.high !== undefined) {
+        const l = this.sx(d.low), r = this.sx(d.high), m = Math.round(y + h / 2) + 0.5, cap = Math.min(6, h / 3);
+        ctx.strokeStyle = cssVar("--text"); ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(l, m); ctx.lineTo(r, m);
+        ctx.moveTo(l, m - cap); ctx.lineTo(l, m + cap);
+        ctx.moveTo(r, m - cap); ctx.lineTo(r, m + cap);
+        ctx.stroke();
+        ctx.lineWidth = 1;
+        end = Math.max(b, r);
+      }
       ctx.fillStyle = cssVar("--text"); ctx.textAlign = "left";
-      ctx.fillText(d.value === null ? "–" : `${formatValue(d.value, hi - lo)} ${this.unit}`, b + 6, y + h / 2);
+      const text = d.text ?? `${formatValue(d.value, hi - lo)} ${this.unit}`;
+      ctx.fillText(d.value === null ? "–" : text, end + 6, y + h / 2);
     });
     ctx.strokeStyle = cssVar("--chart-axis");
     const z = Math.round(this.sx(0)) + 0.5;

@@ -151,7 +151,57 @@ export class Plot {
     ctx.clip();
   }
 
+  /** A box of text lines near (x, y), kept inside the canvas. */
+  tooltip(x, y, lines) {
+    const { ctx } = this;
+    ctx.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
+    const w = Math.max(...lines.map((l) => ctx.measureText(l).width)) + 12;
+    const h = lines.length * 16 + 6;
+    const bx = x + 12 + w > this.width ? Math.max(2, x - 12 - w) : x + 12;
+    const by = Math.max(2, Math.min(y, this.height - h - 2));
+    ctx.fillStyle = cssVar("--panel"); ctx.fillRect(bx, by, w, h);
+    ctx.strokeStyle = cssVar("--chart-axis"); ctx.strokeRect(bx + 0.5, by + 0.5, w, h);
+    ctx.fillStyle = cssVar("--text"); ctx.textAlign = "left"; ctx.textBaseline = "middle";
+    lines.forEach((l, i) => ctx.fillText(l, bx + 6, by + 11 + i * 16));
+  }
+
   draw() {}
+}
+
+/**
+ * Zoom and pan of a plot's x axis, as the trend chart and the Gantt chart share them: the wheel
+ * zooms around the pointer, a drag pans, a double click asks the owner to reset the range (a
+ * "reset-range" event on the container). `setRange(x0, x1)` is called per wheel tick and once at
+ * the end of a drag, not on every pointer move (owners that fetch data debounce it);
+ * `onHover(event)` gets pointer moves that are not drags.
+ */
+export function bindZoomPan(plot, setRange, onHover = () => {}) {
+  const c = plot.canvas;
+  let drag = null;
+  c.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const at = plot.invx(e.offsetX);
+    const k = Math.exp(Math.sign(e.deltaY) * 0.25);
+    setRange(at - (at - plot.x0) * k, at + (plot.x1 - at) * k);
+  }, { passive: false });
+  c.addEventListener("pointerdown", (e) => {
+    drag = { px: e.clientX, x0: plot.x0, x1: plot.x1 };
+    c.setPointerCapture(e.pointerId);
+  });
+  c.addEventListener("pointermove", (e) => {
+    if (drag) {
+      const dt = ((e.clientX - drag.px) / plot.plotWidth) * (drag.x1 - drag.x0);
+      plot.x0 = drag.x0 - dt; plot.x1 = drag.x1 - dt;
+      plot.draw();
+    } else {
+      onHover(e);
+    }
+  });
+  c.addEventListener("pointerup", () => {
+    if (drag && (drag.x0 !== plot.x0)) setRange(plot.x0, plot.x1);
+    drag = null;
+  });
+  c.addEventListener("dblclick", () => plot.container.dispatchEvent(new CustomEvent("reset-range")));
 }
 
 export function extent(arrays, pad = 0.05) {

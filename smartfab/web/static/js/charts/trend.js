@@ -3,7 +3,7 @@
 // visible range changes the owner is told (onRange), so that it can fetch data at the right
 // resolution: min/max/avg buckets when zoomed out, raw points when zoomed in.
 
-import { Plot, cssVar, extent, formatValue, timeLabel, SECOND } from "./core.js";
+import { Plot, bindZoomPan, cssVar, extent, formatValue, timeLabel, SECOND } from "./core.js";
 
 const MIN_SPAN = 10 * SECOND;
 
@@ -47,34 +47,8 @@ export class TrendChart extends Plot {
   }
 
   bindInput() {
-    const c = this.canvas;
-    let drag = null;
-    c.addEventListener("wheel", (e) => {
-      e.preventDefault();
-      const at = this.invx(e.offsetX);
-      const k = Math.exp(Math.sign(e.deltaY) * 0.25);
-      this.setRange(at - (at - this.x0) * k, at + (this.x1 - at) * k);
-    }, { passive: false });
-    c.addEventListener("pointerdown", (e) => {
-      drag = { px: e.clientX, x0: this.x0, x1: this.x1 };
-      c.setPointerCapture(e.pointerId);
-    });
-    c.addEventListener("pointermove", (e) => {
-      if (drag) {
-        const dt = ((e.clientX - drag.px) / this.plotWidth) * (drag.x1 - drag.x0);
-        this.x0 = drag.x0 - dt; this.x1 = drag.x1 - dt;
-        this.draw();
-      } else {
-        this.hover = e.offsetX;
-        this.draw();
-      }
-    });
-    c.addEventListener("pointerup", () => {
-      if (drag && (drag.x0 !== this.x0)) this.setRange(this.x0, this.x1);
-      drag = null;
-    });
-    c.addEventListener("pointerleave", () => { this.hover = null; this.draw(); });
-    c.addEventListener("dblclick", () => this.container.dispatchEvent(new CustomEvent("reset-range")));
+    bindZoomPan(this, (a, b) => this.setRange(a, b), (e) => { this.hover = e.offsetX; this.draw(); });
+    this.canvas.addEventListener("pointerleave", () => { this.hover = null; this.draw(); });
   }
 
   visible() {

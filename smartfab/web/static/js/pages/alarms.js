@@ -1,28 +1,15 @@
-// Alarm list (ISA-18.2): active and unacknowledged alarms first, acknowledge and shelve with the
-// operator's name, the journal of transitions and the EEMUA 191 alarm load.
+// Alarm list (ISA-18.2): active and unacknowledged alarms first, acknowledge and shelve (as the
+// logged-in user, whom the server records), the journal of transitions and the EEMUA 191 load.
 
 import { get, ms, send } from "../api.js";
 import { dateTime, h, leaf, num } from "../dom.js";
 import { t } from "../i18n.js";
 
-const USER_KEY = "smartfab.operator";
 const SHELVE_MINUTES = [15, 60, 480];
-
-export function operator() { return localStorage.getItem(USER_KEY) || ""; }
 
 /** The alarm list of /api/alarms: {available, alarms}. */
 export function loadAlarms(params = {}) {
   return get("alarms", params);
-}
-
-// The engine records who acted; ask once and remember it in this browser.
-function who() {
-  let name = operator();
-  if (!name) {
-    name = (window.prompt(t("alarm.operator")) || "").trim();
-    if (name) localStorage.setItem(USER_KEY, name);
-  }
-  return name;
 }
 
 function stateBadge(a) {
@@ -30,10 +17,8 @@ function stateBadge(a) {
 }
 
 async function act(path, body, done) {
-  const user = who();
-  if (!user) return;
   try {
-    await send("POST", `alarms/${path}`, { user, ...body });
+    await send("POST", `alarms/${path}`, body);
   } catch (err) {
     window.alert(t("error.action", { reason: err.message }));
   }
@@ -86,15 +71,12 @@ export function alarmTable(body, done, { compact = false } = {}) {
 }
 
 export async function render(root, _route, _plant, refresh) {
-  const user = h("input", { type: "text", value: operator(), "data-i18n-placeholder": "alarm.operator", placeholder: t("alarm.operator") });
-  user.addEventListener("change", () => localStorage.setItem(USER_KEY, user.value.trim()));
   const showAll = h("input", { type: "checkbox" });
   const list = h("div");
   const loadBox = h("div");
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("alarm.title"))),
     h("div", { class: "toolbar" },
-      h("label", {}, t("alarm.operator"), user),
       h("label", {}, showAll, t("alarm.show_normal"))),
     h("section", { class: "panel" }, h("h2", {}, t("alarm.current")), list),
     h("section", { class: "panel" }, h("h2", {}, t("alarm.load")), loadBox));

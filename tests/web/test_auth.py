@@ -1,0 +1,371 @@
+"""Use control, proven over HTTP against a real server: every operation of the OpenAPI schema,
+called by every role at every kind of scope (the whole plant, the part that holds the asset the
+request names, another part) and without credentials, answers as the role table says (401, 403
+or success). An operation the schema holds but this table does not fails the test: a new endpoint
+must say who may use it, here and in its route."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
+from smartfab.platform.security.events import Kind
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime import Ingestion
+from smartfab.web.api import create_app
+from smartfab.web.auth import ApiLimits
+from smartfab.web.server import ApiServer
+from tests.conftest import FILLED_END_US, FILLED_START_US
+
+CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
+SIGNAL = f"{CNC}/spindle_power"
+IN_SCOPE, OUT_OF_SCOPE = "shenyang/machining", "shenyang/pressing"
+WINDOW = {
+    "start": datetime.fromtimestamp(FILLED_START_US / 1e6, UTC).isoformat(),
+    "end": datetime.fromtimestamp(FILLED_END_US / 1e6, UTC).isoformat(),
+}
+ROLES = ("viewer", "operator", "engineer", "admin")
+RANK = {r: i for i, r in enumerate(ROLES)}
+PASSWORD = "matrix-password-1"
+
+# Where a request points in the hierarchy, which decides what a scoped grant may do:
+ASSET = "asset"  # it names an asset (CNC): allowed in a scope that holds it
+STRUCTURE = "structure"  # no asset, nothing beyond the plant's structure: any scope
+WHOLE = "whole"  # spans the plant: only a whole-plant grant
+OBJECTS = "objects"  # users, tokens, connectors, logs: only a whole-plant grant
+
+
+@dataclass(frozen=True)
+class Op:
+    permission: str  # as the schema must declare it
+    least: str | None  # least role; None: anyone logged in; "public": anyone
+    where: str
+    request: Callable[[Context], dict[str, Any]]  # httpx.request keyword arguments
+    ok: tuple[int, ...] = (200,)
+
+
+@dataclass
+class Context:
+    alarm: str  # an alarm of CNC
+    connector: str
+    counter: itertools.count[int]
+
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.counter)}"
+
+
+def _get(url: str, **params: Any) -> Callable[[Context], dict[str, Any]]:
+    return lambda _: {"method": "GET", "url": url, "params": params}
+
+
+def _post(url: str, body: Callable[[Context], Any]) -> Callable[[Context], dict[str, Any]]:
+    return lambda c: {"method": "POST", "url": url, "json": body(c)}
+
+
+def _new_token(sec: Security) -> Callable[[Context], dict[str, Any]]:
+    def request(c: Context) -> dict[str, Any]:
+        token, _ = sec.tokens.create("test", c.fresh("to-revoke"), "viewer")
+        return {"method": "DELETE", "url": f"/api/tokens/{token.id}"}
+
+    return request
+
+
+def operations(sec: Security) -> dict[tuple[str, str], Op]:
+    read, ack = "plant.read", "alarms.ack"
+    return {
+        ("post", "/api/login"): Op(
+            "public", "public", STRUCTURE,
+            _post("/api/login", lambda _: {"user": "matrix", "password": PASSWORD}),
+        ),
+        ("post", "/api/logout"): Op(
+            "authenticated", None, STRUCTURE, _post("/api/logout", lambda _: None), (204,)
+        ),
+        ("get", "/api/me"): Op("authenticated", None, STRUCTURE, _get("/api/me")),
+        ("get", "/api/health"): Op(read, "viewer", STRUCTURE, _get("/api/health")),
+        ("get", "/api/assets"): Op(read, "viewer", STRUCTURE, _get("/api/assets")),
+        ("get", "/api/equipment/{path}"): Op(read, "viewer", ASSET, _get(f"/api/equipment/{CNC}")),
+        ("get", "/api/signals"): Op(read, "viewer", ASSET, _get("/api/signals", under=CNC)),
+        ("get", "/api/latest"): Op(read, "viewer", ASSET, _get("/api/latest", under=CNC)),
+        ("get", "/api/history"): Op(
+            read, "viewer", ASSET, _get("/api/history", signal=SIGNAL, buckets=10, **WINDOW)
+        ),
+        ("get", "/api/events"): Op(
+            read, "viewer", ASSET, _get("/api/events", equipment=CNC, **WINDOW)
+        ),
+        ("get", "/api/states"): Op(
+            read, "viewer", ASSET, _get("/api/states", equipment=CNC, **WINDOW)
+        ),
+        ("get", "/api/oee"): Op(read, "viewer", ASSET, _get("/api/oee", path=CNC, **WINDOW)),
+        ("get", "/api/timeline"): Op(
+            read, "viewer", ASSET, _get("/api/timeline", equipment=CNC, **WINDOW)
+        ),
+        ("get", "/api/spc"): Op(read, "viewer", ASSET, _get("/api/spc", signal=SIGNAL, **WINDOW)),
+        ("get", "/api/live"): Op(read, "viewer", WHOLE, _get("/api/live")),
+        ("get", "/api/alarms"): Op(read, "viewer", ASSET, _get("/api/alarms", under=CNC)),
+        ("post", "/api/alarms/acknowledge"): Op(
+            ack, "operator", ASSET, _post("/api/alarms/acknowledge", lambda c: {"ids": [c.alarm]})
+        ),
+        ("post", "/api/alarms/shelve"): Op(
+            ack, "operator", ASSET,
+            _post("/api/alarms/shelve", lambda c: {"id": c.alarm, "minutes": 1, "reason": "test"}),
+        ),
+        ("post", "/api/alarms/unshelve"): Op(
+            ack, "operator", ASSET, _post("/api/alarms/unshelve", lambda c: {"id": c.alarm})
+        ),
+        ("get", "/api/alarms/history"): Op(
+            read, "viewer", ASSET, _get("/api/alarms/history", under=CNC)
+        ),
+        ("get", "/api/alarms/load"): Op(read, "viewer", ASSET, _get("/api/alarms/load", under=CNC)),
+        ("get", "/api/connectors"): Op(read, "viewer", STRUCTURE, _get("/api/connectors")),
+        ("patch", "/api/connectors/{name}"): Op(
+            "connectors.configure", "engineer", OBJECTS,
+            lambda c: {"method": "PATCH", "url": f"/api/connectors/{c.connector}",
+                       "json": {"enabled": False}},
+        ),
+        # Scheduling and twin requests name no asset. The bodies are refused (422) or the job
+        # unknown (404) after authorisation, so the matrix starts no solver or simulation.
+        ("get", "/api/scheduling/plans"): Op(
+            "scheduling.read", "viewer", STRUCTURE, _get("/api/scheduling/plans")
+        ),
+        ("get", "/api/scheduling/plans/{plan_id}"): Op(
+            "scheduling.read", "viewer", STRUCTURE, _get("/api/scheduling/plans/none"), (404,)
+        ),
+        ("post", "/api/scheduling/plans"): Op(
+            "scheduling.plan", "engineer", STRUCTURE,
+            _post("/api/scheduling/plans", lambda _: {"jobs": "none"}), (422,),
+        ),
+        ("post", "/api/scheduling/plans/{plan_id}/machine-down"): Op(
+            "scheduling.plan", "engineer", STRUCTURE,
+            _post("/api/scheduling/plans/none/machine-down", lambda _: {}), (422,),
+        ),
+        ("get", "/api/twin/lines"): Op("twin.read", "viewer", STRUCTURE, _get("/api/twin/lines")),
+        ("get", "/api/twin/jobs/{job_id}"): Op(
+            "twin.read", "viewer", STRUCTURE, _get("/api/twin/jobs/none"), (404,)
+        ),
+        ("post", "/api/twin/calibrate"): Op(
+            "twin.run", "engineer", STRUCTURE,
+            _post("/api/twin/calibrate", lambda _: {"days": -1}), (422,),
+        ),
+        ("post", "/api/twin/experiments"): Op(
+            "twin.run", "engineer", STRUCTURE, _post("/api/twin/experiments", lambda _: {}), (422,)
+        ),
+        ("delete", "/api/twin/jobs/{job_id}"): Op(
+            "twin.run", "engineer", STRUCTURE,
+            lambda _: {"method": "DELETE", "url": "/api/twin/jobs/none"}, (404,),
+        ),
+        ("get", "/api/users"): Op("users.manage", "admin", OBJECTS, _get("/api/users")),
+        ("post", "/api/users"): Op(
+            "users.manage", "admin", OBJECTS,
+            _post("/api/users", lambda c: {"name": c.fresh("new"), "role": "viewer"}), (201,),
+        ),
+        ("patch", "/api/users/{name}"): Op(
+            "users.manage", "admin", OBJECTS,
+            lambda _: {"method": "PATCH", "url": "/api/users/matrix-2", "json": {"disabled": True}},
+        ),
+        ("get", "/api/tokens"): Op("tokens.manage", "admin", OBJECTS, _get("/api/tokens")),
+        ("post", "/api/tokens"): Op(
+            "tokens.manage", "admin", OBJECTS,
+            _post("/api/tokens", lambda c: {"name": c.fresh("script"), "role": "viewer"}), (201,),
+        ),
+        ("delete", "/api/tokens/{token_id}"): Op(
+            "tokens.manage", "admin", OBJECTS, _new_token(sec)
+        ),
+        ("get", "/api/security/events"): Op(
+            "security.read", "admin", OBJECTS, _get("/api/security/events")
+        ),
+        ("get", "/api/audit"): Op("security.read", "admin", OBJECTS, _get("/api/audit")),
+        ("get", "/api/audit/verify"): Op(
+            "security.read", "admin", OBJECTS, _get("/api/audit/verify")
+        ),
+    }  # fmt: skip
+
+
+def expected(op: Op, role: str | None, scope: str) -> str:
+    """'ok', '401' or '403' for a caller of ``role`` (None: no credentials) and ``scope``."""
+    if op.least == "public":
+        return "ok"
+    if role is None:
+        return "401"
+    if op.least is not None and RANK[role] < RANK[op.least]:
+        return "403"
+    if not scope or op.where == STRUCTURE:
+        return "ok"
+    if op.where == ASSET:
+        return "ok" if scope == IN_SCOPE else "403"
+    return "403"  # WHOLE and OBJECTS need the whole plant
+
+
+@pytest.fixture
+async def server(
+    tmp_path: Path, filled_store: Path, demo_plant: Plant
+) -> AsyncIterator[tuple[str, Security, Context]]:
+    shutil.copy(filled_store, tmp_path / "s.duckdb")
+    with DuckDBStore(tmp_path / "s.duckdb") as store, Security(tmp_path / "sec.sqlite") as sec:
+        sec.users.add("test", "matrix", "viewer", "", PASSWORD)
+        sec.users.add("test", "matrix-2", "viewer", "", PASSWORD)
+        ingestion = Ingestion(demo_plant, store)
+        await ingestion.start(connectors=False)
+        limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
+        app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
+        api = ApiServer(app, "127.0.0.1", 0)
+        await api.start()
+        alarm = next(
+            a.id for a in ingestion.alarms.alarms(include_normal=True) if a.equipment == CNC
+        )
+        context = Context(alarm, demo_plant.connections[0].name, itertools.count())
+        try:
+            yield api.url, sec, context
+        finally:
+            await api.stop()
+            await ingestion.stop()
+
+
+async def _status(
+    client: httpx.AsyncClient, request: dict[str, Any], headers: dict[str, str]
+) -> int:
+    # Streams (the live feed) never end: the status line is the answer.
+    client.cookies.clear()  # a login's session cookie must not stand in for the caller
+    async with client.stream(**request, headers=headers) as r:
+        return r.status_code
+
+
+async def test_every_operation_by_every_role_and_scope(
+    server: tuple[str, Security, Context],
+) -> None:
+    url, sec, context = server
+    ops = operations(sec)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        schema = (await client.get("/openapi.json", headers=_token(sec, "viewer", ""))).json()
+        declared = {
+            (method, path): op.get("x-permission")
+            for path, methods in schema["paths"].items()
+            for method, op in methods.items()
+        }
+        assert set(declared) == set(ops), (
+            f"operations without a row here: {sorted(set(declared) - set(ops))}; "
+            f"rows without an operation: {sorted(set(ops) - set(declared))}"
+        )
+        wrong = {k: (v, ops[k].permission) for k, v in declared.items() if v != ops[k].permission}
+        assert not wrong, f"declared permission differs from the table: {wrong}"
+
+        callers: list[tuple[str | None, str]] = [(None, "")] + [
+            (role, scope) for role in ROLES for scope in ("", IN_SCOPE, OUT_OF_SCOPE)
+        ]
+        failures = []
+        for role, scope in callers:
+            headers = _token(sec, role, scope) if role else {}
+            for key, op in ops.items():
+                status = await _status(client, op.request(context), headers)
+                want = expected(op, role, scope)
+                good = status in op.ok if want == "ok" else status == int(want)
+                if not good:
+                    failures.append(f"{key} as {role or 'anonymous'}@{scope or '*'}: "
+                                    f"{status}, expected {want}")  # fmt: skip
+        assert not failures, "\n".join(failures)
+
+    # Refusals are in the security event log.
+    kinds = {e.kind for e in sec.events.query(limit=100_000)}
+    assert {Kind.DENIED, Kind.UNAUTHENTICATED, Kind.LOGIN, Kind.CHANGE} <= kinds
+
+
+def _token(sec: Security, role: str, scope: str) -> dict[str, str]:
+    _, secret = sec.tokens.create("test", f"{role}@{scope or '*'}", role, scope, expires_days=1)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+async def small(
+    tmp_path: Path, filled_store: Path, demo_plant: Plant
+) -> AsyncIterator[tuple[str, Security]]:
+    """A read-only server with tight limits: 1 KiB bodies, bursts of 5 requests and 3 logins,
+    lock-out after 3 failures."""
+    from smartfab.platform.security.ratelimit import LockoutPolicy
+
+    with (
+        DuckDBStore(filled_store) as store,
+        Security(tmp_path / "sec.sqlite", LockoutPolicy(max_failures=3)) as sec,
+    ):
+        sec.users.add("test", "li", "operator", "", "li-password-1")
+        limits = ApiLimits(
+            max_body_bytes=1024, requests_per_s=0.01, request_burst=5, logins_per_s=0.01,
+            login_burst=5,
+        )  # fmt: skip
+        api = ApiServer(create_app(PlantData(store, demo_plant), security=sec, limits=limits),
+                        "127.0.0.1", 0)  # fmt: skip
+        await api.start()
+        try:
+            yield api.url, sec
+        finally:
+            await api.stop()
+
+
+async def test_limits_answer_413_and_429(small: tuple[str, Security]) -> None:
+    url, sec = small
+    headers = _token(sec, "admin", "")
+    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        big = {"ids": ["x" * 2000]}
+        assert (await client.post("/api/alarms/acknowledge", json=big)).status_code == 413
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: read up to the limit
+            for _ in range(10):
+                yield b"x" * 200
+
+        r = await client.post("/api/alarms/acknowledge", content=chunks())
+        assert r.status_code == 413
+        statuses = [(await client.get("/api/health")).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        r = await client.get("/api/health")
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        # Another caller has an allowance of its own.
+        other = _token(sec, "viewer", "")
+        assert (await client.get("/api/health", headers=other)).status_code == 200
+    kinds = [e.kind for e in sec.events.query()]
+    assert Kind.TOO_LARGE in kinds and Kind.RATE_LIMITED in kinds
+
+
+async def test_login_session_cookie_lockout_and_security_log(small: tuple[str, Security]) -> None:
+    url, sec = small
+    async with httpx.AsyncClient(base_url=url) as client:
+        # Pages without a session go to the login page; the API answers 401.
+        r = await client.get("/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login.html"
+        assert (await client.get("/login.html")).status_code == 200
+        assert (await client.get("/api/assets")).status_code == 401
+        assert (await client.get("/openapi.json")).status_code == 401
+
+        r = await client.post("/api/login", json={"user": "li", "password": "li-password-1"})
+        assert r.status_code == 200 and r.json()["role"] == "operator"
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
+        assert (await client.get("/api/me")).json()["name"] == "li"
+        assert (await client.get("/", follow_redirects=False)).status_code == 200
+        assert (await client.get("/api/users")).status_code == 403  # an operator
+        assert (await client.post("/api/logout")).status_code == 204
+        assert (await client.get("/api/me")).status_code == 401
+
+        wrong = {"user": "li", "password": "not-it-at-all"}
+        assert [(await client.post("/api/login", json=wrong)).status_code for _ in range(3)] == [
+            401, 401, 403  # the third failure locks the account
+        ]  # fmt: skip
+        r = await client.post("/api/login", json={"user": "li", "password": "li-password-1"})
+        assert r.status_code == 403 and "locked" in r.json()["detail"]
+        r = await client.post("/api/login", json=wrong)  # the 6th login from this address
+        assert r.status_code == 429
+
+        admin = _token(sec, "admin", "")
+        events = (await client.get("/api/security/events", headers=admin)).json()
+        kinds = [e["kind"] for e in events]
+        for kind in ("login", "logout", "denied", "login_failed", "locked_out", "rate_limited"):
+            assert kind in kinds
+        assert all(e["client"] == "127.0.0.1" for e in events if e["kind"] == "login")
