@@ -31,6 +31,10 @@ class Settings(BaseModel):
     plant: Path = DEMO_PLANT
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=0, le=65535)
+    # HTTPS for the web app and API: certificate and private key (PEM); `smartfab certs create`
+    # makes a self-signed pair for a first install. Without them the API speaks plain HTTP.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     seed: int = 42
     # Alarm notifications (webhook, e-mail; see NotifySettings) and scheduled reports (see
     # ReportSchedule; mailed through the same SMTP server). Checked by the commands that use

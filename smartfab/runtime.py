@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ from smartfab.platform.catalog import register_plant
 from smartfab.platform.derive import EventDeriver
 from smartfab.platform.ingest import Writer
 from smartfab.platform.points import PointBatch
+from smartfab.platform.quality import QualityRules
 from smartfab.platform.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,11 @@ class Ingestion:
         self.alarms = AlarmEngine(plant, store, self.signal_ids, notify=notify)
         self.bus: Bus = _TeeBus(self.alarms)
         self.writer = Writer(
-            self.bus, store, EventDeriver.from_plant(plant, self.signal_ids), **writer_options
+            self.bus,
+            store,
+            EventDeriver.from_plant(plant, self.signal_ids),
+            quality=QualityRules.from_plant(plant, self.signal_ids),
+            **writer_options,
         )
         self.connectors: dict[str, Connector] = {}
         self._disabled: dict[str, ConnectorStatus] = {}
@@ -145,12 +151,18 @@ class Ingestion:
             return
         plant = self._plant_with(name, changes)
         connector = CONNECTORS[conn.protocol].from_plant(plant, name, self.signal_ids)
+        if isinstance(connector, MqttConnector):  # acknowledges the broker only what is stored
+            connector.stored = self._stored_so_far
         self.connectors[name] = connector
         self._disabled.pop(name, None)
         self._tasks[name] = asyncio.create_task(
             connector.run(self.bus.publish_points, self.bus.publish_events),
             name=f"connector-{name}",
         )
+
+    def _stored_so_far(self) -> Awaitable[None]:
+        """Completes once everything published on the bus until now is stored."""
+        return self.writer.stored(self.bus.published_batches)
 
     async def _halt(self, name: str) -> None:
         connector, task = self.connectors.pop(name, None), self._tasks.pop(name, None)

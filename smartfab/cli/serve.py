@@ -69,7 +69,13 @@ async def serve_until_stopped(
         if schedule is not None and schedule.folder is not None
         else None
     )
-    api = ApiServer(create_app(PlantData(store, plant), ingestion, security=security), host, port)
+    api = ApiServer(
+        create_app(PlantData(store, plant), ingestion, security=security),
+        host,
+        port,
+        cert=s.tls_cert if s else None,
+        key=s.tls_key if s else None,
+    )
     try:
         await ingestion.start()
         await api.start()

@@ -16,6 +16,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from smartfab.errors import SmartfabError
+from smartfab.model.plant import Signal
 from smartfab.platform.points import EventBatch, EventKind, PointBatch, now_us
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,11 @@ class ConnectorStatus:
     last_error: str = ""
     signals: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+
+
+class SetpointError(SmartfabError):
+    """A setpoint write refused (unknown or non-writable signal, value out of range, device not
+    connected) or failed on the device."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,47 @@ class Connector(ABC):
         self.status = ConnectorStatus(name=name, protocol=self.protocol, endpoint=endpoint)
         self.backoff = backoff or Backoff()
         self._stopping = asyncio.Event()
+        # The writable signals (plant path -> signal) of this connection: subclasses that can
+        # write fill it in from_plant.
+        self.setpoints: dict[str, Signal] = {}
 
     @property
     def name(self) -> str:
         return self.status.name
+
+    # --- setpoints: the checks are here, once; subclasses only speak their protocol ----------
+
+    async def write(self, path: str, value: float) -> None:
+        """Write ``value`` to the writable signal at ``path`` over the connector's session.
+
+        Raises SetpointError, without touching the device, for a signal this connector cannot
+        write, a value the plant file does not allow, or while the device is not connected."""
+        signal = self._setpoint(path)
+        problem = signal.setpoint_problem(value)
+        if problem is not None:
+            raise SetpointError(f"{path}: {problem}")
+        await self._write_setpoint(path, signal, value)
+
+    async def read(self, path: str) -> float:
+        """The current value of the writable signal at ``path``, read from the device now."""
+        return await self._read_setpoint(path, self._setpoint(path))
+
+    def _setpoint(self, path: str) -> Signal:
+        signal = self.setpoints.get(path)
+        if signal is None:
+            raise SetpointError(
+                f"{path}: not a writable signal of connection {self.name!r} "
+                "(writable: true in the plant file allows writing it)"
+            )
+        if self.status.state != "connected":
+            raise SetpointError(f"{path}: connection {self.name!r} is {self.status.state}")
+        return signal
+
+    async def _write_setpoint(self, path: str, signal: Signal, value: float) -> None:
+        raise SetpointError(f"{path}: {self.protocol} connectors cannot write")
+
+    async def _read_setpoint(self, path: str, signal: Signal) -> float:
+        raise SetpointError(f"{path}: {self.protocol} connectors cannot read on demand")
 
     @abstractmethod
     async def _connect(self) -> None:

@@ -8,16 +8,19 @@ is safe in URLs, MQTT topics and OPC UA string node ids.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -45,11 +48,45 @@ class _Strict(BaseModel):
 # --- connections: the devices smartfab talks to -----------------------------------------------
 
 
+SecurityPolicy = Literal["None", "Basic256Sha256"]
+SecurityMode = Literal["None", "Sign", "SignAndEncrypt"]
+
+
 class OpcUaConnection(_Strict):
     name: Slug
     protocol: Literal["opcua"]
     endpoint: str = Field(pattern=r"^opc\.tcp://")
     publishing_interval_ms: int = Field(default=500, ge=10, le=60_000)
+    # Message security (OPC UA Part 2): Basic256Sha256 signs (Sign) or signs and encrypts
+    # (SignAndEncrypt) every message with the client's certificate and key. The server's own
+    # certificate must be in the trust list ``trusted_certs``, a folder of DER or PEM files (the
+    # server's certificate itself, or the CA that issued it); any other server is refused.
+    security_policy: SecurityPolicy = "None"
+    security_mode: SecurityMode = "None"
+    certificate: Path | None = None  # the client's application instance certificate
+    private_key: Path | None = None
+    trusted_certs: Path | None = None
+
+    @model_validator(mode="after")
+    def _security_complete(self) -> OpcUaConnection:
+        secure = self.security_policy != "None"
+        if secure != (self.security_mode != "None"):
+            raise ValueError(
+                f"security_policy {self.security_policy} needs security_mode "
+                + ("Sign or SignAndEncrypt" if secure else "None")
+                + f", not {self.security_mode}"
+            )
+        if secure:
+            missing = [
+                f for f in ("certificate", "private_key", "trusted_certs")
+                if getattr(self, f) is None
+            ]  # fmt: skip
+            if missing:
+                raise ValueError(
+                    f"security_policy {self.security_policy} needs {', '.join(missing)}: the "
+                    "client signs with its certificate and key and accepts only a trusted server"
+                )
+        return self
 
 
 class ModbusConnection(_Strict):
@@ -76,10 +113,26 @@ class MqttConnection(_Strict):
     qos: Literal[0, 1, 2] = 1
     client_id: str | None = None  # default: unique per connector instance
     username: str | None = None
-    password: str | None = None
+    # SecretStr: shown as ********** in reprs, logs and dumps; the connector reveals it only to
+    # the MQTT client.
+    password: SecretStr | None = None
+    # TLS (MQTT over TLS, usually port 8883): ``ca`` verifies the broker's certificate (default:
+    # the system's trusted CAs); ``cert``/``key`` authenticate the client where the broker asks.
+    tls: bool = False
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
     max_payload_bytes: int = Field(default=1 << 20, ge=64)  # larger messages are rejected
     # Keep the broker's queue of QoS >= 1 messages while disconnected, this long (needs client_id)
     session_expiry_s: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> MqttConnection:
+        if (self.ca or self.cert or self.key) and not self.tls:
+            raise ValueError("ca, cert and key are TLS settings: set tls: true too")
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("a client certificate needs both cert and key")
+        return self
 
 
 Connection = Annotated[
@@ -331,6 +384,53 @@ SignalRole = Literal["measurement", "state", "fault", "good_count", "scrap_count
 DataType = Literal["float", "int", "bool"]
 
 
+class QualityRange(_Strict):
+    """Values outside [low, high] are physically impossible for the instrument (a broken wire, a
+    sensor out of its measuring span): stored BAD. The signal's own ``range`` (expected values)
+    only makes a point UNCERTAIN."""
+
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QualityRange:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class StaleRule(_Strict):
+    """The signal fell silent for more than ``after_s`` seconds: the first point after the
+    silence is stored UNCERTAIN and a quality event records the silence."""
+
+    after_s: float = Field(gt=0, le=7 * 86_400)
+
+
+class FlatlineRule(_Strict):
+    """The value has not moved by more than ``tolerance`` from one sample to the next for
+    ``after_s`` seconds (a frozen sensor): the points from then on are stored UNCERTAIN."""
+
+    after_s: float = Field(gt=0, le=7 * 86_400)
+    tolerance: float = Field(default=0.0, ge=0)
+
+
+class SpikeRule(_Strict):
+    """The value jumped by more than ``max_step`` engineering units from the previous sample:
+    the point is stored UNCERTAIN."""
+
+    max_step: float = Field(gt=0)
+
+
+class QualityRules(_Strict):
+    """Data-quality rules of one signal, applied by the writer (``smartfab.platform.quality``):
+    they flag points and record quality events, they never drop a point."""
+
+    range: QualityRange | None = None
+    stale: StaleRule | None = None
+    flatline: FlatlineRule | None = None
+    spike: SpikeRule | None = None
+
+
 class Signal(_Strict):
     name: Slug
     description: str = ""
@@ -343,6 +443,44 @@ class Signal(_Strict):
     # Which quantity of the virtual equipment model feeds this signal (absent for real equipment).
     sim: str | None = None
     alarms: SignalAlarms | None = None
+    # A setpoint that engineers may write to the device (smartfab.platform.setpoints), only
+    # within ``range``, which a writable signal must therefore have.
+    writable: bool = False
+    quality: QualityRules | None = None
+
+    @model_validator(mode="after")
+    def _writable_bounded(self) -> Signal:
+        if not self.writable:
+            return self
+        if self.range is None:
+            raise ValueError(
+                "a writable signal needs a range: [low, high] bounds every value written to it"
+            )
+        if not self.range[0] < self.range[1]:
+            raise ValueError(f"the range of a writable signal must have low < high: {self.range}")
+        protocol = self.source.protocol
+        if protocol not in ("opcua", "modbus"):
+            raise ValueError(f"only OPC UA and Modbus signals can be writable, not {protocol}")
+        if self.source.modbus is not None and self.source.modbus.table != "holding":
+            raise ValueError(
+                "a writable Modbus signal must be in the holding registers: "
+                "input registers are read-only"
+            )
+        return self
+
+    def setpoint_problem(self, value: float) -> str | None:
+        """Why ``value`` may not be written to this signal, or None when it may."""
+        if not self.writable:
+            return "the signal is not writable (writable: true in the plant file allows it)"
+        if not math.isfinite(value):
+            return f"{value} is not a finite number"
+        assert self.range is not None  # a writable signal has one (validated)
+        low, high = self.range
+        if not low <= value <= high:
+            return f"{value:g} {self.unit} is outside the writable range [{low:g}, {high:g}]"
+        if self.type != "float" and value != round(value):
+            return f"{value:g} is not a whole number, and the signal is {self.type}"
+        return None
 
 
 class Equipment(_Strict):

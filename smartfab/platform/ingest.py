@@ -16,6 +16,8 @@ duplicate                   dropped: the batch holds a later point with the same
 out_of_range                *stored*, quality at least UNCERTAIN: outside the expected range (as
                             OPC UA's Uncertain_EngineeringUnitsExceeded: a real over-temperature
                             must reach the store)
+quality_range, stale,       *stored*, flagged BAD or UNCERTAIN by the signal's data-quality rules
+flatline, spike             (the plant file's ``quality:``, see ``smartfab.platform.quality``)
 ==========================  =====================================================================
 
 Each reason is counted in :class:`WriterStats`, logged, and stored as one QUALITY event per
@@ -54,6 +56,8 @@ from smartfab.platform.points import (
     Quality,
     now_us,
 )
+from smartfab.platform.quality import WHAT as QUALITY_RULES
+from smartfab.platform.quality import QualityRules
 from smartfab.platform.store.base import SignalInfo, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,9 @@ _WHAT = {
     FUTURE_TIMESTAMP: "rejected: timestamp too far in the future",
     DUPLICATE: "dropped: a later point of the batch has the same timestamp",
     OUT_OF_RANGE: "stored as UNCERTAIN: value outside the expected range",
+    **QUALITY_RULES,
 }
+_FLAGGED = frozenset({OUT_OF_RANGE, *QUALITY_RULES})  # reasons of points stored, not rejected
 
 
 @dataclass
@@ -159,7 +165,9 @@ class Writer:
         retry_initial_s: float = 0.1,
         retry_max_s: float = 10.0,
         maintain_every_s: float = 30.0,
+        quality: QualityRules | None = None,
     ) -> None:
+        """``quality``: the plant's data-quality rules (``QualityRules.from_plant``), if any."""
         self.max_points = max_points
         self.max_delay_s = max_delay_s
         self.max_future_s = max_future_s
@@ -171,6 +179,7 @@ class Writer:
         self._bus = bus
         self._store = store
         self._deriver = deriver
+        self._quality = quality
         self._catalogue = _Catalogue.of([])
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -410,11 +419,15 @@ class Writer:
             issues.append(self._report(OUT_OF_RANGE, batch.take(out), now))
             flagged = np.where(out, np.maximum(batch.quality, Quality.UNCERTAIN), batch.quality)
             batch = PointBatch(batch.ts, sid, value, flagged.astype(np.uint8))
+        if self._quality is not None:
+            batch = self._quality.apply(
+                batch, lambda reason, points: issues.append(self._report(reason, points, now))
+            )
         return batch
 
     def _report(self, reason: str, points: PointBatch, now: int) -> EventBatch:
         """Count, log and describe (one QUALITY event per signal) the points given a reason."""
-        counter = self.stats.flagged if reason == OUT_OF_RANGE else self.stats.rejected
+        counter = self.stats.flagged if reason in _FLAGGED else self.stats.rejected
         counter[reason] = counter.get(reason, 0) + len(points)
         ids, first, counts = np.unique(points.signal_id, return_index=True, return_counts=True)
         cat = self._catalogue

@@ -18,6 +18,7 @@ from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
 from smartfab.platform.security import Security
+from smartfab.platform.setpoints import SetpointTarget
 from smartfab.web import auth
 from smartfab.web.auth import ApiLimits
 from smartfab.web.live import LiveFeed
@@ -29,6 +30,7 @@ from smartfab.web.routes import (
     plant,
     scheduling,
     session,
+    setpoints,
     twin,
     users,
 )
@@ -86,6 +88,7 @@ def create_app(
     api.include_router(live.router(feed))
     api.include_router(alarms.router(engine))
     api.include_router(connectors.router(control))
+    api.include_router(setpoints.router(control if isinstance(control, SetpointTarget) else None))
     api.include_router(scheduling.router(data))
     api.include_router(twin.router(data))
     api.include_router(users.router())

@@ -24,6 +24,7 @@ def test_bench_runs_small_and_reports_every_figure(tmp_path: Path) -> None:
         "points_flagged",
         "events_stored",
         "store_batches",
+        "rollup_points_per_s",
     }
     assert got["signals"] == 230
     # the generated data is valid and complete, and derivation found events in it

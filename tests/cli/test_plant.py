@@ -81,8 +81,8 @@ def test_show_demo_tree_with_signal_counts() -> None:
         f"shenyang  Shenyang works (Tiexi district)  (Asia/Shanghai, {n_signals} signals)"
     )
     cnc = next(line for line in lines if "cnc-01" in line)
-    assert cnc.endswith("(cnc, opcua-factory, 17 signals)")
-    assert any(line.endswith("Press shop  (42 signals)") for line in lines)
+    assert cnc.endswith("(cnc, opcua-factory, 18 signals)")
+    assert any(line.endswith("Press shop  (43 signals)") for line in lines)
     assert "spindle_speed" not in result.output
 
 

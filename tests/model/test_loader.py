@@ -149,6 +149,7 @@ MODEL_QUANTITIES = {
         "axis_load_y": "%",
         "axis_load_z": "%",
         "coolant_pressure": "bar",
+        "feed_override": "%",  # a setpoint
     },
     "press": {
         "ram_force": "kN",
@@ -158,6 +159,7 @@ MODEL_QUANTITIES = {
         "vibration": "mm/s",
         "motor_current": "A",
         "die_temp": "degC",
+        "pressure_setpoint": "bar",  # a setpoint
     },
     "assembly": {
         "torque": "Nm",
@@ -886,3 +888,71 @@ def test_alarm_rule_typos_name_the_allowed_fields(tmp_path: Path) -> None:
     temp = TEMP_SIGNAL + "  alarms:\n    high: {limit: 80, dead_band: 2}\n"
     issue = only_issue(write(tmp_path, plant_yaml(signals=STATE_SIGNAL + temp)))
     assert issue.reason == "unknown field; did you mean 'deadband'?"
+
+
+# --- setpoints, data-quality rules and protocol security ----------------------------------------
+
+
+def test_a_writable_signal_needs_a_range(tmp_path: Path) -> None:
+    text = plant_yaml(SIGNALS.replace("  unit: degC\n", "  unit: degC\n  writable: true\n"))
+    issue = only_issue(write(tmp_path, text))
+    assert issue.field == f"{EQ}.signals[1]"
+    assert issue.line == line_of(text, "name: temp")
+    assert "a writable signal needs a range: [low, high] bounds every value written" in issue.reason
+
+
+def test_only_opc_ua_and_modbus_holding_registers_are_writable(tmp_path: Path) -> None:
+    mqtt = "- {name: m, unit: '1', writable: true, range: [0, 1], " \
+        "source: {mqtt: {connection: mq, topic: t, field: v}}}\n"  # fmt: skip
+    issue = only_issue(write(tmp_path, plant_yaml(SIGNALS + mqtt)))
+    assert "only OPC UA and Modbus signals can be writable, not mqtt" in issue.reason
+    inputs = "- {name: i, unit: '1', writable: true, range: [0, 1], " \
+        "source: {modbus: {connection: mb, table: input, register: 0}}}\n"  # fmt: skip
+    text = plant_yaml(SIGNALS + inputs, connections=CONNECTIONS.replace(
+        "holding_registers: 10", "holding_registers: 10, input_registers: 2"))  # fmt: skip
+    issue = only_issue(write(tmp_path, text))
+    assert "must be in the holding registers: input registers are read-only" in issue.reason
+
+
+def test_writable_signals_and_quality_rules_load(tmp_path: Path) -> None:
+    rules = "  writable: true\n  range: [0, 120]\n  quality: {spike: {max_step: 5}, " \
+        "flatline: {after_s: 60, tolerance: 0.1}}\n"  # fmt: skip
+    text = plant_yaml(SIGNALS.replace("  unit: degC\n", "  unit: degC\n" + rules))
+    signal = load_plant(write(tmp_path, text)).site.areas[0].lines[0].cells[0].equipment[0]
+    temp = signal.signals[1]
+    assert temp.writable and temp.quality is not None and temp.quality.spike is not None
+    assert temp.setpoint_problem(121) == "121 degC is outside the writable range [0, 120]"
+    assert temp.setpoint_problem(80) is None
+
+
+def test_opc_ua_security_needs_its_certificates(tmp_path: Path) -> None:
+    secure = CONNECTIONS.replace(
+        'endpoint: "opc.tcp://127.0.0.1:4840"',
+        'endpoint: "opc.tcp://127.0.0.1:4840", security_policy: Basic256Sha256, '
+        "security_mode: SignAndEncrypt, certificate: c.der",
+    )
+    issue = only_issue(write(tmp_path, plant_yaml(connections=secure)))
+    assert issue.field == "connections[1].opcua"
+    assert issue.reason.endswith(
+        "security_policy Basic256Sha256 needs private_key, trusted_certs: the client signs with "
+        "its certificate and key and accepts only a trusted server"
+    )
+    no_mode = CONNECTIONS.replace(
+        'endpoint: "opc.tcp://127.0.0.1:4840"',
+        'endpoint: "opc.tcp://127.0.0.1:4840", security_policy: Basic256Sha256',
+    )
+    issue = only_issue(write(tmp_path, plant_yaml(connections=no_mode)))
+    assert "needs security_mode Sign or SignAndEncrypt, not None" in issue.reason
+
+
+def test_mqtt_tls_files_need_tls_and_the_password_stays_hidden(tmp_path: Path) -> None:
+    mq = "{name: mq, protocol: mqtt, host: 127.0.0.1"
+    bad = CONNECTIONS.replace(mq + "}", mq + ", ca: ca.pem}")
+    issue = only_issue(write(tmp_path, plant_yaml(connections=bad)))
+    assert "ca, cert and key are TLS settings: set tls: true too" in issue.reason
+    ok = CONNECTIONS.replace(
+        "{name: mq, protocol: mqtt, host: 127.0.0.1}",
+        "{name: mq, protocol: mqtt, host: 127.0.0.1, tls: true, username: u, password: pw-123}",
+    )
+    plant = load_plant(write(tmp_path, plant_yaml(connections=ok)))
+    assert "pw-123" not in repr(plant) and "pw-123" not in str(plant.model_dump())

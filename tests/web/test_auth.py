@@ -133,6 +133,12 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             lambda c: {"method": "PATCH", "url": f"/api/connectors/{c.connector}",
                        "json": {"enabled": False}},
         ),
+        # Without connectors (this app has none) a valid write is refused after authorisation.
+        ("post", "/api/setpoints"): Op(
+            "setpoints.write", "engineer", ASSET,
+            _post("/api/setpoints", lambda c: {"signal": f"{CNC}/feed_override", "value": 90}),
+            ok=(422,),
+        ),
         # Scheduling and twin requests name no asset. The bodies are refused (422) or the job
         # unknown (404) after authorisation, so the matrix starts no solver or simulation.
         ("get", "/api/scheduling/plans"): Op(

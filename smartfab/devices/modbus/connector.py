@@ -17,15 +17,17 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, SetpointError
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
     Float64Array,
     ReadBlock,
     RegisterMap,
+    decode,
+    encode_one,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import Plant
+from smartfab.model.plant import REGISTER_WORDS, ModbusBinding, Plant, Signal
 from smartfab.platform.points import PointBatch, Quality, now_us
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,13 @@ class ModbusConnector(Connector):
         backoff: Backoff | None = None,
     ) -> ModbusConnector:
         register_map = RegisterMap.for_connection(plant, connection, max_hole=max_hole)
-        return cls(register_map, signal_ids, timeout_s=timeout_s, backoff=backoff)
+        connector = cls(register_map, signal_ids, timeout_s=timeout_s, backoff=backoff)
+        connector.setpoints = {
+            ref.path: ref.signal
+            for ref in plant.iter_signals()
+            if ref.signal.writable and ref.path in register_map.paths
+        }
+        return connector
 
     async def _connect(self) -> None:
         conn = self.map.connection
@@ -145,6 +153,53 @@ class ModbusConnector(Connector):
             log.info("%s: %s read again", self.name, block.describe(self.map.paths))
         return block.decode(np.asarray(registers, dtype=np.uint16))
 
+    # --- setpoints ---------------------------------------------------------------------------
+
+    async def _write_setpoint(self, path: str, signal: Signal, value: float) -> None:
+        binding = _binding(signal)
+        try:
+            words = encode_one(value, binding)
+        except SmartfabError as exc:
+            raise SetpointError(f"{path}: {exc}") from None
+        client = self._connected()
+        unit = self.map.connection.unit
+        try:
+            response = await client.write_registers(binding.register, words, device_id=unit)
+        except (ConnectionException, ModbusIOException) as exc:
+            raise SetpointError(f"{path}: write to unit {unit} failed: {exc}") from exc
+        if response.isError():
+            raise SetpointError(
+                f"{path}: unit {unit} refused the write to holding register "
+                f"{binding.register}: {_exception_text(response)}"
+            )
+        log.info("%s: wrote %s = %g", self.name, path, value)
+
+    async def _read_setpoint(self, path: str, signal: Signal) -> float:
+        binding = _binding(signal)
+        client = self._connected()
+        unit = self.map.connection.unit
+        count = REGISTER_WORDS[binding.type]
+        try:
+            response = await client.read_holding_registers(
+                binding.register, count=count, device_id=unit
+            )
+        except (ConnectionException, ModbusIOException) as exc:
+            raise SetpointError(f"{path}: read from unit {unit} failed: {exc}") from exc
+        registers = getattr(response, "registers", None)
+        if response.isError() or registers is None or len(registers) != count:
+            raise SetpointError(f"{path}: unit {unit} did not answer the read: {response}")
+        words = np.asarray(registers, dtype=np.uint16)
+        return float(
+            decode(words, binding.type, binding.word_order, binding.scale, binding.offset)[0]
+        )
+
+    def _connected(self) -> AsyncModbusTcpClient:
+        client = self._client
+        if client is None or not client.connected:
+            conn = self.map.connection
+            raise SetpointError(f"not connected to {conn.host}:{conn.port}")
+        return client
+
     def _block_error(self, index: int, block: ReadBlock, problem: str) -> None:
         message = f"{block.describe(self.map.paths)} of unit {self.map.connection.unit}: {problem}"
         self.status.errors += 1
@@ -153,6 +208,12 @@ class ModbusConnector(Connector):
         if self._block_errors.get(index) != problem:
             log.warning("%s: %s; no points from it", self.name, message)
         self._block_errors[index] = problem
+
+
+def _binding(signal: Signal) -> ModbusBinding:
+    binding = signal.source.modbus
+    assert binding is not None  # setpoints of a Modbus connector are Modbus-bound
+    return binding
 
 
 def _exception_text(response: object) -> str:

@@ -18,7 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import REGISTER_WORDS, ModbusConnection, Plant, RegisterType
+from smartfab.model.plant import (
+    REGISTER_WORDS,
+    ModbusBinding,
+    ModbusConnection,
+    Plant,
+    RegisterType,
+)
 
 Table = Literal["holding", "input"]
 WordOrder = Literal["big", "little"]
@@ -76,6 +82,23 @@ def decode(
         w = w[:, ::-1]
     raw = np.ascontiguousarray(w, dtype=">u2").view(_BIG_ENDIAN[type]).reshape(-1)
     return raw.astype(np.float64) * scale + offset
+
+
+def encode_one(value: float, binding: ModbusBinding) -> list[int]:
+    """The register words of one engineering value for ``binding``, for a write: unlike
+    ``encode``, a value whose raw form the register type cannot hold is refused, not saturated
+    (a setpoint must arrive as asked or not at all)."""
+    raw = (value - binding.offset) / binding.scale
+    limits = _INT_RANGE.get(binding.type)
+    if limits is not None and not limits[0] <= round(raw) <= limits[1]:
+        raise SmartfabError(
+            f"{value:g} is raw {raw:g} with scale {binding.scale:g} and offset "
+            f"{binding.offset:g}, outside what a {binding.type} holds ({limits[0]}..{limits[1]})"
+        )
+    if binding.type == "float32" and not np.isfinite(np.float32(raw)):
+        raise SmartfabError(f"{value:g} is raw {raw:g}, beyond what a float32 holds")
+    words = encode([value], binding.type, binding.word_order, binding.scale, binding.offset)
+    return [int(w) for w in words[0]]
 
 
 @dataclass(frozen=True, slots=True)

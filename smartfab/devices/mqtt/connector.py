@@ -19,9 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import ssl
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import aiomqtt
@@ -58,7 +61,13 @@ class MqttOptions:
     qos: Literal[0, 1, 2] = 1
     client_id: str | None = None  # default: unique per connector instance
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, hence in no log
+    # TLS: on with ``tls``; ``ca`` verifies the broker (default: the system's CAs), ``cert`` and
+    # ``key`` are the client's certificate where the broker asks for one.
+    tls: bool = False
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
     keepalive_s: int = 10  # how soon a silent broker counts as gone (1.5 x this)
     timeout_s: float = 5.0  # connect and subscribe
     max_payload_bytes: int = 1 << 20  # larger messages are rejected as "oversized"
@@ -92,9 +101,12 @@ class MqttConnector(Connector):
         options: MqttOptions | None = None,
         backoff: Backoff | None = None,
     ) -> None:
-        super().__init__(connection.name, f"mqtt://{connection.host}:{connection.port}", backoff)
+        options = options or MqttOptions()
+        scheme = "mqtts" if options.tls else "mqtt"
+        endpoint = f"{scheme}://{connection.host}:{connection.port}"
+        super().__init__(connection.name, endpoint, backoff)
         self.connection = connection
-        self.options = options = options or MqttOptions()
+        self.options = options
         if options.session_expiry_s and not options.client_id:
             raise SmartfabError(f"connection {connection.name!r}: a kept session needs a client_id")
         json_fields: dict[str, list[tuple[str, int]]] = {}
@@ -119,7 +131,19 @@ class MqttConnector(Connector):
             else None
         )
         self.filters = list(options.filters) or covering_filters(sorted({b.topic for b in bound}))
-        self.client_id = options.client_id or f"smartfab-{connection.name}-{uuid.uuid4().hex[:12]}"
+        # ${VAR} in a fixed id comes from the environment: workers sharing one plant file each
+        # need an id of their own, the same after a restart to resume their kept session.
+        self.client_id = (
+            os.path.expandvars(options.client_id)
+            if options.client_id
+            else f"smartfab-{connection.name}-{uuid.uuid4().hex[:12]}"
+        )
+        # Set by the runtime: called right after a batch went to the bus, it returns what
+        # completes once that batch is stored. QoS >= 1 messages are acknowledged to the broker
+        # only then, so a worker that dies before storing them gets them again (kept session) or
+        # another worker does. Without it a message is acknowledged once emitted.
+        self.stored: Callable[[], Awaitable[None]] | None = None
+        self._acks: set[asyncio.Task[None]] = set()
         self.rejected: dict[str, int] = {}  # reason -> messages (or values) rejected for it
         self.status.signals = len(bound)
         self.status.extra.update(messages=0, rebirth_requests=0)
@@ -155,7 +179,11 @@ class MqttConnector(Connector):
                 qos=conn.qos,
                 client_id=conn.client_id,
                 username=conn.username,
-                password=conn.password,
+                password=conn.password.get_secret_value() if conn.password else None,
+                tls=conn.tls,
+                ca=conn.ca,
+                cert=conn.cert,
+                key=conn.key,
                 max_payload_bytes=conn.max_payload_bytes,
                 session_expiry_s=conn.session_expiry_s,
             )
@@ -193,7 +221,10 @@ class MqttConnector(Connector):
             timeout=o.timeout_s,
             queue_type=Inbox,
             logger=log,
+            tls_context=self._tls_context(),
         )
+        # paho acknowledges a QoS 1 message when it arrives; we do once it is stored.
+        client._client.manual_ack_set(True)
         await client.__aenter__()
         self._client, self._inbox = client, inboxes[0]
         for topic_filter in self.filters:
@@ -204,6 +235,19 @@ class MqttConnector(Connector):
                     f"broker refused the subscription to {shared(topic_filter, o.shared_group)!r}"
                     f" (reason code 0x{code:02X})"
                 )
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """A verifying TLS context (hostname included) when the options ask for TLS."""
+        o = self.options
+        if not o.tls:
+            return None
+        try:
+            context = ssl.create_default_context(cafile=o.ca)
+            if o.cert is not None:
+                context.load_cert_chain(o.cert, o.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise SmartfabError(f"connection {self.name!r}: TLS files: {exc}") from exc
+        return context
 
     async def _stream(self, emit: PointSink) -> None:
         client, inbox = self._client, self._inbox
@@ -229,6 +273,8 @@ class MqttConnector(Connector):
             stop.cancel()
 
     async def _disconnect(self) -> None:
+        if self._acks:  # a clean stop: acknowledge what gets stored meanwhile (else: sent again)
+            await asyncio.wait(set(self._acks), timeout=self.options.timeout_s)
         client, self._client, self._inbox = self._client, None, None
         if client is not None:
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
@@ -274,6 +320,34 @@ class MqttConnector(Connector):
                 await client.publish(topic, payload, qos=0)
         if len(out):
             await emit(out.batch())
+        self._acknowledge(client, [(m.mid, m.qos) for m in messages if m.qos])
+
+    def _acknowledge(self, client: aiomqtt.Client, acks: list[tuple[int, int]]) -> None:
+        """Acknowledge ``acks`` (message id, QoS) once what was emitted so far is stored. A
+        message that yielded no points is acknowledged with the batches before it: in order."""
+        if not acks:
+            return
+        if self.stored is None:
+            for mid, qos in acks:
+                client._client.ack(mid, qos)
+            return
+        task = asyncio.ensure_future(self._ack_when_stored(client, acks, self.stored()))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
+
+    async def _ack_when_stored(
+        self, client: aiomqtt.Client, acks: list[tuple[int, int]], stored: Awaitable[None]
+    ) -> None:
+        try:
+            await stored
+        except Exception as exc:  # noqa: BLE001 (the writer's failure is reported by the writer)
+            log.warning("%s: %d message(s) not acknowledged: %s", self.name, len(acks), exc)
+            return
+        # Message ids belong to a connection: after a reconnect the broker sends the unacknowledged
+        # messages again anyway, and an id of the old connection may be in use on the new one.
+        if client is self._client:
+            for mid, qos in acks:
+                client._client.ack(mid, qos)
 
     def _reject(self, topic: str, reject: Reject, n: int = 1) -> None:
         reason = reject.reason

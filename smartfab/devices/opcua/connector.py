@@ -21,13 +21,18 @@ from typing import Any, TypeVar
 import numpy as np
 from asyncua import ua
 from asyncua.client.client import Client
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
+from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, SetpointError
+from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import OpcUaConnection, Plant
+from smartfab.model.plant import OpcUaConnection, Plant, Signal
 from smartfab.platform.points import PointBatch, now_us
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,24 @@ _MAX_QUEUE = 1_000  # upper bound of a monitored item's server-side queue
 # commonly at 1000 or more.
 _PER_REQUEST = 500
 _T = TypeVar("_T")
+# What the client checks of the server's certificate: validity dates, that it is in (or issued by
+# a CA in) the trust list and not revoked, and that it is a server's certificate.
+_SERVER_CHECKS = (
+    CertificateValidatorOptions.TIME_RANGE
+    | CertificateValidatorOptions.TRUSTED
+    | CertificateValidatorOptions.REVOKED
+    | CertificateValidatorOptions.PEER_SERVER
+)
+_MODE = {
+    "Sign": ua.MessageSecurityMode.Sign,
+    "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
+}
+# Numbers a variable of each OPC UA type can hold, so that a write is of the node's own type.
+_INTEGER_TYPES = {
+    ua.VariantType.SByte, ua.VariantType.Byte, ua.VariantType.Int16, ua.VariantType.UInt16,
+    ua.VariantType.Int32, ua.VariantType.UInt32, ua.VariantType.Int64, ua.VariantType.UInt64,
+}  # fmt: skip
+_FLOAT_TYPES = {ua.VariantType.Float, ua.VariantType.Double}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +117,7 @@ class OpcUaConnector(Connector):
         self._early: list[PointBatch] = []
         self._failed: asyncio.Future[Exception] | None = None
         self._rejected: set[int] = set()  # handles whose wrong-typed value was logged already
+        self._variant_types: dict[str, ua.VariantType] = {}  # setpoint path -> its node's type
 
     @classmethod
     def from_plant(
@@ -110,6 +134,7 @@ class OpcUaConnector(Connector):
         if not isinstance(conn, OpcUaConnection):
             raise SmartfabError(f"connection {connection!r} is {conn.protocol}, not opcua")
         nodes = []
+        setpoints: dict[str, Signal] = {}
         for ref in plant.iter_signals():
             b = ref.signal.source.opcua
             if b is None or b.connection != connection:
@@ -117,7 +142,11 @@ class OpcUaConnector(Connector):
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
             nodes.append(BoundNode(ref.path, b.node, signal_ids[ref.path], ref.signal.sample_s))
-        return cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
+            if ref.signal.writable:
+                setpoints[ref.path] = ref.signal
+        connector = cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
+        connector.setpoints = setpoints
+        return connector
 
     # --- discovery ---------------------------------------------------------------------------
 
@@ -125,6 +154,7 @@ class OpcUaConnector(Connector):
         """Every variable under the server's Objects folder (outside namespace 0, i.e. not the
         server's own diagnostics), found over a session of its own."""
         client = Client(self.connection.endpoint, timeout=self.timeout_s)
+        await self._secure(client)
         await client.connect()
         try:
             return await _browse(client)
@@ -141,6 +171,7 @@ class OpcUaConnector(Connector):
         client.connection_lost_callback = functools.partial(self._on_connection_lost, client)
         self._client = client
         try:
+            await self._secure(client)
             await client.connect()
             await self._subscribe(client)
         except BaseException:
@@ -174,6 +205,67 @@ class OpcUaConnector(Connector):
                 await asyncio.wait_for(client.disconnect(), self.timeout_s)
             except TimeoutError:
                 log.warning("%s: closing the session timed out", self.name)
+
+    async def _secure(self, client: Client) -> None:
+        """Basic256Sha256 message security with the connection's certificate, accepting only a
+        server whose certificate the trust list holds (asyncua checks it while creating the
+        session, and the connection fails with BadCertificateUntrusted otherwise)."""
+        conn = self.connection
+        if conn.security_policy == "None":
+            return
+        assert conn.certificate and conn.private_key and conn.trusted_certs  # validated
+        for what, path in (("certificate", conn.certificate), ("private_key", conn.private_key)):
+            if not path.is_file():
+                raise SmartfabError(f"connection {conn.name!r}: {what} {path} is not a file")
+        if not conn.trusted_certs.is_dir():
+            raise SmartfabError(
+                f"connection {conn.name!r}: trusted_certs {conn.trusted_certs} is not a folder"
+            )
+        store = TrustStore([conn.trusted_certs], [])
+        await store.load()
+        client.certificate_validator = CertificateValidator(_SERVER_CHECKS, store)
+        # The client's application URI must be the one in its certificate (OPC UA Part 4 5.4.1).
+        try:
+            uri = application_uri(load_certificate(conn.certificate))
+        except ValueError as exc:
+            raise SmartfabError(f"connection {conn.name!r}: {conn.certificate}: {exc}") from exc
+        if uri:
+            client.application_uri = uri
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            str(conn.certificate),
+            str(conn.private_key),
+            mode=_MODE[conn.security_mode],
+        )
+
+    # --- setpoints ---------------------------------------------------------------------------
+
+    async def _write_setpoint(self, path: str, signal: Signal, value: float) -> None:
+        client = self._session(path)
+        node = client.get_node(_node_of(signal))
+        try:
+            vtype = self._variant_types.get(path)
+            if vtype is None:
+                vtype = self._variant_types[path] = await node.read_data_type_as_variant_type()
+            await node.write_value(ua.DataValue(ua.Variant(_as_type(path, value, vtype), vtype)))
+        except (UaError, TimeoutError, ConnectionError) as exc:
+            raise SetpointError(f"{path}: writing node {_node_of(signal)} failed: {exc}") from exc
+        log.info("%s: wrote %s = %g", self.name, path, value)
+
+    async def _read_setpoint(self, path: str, signal: Signal) -> float:
+        client = self._session(path)
+        try:
+            value = await client.get_node(_node_of(signal)).read_value()
+        except (UaError, TimeoutError, ConnectionError) as exc:
+            raise SetpointError(f"{path}: reading node {_node_of(signal)} failed: {exc}") from exc
+        if type(value) not in (float, int, bool):
+            raise SetpointError(f"{path}: node {_node_of(signal)} holds {value!r}, not a number")
+        return float(value)
+
+    def _session(self, path: str) -> Client:
+        if self._client is None:
+            raise SetpointError(f"{path}: no session with {self.connection.endpoint}")
+        return self._client
 
     # --- subscription ------------------------------------------------------------------------
 
@@ -376,6 +468,23 @@ async def _browse_all(
 
 
 _HAS_PROPERTY = ua.NodeId(ua.Int32(ObjectIds.HasProperty))
+
+
+def _node_of(signal: Signal) -> str:
+    binding = signal.source.opcua
+    assert binding is not None  # setpoints of an OPC UA connector are OPC UA-bound
+    return binding.node
+
+
+def _as_type(path: str, value: float, vtype: ua.VariantType) -> float | int | bool:
+    """``value`` as the Python value of a variant of the node's type ``vtype``."""
+    if vtype in _FLOAT_TYPES:
+        return float(value)
+    if vtype is ua.VariantType.Boolean and value in (0, 1):
+        return bool(value)
+    if vtype in _INTEGER_TYPES and value == round(value):
+        return int(value)
+    raise SetpointError(f"{path}: {value:g} cannot be written to a node of type {vtype.name}")
 
 
 def _chunks(items: list[_T]) -> list[list[_T]]:

@@ -170,6 +170,8 @@ CNC = EquipmentModel(
             high=30,
         ),
         feed_rate=quantity((2600, "act*job"), noise=8, high=10000),
+        # Setpoints: constant until a client writes them (the virtual servers then hold that).
+        feed_override=quantity(100),
         axis_load_x=quantity((6, "on"), (34, "act*mat"), (10, "act*wear.tool_breakage"), noise=0.8),
         axis_load_y=quantity((6, "on"), (27, "act*mat"), (8, "act*wear.tool_breakage"), noise=0.8),
         axis_load_z=quantity((9, "on"), (44, "act*mat"), (16, "act*wear.tool_breakage"), noise=1),
@@ -226,6 +228,7 @@ PRESS = EquipmentModel(
         ram_force=quantity(
             (3100, "run*job*mat"), (250, "run*wear.main_bearing_wear"), noise=12, high=4000
         ),
+        pressure_setpoint=quantity(210),  # a setpoint, as feed_override of the CNC
         # A leak costs pressure; the pump draws more current to make up for it and heats the oil.
         hydraulic_pressure=quantity(
             (35, "on"),

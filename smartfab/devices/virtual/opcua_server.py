@@ -5,18 +5,29 @@ Variables sit in folders following the ISA-95 hierarchy (site/area/line/cell/equ
 ids ``ns=1;s=<path>``) and carry their EngineeringUnits (and EURange when the signal has a range).
 ``publish`` writes many values at once through the server's direct attribute write, which is what
 makes 10,000+ value changes per second possible in Python.
+
+Writable signals (setpoints) are variables clients may write. The simulation sets them until a
+client first writes one; from then on the variable holds what the client wrote, as a PLC holds
+an operator's setpoint. With ``security`` the server offers only Basic256Sha256 (Sign and
+SignAndEncrypt) and accepts only clients whose certificate is in its trust list.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from asyncua import ua
+from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.common.node import Node
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server import internal_subscription
 from asyncua.server.monitored_item_service import MonitoredItemService
 from asyncua.server.server import Server
@@ -25,6 +36,7 @@ from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import StatusCodes
 from asyncua.ua.uaerrors import UaStatusCodeError
 
+from smartfab.devices.opcua.certs import application_uri
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import OpcUaConnection, Plant, Signal, SignalRef
 from smartfab.model.units import UnknownUnitError, lookup_unit
@@ -45,6 +57,28 @@ _STATUS = tuple(
     ua.StatusCode(ua.UInt32(c)) for c in (StatusCodes.Good, StatusCodes.Uncertain, StatusCodes.Bad)
 )
 _NULL = ua.Variant(None, ua.VariantType.Null)
+_POLICY = {
+    "Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
+    "SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+}
+# What the server checks of a client's certificate: dates, trust list, revocation, client use.
+_CLIENT_CHECKS = (
+    CertificateValidatorOptions.TIME_RANGE
+    | CertificateValidatorOptions.TRUSTED
+    | CertificateValidatorOptions.REVOKED
+    | CertificateValidatorOptions.PEER_CLIENT
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSecurity:
+    """Basic256Sha256 for the virtual server: its certificate and key, the trust list (a folder
+    of client certificates, DER or PEM, or of the CAs that issued them) and the modes offered."""
+
+    certificate: Path
+    private_key: Path
+    trusted_certs: Path
+    modes: tuple[Literal["Sign", "SignAndEncrypt"], ...] = ("Sign", "SignAndEncrypt")
 
 
 class _SharedDataValue(ua.DataValue):
@@ -109,6 +143,7 @@ class VirtualOpcUaServer:
         host: str = "127.0.0.1",
         port: int = 0,
         path: str = "/",
+        security: ServerSecurity | None = None,
     ) -> None:
         names = set(
             [c.name for c in plant.connections if isinstance(c, OpcUaConnection)]
@@ -128,6 +163,13 @@ class VirtualOpcUaServer:
             ua.NodeId.from_string(_binding_node(ref)) for ref in self.signals
         )
         self._vtypes = [_VARIANT[ref.signal.type] for ref in self.signals]
+        self.security = security
+        self._writable = {
+            node_id: slot
+            for slot, (ref, node_id) in enumerate(zip(self.signals, self.node_ids, strict=True))
+            if ref.signal.writable
+        }
+        self.held: set[int] = set()  # slots of setpoints a client wrote: no longer simulated
         self._server: Server | None = None
         self._running = False
 
@@ -192,7 +234,10 @@ class VirtualOpcUaServer:
         when: dict[int, ua.DateTime] = {}
         now = ua.DateTime.now(UTC)
         rows = zip(index.tolist(), vals.tolist(), stamps.tolist(), qualities.tolist(), strict=True)
+        held = self.held
         for written, (slot, value, ts, q) in enumerate(rows, start=1):
+            if slot in held:
+                continue
             source_ts = when.get(ts)
             if source_ts is None:
                 source_ts = when[ts] = _EPOCH + timedelta(microseconds=ts)
@@ -225,6 +270,9 @@ class VirtualOpcUaServer:
         await server.init()
         server.set_server_name("smartfab virtual factory")
         server.set_endpoint(self.endpoint)
+        if self.security is not None:
+            await _secure(server, self.security)
+        server.subscribe_server_callback(CallbackType.PostWrite, self._on_client_write)
         highest = max((n.NamespaceIndex for n in self.node_ids), default=0)
         for index in range(len(await server.get_namespace_array()), highest + 1):
             await server.register_namespace(f"urn:smartfab:virtual:ns{index}")
@@ -233,6 +281,42 @@ class VirtualOpcUaServer:
             parent = await _folder(server, folders, ref.owner.path)
             await _variable(server, parent, node_id, ref)
         return server
+
+    def _on_client_write(self, event: ServerItemCallback, _dispatcher: object) -> None:
+        """A client wrote values: its setpoints now hold what it wrote."""
+        if not event.is_external:  # the server's own writes (building nodes) are not a client's
+            return
+        params: ua.WriteParameters = event.request_params
+        results: list[ua.StatusCode] = event.response_params or []
+        for write, result in zip(params.NodesToWrite, results, strict=False):
+            slot = self._writable.get(write.NodeId)
+            if slot is not None and write.AttributeId == AttributeIds.Value and result.is_good():
+                self.held.add(slot)
+
+
+async def _secure(server: Server, security: ServerSecurity) -> None:
+    """Offer only Basic256Sha256 in the given modes, with the server's certificate, and accept
+    only clients whose certificate the trust list holds."""
+    for what, path in (
+        ("certificate", security.certificate),
+        ("private key", security.private_key),
+    ):
+        if not path.is_file():
+            raise SmartfabError(f"virtual OPC UA server: {what} {path} is not a file")
+    if not security.trusted_certs.is_dir():
+        raise SmartfabError(
+            f"virtual OPC UA server: trusted_certs {security.trusted_certs} is not a folder"
+        )
+    await server.load_certificate(str(security.certificate))
+    await server.load_private_key(str(security.private_key))
+    cert = server.iserver.certificate
+    uri = application_uri(cert) if cert is not None else None
+    if uri:  # the server's application URI must be the one in its certificate
+        await server.set_application_uri(uri)
+    server.set_security_policy([_POLICY[m] for m in security.modes])
+    store = TrustStore([security.trusted_certs], [])
+    await store.load()
+    server.set_certificate_validator(CertificateValidator(_CLIENT_CHECKS, store))
 
 
 def _binding_node(ref: SignalRef) -> str:
@@ -264,6 +348,8 @@ async def _variable(server: Server, parent: Node, node_id: ua.NodeId, ref: Signa
         )
     except UaStatusCodeError as exc:
         raise SmartfabError(f"{ref.path}: cannot create OPC UA node {node_id}: {exc}") from exc
+    if signal.writable:
+        await var.set_writable()
     if signal.description:
         await var.write_attribute(
             AttributeIds.Description,

@@ -9,9 +9,11 @@ connections; a port option moves the server of a protocol, when the plant has on
 
 Run it as ``python -m smartfab.devices.virtual.runner --plant FILE [--seed N] [--start-us T]
 [--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ] [--mqtt-broker HOST:PORT
---mqtt-mode uns|sparkplug]``; once listening it prints one JSON line with the endpoints,
-``{"opcua": [...], "modbus": [...]}`` (and ``"mqtt"`` when publishing there), and it stops
-cleanly on SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
+--mqtt-mode uns|sparkplug] [--opcua-cert FILE --opcua-key FILE --opcua-trusted DIR]``; with the
+last three the OPC UA servers offer only Basic256Sha256 (Sign, SignAndEncrypt) and accept only
+clients whose certificates are in the folder DIR. Once listening it prints one JSON line with the
+endpoints, ``{"opcua": [...], "modbus": [...]}`` (and ``"mqtt"`` when publishing there), and it
+stops cleanly on SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import numpy.typing as npt
 from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
-from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
+from smartfab.devices.virtual.opcua_server import ServerSecurity, VirtualOpcUaServer
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
@@ -64,13 +66,16 @@ class VirtualDevices:
         opcua_port: int | None = None,
         modbus_port: int | None = None,
         host: str | None = None,
+        opcua_security: ServerSecurity | None = None,
     ) -> None:
         self.plant = plant
         self.seed = seed
         self.opcua: list[VirtualOpcUaServer] = []
         for (h, port, path), names in _opcua_servers(plant, opcua_port).items():
             self.opcua.append(
-                VirtualOpcUaServer(plant, names, host=host or h, port=port, path=path)
+                VirtualOpcUaServer(
+                    plant, names, host=host or h, port=port, path=path, security=opcua_security
+                )
             )
         self.modbus: list[VirtualModbusServer] = []
         for (h, port, _), names in _modbus_servers(plant, modbus_port).items():
@@ -225,10 +230,17 @@ async def run(
     on_ready: Callable[[Endpoints], None] | None = None,
     mqtt_broker: str | None = None,
     mqtt_mode: Mode = "uns",
+    opcua_security: ServerSecurity | None = None,
 ) -> None:
     """Serve the plant's virtual devices until ``stop`` is set; with ``mqtt_broker``
     (HOST:PORT) also publish every sample there, as UNS JSON or Sparkplug B."""
-    devices = VirtualDevices(plant, seed=seed, opcua_port=opcua_port, modbus_port=modbus_port)
+    devices = VirtualDevices(
+        plant,
+        seed=seed,
+        opcua_port=opcua_port,
+        modbus_port=modbus_port,
+        opcua_security=opcua_security,
+    )
     if mqtt_broker:
         host, _, port = mqtt_broker.rpartition(":")
         devices.mqtt = VirtualMqttPublisher(
@@ -274,7 +286,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--mqtt-broker", help="also publish every sample to this HOST:PORT")
     parser.add_argument("--mqtt-mode", choices=["uns", "sparkplug"], default="uns")
+    parser.add_argument("--opcua-cert", type=Path, help="OPC UA server certificate (secure mode)")
+    parser.add_argument("--opcua-key", type=Path, help="its private key")
+    parser.add_argument("--opcua-trusted", type=Path, help="folder of trusted client certificates")
     args = parser.parse_args(argv)
+    given = [args.opcua_cert, args.opcua_key, args.opcua_trusted]
+    if any(given) and not all(given):
+        parser.error("--opcua-cert, --opcua-key and --opcua-trusted go together")
+    security = ServerSecurity(*given) if all(given) else None
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -299,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             on_ready=ready,
             mqtt_broker=args.mqtt_broker,
             mqtt_mode=args.mqtt_mode,
+            opcua_security=security,
         )
 
     try:
@@ -322,14 +342,19 @@ class RunnerProcess:
         modbus_port: int | None = None,
         tick_ms: int | None = None,
         bench_rate_hz: float | None = None,
+        opcua_security: ServerSecurity | None = None,
     ) -> None:
         self.args = [sys.executable, "-m", _MODULE, "--plant", str(plant_file), "--seed", str(seed)]
+        sec = opcua_security
         for option, value in (
             ("--start-us", start_us),
             ("--opcua-port", opcua_port),
             ("--modbus-port", modbus_port),
             ("--tick-ms", tick_ms),
             ("--bench-rate", bench_rate_hz),
+            ("--opcua-cert", sec.certificate if sec else None),
+            ("--opcua-key", sec.private_key if sec else None),
+            ("--opcua-trusted", sec.trusted_certs if sec else None),
         ):
             if value is not None:
                 self.args += [option, str(value)]

@@ -6,10 +6,12 @@ provides Mosquitto and a silently skipped protocol test would hide a broken setu
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,18 +57,29 @@ def free_port() -> int:
 class PrivateBroker:
     """A Mosquitto process of the test's own, that it may stop and start again on the same port."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: str | None = None) -> None:
+        """``config``: mosquitto.conf text for the broker, with ``{port}`` where its listener's
+        port goes; by default a plain listener on a free port."""
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(exe):
             unavailable("mosquitto is not installed (apt-get install mosquitto)")
         self.exe = exe
         self.port = free_port()
+        self.config = config
         self.process: subprocess.Popen[bytes] | None = None
+        self._config_file: tempfile._TemporaryFileWrapper[str] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.exe, "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        args = [self.exe, "-p", str(self.port)]
+        if self.config is not None:
+            # Run as us: as root mosquitto would otherwise switch to a user that cannot read the
+            # test's files (it ignores the setting when not root).
+            text = f"user {getpass.getuser()}\n" + self.config.format(port=self.port)
+            self._config_file = tempfile.NamedTemporaryFile("w", suffix=".conf")  # noqa: SIM115
+            self._config_file.write(text)
+            self._config_file.flush()
+            args = [self.exe, "-c", self._config_file.name]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not reachable(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -82,11 +95,14 @@ class PrivateBroker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._config_file is not None:
+            self._config_file.close()
+            self._config_file = None
 
 
 @contextmanager
-def private_broker() -> Iterator[PrivateBroker]:
-    broker = PrivateBroker()
+def private_broker(config: str | None = None) -> Iterator[PrivateBroker]:
+    broker = PrivateBroker(config)
     broker.start()
     try:
         yield broker

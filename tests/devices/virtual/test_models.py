@@ -18,10 +18,11 @@ QUANTITIES = {
     "cnc": {
         "spindle_speed", "spindle_power", "spindle_temp", "vibration", "coolant_temp", "feed_rate",
         "axis_load_x", "axis_load_y", "axis_load_z", "coolant_pressure",
+        "feed_override",  # a setpoint
     },
     "press": {
         "ram_force", "stroke_rate", "hydraulic_pressure", "oil_temp", "vibration", "motor_current",
-        "die_temp",
+        "die_temp", "pressure_setpoint",  # a setpoint
     },
     "assembly": {
         "torque", "robot_joint_temp", "air_pressure", "motor_current", "vibration",

@@ -4,15 +4,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from asyncua import ua
 from asyncua.client.client import Client
+from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.ua.uaerrors import UaError
 from pymodbus.client import AsyncModbusTcpClient
 
 from smartfab.devices.modbus.registers import decode
 from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.devices.virtual.opcua_server import ServerSecurity
 from smartfab.devices.virtual.runner import RunnerProcess, VirtualDevices
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
+from tests.devices.opcua.pki import make_pki
 
 PLANT = """
 site:
@@ -123,3 +128,29 @@ def test_a_runner_that_cannot_start_says_why(plant_file: Path) -> None:
     plant_file.write_text(PLANT.replace("unit: degC", "unit: degF"), encoding="utf-8")
     with pytest.raises(SmartfabError, match=r"did not start.*degF"):
         RunnerProcess(plant_file).start()
+
+
+async def test_the_runner_serves_opc_ua_securely_when_given_certificates(
+    plant_file: Path, tmp_path: Path
+) -> None:
+    pki = await make_pki(tmp_path / "pki")
+    security = ServerSecurity(pki.server_cert, pki.server_key, pki.server_trusts)
+    runner = RunnerProcess(plant_file, seed=5, opcua_port=0, modbus_port=0, opcua_security=security)
+    endpoints = runner.start()
+    try:
+        plain = Client(endpoints["opcua"][0], timeout=2)
+        with pytest.raises(UaError, match="No matching endpoints"):  # no unsecured endpoint
+            await plain.connect()
+        plain.disconnect_socket()
+        secure = Client(endpoints["opcua"][0], timeout=2)
+        secure.application_uri = "urn:smartfab:test:client"
+        await secure.set_security(
+            SecurityPolicyBasic256Sha256, str(pki.client_cert), str(pki.client_key),
+            server_certificate=str(pki.server_cert),
+            mode=ua.MessageSecurityMode.SignAndEncrypt,
+        )  # fmt: skip
+        async with secure:
+            value = await secure.get_node("ns=2;s=s/a/l/c/cnc-1.spindle_temp").read_data_value()
+        assert value.StatusCode is not None and value.StatusCode.is_good()
+    finally:
+        assert runner.stop() == 0
