@@ -178,7 +178,8 @@ def maintenance(
     cmapss_dir: Annotated[
         Path | None,
         typer.Option(
-            exists=True, file_okay=False,
+            exists=True,
+            file_okay=False,
             help="Folder of C-MAPSS files named as NASA names them (train_FD001.txt, ...).",
         ),
     ] = None,
@@ -187,11 +188,16 @@ def maintenance(
         Path | None, typer.Option(exists=True, dir_okay=False, help="The AI4I 2020 CSV file.")
     ] = None,
     folds: Annotated[int, typer.Option(min=2, help="AI4I cross-validation folds.")] = 5,
+    factory_days: Annotated[
+        float, typer.Option(min=0, help="Days of virtual factory to judge warnings on (0: skip).")
+    ] = 90,
 ) -> None:
     """Predictive maintenance on public data: RUL RMSE and NASA score per C-MAPSS subset (train
     on train, last cycle of each test unit, targets capped at 125), AI4I 2020 F1 and PR-AUC of
-    the failure class by stratified cross-validation, and the training seconds. Without any
-    option, the data sets in ../shared/data beside the project root."""
+    the failure class by stratified cross-validation, precision, recall and lead time of
+    24-hour failure warnings on the virtual factory's recorded failures, and the training
+    seconds. Without --cmapss-dir and --ai4i, the data sets in ../shared/data beside the
+    project root."""
     from smartfab.apps.maintenance.training import DEFAULT_AI4I, DEFAULT_CMAPSS, parse_subsets
     from smartfab.bench.maintenance import bench_maintenance
 
@@ -200,8 +206,19 @@ def maintenance(
     with console.status("predictive maintenance ...") as status:
         figures = bench_maintenance(
             cmapss_dir, parse_subsets(subsets), ai4i, folds=folds,
-            progress=lambda what: status.update(what),
+            progress=lambda what: status.update(what), factory_days=factory_days,
         )  # fmt: skip
+    table = Table(title="predictive maintenance", show_header=False)
+    for subset, f in figures.get("cmapss", {}).items():
+        table.add_row(f"C-MAPSS {subset}", f"RMSE {f['rmse']:.2f}  NASA score {f['score']:.1f}")
+    if "ai4i" in figures:
+        f = figures["ai4i"]
+        table.add_row("AI4I 2020", f"F1 {f['f1']:.3f}  PR-AUC {f['pr_auc']:.3f}")
+    if "virtual_factory" in figures:
+        f = figures["virtual_factory"]
+        table.add_row("virtual factory", f"precision {f['precision']:.3f}  recall "
+                      f"{f['recall']:.3f}  lead time {f['lead_time_h']:.1f} h")  # fmt: skip
+    console.print(table)
     _report("smartfab bench maintenance", figures)
 
 
@@ -220,6 +237,24 @@ def mqtt(
     with console.status(f"MQTT: {messages} messages per measurement ..."):
         figures = bench_mqtt(messages=messages, records=records)
     _report("smartfab bench mqtt", figures)
+
+
+@app.command()
+def edge(
+    url: Annotated[
+        str, typer.Option(help="PostgreSQL the workers store into (a schema of its own, dropped).")
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    minutes: Annotated[
+        float, typer.Option(min=1, help="Minutes of the demo plant (~12,800 points each).")
+    ] = 30,
+) -> None:
+    """End to end: points/s from an edge agent through a private Mosquitto and 1 or 2 ingestion
+    workers (`smartfab serve`, shared subscription) into PostgreSQL."""
+    from smartfab.bench.edge import bench_edge
+
+    with console.status(f"edge -> broker -> workers -> PostgreSQL: {minutes} minutes of data ..."):
+        figures = bench_edge(url, minutes=minutes)
+    _report("smartfab bench edge", figures)
 
 
 @app.command()

@@ -8,6 +8,11 @@ shows on a topic, debug after that, so that a misbehaving publisher cannot flood
 next message is read. A lost broker raises from ``_stream`` so that ``Connector.run`` reconnects
 and records the gap.
 
+QoS 1 and 2 messages are acknowledged by hand, not on arrival: with the runtime's ``stored`` hook
+only once the batch holding them is stored, so a worker killed between receiving and storing
+loses nothing (with a kept session the broker sends them again when it is back; a duplicate is
+stored once).
+
 Options the plant model's ``MqttConnection`` does not hold (yet) are ``MqttOptions``: protocol
 version 3.1.1 or 5, an MQTT 5 shared subscription group (``$share/GROUP/...``: the broker gives each
 message to one of the group's workers, so adding workers adds throughput), QoS, credentials,

@@ -1,0 +1,195 @@
+"""End-to-end benchmark of the server deployment: points/s from an edge agent through Mosquitto
+and N ingestion workers into PostgreSQL, every party a process of its own as in a deployment.
+
+The edge agent (`smartfab edge run --virtual`, as fast as it can) publishes a span of the virtual
+factory's demo plant as UNS JSON; the workers (`smartfab serve --config`) share the subscription
+(`$share/bench/...`, kept sessions, acknowledging a message only once stored) and store into a
+schema of the benchmark's own, dropped at the end. Timed: from the agent's start until the last
+point is in the ``points`` table, the agent's start-up (a few seconds) included. The broker is
+a private Mosquitto on a free port; PostgreSQL the one at ``url``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiomqtt
+import psycopg
+import yaml
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from psycopg import sql
+
+from smartfab.bench.mqtt import private_mosquitto
+from smartfab.config import DEMO_PLANT
+from smartfab.devices.edge.agent import edge_signal_ids, server_plant
+from smartfab.devices.mqtt.connector import MqttConnector
+from smartfab.devices.mqtt.topics import shared
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.errors import SmartfabError
+from smartfab.model.loader import load_plant
+from smartfab.platform.points import now_us
+
+HOST = "127.0.0.1"
+SMARTFAB = [sys.executable, "-m", "smartfab"]
+SESSION_S = 300
+
+
+async def prime_session(port: int, client_id: str, filters: list[str], expiry_s: int) -> None:
+    """Make the kept session a worker resumes (MQTT 5, clean start off, expiry ``expiry_s``) with
+    its subscriptions, as a worker's first start does in a deployment: from then on the broker
+    queues the worker's messages, however long its process takes to come up."""
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = expiry_s
+    async with aiomqtt.Client(
+        HOST, port, identifier=client_id, protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False, properties=properties,
+    ) as client:  # fmt: skip
+        for topic_filter in filters:
+            await client.subscribe(topic_filter, qos=1)
+
+
+def worker_session(plant_file: Path, number: int) -> tuple[str, list[str]]:
+    """The client id and subscription filters of worker ``number`` (its SMARTFAB_WORKER)."""
+    plant = load_plant(plant_file)
+    saved = os.environ.get("SMARTFAB_WORKER")
+    os.environ["SMARTFAB_WORKER"] = str(number)
+    try:
+        c = MqttConnector.from_plant(plant, "broker", edge_signal_ids(plant))
+    finally:
+        if saved is None:
+            del os.environ["SMARTFAB_WORKER"]
+        else:
+            os.environ["SMARTFAB_WORKER"] = saved
+    return c.client_id, [shared(f, c.options.shared_group) for f in c.filters]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _count(url: str) -> int:
+    try:
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            row = conn.execute("SELECT count(*) FROM points").fetchone()
+    except psycopg.Error:
+        return -1  # the workers have not made the tables yet
+    return int(row[0]) if row else 0
+
+
+def _run(
+    workers: int, port: int, url: str, folder: Path, start_us: int, until_us: int,
+    expected: int, timeout_s: float,
+) -> float:  # fmt: skip
+    """Seconds from the agent's start until ``expected`` points are stored."""
+    schema = f"smartfab_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    sep = "&" if "?" in url else "?"
+    store_url = f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+    enterprise = f"bench{uuid.uuid4().hex[:6]}"
+    plant = load_plant(DEMO_PLANT)
+    data = server_plant(
+        plant, host=HOST, port=port, enterprise=enterprise, shared_group="bench",
+        client_id="bench-${SMARTFAB_WORKER}", session_expiry_s=SESSION_S,
+    )  # fmt: skip
+    run_dir = folder / schema
+    run_dir.mkdir()
+    plant_file = run_dir / "plant.yaml"
+    plant_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    config = run_dir / "server.yaml"
+    config.write_text(
+        yaml.safe_dump({"store_url": store_url, "plant": str(plant_file)}),
+        encoding="utf-8",
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    log = (run_dir / "log").open("ab")
+    try:
+        for n in range(1, workers + 1):
+            client_id, filters = worker_session(plant_file, n)
+            asyncio.run(prime_session(port, client_id, filters, SESSION_S))
+            procs.append(
+                subprocess.Popen(
+                    [*SMARTFAB, "serve", "--config", str(config), "--port", str(_free_port())],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    # A folder each: a worker's local files (the API's security database)
+                    env={
+                        **os.environ,
+                        "SMARTFAB_WORKER": str(n),
+                        "SMARTFAB_DATA_DIR": str(run_dir / f"data-{n}"),
+                    },
+                )
+            )
+        deadline = time.monotonic() + 60
+        while _count(store_url) < 0:  # the catalogue is made: the workers are up
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise SmartfabError(f"the workers did not start; see {run_dir / 'log'}")
+            time.sleep(0.2)
+        time.sleep(2)  # every worker connected
+        edge = subprocess.Popen(
+            [*SMARTFAB, "edge", "run", "-b", f"{HOST}:{port}", "--buffer", str(run_dir / "edge"),
+             "--virtual", "--seed", "7", "--start", _iso(start_us), "--until", _iso(until_us),
+             "--speed", "1e9", "--exit-when-done", "--drain-s", str(timeout_s),
+             "--enterprise", enterprise, "--client-id", f"edge-{enterprise}"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        procs.append(edge)
+        started = time.perf_counter()
+        deadline = time.monotonic() + timeout_s
+        stored = 0
+        while stored < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+            stored = _count(store_url)
+        elapsed = time.perf_counter() - started
+        if stored < expected:
+            raise SmartfabError(f"{workers} worker(s): {stored} of {expected} in {timeout_s} s")
+        return elapsed
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        log.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def bench_edge(url: str, minutes: float = 30, timeout_s: float = 300) -> dict[str, Any]:
+    """Figures of one run: ``minutes`` of the demo plant (about 12,800 points a minute), stored
+    end to end with 1 and with 2 workers."""
+    plant = load_plant(DEMO_PLANT)
+    start = (now_us() // 1_000_000 - 7200) * 1_000_000  # the past: never 'future' points
+    until = start + int(minutes * 60e6)
+    points, _ = VirtualFactory(plant, edge_signal_ids(plant), seed=7, start_us=start).advance(until)
+    expected = len(points)
+    figures: dict[str, Any] = {"points": expected, "signals": len(edge_signal_ids(plant))}
+    with private_mosquitto() as port, tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, 2):
+            s = _run(workers, port, url, Path(tmp), start, until, expected, timeout_s)
+            key = f"e2e_points_per_s_{workers}_worker{'s' if workers > 1 else ''}"
+            figures[key] = round(expected / s)
+    figures["cpu_count"] = os.cpu_count() or 0
+    return figures

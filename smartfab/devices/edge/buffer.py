@@ -1,0 +1,182 @@
+"""The edge agent's durable queue: batches of points on disk, oldest first, until the broker has
+acknowledged them.
+
+It is an SQLite database in WAL mode with ``synchronous=FULL``: every append is one transaction,
+on disk (fsynced) before ``append`` returns, so a batch survives a kill -9 or a power cut the
+moment the connector has handed it over. A batch is stored as its four columns (NumPy bytes, 21
+bytes a point), never a row per point. Sources that can replay (the virtual factory) keep their
+position in the same transaction as the batch, so that after a crash they resume exactly after the
+last batch that is safe on disk.
+
+The queue is bounded (``max_bytes`` of column data). When a new batch does not fit, the *oldest*
+batches are dropped to make room and counted (``dropped_points``, kept on disk): after a very long
+broker outage the newest data, which operators look at first, is the data kept, and the counter
+says how much is missing. A batch larger than the whole bound is kept alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from smartfab.errors import SmartfabError
+from smartfab.platform.points import PointBatch
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    points INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    ts BLOB NOT NULL, signal_id BLOB NOT NULL, value BLOB NOT NULL, quality BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_DROPPED = "dropped_points"
+
+
+@dataclass
+class BufferStats:
+    """What the queue holds, and what it had to drop since it was created."""
+
+    batches: int = 0
+    points: int = 0
+    bytes: int = 0
+    dropped_points: int = 0
+
+
+class DiskBuffer:
+    """A bounded, durable FIFO of PointBatches in ``folder/buffer.sqlite``. Thread-safe: the
+    agent calls it from worker threads (``asyncio.to_thread``), since every append waits for the
+    disk."""
+
+    def __init__(self, folder: Path, max_bytes: int = 1 << 30) -> None:
+        if max_bytes <= 0:
+            raise SmartfabError(f"edge buffer bound of {max_bytes} bytes: must be positive")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "buffer.sqlite"
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # fsync at every commit
+            self._db.executescript(_SCHEMA)
+            n, points, size = self._db.execute(
+                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise SmartfabError(f"{self.path}: cannot open the edge buffer: {exc}") from exc
+        self.stats = BufferStats(n, points, size, int(self.get(_DROPPED) or 0))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def get(self, key: str) -> str | None:
+        """A value kept with ``append(..., keep=...)``, e.g. a source's position."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def append(self, batch: PointBatch, keep: Mapping[str, str] | None = None) -> None:
+        """Store ``batch`` (and the ``keep`` values) durably; drop the oldest batches first if
+        the bound requires it."""
+        cols = (
+            np.ascontiguousarray(batch.ts, np.int64).tobytes(),
+            np.ascontiguousarray(batch.signal_id, np.int32).tobytes(),
+            np.ascontiguousarray(batch.value, np.float64).tobytes(),
+            np.ascontiguousarray(batch.quality, np.uint8).tobytes(),
+        )
+        size = sum(len(c) for c in cols)
+        with self._lock, self._db:  # one transaction: the batch, the drops and the kept values
+            self._db.execute("BEGIN IMMEDIATE")
+            dropped, gone, freed = self._make_room(size) if len(batch) else (0, 0, 0)
+            if len(batch):
+                self._db.execute(
+                    "INSERT INTO batches (points, bytes, ts, signal_id, value, quality) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (len(batch), size, *cols),
+                )
+            kept = dict(keep or {})
+            if dropped:
+                kept[_DROPPED] = str(self.stats.dropped_points + dropped)
+            self._db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(kept.items()),
+            )
+        # Counted once the transaction is committed: a failed commit changed nothing.
+        self.stats.dropped_points += dropped
+        self.stats.batches -= gone
+        self.stats.points -= dropped
+        self.stats.bytes -= freed
+        if len(batch):
+            self.stats.batches += 1
+            self.stats.points += len(batch)
+            self.stats.bytes += size
+
+    def _make_room(self, size: int) -> tuple[int, int, int]:
+        """Delete the oldest batches until ``size`` more bytes fit (inside the caller's
+        transaction); the points, batches and bytes dropped."""
+        dropped = gone = freed = 0
+        over = self.stats.bytes + size - self.max_bytes
+        while over > 0:
+            row = self._db.execute(
+                "SELECT seq, points, bytes FROM batches ORDER BY seq LIMIT 1"
+            ).fetchone()
+            if row is None:
+                break
+            self._db.execute("DELETE FROM batches WHERE seq = ?", (row[0],))
+            dropped, gone, freed = dropped + row[1], gone + 1, freed + row[2]
+            over -= row[2]
+        return dropped, gone, freed
+
+    def peek(self, max_points: int) -> tuple[int, PointBatch] | None:
+        """The oldest batches, concatenated, up to ``max_points`` (at least one batch), and the
+        sequence number of the last of them for ``ack``; None when the queue is empty."""
+        with self._lock:
+            # Sizes first, then the columns of only the batches taken: after a long outage the
+            # queue may hold gigabytes.
+            sizes = self._db.execute(
+                "SELECT seq, points FROM batches ORDER BY seq LIMIT 10000"
+            ).fetchall()
+            if not sizes:
+                return None
+            total, last = 0, sizes[0][0]
+            for seq, points in sizes:
+                if total and total + points > max_points:
+                    break
+                total, last = total + points, seq
+            rows = self._db.execute(
+                "SELECT ts, signal_id, value, quality FROM batches WHERE seq <= ? ORDER BY seq",
+                (last,),
+            ).fetchall()
+        batches = [
+            PointBatch(
+                np.frombuffer(ts, np.int64),
+                np.frombuffer(sid, np.int32),
+                np.frombuffer(value, np.float64),
+                np.frombuffer(quality, np.uint8),
+            )
+            for ts, sid, value, quality in rows
+        ]
+        return last, PointBatch.concat(batches)
+
+    def ack(self, through: int) -> None:
+        """Delete the batches up to sequence number ``through``: the broker has them."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            n, points, size = self._db.execute(
+                "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) "
+                "FROM batches WHERE seq <= ?",
+                (through,),
+            ).fetchone()
+            self._db.execute("DELETE FROM batches WHERE seq <= ?", (through,))
+        self.stats.batches -= n
+        self.stats.points -= points
+        self.stats.bytes -= size

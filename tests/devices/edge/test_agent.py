@@ -1,0 +1,142 @@
+"""The edge agent in-process: its UNS messages decode to the points it read, it keeps a batch that
+the broker acknowledged without delivering (no subscriber) until someone subscribes, and it reads
+the plant's OPC UA and Modbus devices."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aiomqtt
+import numpy as np
+
+from smartfab.config import DEMO_PLANT
+from smartfab.devices.edge.agent import (
+    EdgeAgent,
+    EdgeOptions,
+    UnsEncoder,
+    edge_signal_ids,
+    server_plant,
+)
+from smartfab.devices.edge.buffer import DiskBuffer
+from smartfab.devices.mqtt.payload import Columns, JsonTopic
+from smartfab.devices.virtual.factory import VirtualFactory
+from smartfab.devices.virtual.runner import RunnerProcess
+from smartfab.model.loader import load_plant
+from smartfab.model.plant import Plant
+from smartfab.platform.points import PointBatch, Quality, now_us
+from tests.conftest import demo_plant_on_free_ports
+from tests.devices.mqtt.broker import HOST, shared_broker_port
+
+PLANT = load_plant(DEMO_PLANT)
+
+
+def factory_points(seconds: int = 20) -> PointBatch:
+    ids = edge_signal_ids(PLANT)
+    start = (now_us() // 1_000_000 - 600) * 1_000_000
+    points, _ = VirtualFactory(PLANT, ids, seed=3, start_us=start).advance(start + seconds * 10**6)
+    return points
+
+
+def decoder(enterprise: str) -> dict[str, JsonTopic]:
+    """What the ingestion servers read: the bindings of ``server_plant``, with the edge's ids."""
+    served = Plant.model_validate(server_plant(PLANT, host=HOST, enterprise=enterprise))
+    ids = edge_signal_ids(PLANT)
+    fields: dict[str, list[tuple[str, int]]] = {}
+    for ref in served.iter_signals():
+        b = ref.signal.source.mqtt
+        assert b is not None
+        fields.setdefault(b.topic, []).append((b.field, ids[ref.path]))
+    return {topic: JsonTopic(f) for topic, f in fields.items()}
+
+
+def decode(messages: list[tuple[str, bytes]], topics: dict[str, JsonTopic]) -> PointBatch:
+    out = Columns()
+    for topic, payload in messages:
+        bad, _ = topics[topic].decode(payload, 0, out)
+        assert bad == 0
+    return out.batch()
+
+
+def rows(p: PointBatch) -> list[tuple[int, int, float, int]]:
+    return sorted(
+        zip(p.signal_id.tolist(), p.ts.tolist(), np.nan_to_num(p.value, nan=-1e300).tolist(),
+            p.quality.tolist(), strict=True)
+    )  # fmt: skip
+
+
+def test_messages_decode_to_the_points_read() -> None:
+    points = factory_points()
+    # Quality and missing values travel too: some points uncertain, some bad without a value.
+    quality = np.where(np.arange(len(points)) % 7 == 0, Quality.UNCERTAIN, points.quality)
+    quality = np.where(np.arange(len(points)) % 11 == 0, Quality.BAD, quality).astype(np.uint8)
+    value = np.where(quality == Quality.BAD, np.nan, points.value)
+    points = PointBatch(points.ts, points.signal_id, value, quality)
+    messages = UnsEncoder(PLANT, edge_signal_ids(PLANT), "acme").encode(points)
+    assert len(messages) == 17  # one per equipment
+    assert rows(decode(messages, decoder("acme"))) == rows(points)
+
+
+async def test_batch_kept_until_a_subscriber_takes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = shared_broker_port()
+    enterprise = f"t{uuid.uuid4().hex[:10]}"
+    points = factory_points(5)
+    buffer = DiskBuffer(tmp_path)
+    buffer.append(points)
+    options = EdgeOptions(host=HOST, port=port, enterprise=enterprise, retry_refused_s=0.2,
+                          client_id=f"edge-{enterprise}")  # fmt: skip
+    agent = EdgeAgent(PLANT, buffer, options, [], edge_signal_ids(PLANT))
+    task = asyncio.create_task(agent.run())
+    try:
+        async with asyncio.timeout(20):
+            while agent.stats.refused == 0:  # nobody subscribes to the enterprise's topics yet
+                await asyncio.sleep(0.05)
+        assert buffer.stats.points == len(points)  # so nothing left the buffer
+        received: list[tuple[str, bytes]] = []
+        async with aiomqtt.Client(HOST, port) as client:
+            await client.subscribe(f"{enterprise}/#", qos=1)
+            async with asyncio.timeout(20):
+                async for message in client.messages:
+                    received.append((message.topic.value, bytes(message.payload)))  # type: ignore[arg-type]
+                    if len(received) == 17:  # the batch: one message per equipment
+                        break
+            while buffer.stats.points:  # deleted once the broker acknowledged all of them
+                await asyncio.sleep(0.05)
+        assert rows(decode(received, decoder(enterprise))) == rows(points)
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 20)
+        buffer.close()
+
+
+async def test_reads_the_plant_devices_and_publishes_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The agent's real sources: the plant's OPC UA and Modbus connections, served by the
+    virtual factory's servers in a process of their own."""
+    port = shared_broker_port()
+    plant_file = demo_plant_on_free_ports(tmp_path)
+    plant = load_plant(plant_file)
+    ids = edge_signal_ids(plant)
+    enterprise = f"t{uuid.uuid4().hex[:10]}"
+    topics = decoder(enterprise)
+    protocols = {ids[r.path]: r.signal.source.protocol for r in plant.iter_signals()}
+    seen: set[str] = set()
+    with RunnerProcess(plant_file):
+        buffer = DiskBuffer(tmp_path / "edge")
+        options = EdgeOptions(host=HOST, port=port, enterprise=enterprise, client_id=enterprise)
+        sources = EdgeAgent.local_sources(plant, ids)
+        assert {s.protocol for s in sources} == {"modbus", "opcua"}  # one per connection
+        agent = EdgeAgent(plant, buffer, options, sources, ids)
+        async with aiomqtt.Client(HOST, port) as client:
+            await client.subscribe(f"{enterprise}/#", qos=1)
+            task = asyncio.create_task(agent.run())
+            try:
+                async with asyncio.timeout(60):
+                    async for message in client.messages:
+                        got = decode([(message.topic.value, bytes(message.payload))], topics)  # type: ignore[arg-type]
+                        seen.update(protocols[s] for s in got.signal_id.tolist())
+                        if seen == {"opcua", "modbus"}:
+                            break
+            finally:
+                agent.stop()
+                await asyncio.wait_for(task, 30)
+                buffer.close()
