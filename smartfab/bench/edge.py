@@ -12,6 +12,7 @@ a private Mosquitto on a free port; PostgreSQL the one at ``url``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -19,9 +20,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import aiomqtt
@@ -90,11 +93,23 @@ def _count(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _run(
-    workers: int, port: int, url: str, folder: Path, start_us: int, until_us: int,
-    expected: int, timeout_s: float,
-) -> float:  # fmt: skip
-    """Seconds from the agent's start until ``expected`` points are stored."""
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """Workers up and subscribed: where they store (``store_url``), the UNS enterprise their
+    plant binds, the run's folder and the log every process of the run writes to."""
+
+    store_url: str
+    enterprise: str
+    run_dir: Path
+    log: BinaryIO
+    procs: list[subprocess.Popen[bytes]]
+
+
+@contextlib.contextmanager
+def serving(workers: int, port: int, url: str, folder: Path) -> Iterator[Serving]:
+    """``workers`` ingestion workers (`smartfab serve`) on the demo plant's server plant, sharing
+    a subscription on the broker at ``port``, storing into a schema of their own at ``url``;
+    stopped and the schema dropped on leaving. Processes added to ``procs`` are stopped too."""
     schema = f"smartfab_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
@@ -140,24 +155,7 @@ def _run(
                 raise SmartfabError(f"the workers did not start; see {run_dir / 'log'}")
             time.sleep(0.2)
         time.sleep(2)  # every worker connected
-        edge = subprocess.Popen(
-            [*SMARTFAB, "edge", "run", "-b", f"{HOST}:{port}", "--buffer", str(run_dir / "edge"),
-             "--virtual", "--seed", "7", "--start", _iso(start_us), "--until", _iso(until_us),
-             "--speed", "1e9", "--exit-when-done", "--drain-s", str(timeout_s),
-             "--enterprise", enterprise, "--client-id", f"edge-{enterprise}"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        procs.append(edge)
-        started = time.perf_counter()
-        deadline = time.monotonic() + timeout_s
-        stored = 0
-        while stored < expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-            stored = _count(store_url)
-        elapsed = time.perf_counter() - started
-        if stored < expected:
-            raise SmartfabError(f"{workers} worker(s): {stored} of {expected} in {timeout_s} s")
-        return elapsed
+        yield Serving(store_url, enterprise, run_dir, log, procs)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -171,6 +169,38 @@ def _run(
         log.close()
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def wait_stored(store_url: str, expected: int, timeout_s: float, poll_s: float = 0.1) -> int:
+    """Wait until ``expected`` points are stored or ``timeout_s`` passed; the points stored."""
+    deadline = time.monotonic() + timeout_s
+    stored = 0
+    while stored < expected and time.monotonic() < deadline:
+        time.sleep(poll_s)
+        stored = _count(store_url)
+    return stored
+
+
+def _run(
+    workers: int, port: int, url: str, folder: Path, start_us: int, until_us: int,
+    expected: int, timeout_s: float,
+) -> float:  # fmt: skip
+    """Seconds from the agent's start until ``expected`` points are stored."""
+    with serving(workers, port, url, folder) as s:
+        edge = subprocess.Popen(
+            [*SMARTFAB, "edge", "run", "-b", f"{HOST}:{port}", "--buffer", str(s.run_dir / "edge"),
+             "--virtual", "--seed", "7", "--start", _iso(start_us), "--until", _iso(until_us),
+             "--speed", "1e9", "--exit-when-done", "--drain-s", str(timeout_s),
+             "--enterprise", s.enterprise, "--client-id", f"edge-{s.enterprise}"],
+            stdout=s.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        s.procs.append(edge)
+        started = time.perf_counter()
+        stored = wait_stored(s.store_url, expected, timeout_s)
+        elapsed = time.perf_counter() - started
+        if stored < expected:
+            raise SmartfabError(f"{workers} worker(s): {stored} of {expected} in {timeout_s} s")
+        return elapsed
 
 
 def _iso(us: int) -> str:

@@ -28,8 +28,8 @@ from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch
 from smartfab.platform.queries import PlantData
-from smartfab.platform.store.base import SignalInfo
-from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.platform.store import open_store
+from smartfab.platform.store.base import SignalInfo, Store
 from smartfab.runtime import Ingestion
 
 LINE = "shenyang/machining/cnc-line-1"
@@ -67,7 +67,7 @@ def _subplant(plant: Plant, keep: Callable[[str, str], bool]) -> Plant:
     return Plant.model_validate(data)
 
 
-async def _fill(store: DuckDBStore, days: float, progress: Progress) -> None:
+async def _fill(store: Store, days: float, progress: Progress) -> None:
     plant = load_plant(DEMO_PLANT)
     year = _subplant(plant, lambda eq, name: eq == MACHINE and name in YEAR_SIGNALS)
     month = _subplant(plant, lambda eq, name: name in ROLES)
@@ -127,13 +127,14 @@ def _timed(fn: Callable[[], object], runs: int) -> dict[str, float]:
 
 
 def bench_monitoring(
-    path: Path, days: float = 365, runs: int = 40, progress: Progress | None = None
+    path: Path | str, days: float = 365, runs: int = 40, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """Fill the DuckDB store at ``path`` unless it holds the history already, then time the
-    queries. Returns the figures."""
+    """Fill the store at ``path`` (a DuckDB file, or a PostgreSQL URL: the same fill and queries
+    on the server store) unless it holds the history already, then time the queries. Returns the
+    figures."""
     report: Progress = progress or (lambda what, done: None)
     fill_s = 0.0
-    with DuckDBStore(path) as store:
+    with open_store(path) as store:
         if store.count_points() == 0:
             started = time.perf_counter()
             asyncio.run(_fill(store, days, report))
@@ -158,7 +159,7 @@ def bench_monitoring(
         oee = float(asset_oee(store, plant, LINE, END_US - 30 * DAY_US, END_US).figures.oee[0])
     return {
         "points_in_store": points,
-        "store_mb": round(path.stat().st_size / 2**20, 1),
+        "store_mb": round(path.stat().st_size / 2**20, 1) if isinstance(path, Path) else None,
         "fill_seconds": round(fill_s, 1),
         "maintain_seconds": round(maintain_s, 2),
         "trend_1y_p95_ms": figures["trend_1y"]["p95_ms"],

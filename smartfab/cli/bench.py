@@ -258,6 +258,36 @@ def edge(
 
 
 @app.command()
+def server(
+    url: Annotated[
+        str,
+        typer.Option(
+            help="PostgreSQL the workers store into (schemas and a database of its own, dropped)."
+        ),
+    ] = "postgresql://postgres@127.0.0.1:5432/test",
+    points: Annotated[int, typer.Option(min=1_000, help="Points per end-to-end run.")] = 3_000_000,
+    window_s: Annotated[
+        int, typer.Option(min=1, help="Seconds of an equipment's data per message.")
+    ] = 30,
+    skip_trend: Annotated[
+        bool, typer.Option("--skip-trend", help="Leave out the trend queries on PostgreSQL.")
+    ] = False,
+    trend_days: Annotated[
+        float,
+        typer.Option(min=1, help="Days of history for the trend queries (365: ~155M points)."),
+    ] = 365,
+) -> None:
+    """Server ingestion end to end: points/s from an MQTT publisher through a private Mosquitto
+    and 1 or 2 workers (`smartfab serve`) into PostgreSQL, against raw binary COPY of the same
+    rows in the same run; CPU and memory per process; the monitoring trend queries on PostgreSQL."""
+    from smartfab.bench.server import bench_server
+
+    with console.status(f"publisher -> broker -> workers -> PostgreSQL: {points:,} points ..."):
+        figures = bench_server(url, points, window_s, trend_days=None if skip_trend else trend_days)
+    _report("smartfab bench server", figures)
+
+
+@app.command()
 def monitoring(
     data_dir: Annotated[
         Path | None,
@@ -283,4 +313,3 @@ def monitoring(
 
             figures = bench_monitoring(folder / "bench-monitoring.duckdb", days, runs, progress)
     _report("smartfab bench monitoring", figures)
-

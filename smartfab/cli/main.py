@@ -73,6 +73,11 @@ def _register() -> None:
     from smartfab.cli import certs
 
     app.add_typer(certs.app, name="certs")
+    from smartfab.cli import governance
+
+    app.command("lineage")(governance.lineage)
+    app.command("export")(governance.export)
+    app.add_typer(governance.retention, name="retention")
 
 
 def main() -> None:

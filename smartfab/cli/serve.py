@@ -70,7 +70,12 @@ async def serve_until_stopped(
         else None
     )
     api = ApiServer(
-        create_app(PlantData(store, plant), ingestion, security=security),
+        create_app(
+            PlantData(store, plant),
+            ingestion,
+            security=security,
+            models_dir=s.data_dir / "models" if s is not None else None,
+        ),
         host,
         port,
         cert=s.tls_cert if s else None,

@@ -52,6 +52,7 @@ class EventKind:
     QUALITY = "quality"  # points rejected or flagged by ingestion, code = reason
     FAILURE = "failure"  # ground truth of the virtual factory: code = failure mode
     ALARM = "alarm"  # an alarm transition: code = alarm id, detail = JSON (apps.monitoring.alarms)
+    WORKORDER = "workorder"  # code = work-order id, detail = JSON (apps.maintenance.workorders)
 
 
 Int64Array = npt.NDArray[np.int64]

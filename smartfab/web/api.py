@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from smartfab import __version__
+from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
@@ -25,7 +26,9 @@ from smartfab.web.live import LiveFeed
 from smartfab.web.routes import (
     alarms,
     connectors,
+    governance,
     live,
+    maintenance,
     monitoring,
     plant,
     scheduling,
@@ -56,11 +59,13 @@ def create_app(
     *,
     security: Security,
     limits: ApiLimits | None = None,
+    models_dir: Path | None = None,
 ) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
     also tells the live feed when new data were stored, and holds the alarm engine). Every route
     needs a login or an API token of ``security`` and the permission it declares (see
-    :mod:`smartfab.web.auth`)."""
+    :mod:`smartfab.web.auth`). ``models_dir``: the maintenance model registry (<data-dir>/models;
+    without it, models trained from the store last as long as the process)."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -89,10 +94,14 @@ def create_app(
     api.include_router(alarms.router(engine))
     api.include_router(connectors.router(control))
     api.include_router(setpoints.router(control if isinstance(control, SetpointTarget) else None))
-    api.include_router(scheduling.router(data))
+    # Planners change work orders on one page; plans respect their maintenance windows.
+    orders = WorkOrders(data.store)
+    api.include_router(scheduling.router(data, orders))
     api.include_router(twin.router(data))
+    api.include_router(maintenance.router(data, models_dir, engine, orders))
     api.include_router(users.router())
     api.include_router(security_log.router())
+    api.include_router(governance.router(data))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.

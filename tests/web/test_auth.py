@@ -170,6 +170,45 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             "twin.run", "engineer", STRUCTURE,
             lambda _: {"method": "DELETE", "url": "/api/twin/jobs/none"}, (404,),
         ),
+        # Maintenance: reads assess one equipment (CNC); changes are refused after
+        # authorisation (no such order, a bad horizon), so the matrix trains no model.
+        ("get", "/api/maintenance/fleet"): Op(
+            "maintenance.read", "viewer", ASSET, _get("/api/maintenance/fleet", under=CNC, **WINDOW)
+        ),
+        ("get", "/api/maintenance/equipment/{path}"): Op(
+            "maintenance.read", "viewer", ASSET,
+            _get(f"/api/maintenance/equipment/{CNC}", **WINDOW),
+        ),
+        ("get", "/api/maintenance/workorders"): Op(
+            "maintenance.read", "viewer", ASSET, _get("/api/maintenance/workorders", under=CNC)
+        ),
+        ("post", "/api/maintenance/assess"): Op(
+            "maintenance.plan", "engineer", STRUCTURE,
+            _post("/api/maintenance/assess", lambda _: {"horizon_h": -1}), (422,),
+        ),
+        ("post", "/api/maintenance/workorders/{order_id}/accept"): Op(
+            "maintenance.plan", "engineer", STRUCTURE,
+            _post("/api/maintenance/workorders/none/accept", lambda _: None), (404,),
+        ),
+        ("post", "/api/maintenance/workorders/{order_id}/schedule"): Op(
+            "maintenance.plan", "engineer", STRUCTURE,
+            _post("/api/maintenance/workorders/none/schedule", lambda _: {}), (422,),
+        ),
+        ("post", "/api/maintenance/workorders/{order_id}/close"): Op(
+            "maintenance.plan", "engineer", STRUCTURE,
+            _post("/api/maintenance/workorders/none/close", lambda _: {}), (404,),
+        ),
+        ("get", "/api/lineage"): Op(read, "viewer", ASSET, _get("/api/lineage", under=CNC)),
+        ("get", "/api/export"): Op(
+            read, "viewer", ASSET, _get("/api/export", signal=SIGNAL, format="csv", **WINDOW)
+        ),
+        ("get", "/api/retention"): Op(
+            "retention.manage", "admin", OBJECTS, _get("/api/retention")
+        ),
+        ("put", "/api/retention"): Op(
+            "retention.manage", "admin", OBJECTS,
+            lambda _: {"method": "PUT", "url": "/api/retention", "json": {"classes": {}}},
+        ),
         ("get", "/api/users"): Op("users.manage", "admin", OBJECTS, _get("/api/users")),
         ("post", "/api/users"): Op(
             "users.manage", "admin", OBJECTS,

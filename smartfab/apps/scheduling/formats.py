@@ -24,6 +24,9 @@ class FormatError(SmartfabError):
     """An instance file that does not follow its format."""
 
 
+MAX_MACHINES = 10_000  # benchmark instances have at most a few hundred
+
+
 def _content_lines(text: str) -> Iterator[tuple[int, str]]:
     """(1-based line number, stripped line) of every line that carries data."""
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -58,6 +61,9 @@ def _header(
     jobs, machines = _ints(tokens[:2], source, number)
     if jobs < 1 or machines < 1:
         raise FormatError(f"{source}:{number}: jobs and machines must be positive, got {line!r}")
+    # Every machine is built before any job line is read: a hostile header must not cost memory.
+    if machines > MAX_MACHINES:
+        raise FormatError(f"{source}:{number}: {machines} machines, at most {MAX_MACHINES}")
     return jobs, machines, number
 
 

@@ -129,6 +129,9 @@ class Problem:
         return max(last_window, last_release, earliest) + work
 
 
+MAX_RECURRING = 100_000
+
+
 def recurring(
     start: int, end: int, period: int, until: int, reason: str = ""
 ) -> tuple[Window, ...]:
@@ -138,6 +141,11 @@ def recurring(
         raise ProblemError(f"period {period} must be positive")
     if end - start > period:
         raise ProblemError(f"window [{start}, {end}) is longer than its period {period}")
+    # A short period over a long horizon (huge durations) would exhaust memory: refuse it.
+    if (until - start) // period >= MAX_RECURRING:
+        raise ProblemError(
+            f"a window every {period} until {until} repeats more than {MAX_RECURRING} times"
+        )
     windows = []
     offset = 0
     while start + offset < until:

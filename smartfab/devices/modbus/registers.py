@@ -89,13 +89,17 @@ def encode_one(value: float, binding: ModbusBinding) -> list[int]:
     ``encode``, a value whose raw form the register type cannot hold is refused, not saturated
     (a setpoint must arrive as asked or not at all)."""
     raw = (value - binding.offset) / binding.scale
+    if not np.isfinite(raw):  # NaN or beyond float64 (a huge value over a tiny scale)
+        raise SmartfabError(f"{value:g} is raw {raw:g}, not a number a register can hold")
     limits = _INT_RANGE.get(binding.type)
     if limits is not None and not limits[0] <= round(raw) <= limits[1]:
         raise SmartfabError(
             f"{value:g} is raw {raw:g} with scale {binding.scale:g} and offset "
             f"{binding.offset:g}, outside what a {binding.type} holds ({limits[0]}..{limits[1]})"
         )
-    if binding.type == "float32" and not np.isfinite(np.float32(raw)):
+    with np.errstate(over="ignore"):  # a float32 overflow is what this checks for
+        too_big = not np.isfinite(np.float32(raw))
+    if binding.type == "float32" and too_big:
         raise SmartfabError(f"{value:g} is raw {raw:g}, beyond what a float32 holds")
     words = encode([value], binding.type, binding.word_order, binding.scale, binding.offset)
     return [int(w) for w in words[0]]

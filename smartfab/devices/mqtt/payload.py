@@ -67,6 +67,7 @@ class Columns:
 
 _QUALITY = {"good": Quality.GOOD, "uncertain": Quality.UNCERTAIN, "bad": Quality.BAD}
 _MISSING = object()
+_MAX_TS_MS = 9.2e15  # epoch ms whose µs still fit an int64 (also false for NaN and infinities)
 
 
 def timestamp_us(ts: object, received_us: int) -> int:
@@ -74,17 +75,17 @@ def timestamp_us(ts: object, received_us: int) -> int:
     gateways send), text is ISO 8601 (UTC unless it says otherwise), absent is ``received_us``."""
     if ts is None:
         return received_us
-    if (type(ts) is int or type(ts) is float) and math.isfinite(ts):
+    # Beyond int64 microseconds a batch cannot hold it: such a number is garbage, not a time.
+    if (type(ts) is int or type(ts) is float) and abs(ts) < _MAX_TS_MS:
         return round(ts * 1000)
     if isinstance(ts, str):
         try:
             parsed = datetime.fromisoformat(ts)
-        except ValueError:
-            pass
-        else:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=UTC)
             return round(parsed.timestamp() * 1e6)
+        except (ValueError, OverflowError):  # not ISO 8601, or offset out of years 1-9999
+            pass
     raise Reject("bad_timestamp", f"ts {ts!r} is neither epoch milliseconds nor ISO 8601")
 
 
@@ -92,7 +93,7 @@ class JsonTopic:
     """How the messages of one topic become points: ``fields`` pairs a dotted path with the
     signal id whose value it holds."""
 
-    __slots__ = ("_fields", "_single", "names")
+    __slots__ = ("_fields", "_nested", "_single", "names")
 
     def __init__(self, fields: Sequence[tuple[str, int]]) -> None:
         self.names = tuple(f for f, _ in fields)
@@ -101,6 +102,18 @@ class JsonTopic:
         self._single = (
             (self._fields[0][0][0], self._fields[0][1])
             if len(self._fields) == 1 and len(self._fields[0][0]) == 1
+            else None
+        )
+        # The edge agent's case, every field one level under one object (``values.<signal>``):
+        # walk the record's values that are there, not every binding (publish on change sends
+        # few), with one dict look-up each.
+        two = [keys for keys, _ in self._fields if len(keys) == 2]
+        self._nested = (
+            (two[0][0], {keys[1]: sid for keys, sid in self._fields})
+            if self._single is None
+            and len(two) == len(self._fields)
+            and len({keys[0] for keys in two}) == 1
+            and len({keys[1] for keys in two}) == len(two)  # a name bound twice: the walk
             else None
         )
 
@@ -144,6 +157,13 @@ class JsonTopic:
             if self._single is not None:
                 key, sid = self._single
                 pairs: Sequence[tuple[object, int]] = ((record.get(key, _MISSING), sid),)
+            elif self._nested is not None:
+                parent, sids = self._nested
+                values = record.get(parent)
+                if type(values) is not dict:
+                    continue
+                get = sids.get
+                pairs = [(v, found) for k, v in values.items() if (found := get(k)) is not None]
             else:
                 pairs = [(_walk(record, keys), sid) for keys, sid in self._fields]
             for value, sid in pairs:

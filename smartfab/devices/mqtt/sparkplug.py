@@ -172,7 +172,7 @@ class SparkplugHost:
             self._values(topic, payload, device, received_us, out, problems, birth=False)
         elif kind == "DDEATH":
             device.born = False
-            ts = payload.timestamp * 1000 if payload.HasField("timestamp") else received_us
+            ts = _us(payload.timestamp) if payload.HasField("timestamp") else received_us
             _bad(device.bound.values(), ts, out)
         elif kind == "NDEATH":
             bdseq = _bdseq(payload.metrics)
@@ -216,7 +216,7 @@ class SparkplugHost:
         *,
         birth: bool,
     ) -> None:
-        default_ts = payload.timestamp * 1000 if payload.HasField("timestamp") else received_us
+        default_ts = _us(payload.timestamp) if payload.HasField("timestamp") else received_us
         aliases, bound = device.aliases, device.bound
         unknown = 0
         for m in payload.metrics:
@@ -239,7 +239,7 @@ class SparkplugHost:
                     ))  # fmt: skip
                     continue
                 value, quality = v, Quality.GOOD
-            out.ts.append(m.timestamp * 1000 if m.HasField("timestamp") else default_ts)
+            out.ts.append(_us(m.timestamp) if m.HasField("timestamp") else default_ts)
             out.signal_id.append(sid)
             out.value.append(value)
             out.quality.append(quality)
@@ -262,8 +262,17 @@ def _bdseq(metrics: Iterable[Metric]) -> int | None:
     for m in metrics:
         if m.name == BDSEQ_METRIC:
             v = metric_value(m)
-            return None if v is None else int(v)
+            return None if v is None or not math.isfinite(v) else int(v)
     return None
+
+
+_MAX_US = 2**63 - 1
+
+
+def _us(ms: int) -> int:
+    """Epoch µs of a Sparkplug timestamp (uint64 ms). One beyond int64 µs cannot be a time: it
+    becomes the largest, which the writer rejects as a future timestamp (counted, not stored)."""
+    return min(ms * 1000, _MAX_US)
 
 
 def _bad(signal_ids: Iterable[int], ts_us: int, out: Columns) -> None:

@@ -7,16 +7,17 @@ All times are epoch microseconds (UTC). Query results are Arrow tables, so that 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Self
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from smartfab.platform.points import EventBatch, PointBatch
+from smartfab.platform.points import EventBatch, PointBatch, now_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,49 @@ class SignalInfo:
 
 class StoreError(Exception):
     """A store operation failed; the message says what and why."""
+
+
+# --- retention per signal class, one definition for every store ---------------------------------
+
+RETENTION_SETTING = "retention"  # JSON {role or "*": days or null}
+RETENTION_APPLIED = "retention_applied_us"  # when maintain() last applied it
+RETENTION_EVERY_US = 3_600_000_000  # maintain() applies the policy at most hourly
+DAY_US = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What one application of the policy removed (partitions: PostgreSQL only)."""
+
+    partitions_dropped: list[str] = field(default_factory=list)
+    rows_deleted: int = 0
+
+
+def check_retention(days: Mapping[str, float | None]) -> dict[str, float | None]:
+    """The policy as the stores keep it, or StoreError naming the first bad entry: a role (or
+    ``*`` for every role not named) maps to positive days, or None for ever."""
+    out: dict[str, float | None] = {}
+    for role, d in days.items():
+        if not isinstance(role, str) or not role:
+            raise StoreError(f"retention: class {role!r} must be a signal role or '*'")
+        # bool is an int to Python, not a number of days; NaN fails "> 0"; for ever is None.
+        if d is not None and (isinstance(d, bool) or not isinstance(d, int | float)
+                              or not 0 < d < float("inf")):  # fmt: skip
+            raise StoreError(f"retention of {role!r}: {d} days, must be positive or None")
+        out[role] = d
+    return out
+
+
+def retention_cutoffs(
+    policy: Mapping[str, float | None], roles: Sequence[str], now: int
+) -> dict[str, int | None]:
+    """Per role, the time (epoch us) before which its points go; None: kept for ever. A role
+    the policy does not name falls under ``*``, and without ``*`` is kept for ever."""
+    out: dict[str, int | None] = {}
+    for role in roles:
+        days = policy.get(role, policy.get("*"))
+        out[role] = None if days is None else now - int(days * DAY_US)
+    return out
 
 
 def check_known(known: npt.NDArray[np.bool_], batch: PointBatch) -> None:
@@ -99,6 +143,11 @@ class Store(ABC):
         """Newest point of each signal (all when None): ts, signal_id, value, quality."""
 
     @abstractmethod
+    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+        """Oldest stored point of each of the signals that has one (a series' "first seen"):
+        ts, signal_id, value, quality, ordered by signal_id."""
+
+    @abstractmethod
     def events(
         self,
         start: int,
@@ -118,13 +167,45 @@ class Store(ABC):
 
     def maintain(self) -> int:
         """Housekeeping that keeps queries fast as data grows (the DuckDB store rolls up the
-        points appended since the last call); returns how many points it processed. Safe to
-        call at any time, from any thread; the writer calls it now and then."""
+        points appended since the last call) and applies the retention policy when it is due;
+        returns how many points it processed. Safe to call at any time, from any thread; the
+        writer calls it now and then."""
+        self.apply_retention_if_due()
         return 0
 
+    # --- retention (the policy lives in the settings, so every worker sees the same) -----------
+    def set_retention(self, days: Mapping[str, float | None]) -> None:
+        """Keep points of signals whose role is the key for that many days (None: for ever);
+        ``*`` applies to every role not named. Without ``*``, unnamed roles are kept for ever;
+        an empty policy keeps everything."""
+        self.set_setting(RETENTION_SETTING, json.dumps(check_retention(days), sort_keys=True))
+
+    def retention(self) -> dict[str, float | None]:
+        stored = self.get_setting(RETENTION_SETTING)
+        return dict(json.loads(stored)) if stored else {}
+
     @abstractmethod
-    def count_points(self) -> int:
-        """How many points the store holds."""
+    def apply_retention(self, now: int | None = None) -> RetentionReport:
+        """Delete the points (and 1-minute rollups) older than their class's retention; hourly
+        rollups and events stay, so long trends outlive the raw points. Idempotent."""
+
+    def apply_retention_if_due(self, now: int | None = None) -> RetentionReport | None:
+        """Apply the policy if there is one and it was last applied over an hour ago: what
+        ``maintain()`` calls, so that a running server keeps to it without a cron job."""
+        now = now_us() if now is None else now
+        last = self.get_setting(RETENTION_APPLIED)
+        if not self.retention() or (last is not None and now - int(last) < RETENTION_EVERY_US):
+            return None
+        report = self.apply_retention(now)
+        self.set_setting(RETENTION_APPLIED, str(now))
+        return report
+
+    @abstractmethod
+    def count_points(
+        self, signal_ids: Sequence[int] | None = None, start: int | None = None,
+        end: int | None = None,
+    ) -> int:  # fmt: skip
+        """How many points the store holds; of those signals, with start <= ts < end."""
 
     # --- settings that must survive a restart (connector configuration, ...) ------------------
     @abstractmethod

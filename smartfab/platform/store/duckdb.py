@@ -41,8 +41,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
-from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch
-from smartfab.platform.store.base import SignalInfo, Store, StoreError, check_known
+from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch, now_us
+from smartfab.platform.store.base import (
+    RetentionReport,
+    SignalInfo,
+    Store,
+    StoreError,
+    check_known,
+    retention_cutoffs,
+)
 
 _NEVER = np.iinfo(np.int64).min  # high-water mark of a signal without points
 
@@ -95,8 +102,10 @@ CREATE TABLE IF NOT EXISTS rollup_1h (
 # UNCERTAIN points, as *partial* aggregates: a minute whose points arrived in two roll-ups has two
 # rows, which queries combine. So rolling up only ever appends (no index, no upsert), and it reads
 # exactly the points appended since the last roll-up: rowids above the watermark, which DuckDB
-# finds without a scan because points are never deleted or updated. Queries take the rollups up
-# to the watermark and the raw points above it, so they are exact whenever roll-ups run.
+# finds without a scan. Points are never updated, and deleted only by retention, which rolls up
+# everything first; rowids stay put because vacuuming is off (see _NO_VACUUM). Queries take the
+# rollups up to the watermark and the raw points above it, so they are exact whenever roll-ups
+# run.
 _ROLLUPS = {"rollup_1h": 3_600_000_000, "rollup_1m": 60_000_000}  # coarsest first
 _WATERMARK = "rollup_rowid"
 _ROLL_UP = """
@@ -124,6 +133,12 @@ FROM (
 )
 GROUP BY k HAVING sum(n) > 0 ORDER BY k
 """
+
+# A checkpoint after deletes would "vacuum": merge the thinned row groups and renumber every
+# later row, moving rows not yet rolled up below the watermark (measured with DuckDB 2.0). Off,
+# deleted rows stay marked until their whole row group is gone, whose blocks are then reused;
+# retention deletes old rows, which arrival order keeps together, so little space is held.
+_NO_VACUUM = "SET max_vacuum_tasks = 0"
 
 _SIGNAL_COLUMNS = "path, equipment, name, unit, data_type, role, low, high, source"
 
@@ -177,6 +192,11 @@ class DuckDBStore(Store):
         self.path = Path(path)
         try:
             self._con = duckdb.connect(str(self.path))
+            try:
+                self._con.execute(_NO_VACUUM)
+                self._vacuum_off = True
+            except duckdb.Error:  # a DuckDB without the setting: retention is refused
+                self._vacuum_off = False
             self._con.execute(_SCHEMA)
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
@@ -394,25 +414,61 @@ class DuckDBStore(Store):
 
     def maintain(self, max_rows: int = 20_000_000) -> int:
         """Roll up the points appended since the last call (at most ``max_rows`` per
-        transaction, so that memory stays bounded); returns how many were rolled up."""
-        cur = self._cursor()
-        done = 0
+        transaction, so that memory stays bounded), then apply the retention policy if it is
+        due; returns how many points were rolled up."""
         with self._write_lock:
-            while True:
-                lo = self._watermark(cur)
-                (top,) = cur.execute(
-                    "SELECT max(rowid) FROM points WHERE rowid > ?", [lo]
-                ).fetchall()[0]
-                if top is None:
-                    return done
-                hi = min(int(top), lo + max_rows)
-                with _transaction(cur, f"rolling up points {lo + 1} to {hi}"):
-                    for table, width in _ROLLUPS.items():
-                        cur.execute(_ROLL_UP.format(table=table, width=width), {"lo": lo, "hi": hi})
-                    cur.execute(
-                        "INSERT OR REPLACE INTO settings VALUES (?, ?)", [_WATERMARK, str(hi)]
-                    )
-                done += hi - lo
+            done = self._roll_up(self._cursor(), max_rows)
+        self.apply_retention_if_due()
+        return done
+
+    def _roll_up(self, cur: duckdb.DuckDBPyConnection, max_rows: int) -> int:
+        """Under the write lock: roll up every point above the watermark."""
+        done = 0
+        while True:
+            lo = self._watermark(cur)
+            sql = "SELECT max(rowid) FROM points WHERE rowid > ?"
+            ((top,),) = cur.execute(sql, [lo]).fetchall()
+            if top is None:
+                return done
+            hi = min(int(top), lo + max_rows)
+            with _transaction(cur, f"rolling up points {lo + 1} to {hi}"):
+                for table, width in _ROLLUPS.items():
+                    cur.execute(_ROLL_UP.format(table=table, width=width), {"lo": lo, "hi": hi})
+                cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [_WATERMARK, str(hi)])
+            done += hi - lo
+
+    def apply_retention(self, now: int | None = None) -> RetentionReport:
+        """Delete the points and 1-minute rollups of each class older than its retention, in one
+        transaction; hourly rollups stay. Everything is rolled up first, so the hours keep the
+        points deleted, and the watermark stays valid (the rows it counts are all rolled up)."""
+        policy = self.retention()
+        if not policy:
+            return RetentionReport()
+        if not self._vacuum_off:
+            raise StoreError(
+                f"retention needs a DuckDB that can turn vacuuming off (max_vacuum_tasks), not "
+                f"{duckdb.__version__}: deletes would corrupt the rollups; upgrade DuckDB"
+            )
+        now = now_us() if now is None else now
+        cur = self._cursor()
+        deleted = 0
+        with self._write_lock:
+            self._roll_up(cur, 20_000_000)
+            roles = [str(r) for (r,) in cur.execute("SELECT DISTINCT role FROM signals").fetchall()]
+            cutoffs = retention_cutoffs(policy, roles, now)
+            with _transaction(cur, "applying retention"):
+                for role, cutoff in sorted(cutoffs.items()):
+                    if cutoff is None:
+                        continue
+                    for table, column in (("points", "ts"), ("rollup_1m", "bucket")):
+                        # The ts bound first: zonemaps skip the row groups after the cutoff.
+                        ((n,),) = cur.execute(
+                            f"DELETE FROM {table} WHERE {column} < make_timestamptz($cutoff) "
+                            "AND signal_id IN (SELECT id FROM signals WHERE role = $role)",
+                            {"cutoff": cutoff, "role": role},
+                        ).fetchall()
+                        deleted += int(n) if table == "points" else 0
+        return RetentionReport(rows_deleted=deleted)
 
     def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
         if signal_ids is not None and not signal_ids:
@@ -462,9 +518,56 @@ class DuckDBStore(Store):
             _STATE_DURATIONS, {"eq": equipment.rstrip("/"), "start": int(start), "end": int(end)}
         )
 
-    def count_points(self) -> int:
-        ((n,),) = self._rows("SELECT count(*) FROM points")
-        return int(n)
+    def count_points(
+        self, signal_ids: Sequence[int] | None = None, start: int | None = None,
+        end: int | None = None,
+    ) -> int:  # fmt: skip
+        where, params = ["true"], dict[str, object]()
+        if signal_ids is not None:
+            where.append(f"signal_id IN ({_id_list(signal_ids) or 'NULL'})")
+        if start is not None:
+            where.append("ts >= make_timestamptz($start)")
+            params["start"] = int(start)
+        if end is not None:
+            where.append("ts < make_timestamptz($end)")
+            params["end"] = int(end)
+        n = self._arrow(f"SELECT count(*) AS n FROM points WHERE {' AND '.join(where)}", params)
+        return int(n.column("n")[0].as_py())
+
+    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+        # A scan for min(ts) per signal would read the whole table. The hourly rollups say in
+        # which hour each signal's data begins (from its class's retention cutoff on, as older
+        # points may be gone): every signal with a point before the latest of those hours plus
+        # one is found exactly by a scan of the rows before it, which the ts zonemaps keep to
+        # the table's first hours. The few others (not rolled up yet, only BAD points) get a
+        # scan of their own.
+        if not signal_ids:
+            return POINT_SCHEMA.empty_table()
+        roles = [str(r) for (r,) in self._rows("SELECT DISTINCT role FROM signals")]
+        cut = {r: c for r, c in retention_cutoffs(self.retention(), roles, now_us()).items() if c}
+        ((hint,),) = self._rows(
+            "SELECT max(b) FROM (SELECT min(epoch_us(r.bucket)) AS b FROM rollup_1h r "
+            "JOIN signals s ON s.id = r.signal_id "
+            f"WHERE r.signal_id IN ({_id_list(signal_ids)}) AND epoch_us(r.bucket) >= "
+            "coalesce(list_extract(?::BIGINT[], list_position(?::VARCHAR[], s.role)), "
+            f"0) - {_ROLLUPS['rollup_1h']} GROUP BY r.signal_id)",
+            [list(cut.values()), list(cut)],
+        )
+        first = "SELECT min(ts) AS ts, signal_id, arg_min(value, ts) AS value, " \
+            "arg_min(quality, ts) AS quality FROM points WHERE signal_id IN ({ids}) {bound} " \
+            "GROUP BY signal_id"  # fmt: skip
+        found = [POINT_SCHEMA.empty_table()]
+        if hint is not None:
+            found.append(self._arrow(first.format(
+                ids=_id_list(signal_ids),
+                bound=f"AND ts < make_timestamptz({int(hint) + _ROLLUPS['rollup_1h']})",
+            )))  # fmt: skip
+        # Signals without points have no row in latest: no scan for them.
+        having = set(self.latest(signal_ids).column("signal_id").to_pylist())
+        rest = sorted(having - set(found[-1].column("signal_id").to_pylist()))
+        if rest:
+            found.append(self._arrow(first.format(ids=_id_list(rest), bound="")))
+        return pa.concat_tables([t.cast(POINT_SCHEMA) for t in found]).sort_by("signal_id")
 
     # --- settings --------------------------------------------------------------------------
     def get_setting(self, key: str) -> str | None:

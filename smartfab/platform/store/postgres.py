@@ -38,11 +38,9 @@ and each statement sees a committed snapshot.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,7 +59,14 @@ from smartfab.platform.points import (
     now_us,
 )
 from smartfab.platform.store import migrations
-from smartfab.platform.store.base import SignalInfo, Store, StoreError, check_known
+from smartfab.platform.store.base import (
+    RetentionReport,
+    SignalInfo,
+    Store,
+    StoreError,
+    check_known,
+    retention_cutoffs,
+)
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -358,15 +363,7 @@ def rollup_pieces(start: int, end: int, bucket_us: int) -> Pieces:
     return pieces
 
 
-# --- retention ---------------------------------------------------------------------------------
-
-RETENTION_SETTING = "retention"
-
-
-@dataclass(frozen=True)
-class RetentionReport:
-    partitions_dropped: list[str]
-    rows_deleted: int
+# --- retention (the policy and its semantics: base.py) ------------------------------------------
 
 
 def _partition_name(day: int) -> str:
@@ -782,9 +779,35 @@ class PostgresStore(Store):
             }
         )
 
-    def count_points(self) -> int:
-        ((n,),) = self._fetch("SELECT count(*) FROM points")
+    def count_points(
+        self, signal_ids: Sequence[int] | None = None, start: int | None = None,
+        end: int | None = None,
+    ) -> int:  # fmt: skip
+        where, params = ["true"], dict[str, object]()
+        if signal_ids is not None:
+            where.append("signal_id = ANY(%(ids)s)")
+            params["ids"] = [int(i) for i in signal_ids]
+        if start is not None:
+            where.append(f"ts >= {_to_ts('%(start)s::int8')}")
+            params["start"] = int(start)
+        if end is not None:
+            where.append(f"ts < {_to_ts('%(end)s::int8')}")
+            params["end"] = int(end)
+        ((n,),) = self._fetch(f"SELECT count(*) FROM points WHERE {' AND '.join(where)}", params)
         return int(n)
+
+    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+        if not signal_ids:
+            return POINT_SCHEMA.empty_table()
+        # One index probe per signal and day partition: the primary key is (signal_id, ts).
+        query = (
+            "SELECT p.ts, p.signal_id, p.value, p.quality FROM unnest(%(ids)s::int4[]) s(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM points WHERE signal_id = s.id "
+            "ORDER BY ts LIMIT 1) p "
+            "ORDER BY p.signal_id"
+        )
+        params = {"ids": [int(i) for i in signal_ids]}
+        return _point_table(self._columns(query, params, _POINT_FIELDS))
 
     # --- settings ----------------------------------------------------------------------------
     def get_setting(self, key: str) -> str | None:
@@ -803,25 +826,13 @@ class PostgresStore(Store):
                 raise StoreError(f"setting {key!r} failed: {exc}") from exc
 
     # --- retention ---------------------------------------------------------------------------
-    def set_retention(self, days: Mapping[str, float | None]) -> None:
-        """Keep points of signals whose role is the key for that many days (None: for ever);
-        ``*`` applies to every role not named. Without ``*``, unnamed roles are kept for ever."""
-        for role, d in days.items():
-            if d is not None and not d > 0:
-                raise StoreError(f"retention of {role!r}: {d} days, must be positive or None")
-        self.set_setting(RETENTION_SETTING, json.dumps(dict(days), sort_keys=True))
-
-    def retention(self) -> dict[str, float | None]:
-        stored = self.get_setting(RETENTION_SETTING)
-        return dict(json.loads(stored)) if stored else {}
-
     def apply_retention(self, now: int | None = None) -> RetentionReport:
         """Drop the day partitions older than every class's retention, then delete the older
         points (and 1-minute rollups) of the classes kept less long. Run it daily or so."""
         policy = self.retention()
         now = now_us() if now is None else now
-        roles = {str(r) for (r,) in self._fetch("SELECT DISTINCT role FROM signals")}
-        cutoffs = {r: _cutoff(now, policy.get(r, policy.get("*"))) for r in roles}
+        roles = [str(r) for (r,) in self._fetch("SELECT DISTINCT role FROM signals")]
+        cutoffs = retention_cutoffs(policy, roles, now)
         finite = [c for c in cutoffs.values() if c is not None]
         # A day can go as a whole once every class is done with it.
         drop_before = min(finite) if finite and len(finite) == len(cutoffs) else None
@@ -835,7 +846,10 @@ class PostgresStore(Store):
                     for day in sorted(self._days):
                         if (day + 1) * DAY_US <= drop_before:
                             name = _partition_name(day)
-                            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(name)))
+                            # IF EXISTS: another worker's maintain() may have dropped it.
+                            conn.execute(
+                                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name))
+                            )
                             dropped.append(name)
                     self._load_partitions()
                 with conn.transaction():
@@ -872,10 +886,6 @@ class PostgresStore(Store):
 def _transpose(rows: list[Any], width: int) -> list[list[Any]]:
     """Columns of a small result (events, states: not points) fetched as rows."""
     return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
-
-
-def _cutoff(now: int, days: float | None) -> int | None:
-    return None if days is None else now - int(days * DAY_US)
 
 
 def _iso(us: int) -> str:

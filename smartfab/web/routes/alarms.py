@@ -104,6 +104,8 @@ class LoadOut(BaseModel):
     bad_actors: list[BadActorOut]
 
 
+MAX_LOAD_WINDOW_US = 366 * 86_400_000_000
+
 # Module level, where FastAPI resolves the annotations of the routes.
 ACK = require("alarms.ack")
 READ_SCOPED = require("plant.read", scoped=True)
@@ -221,6 +223,9 @@ def router(engine: AlarmEngine | None) -> APIRouter:
         operators: Annotated[int, Query(ge=1, le=1000)] = 1,
     ) -> LoadOut:
         r = TimeRange.of(start, end, default=timedelta(days=1))
+        # One count per 10 minutes of the window: an unbounded window would exhaust memory.
+        if r.end_us - r.start_us > MAX_LOAD_WINDOW_US:
+            raise HTTPException(422, "the window of the alarm load is at most 366 days")
         figures = await _acting(
             running().load(r.start_us, r.end_us, under=under, operators=operators)
         )

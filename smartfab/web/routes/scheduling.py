@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from smartfab.apps.maintenance.workorders import WorkOrders, respecting
 from smartfab.apps.scheduling.formats import FormatError, parse_fjsp, parse_jsp
 from smartfab.apps.scheduling.problem import (
     Alternative,
@@ -34,7 +35,7 @@ from smartfab.apps.scheduling.problem import (
 from smartfab.apps.scheduling.reschedule import Replan, reschedule
 from smartfab.apps.scheduling.schedule import Assignment, Objective, Schedule
 from smartfab.apps.scheduling.solver import SchedulingError, solve
-from smartfab.platform.queries import PlantData
+from smartfab.platform.queries import PlantData, to_us
 from smartfab.web.auth import require
 from smartfab.web.jobs import Job as WorkJob
 from smartfab.web.jobs import Jobs
@@ -222,7 +223,8 @@ class _Plan:
         self.replan: Replan | None = None
 
 
-def router(data: PlantData) -> APIRouter:
+def router(data: PlantData, orders: WorkOrders | None = None) -> APIRouter:
+    """``orders``: maintenance work orders, whose scheduled windows new plans respect."""
     api = APIRouter(prefix="/scheduling", tags=["scheduling"])
     jobs = Jobs("scheduling")
     plans: dict[str, _Plan] = {}
@@ -248,6 +250,9 @@ def router(data: PlantData) -> APIRouter:
         except (ProblemError, FormatError) as exc:
             raise HTTPException(422, str(exc)) from None
         origin = body.origin or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        if orders is not None:
+            problem = respecting(problem, orders.orders(open_only=True), to_us(origin),
+                                 body.unit_s)  # fmt: skip
         plan = _Plan(problem, {
             "objective": body.objective, "time_limit_s": body.time_limit_s,
             "origin": origin.isoformat(), "unit_s": body.unit_s, "parent": None, "down": None,

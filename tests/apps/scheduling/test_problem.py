@@ -34,6 +34,9 @@ def test_recurring_repeats_a_window_until_the_limit() -> None:
         recurring(0, 30, 24, until=100)
     with pytest.raises(ProblemError, match="must be positive"):
         recurring(0, 1, 0, until=100)
+    # A request with huge durations must not expand into billions of windows (memory).
+    with pytest.raises(ProblemError, match="repeats more than"):
+        recurring(0, 1, 1, until=2 * 10**12)
 
 
 def test_empty_window_is_rejected() -> None:

@@ -433,3 +433,83 @@ def test_duckdb_batch_failing_midway_leaves_nothing(
         monkeypatch.undo()
         assert store.append_points(batch) == 5
         assert ts_us(store.latest()) == [T0 + 4 * S]
+
+
+# --- retention per signal class -------------------------------------------------------------------
+
+DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
+
+
+def test_retention_deletes_old_points_per_class_and_keeps_hourly_rollups(
+    open_store: OpenStore,
+) -> None:
+    store = open_store()
+    ids = store.register_signals(
+        [info("temp"), SignalInfo(f"{EQ}/state", EQ, "state", "", "int", role="state")]
+    )
+    t, st = ids[f"{EQ}/temp"], ids[f"{EQ}/state"]
+    # Every 5 s for 10 days, one signal after the other (a backfill): retention thins row groups.
+    secs = np.arange(0, 10 * 86_400, 5)
+    store.append_points(pts(secs, st, 1.0))
+    store.append_points(pts(secs, t, secs % 7))
+    for bad in (0, -1, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(StoreError, match="positive"):
+            store.set_retention({"measurement": bad})  # type: ignore[dict-item]
+    store.set_retention({"measurement": 3, "*": 6})
+    assert store.retention() == {"measurement": 3, "*": 6}
+
+    now = T0 + 10 * DAY_US  # kept: measurement from day 7 on, state from day 4 on
+    hours = (T0 // HOUR_US * HOUR_US, now)
+    before = store.downsample(t, *hours, HOUR_US)
+    assert store.apply_retention_if_due(now) is not None
+    assert store.apply_retention_if_due(now + HOUR_US // 2) is None  # at most hourly
+    assert ts_us(store.raw([t], 0, 2**62))[0] == now - 3 * DAY_US
+    assert ts_us(store.raw([st], 0, 2**62))[0] == now - 6 * DAY_US
+    assert store.count_points() == 2 * len(secs) - 7 * 86_400 // 5 - 4 * 86_400 // 5
+    assert store.apply_retention(now) == type(store.apply_retention(now))([], 0)  # idempotent
+    # Hourly rollups outlive the points: the 10-day trend is unchanged.
+    after = store.downsample(t, *hours, HOUR_US)
+    for column in ("bucket", "min", "max", "count"):
+        assert after.column(column).equals(before.column(column)), column
+
+    # Rollups stay exact for points stored after retention, across a reopen (checkpoint).
+    store.set_retention({})
+    store.close()
+    store = open_store()
+    late = np.arange(10 * 86_400, 10 * 86_400 + 7200)
+    store.append_points(pts(late, t, late % 11))
+    store.maintain()
+    m0 = -(-now // (60 * S)) * 60 * S  # the first whole minute of the new points
+    minutes = store.downsample(t, m0, m0 + 3600 * S, 60 * S)
+    assert minutes.column("count").to_pylist() == [60] * 60
+    raw = store.raw([t], m0, m0 + 3600 * S).column("value").to_numpy()
+    assert minutes.column("avg").to_numpy() == pytest.approx(raw.reshape(60, 60).mean(axis=1))
+
+
+def test_earliest_and_counts_per_signal(store: Store, ids: dict[str, int]) -> None:
+    t, f, sp = ids[f"{EQ}/temp"], ids[f"{EQ}/force"], ids[f"{EQ}/speed"]
+    store.append_points(pts([50, 10, 7200], t, [5.0, 1.0, 72.0]))
+    store.append_points(pts([3], f, float("nan"), Quality.BAD))  # only BAD: in no rollup
+    store.maintain()
+    store.append_points(pts([3600, 2], f, [36.0, 0.2]))  # after the roll-up, one before the rest
+    got = store.earliest([t, f, sp])
+    assert got.column("signal_id").to_pylist() == [t, f]  # speed has no points
+    assert ts_us(got) == [T0 + 10 * S, T0 + 2 * S]
+    assert got.column("value").to_pylist() == [1.0, 0.2]
+    assert store.earliest([]).num_rows == 0
+    assert store.count_points() == 6
+    assert store.count_points([t]) == 3
+    assert store.count_points([t, f], T0 + 3 * S, T0 + 3600 * S) == 3  # t at 10, 50 s; f at 3 s
+    assert store.count_points([], T0, T0 + S) == 0
+
+
+def test_housekeeping_applies_the_retention_policy(store: Store, ids: dict[str, int]) -> None:
+    t = ids[f"{EQ}/temp"]
+    store.append_points(pts(np.arange(0, 7200, 10), t))  # in 2023: older than a day
+    store.maintain()  # no policy: nothing goes
+    assert store.count_points() == 720
+    store.set_retention({"measurement": 1})
+    store.maintain()
+    assert store.count_points() == 0
+    hour = T0 // HOUR_US * HOUR_US
+    assert sum(store.downsample(t, hour, hour + 4 * HOUR_US, HOUR_US)["count"].to_pylist()) == 720

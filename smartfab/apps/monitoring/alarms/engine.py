@@ -31,7 +31,13 @@ from smartfab.apps.monitoring.alarms.journal import AlarmJournal
 from smartfab.apps.monitoring.alarms.lifecycle import Action, AlarmStatus, Record, State, fold, step
 from smartfab.apps.monitoring.alarms.load import AlarmLoad, alarm_load
 from smartfab.apps.monitoring.alarms.notify import Notifier, NotifySettings
-from smartfab.apps.monitoring.alarms.rules import AlarmTable, priority_rank
+from smartfab.apps.monitoring.alarms.rules import (
+    PREDICTED_FAILURE,
+    Alarm,
+    AlarmTable,
+    predicted_failure_alarm,
+    priority_rank,
+)
 from smartfab.model.plant import Plant
 from smartfab.platform.bus import Bus, Subscription
 from smartfab.platform.points import PointBatch, now_us
@@ -90,9 +96,8 @@ class AlarmEngine:
         self._evaluator = Evaluator(self.table)
         self._status = {a.id: AlarmStatus.of(a) for a in self.table.alarms}
         self._row = {a.id: i for i, a in enumerate(self.table.alarms)}
-        self.notifier = Notifier(
-            notify or NotifySettings(), {a.id: a.message for a in self.table.alarms}
-        )
+        self._messages = {a.id: a.message for a in self.table.alarms}
+        self.notifier = Notifier(notify or NotifySettings(), self._messages)
         self._lock = asyncio.Lock()
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -109,7 +114,9 @@ class AlarmEngine:
         timer may judge staleness and shelving by the wall clock; False for history imports."""
         if self._sub is not None:
             raise RuntimeError("the alarm engine was started already")
-        self._status = await asyncio.to_thread(self.journal.replay, self.table.alarms)
+        self._status = await asyncio.to_thread(
+            self.journal.replay, self.table.alarms, self._adopt_predicted
+        )
         active = np.array([self._status[a.id].active for a in self.table.alarms], np.bool_)
         self._evaluator.prime(active)
         self._live = live
@@ -208,6 +215,34 @@ class AlarmEngine:
             self._status[r.alarm_id] = fold(self._status[r.alarm_id], r)
         self.stats.transitions += len(records)
         self.notifier.submit(records)
+
+    def _adopt_predicted(self, record: Record) -> Alarm | None:
+        if not record.alarm_id.endswith(f":{PREDICTED_FAILURE}"):
+            return None
+        alarm = predicted_failure_alarm(record.equipment)
+        self._messages[alarm.id] = alarm.message
+        return alarm
+
+    async def predict_failure(
+        self, equipment: str, failing: bool, ts: int, rul_h: float
+    ) -> AlarmStatus | None:
+        """Raise (``failing``) or clear the equipment's predicted-failure alarm at ``ts``; the
+        operator acknowledges and shelves it like any other. The alarm exists from its first
+        raise on (equipment never predicted to fail have none). Raises StoreError/OSError when
+        the journal cannot take it (nothing changes)."""
+        alarm = predicted_failure_alarm(equipment)
+        async with self._lock:
+            status = self._status.get(alarm.id)
+            if status is None:
+                if not failing:
+                    return None
+                self._messages[alarm.id] = alarm.message
+                status = self._status[alarm.id] = AlarmStatus.of(alarm)
+            action = Action.ACTIVATE if failing else Action.CLEAR
+            record = step(status, action, ts, value=rul_h)
+            if record is not None:
+                await self._commit([record], retry=False)
+            return self._status[alarm.id]
 
     # --- service API (called by the web layer) --------------------------------------------------
     def alarms(

@@ -13,75 +13,44 @@ Replaying the journal in order rebuilds every alarm's status after a restart.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-import numpy as np
 import pyarrow as pa
 
 from smartfab.apps.monitoring.alarms.lifecycle import Action, AlarmStatus, Record, State, fold
 from smartfab.apps.monitoring.alarms.rules import Alarm
+from smartfab.platform import journal
+from smartfab.platform.journal import END_OF_TIME
 from smartfab.platform.points import EventBatch, EventKind, PointBatch
 from smartfab.platform.store.base import Store
-
-# Far enough to hold any timestamp a device could send (the writer rejects later ones).
-_END_OF_TIME = 2**62
 
 
 def to_events(records: Sequence[Record]) -> EventBatch:
     """The records as ALARM events."""
-    detail = [
-        json.dumps(
-            {
-                "a": r.action.value,
-                "s": r.state.value,
-                "on": r.active,
-                "p": r.priority,
-                "u": r.user,
-                "c": r.comment,
-                "until": r.until,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        for r in records
-    ]
-    return EventBatch.of(
-        np.array([r.ts for r in records], np.int64),
-        np.array([r.equipment for r in records], object),
+    return journal.to_events(
         EventKind.ALARM,
-        np.array([r.alarm_id for r in records], object),
-        np.array([r.value for r in records], np.float64),
-        np.array(detail, object),
-    )
+        [r.ts for r in records],
+        [r.equipment for r in records],
+        [r.alarm_id for r in records],
+        [r.value for r in records],
+        [
+            {"a": r.action.value, "s": r.state.value, "on": r.active, "p": r.priority,
+             "u": r.user, "c": r.comment, "until": r.until}
+            for r in records
+        ],
+    )  # fmt: skip
 
 
 def from_events(table: pa.Table) -> list[Record]:
     """The records of the ALARM events of a :meth:`Store.events` table, in table order."""
-    ts = table.column("ts").cast(pa.int64()).to_pylist()
-    out: list[Record] = []
-    cols = [table.column(c).to_pylist() for c in ("equipment", "kind", "code", "value", "detail")]
-    for t, eq, kind, code, value, detail in zip(ts, *cols, strict=True):
-        if kind != EventKind.ALARM:
-            continue
-        d = json.loads(detail)
-        out.append(
-            Record(
-                t,
-                code,
-                eq,
-                Action(d["a"]),
-                State(d["s"]),
-                bool(d["on"]),
-                d["p"],
-                math.nan if value is None else float(value),
-                d.get("u", ""),
-                d.get("c", ""),
-                d.get("until"),
-            )
+    return [
+        Record(
+            e.ts, e.code, e.equipment, Action(e.detail["a"]), State(e.detail["s"]),
+            bool(e.detail["on"]), e.detail["p"], e.value, e.detail.get("u", ""),
+            e.detail.get("c", ""), e.detail.get("until"),
         )
-    return out
+        for e in journal.entries(table, EventKind.ALARM)
+    ]  # fmt: skip
 
 
 class AlarmJournal:
@@ -98,7 +67,7 @@ class AlarmJournal:
     def records(
         self,
         start: int = 0,
-        end: int = _END_OF_TIME,
+        end: int = END_OF_TIME,
         *,
         under: str | None = None,
         limit: int | None = None,
@@ -108,12 +77,17 @@ class AlarmJournal:
         table = self.store.events(start, end, under, [EventKind.ALARM], limit)
         return from_events(table)
 
-    def replay(self, alarms: Iterable[Alarm]) -> dict[str, AlarmStatus]:
+    def replay(
+        self, alarms: Iterable[Alarm], adopt: Callable[[Record], Alarm | None] = lambda _: None
+    ) -> dict[str, AlarmStatus]:
         """The status of each alarm after every record of the journal. Records of alarms the
-        plant file no longer defines are skipped."""
+        plant file no longer defines are skipped, unless ``adopt`` gives their alarm (alarms
+        raised by an app, such as predicted failures)."""
         status = {a.id: AlarmStatus.of(a) for a in alarms}
         for record in self.records():
             current = status.get(record.alarm_id)
+            if current is None and (alarm := adopt(record)) is not None:
+                current = status[alarm.id] = AlarmStatus.of(alarm)
             if current is not None:
                 status[record.alarm_id] = fold(current, record)
         return status

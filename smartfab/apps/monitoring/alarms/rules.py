@@ -40,6 +40,7 @@ class Kind(IntEnum):
     FLATLINE = 4
     STATE = 5  # the state signal equals ``code``
     FAULT = 6  # the fault signal equals ``code``
+    PREDICTED = 7  # a maintenance model predicts a failure (raised by the maintenance app)
 
 
 _WHAT = {
@@ -108,6 +109,20 @@ def _signal_alarm(
 
 
 _SIGNAL_RULES = ("high_high", "high", "low", "low_low", "rate", "stale", "flatline")
+
+
+PREDICTED_FAILURE = "predicted_failure"
+
+
+def predicted_failure_alarm(equipment: str) -> Alarm:
+    """The alarm an equipment raises when a maintenance model predicts its failure within the
+    horizon (``value``: the predicted remaining useful life in hours). Not in the plant file:
+    the maintenance app raises and clears it, the engine runs its life cycle."""
+    return Alarm(
+        id=f"{equipment}:{PREDICTED_FAILURE}", equipment=equipment, signal="",
+        kind=Kind.PREDICTED, priority="high",
+        message="Failure predicted within the maintenance horizon",
+    )  # fmt: skip
 
 
 def plant_alarms(plant: Plant) -> list[Alarm]:

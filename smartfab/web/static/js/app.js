@@ -14,8 +14,9 @@ import * as spc from "./pages/spc.js";
 import * as alarms from "./pages/alarms.js";
 import * as scheduling from "./pages/scheduling.js";
 import * as twin from "./pages/twin.js";
+import * as maintenance from "./pages/maintenance.js";
 
-const PAGES = { "": overview, line, equipment, spc, alarms, scheduling, twin };
+const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin };
 let cleanup = null;
 let plant = null;
 

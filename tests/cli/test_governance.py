@@ -1,0 +1,84 @@
+"""`smartfab lineage`, `export` and `retention` on a copy of the filled demo store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from smartfab.cli.main import _register, app
+from smartfab.platform.store.duckdb import DuckDBStore
+from tests.conftest import FILLED_END_US, FILLED_START_US
+
+runner = CliRunner(env={"COLUMNS": "250"})
+_register()
+
+SIGNAL = "shenyang/machining/cnc-line-1/cell-1/cnc-01/spindle_power"
+START, END = (str(FILLED_START_US // 1_000_000), str(FILLED_END_US // 1_000_000))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, filled_store: Path) -> Path:
+    shutil.copy(filled_store, tmp_path / "smartfab.duckdb")
+    return tmp_path
+
+
+def stored(data_dir: Path) -> pa.Table:
+    with DuckDBStore(data_dir / "smartfab.duckdb") as store:
+        (sid,) = [s.id for s in store.signals() if s.path == SIGNAL]
+        return store.raw([sid], FILLED_START_US, FILLED_END_US).select(["ts", "value", "quality"])
+
+
+@pytest.mark.parametrize("name", ["power.parquet", "power.csv"])
+def test_export_writes_a_file_equal_to_the_stored_points(data_dir: Path, name: str) -> None:
+    from datetime import UTC, datetime
+
+    iso = [datetime.fromtimestamp(int(t), UTC).isoformat() for t in (START, END)]
+    out = data_dir / name
+    result = runner.invoke(app, ["export", "-s", SIGNAL, "--start", iso[0], "--end", iso[1],
+                                 "-o", str(out), "-d", str(data_dir)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    want = stored(data_dir)
+    assert f"{want.num_rows:,} points" in result.output
+    if name.endswith(".parquet"):
+        got = pq.read_table(out)
+    else:
+        types = {"ts": pa.timestamp("us", tz="UTC"), "value": pa.float64(), "quality": pa.uint8()}
+        got = pacsv.read_csv(out, convert_options=pacsv.ConvertOptions(column_types=types))
+    assert got.select(["ts", "value", "quality"]).equals(want)
+    assert not list(data_dir.glob("*.partial"))
+
+
+def test_export_refuses_an_unknown_signal_and_too_many_points(data_dir: Path) -> None:
+    out = data_dir / "x.csv"
+    result = runner.invoke(app, ["export", "-s", "nope", "-o", str(out), "-d", str(data_dir)])
+    assert result.exit_code == 1 and not out.exists()
+    result = runner.invoke(app, ["export", "-s", SIGNAL, "--start", "2026-11-17T00:00:00+00:00",
+                                 "--end", "2026-11-19T00:00:00+00:00", "--max-rows", "10",
+                                 "-o", str(out), "-d", str(data_dir)])  # fmt: skip
+    assert result.exit_code == 1 and not out.exists()
+
+
+def test_lineage_and_retention_commands(data_dir: Path) -> None:
+    result = runner.invoke(app, ["lineage", "--under", SIGNAL, "-d", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "opcua:opcua-factory" in result.output and "opc.tcp://" in result.output
+    result = runner.invoke(app, ["retention", "set", "measurement=0", "-d", str(data_dir)])
+    assert result.exit_code == 1
+    result = runner.invoke(
+        app, ["retention", "set", "measurement=1", "*=never", "-d", str(data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["retention", "show", "-d", str(data_dir)])
+    assert "measurement: 1 days" in result.output and "*: for ever" in result.output
+    before = stored(data_dir).num_rows
+    result = runner.invoke(app, ["retention", "apply", "-d", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    # The filled history is more than a day old: the measurement's points are gone.
+    assert stored(data_dir).num_rows == 0 < before
+    assert "points deleted" in result.output

@@ -1,0 +1,87 @@
+"""Hostile MQTT JSON payloads: any bytes either decode into points or are rejected whole with
+``Reject`` (the columns left as they were); never another exception, and the gathered columns
+always become a batch, whose timestamps the writer can then judge."""
+
+from __future__ import annotations
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject
+
+RECEIVED_US = 1_794_895_200_000_000
+TOPICS = {
+    "single": JsonTopic([("value", 7)]),
+    "nested": JsonTopic([("values.spindle_temp", 1), ("values.power", 2), ("count", 3)]),
+    "edge": JsonTopic([("values.spindle_temp", 1), ("values.power", 2)]),  # the agent's shape
+}
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),  # what orjson reads
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+timestamps = st.one_of(
+    json_scalars,
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+    st.sampled_from(["2026-11-17T06:00:00", "0001-01-01T00:00:00+14:00",
+                     "9999-12-31T23:59:59-12:00", "2026-13-01", "", "now", "1e3"]),
+    st.datetimes().map(lambda d: d.isoformat()),
+)  # fmt: skip
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "ts": timestamps,
+        "quality": st.sampled_from(["good", "uncertain", "bad", "GOOD", 1]) | json_values,
+        "value": json_values,
+        "values": st.fixed_dictionaries(
+            {}, optional={"spindle_temp": json_values, "power": json_scalars}
+        ),
+        "count": json_scalars,
+    },
+)
+documents = st.one_of(records, st.lists(records, max_size=5), json_values)
+payloads = st.one_of(
+    documents.map(orjson.dumps),
+    st.binary(max_size=64),
+    documents.map(orjson.dumps).flatmap(
+        lambda b: st.integers(0, len(b)).map(lambda n: b[:n])  # cut short
+    ),
+    st.sampled_from([b"NaN", b"Infinity", b"1e999", b"-1e999", b'{"value": 1e999}',
+                     b"18446744073709551616", b'{"value": 1, "ts": 1e308}', b"\xef\xbb\xbf1"]),
+)  # fmt: skip
+
+
+def _decode(topic: JsonTopic, payload: bytes, out: Columns) -> None:
+    before = [list(c) for c in (out.ts, out.signal_id, out.value, out.quality)]
+    try:
+        bad, first = topic.decode(payload, RECEIVED_US, out)
+    except Reject as exc:
+        assert exc.reason and exc.detail
+        after = [list(c) for c in (out.ts, out.signal_id, out.value, out.quality)]
+        assert after == before, "a rejected message leaves the columns as they were"
+        return
+    assert bad >= 0 and (bad == 0) == (first == "")
+    assert len(out.ts) == len(out.signal_id) == len(out.value) == len(out.quality)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(TOPICS)), st.lists(payloads, min_size=1, max_size=4))
+def test_any_payload_decodes_or_is_rejected_whole(name: str, messages: list[bytes]) -> None:
+    out = Columns()
+    for payload in messages:
+        _decode(TOPICS[name], payload, out)
+    batch = out.batch()  # every timestamp fits the batch's int64 microseconds
+    assert len(batch) == len(out)
+    assert set(batch.signal_id.tolist()) <= {1, 2, 3, 7}
+    assert set(batch.quality.tolist()) <= {0, 1, 2}

@@ -1,0 +1,39 @@
+"""The maintenance pages in headless Chromium against a real `smartfab demo` (the fixtures of
+test_browser.py): the fleet ranked by risk, then one equipment's health trend, RUL and its
+sensor trend with the anomalies marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.test_browser import _get, browser, page, server, shot  # noqa: F401 - fixtures
+
+
+def test_fleet_ranking_and_equipment_panel(page: Any, server: str) -> None:  # noqa: F811
+    page.goto(server + "/#/maintenance")
+    page.wait_for_selector("body[data-ready='true']")
+    assert page.locator("[data-nav='maintenance']").get_attribute("class") == "active"
+    rows = page.locator("table.fleet tr[data-equipment]")
+    signals = _get(f"{server}/api/signals")
+    floats = ("float", "double")
+    equipment = {s["equipment"] for s in signals
+                 if s["role"] == "measurement" and s["data_type"] in floats}  # fmt: skip
+    page.wait_for_selector("table.fleet, .page .error", timeout=30000)
+    assert page.locator(".page .error").count() == 0, page.locator(".page .error").inner_text()
+    assert rows.count() == len(equipment)
+    # Ranked: the risk column never rises down the table.
+    risks = [float(r.split()[0]) for r in page.locator("table.fleet .risk").all_inner_texts()]
+    assert risks == sorted(risks, reverse=True)
+    shot(page, "maintenance-fleet")
+
+    first = rows.first.get_attribute("data-equipment")
+    rows.first.locator("a").click()
+    page.wait_for_selector("#sensor-trend[data-marks]", timeout=30000)
+    assert page.locator("h1").inner_text() == first.split("/")[-1]
+    assert page.locator("#health-trend canvas").count() == 1
+    detail = _get(f"{server}/api/maintenance/equipment/{first}")
+    assert 0 <= float(page.locator("#health-now").inner_text()) <= 100
+    marks = int(page.locator("#sensor-trend").get_attribute("data-marks"))
+    assert marks <= len(detail["anomaly_list"])
+    page.locator("#sensor-trend canvas").hover()
+    shot(page, "maintenance-equipment")

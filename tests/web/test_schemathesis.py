@@ -1,0 +1,159 @@
+"""Generated requests against every operation of the OpenAPI schema: schemathesis builds requests
+that fit the schema and requests that do not (wrong types, missing and extra fields, out-of-range
+numbers, odd strings), and sends them to the real server over HTTP, with an admin token and
+without credentials. No answer may be a server error (5xx): bad input is refused with a 4xx and
+a message saying why.
+
+The server runs in a thread of its own with the real ingestion (alarms, connectors) over a copy
+of the six-hour store, so that the requests (made by ``requests``, blocking) never wait on the
+event loop that serves them."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime import Ingestion
+from smartfab.web.api import create_app
+from smartfab.web.auth import ApiLimits
+from smartfab.web.server import ApiServer
+
+# The live feed is an endless stream: a request for it never completes. It takes no input, and
+# test_auth.py calls it by every role.
+ENDLESS = {("GET", "/api/live")}
+EXAMPLES = 12  # per operation and generation mode, with the admin token
+ANONYMOUS_EXAMPLES = 4  # refused before anything reads the input: a few show it
+
+
+@dataclass
+class Server:
+    url: str
+    admin: dict[str, str]
+    schema: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, filled_store: Path, demo_plant: Plant
+) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("schemathesis")
+    shutil.copy(filled_store, folder / "s.duckdb")
+    ready = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def serve() -> None:
+        with DuckDBStore(folder / "s.duckdb") as store, Security(folder / "sec.sqlite") as sec:
+            _, secret = sec.tokens.create("test", "schemathesis", "admin", "", expires_days=1)
+            ingestion = Ingestion(demo_plant, store)
+            await ingestion.start(connectors=False)
+            limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
+            app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
+            api = ApiServer(app, "127.0.0.1", 0)
+            await api.start()
+            stop = asyncio.Event()
+            box.update(url=api.url, secret=secret, stop=stop, loop=asyncio.get_running_loop())
+            ready.set()
+            try:
+                await stop.wait()
+            finally:
+                await api.stop()
+                await ingestion.stop()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            ready.set()  # a failed start must not leave the test waiting
+
+    thread = threading.Thread(target=run, name="schemathesis-server")
+    thread.start()
+    try:
+        assert ready.wait(120) and "url" in box, "the server did not start"
+        admin = {"Authorization": f"Bearer {box['secret']}"}
+        schema = requests.get(f"{box['url']}/openapi.json", headers=admin, timeout=30).json()
+        yield Server(box["url"], admin, schema)
+    finally:
+        if "stop" in box:
+            box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(60)
+
+
+def _bounded(case: Any) -> None:
+    """Keep the jobs a valid request starts short: a solve of at most 0.2 s, experiments of two
+    replications of a day in one process. Whether such a request is refused or accepted is what
+    is tested, not how long the solver can run."""
+    body: Any = case.body
+    if not isinstance(body, dict):
+        return
+    path = case.operation.path
+    if path.startswith("/api/scheduling/") and isinstance(body.get("time_limit_s"), int | float):
+        body["time_limit_s"] = min(body["time_limit_s"], 0.2)
+    if path == "/api/twin/experiments":
+        for key, most in (("replications", 2), ("workers", 1), ("horizon_days", 1.0)):
+            if isinstance(body.get(key), int | float):
+                body[key] = min(body[key], most)
+    if path == "/api/twin/calibrate" and isinstance(body.get("days"), int | float):
+        body["days"] = min(body["days"], 1.0)
+
+
+def _run(server: Server, headers: dict[str, str], examples: int) -> list[str]:
+    """Every operation in both generation modes; the server errors found, one line each."""
+    schema: Any = schemathesis.openapi.from_dict(server.schema)
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 30, "the schema lost its operations"
+    for operation in operations:
+        if (operation.method.upper(), operation.path) in ENDLESS:
+            continue
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,  # the same requests every run: a failure is reproducible
+                database=None,
+                phases=[Phase.explicit, Phase.generate],  # report the first failure, unshrunk
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(case=operation.as_strategy(mode))
+            def call(case: Any) -> None:
+                _bounded(case)
+                response = case.call(base_url=server.url, headers=headers, timeout=30)
+                case.validate_response(response, checks=[not_a_server_error])
+
+            try:
+                call()
+            except Unsatisfiable:
+                pass  # no request of this mode exists (e.g. nothing to get wrong)
+            except Exception as exc:  # noqa: BLE001 - any failure is reported with its request
+                first = str(exc).strip().splitlines()
+                failures.append(f"{operation.method.upper()} {operation.path} ({mode}): "
+                                f"{' | '.join(first[:12])}")  # fmt: skip
+    return failures
+
+
+def test_no_request_by_an_admin_is_answered_with_a_server_error(server: Server) -> None:
+    failures = _run(server, server.admin, EXAMPLES)
+    assert not failures, "\n".join(failures)
+
+
+def test_no_request_without_credentials_is_answered_with_a_server_error(server: Server) -> None:
+    failures = _run(server, {}, ANONYMOUS_EXAMPLES)
+    assert not failures, "\n".join(failures)
