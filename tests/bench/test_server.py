@@ -10,7 +10,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from smartfab.cli.main import app
+from smartfab.cli.bench import app
 from tests.platform.store.pg import postgres_url
 
 pytestmark = pytest.mark.services
@@ -20,9 +20,7 @@ def test_bench_server_prints_the_figures() -> None:
     url = postgres_url()
     if not (shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto")):
         pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
-    result = CliRunner().invoke(
-        app, ["bench", "server", "--url", url, "--points", "5000", "--skip-trend"]
-    )
+    result = CliRunner().invoke(app, ["server", "--url", url, "--points", "5000", "--skip-trend"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     for key in (
