@@ -159,7 +159,8 @@ class Writer:
         store: Store,
         deriver: EventDeriver | None = None,
         *,
-        max_points: int = 250_000,  # > 2 DuckDB row groups: such appends skip the WAL, ~2x faster
+        max_points: int = 500_000,  # > 4 DuckDB row groups: such appends skip the WAL, and fewer
+        # commits per point (each also upserts `latest` and syncs the WAL)
         max_delay_s: float = 0.25,
         max_future_s: float = 300.0,
         retry_initial_s: float = 0.1,
