@@ -33,7 +33,9 @@ def test_fleet_ranking_and_equipment_panel(page: Any, server: str) -> None:  # n
     assert page.locator("#health-trend canvas").count() == 1
     detail = _get(f"{server}/api/maintenance/equipment/{first}")
     assert 0 <= float(page.locator("#health-now").inner_text()) <= 100
+    # The demo runs live: the page's window and this later request's differ by the seconds in
+    # between, so an anomaly at the window's edge may be in one and not the other.
     marks = int(page.locator("#sensor-trend").get_attribute("data-marks"))
-    assert marks <= len(detail["anomaly_list"])
+    assert 0 <= marks <= len(detail["anomaly_list"]) + 1
     page.locator("#sensor-trend canvas").hover()
     shot(page, "maintenance-equipment")
