@@ -47,36 +47,38 @@ def _root(
 
 
 def _register() -> None:
-    from smartfab.cli import bench, browse, demo, plant, report, serve, simulate
+    from smartfab.cli import (
+        bench,
+        browse,
+        certs,
+        demo,
+        edge,
+        governance,
+        maintenance,
+        plant,
+        report,
+        security,
+        serve,
+        simulate,
+        twin,
+    )
 
     app.command("demo")(demo.demo)
     app.command("simulate")(simulate.simulate)
     app.command("serve")(serve.serve)
     app.command("browse")(browse.browse)
     app.command("report")(report.report)
+    app.command("lineage")(governance.lineage)
+    app.command("export")(governance.export)
     app.add_typer(plant.app, name="plant")
     app.add_typer(bench.app, name="bench")
-    from smartfab.cli import maintenance
-
     app.add_typer(maintenance.app, name="maintenance")
-    from smartfab.cli import twin
-
     app.add_typer(twin.app, name="twin")
-    from smartfab.cli import security
-
     app.add_typer(security.users, name="users")
     app.add_typer(security.tokens, name="tokens")
     app.add_typer(security.audit, name="audit")
-    from smartfab.cli import edge
-
     app.add_typer(edge.app, name="edge")
-    from smartfab.cli import certs
-
     app.add_typer(certs.app, name="certs")
-    from smartfab.cli import governance
-
-    app.command("lineage")(governance.lineage)
-    app.command("export")(governance.export)
     app.add_typer(governance.retention, name="retention")
 
 
