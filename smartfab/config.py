@@ -45,7 +45,9 @@ class Settings(BaseModel):
     @property
     def store_location(self) -> str | Path:
         """The PostgreSQL URL, or the path of the DuckDB file."""
-        if self.store_url.startswith(("postgresql://", "postgres://")):
+        from smartfab.platform.store import is_postgres_url  # light: no driver is imported
+
+        if is_postgres_url(self.store_url):
             return self.store_url
         if self.store_url.startswith("duckdb:///"):
             return Path(self.store_url.removeprefix("duckdb:///"))

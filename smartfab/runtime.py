@@ -151,8 +151,7 @@ class Ingestion:
             return
         plant = self._plant_with(name, changes)
         connector = CONNECTORS[conn.protocol].from_plant(plant, name, self.signal_ids)
-        if isinstance(connector, MqttConnector):  # acknowledges the broker only what is stored
-            connector.stored = self._stored_so_far
+        connector.stored = self._stored_so_far
         self.connectors[name] = connector
         self._disabled.pop(name, None)
         self._tasks[name] = asyncio.create_task(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from psycopg import sql
 
-from smartfab.bench.mqtt import private_mosquitto
+from smartfab.bench.mqtt import HOST, free_port, private_mosquitto
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import edge_signal_ids, server_plant
 from smartfab.devices.mqtt.connector import MqttConnector
@@ -44,7 +43,6 @@ from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
 
-HOST = "127.0.0.1"
 SMARTFAB = [sys.executable, "-m", "smartfab"]
 SESSION_S = 300
 
@@ -76,12 +74,6 @@ def worker_session(plant_file: Path, number: int) -> tuple[str, list[str]]:
         else:
             os.environ["SMARTFAB_WORKER"] = saved
     return c.client_id, [shared(f, c.options.shared_group) for f in c.filters]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def _count(url: str) -> int:
@@ -138,7 +130,7 @@ def serving(workers: int, port: int, url: str, folder: Path) -> Iterator[Serving
             asyncio.run(prime_session(port, client_id, filters, SESSION_S))
             procs.append(
                 subprocess.Popen(
-                    [*SMARTFAB, "serve", "--config", str(config), "--port", str(_free_port())],
+                    [*SMARTFAB, "serve", "--config", str(config), "--port", str(free_port())],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     # A folder each: a worker's local files (the API's security database)

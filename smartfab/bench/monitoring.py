@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from smartfab.apps.monitoring.production import asset_oee
 from smartfab.config import DEMO_PLANT
@@ -156,6 +157,9 @@ def bench_monitoring(
             ),
         }
         buckets = data.history(TREND, *_seconds(365 * DAY_US)).num_rows
+        # What the "one-year" trend really spans: a store filled with fewer --days holds less.
+        first = store.earliest([data.signal(TREND).id]).column("ts").cast(pa.int64())
+        trend_days = (END_US - first[0].as_py()) / DAY_US if len(first) else 0.0
         oee = float(asset_oee(store, plant, LINE, END_US - 30 * DAY_US, END_US).figures.oee[0])
     return {
         "points_in_store": points,
@@ -168,6 +172,7 @@ def bench_monitoring(
         "latest_1000_p95_ms": figures["latest_1000"]["p95_ms"],
         "oee_month_p95_ms": figures["oee_month"]["p95_ms"],
         "trend_1y_buckets": buckets,
+        "trend_history_days": round(trend_days, 2),
         "oee_month": round(oee, 4),
         "runs": runs,
         "queries": figures,

@@ -38,15 +38,19 @@ EQUIPMENT = 20  # topics (UNS) or devices (Sparkplug)
 SIGNALS = 10  # per equipment
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
 @contextlib.contextmanager
 def private_mosquitto() -> Iterator[int]:
     """A Mosquitto of the benchmark's own on a free port; yields the port."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(exe):
         raise SmartfabError("mosquitto is not installed (apt-get install mosquitto)")
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf:
         conf.write(f"listener {port} {HOST}\nallow_anonymous true\nmax_queued_messages 0\n")
         conf.flush()

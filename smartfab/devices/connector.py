@@ -82,6 +82,10 @@ class Connector(ABC):
         # The writable signals (plant path -> signal) of this connection: subclasses that can
         # write fill it in from_plant.
         self.setpoints: dict[str, Signal] = {}
+        # Set by the runtime: called right after a batch went to the bus, it returns what
+        # completes once that batch is stored. Connectors whose source redelivers what is not
+        # acknowledged (MQTT QoS >= 1) acknowledge only then; the others need not use it.
+        self.stored: Callable[[], Awaitable[None]] | None = None
 
     @property
     def name(self) -> str:

@@ -227,9 +227,7 @@ class Writer:
             return
         self._flush_target = max(self._flush_target, target)
         await sub.wake()
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._done >= target or task.done())
-        if self._done < target:
+        if not await self._reached(task, target):
             await task  # it ended early: raise its error
             raise SmartfabError("the writer stopped before storing everything published")
 
@@ -240,10 +238,14 @@ class Writer:
         task = self._task
         if task is None:
             raise SmartfabError("the writer is not running: call start() first")
+        if not await self._reached(task, target):
+            raise SmartfabError("the writer stopped before storing the batch")
+
+    async def _reached(self, task: asyncio.Task[None], target: int) -> bool:
+        """Whether ``target`` bus batches were stored before the writer ended."""
         async with self._progress:
             await self._progress.wait_for(lambda: self._done >= target or task.done())
-        if self._done < target:
-            raise SmartfabError("the writer stopped before storing the batch")
+        return self._done >= target
 
     async def stop(self) -> None:
         """Close the bus, store everything it acknowledged, do the store's housekeeping, and

@@ -76,12 +76,8 @@ def periods(plant: Plant, path: str, start: int, end: int, by: PeriodKind) -> Pe
     if by == "range":
         return Periods.window(start, end, "range")
     calendar = plant.work_calendar(path.strip("/"))
-    if by == "shift" and not calendar.shifts:
-        raise AssetError(
-            f"{path!r} has no shifts in the plant file: report per day or range, or add shifts"
-        )
     found = calendar_periods(
-        start, end, calendar.timezone, calendar.shifts if by == "shift" else None
+        start, end, calendar.timezone, shifts_of(plant, path) if by == "shift" else None
     )
     if len(found.start) == 0:
         raise AssetError(f"no {by} of {path!r} falls in the range")

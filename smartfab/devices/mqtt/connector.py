@@ -27,7 +27,7 @@ import logging
 import os
 import ssl
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -143,11 +143,9 @@ class MqttConnector(Connector):
             if options.client_id
             else f"smartfab-{connection.name}-{uuid.uuid4().hex[:12]}"
         )
-        # Set by the runtime: called right after a batch went to the bus, it returns what
-        # completes once that batch is stored. QoS >= 1 messages are acknowledged to the broker
-        # only then, so a worker that dies before storing them gets them again (kept session) or
-        # another worker does. Without it a message is acknowledged once emitted.
-        self.stored: Callable[[], Awaitable[None]] | None = None
+        # QoS >= 1 messages are acknowledged to the broker only once ``stored`` (the base's hook)
+        # says so, so a worker that dies before storing them gets them again (kept session) or
+        # another worker does. Without the hook a message is acknowledged once emitted.
         self._acks: set[asyncio.Task[None]] = set()
         self.rejected: dict[str, int] = {}  # reason -> messages (or values) rejected for it
         self.status.signals = len(bound)

@@ -43,10 +43,6 @@ def uns_binding(signal_path: str, enterprise: str = DEFAULT_ENTERPRISE) -> tuple
     return uns_topic(equipment, enterprise), f"values.{signal}"
 
 
-def is_sparkplug(topic: str) -> bool:
-    return topic.startswith(SPARKPLUG_NAMESPACE + "/")
-
-
 @dataclass(frozen=True, slots=True)
 class SparkplugTopic:
     group: str
@@ -57,10 +53,6 @@ class SparkplugTopic:
     @property
     def node(self) -> tuple[str, str]:
         return self.group, self.edge
-
-    @property
-    def device_key(self) -> tuple[str, str, str | None]:
-        return self.group, self.edge, self.device
 
     def __str__(self) -> str:
         device = f"/{self.device}" if self.device is not None else ""

@@ -85,7 +85,6 @@ class VirtualMqttPublisher:
             self._device.append((self._edges[(group, edge)], device))
         self._clients: dict[tuple[str, str] | None, aiomqtt.Client] = {}
         self._listeners: list[asyncio.Task[None]] = []
-        self.published = 0  # messages
 
     async def start(self) -> None:
         if self.mode == "uns":
@@ -149,7 +148,6 @@ class VirtualMqttPublisher:
                     device, ts_ms, self._slot[mine.signal_id].tolist(), mine.value.tolist()
                 )
                 await self._clients[key].publish(*msg, qos=self.qos)
-            self.published += 1
 
     async def _publish_uns(self, eq: int, points: PointBatch) -> None:
         names = self._names[eq]
@@ -173,7 +171,6 @@ class VirtualMqttPublisher:
         }
         for topic, payload in edge.births(_now_ms(), latest):
             await client.publish(topic, payload, qos=1)
-            self.published += 1
 
     def _equipment_index(self, edge: SparkplugEdge, device: str) -> int:
         return self._device.index((edge, device))

@@ -50,8 +50,7 @@ class RetentionOut(RetentionIn):
 MANAGE = require("retention.manage")
 
 
-def router(data: PlantData, max_export_rows: int | None = None) -> APIRouter:
-    """``max_export_rows``: the most points one export may hold (default MAX_ROWS)."""
+def router(data: PlantData) -> APIRouter:
     api = APIRouter(tags=["governance"])
 
     @api.get(
@@ -111,8 +110,7 @@ def router(data: PlantData, max_export_rows: int | None = None) -> APIRouter:
         format: Annotated[str, Query(pattern=f"^({'|'.join(FORMATS)})$")] = "parquet",
     ) -> StreamingResponse:
         try:
-            limit = MAX_ROWS if max_export_rows is None else max_export_rows
-            plan = plan_export(data, signal, start, end, format, limit)
+            plan = plan_export(data, signal, start, end, format, MAX_ROWS)
         except ExportTooLarge as exc:
             raise HTTPException(413, str(exc)) from None
         return StreamingResponse(

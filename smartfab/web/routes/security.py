@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from smartfab.platform.queries import to_us
 from smartfab.web.auth import guards, require
 from smartfab.web.routes.users import iso
 from smartfab.web.schemas import End, Start
@@ -56,8 +57,8 @@ def router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     ) -> list[SecurityEventOut]:
         found = guards(request).security.events.query(
-            None if start is None else int(start.timestamp() * 1e6),
-            None if end is None else int(end.timestamp() * 1e6),
+            None if start is None else to_us(start),  # naive times are UTC, as everywhere
+            None if end is None else to_us(end),
             kind,
             actor,
             limit,

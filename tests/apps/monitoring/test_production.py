@@ -59,3 +59,11 @@ def test_assets_without_figures_are_refused_with_the_reason(
         asset_oee(store, demo_plant, "shenyang/nowhere", FILLED_START_US, FILLED_END_US)
     with pytest.raises(AssetError, match="must end after it starts"):
         asset_oee(store, demo_plant, LINE, FILLED_END_US, FILLED_START_US)
+
+
+def test_per_shift_without_shifts_in_the_plant_file_means_the_common_three() -> None:
+    from tests.apps.monitoring.alarms.conftest import plant
+
+    day = periods(plant(), "site/area/line", FILLED_START_US, FILLED_START_US + 24 * HOUR, "shift")
+    # The plant's site is in UTC: the window 06:00-06:00 holds one of each.
+    assert [label.split(" ")[1] for label in day.label.tolist()] == ["early", "late", "night"]
