@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -76,10 +77,16 @@ def worker_session(plant_file: Path, number: int) -> tuple[str, list[str]]:
     return c.client_id, [shared(f, c.options.shared_group) for f in c.filters]
 
 
+def _listening(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=1):
+        return True
+    return False
+
+
 def _count(url: str) -> int:
     try:
         with psycopg.connect(url, connect_timeout=2) as conn:
-            row = conn.execute("SELECT count(*) FROM points").fetchone()
+            row = conn.execute("SELECT coalesce(sum(n), 0) FROM point_chunks").fetchone()
     except psycopg.Error:
         return -1  # the workers have not made the tables yet
     return int(row[0]) if row else 0
@@ -123,14 +130,15 @@ def serving(workers: int, port: int, url: str, folder: Path) -> Iterator[Serving
         encoding="utf-8",
     )
     procs: list[subprocess.Popen[bytes]] = []
+    api_ports = [free_port() for _ in range(workers)]
     log = (run_dir / "log").open("ab")
     try:
-        for n in range(1, workers + 1):
+        for n, api_port in enumerate(api_ports, 1):
             client_id, filters = worker_session(plant_file, n)
             asyncio.run(prime_session(port, client_id, filters, SESSION_S))
             procs.append(
                 subprocess.Popen(
-                    [*SMARTFAB, "serve", "--config", str(config), "--port", str(free_port())],
+                    [*SMARTFAB, "serve", "--config", str(config), "--port", str(api_port)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     # A folder each: a worker's local files (the API's security database)
@@ -141,12 +149,13 @@ def serving(workers: int, port: int, url: str, folder: Path) -> Iterator[Serving
                     },
                 )
             )
-        deadline = time.monotonic() + 60
-        while _count(store_url) < 0:  # the catalogue is made: the workers are up
+        # A worker serves its API once its ingestion has started: then it is up, and what is
+        # timed afterwards is ingestion, not a worker's start-up (imports take seconds).
+        deadline = time.monotonic() + 120
+        while not all(_listening(p) for p in api_ports):
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise SmartfabError(f"the workers did not start; see {run_dir / 'log'}")
             time.sleep(0.2)
-        time.sleep(2)  # every worker connected
         yield Serving(store_url, enterprise, run_dir, log, procs)
     finally:
         for p in procs:

@@ -172,7 +172,7 @@ def _wait_stored(
             row = conn.execute("SELECT count(*) FROM latest WHERE ts >= %s", (last,)).fetchone()
             if (row and row[0] >= at_last) or time.monotonic() - counted >= full_every_s:
                 counted = time.monotonic()
-                row = conn.execute("SELECT count(*) FROM points").fetchone()
+                row = conn.execute("SELECT coalesce(sum(n), 0) FROM point_chunks").fetchone()
                 stored = int(row[0]) if row else 0
     return stored
 

@@ -123,6 +123,10 @@ class MqttConnection(_Strict):
     cert: Path | None = None
     key: Path | None = None
     max_payload_bytes: int = Field(default=1 << 20, ge=64)  # larger messages are rejected
+    # Flow control: QoS 1/2 messages unacknowledged at a time (MQTT 5 Receive Maximum; the
+    # broker keeps the rest), QoS 0 messages waiting before more are dropped. Thousands are
+    # needed for full speed: acknowledgements wait until the messages are stored.
+    receive_maximum: int = Field(default=10_000, ge=1, le=65535)
     # Keep the broker's queue of QoS >= 1 messages while disconnected, this long (needs client_id)
     session_expiry_s: int = Field(default=0, ge=0)
 

@@ -8,7 +8,9 @@ from it (CP-SAT already uses both), so jobs queue. One long-lived thread rather 
 because each thread that reads the store keeps its own store cursor. It is a daemon thread: a
 solve or an experiment under way must not hold up the server's shutdown (a pool's threads would
 be joined at exit), and its result is of no use once the server is gone.
-Finished jobs are kept in memory, the newest ``keep`` of them; a restart forgets them.
+At most ``waiting`` jobs wait for the worker: one more is refused with 429 and a Retry-After,
+so that a client submitting in a loop cannot fill the memory with queued work (IEC 62443-4-2
+FR7). Finished jobs are kept in memory, the newest ``keep`` of them; a restart forgets them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from typing import Any, Literal
 from fastapi import HTTPException
 
 log = logging.getLogger(__name__)
+
+# Jobs run for seconds to minutes; a client told to come back sooner would only be refused again.
+_RETRY_AFTER_S = 10
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 
@@ -69,9 +74,11 @@ class Job:
 
 
 class Jobs:
-    def __init__(self, name: str, keep: int = 50) -> None:
+    def __init__(self, name: str, keep: int = 50, waiting: int = 20) -> None:
+        if waiting < 1:  # queue.Queue takes 0 for "unbounded"
+            raise ValueError(f"{waiting} waiting jobs: must be at least 1")
         self._name = name
-        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._queue: queue.Queue[Callable[[], None]] = queue.Queue(waiting)
         self._worker: threading.Thread | None = None
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
@@ -90,7 +97,8 @@ class Jobs:
     ) -> Job:
         """Run ``work(job)`` in the worker thread. Its return value is the job's result; an
         exception of ``errors`` (a refusal of the input, e.g. an infeasible problem) becomes the
-        job's error message, anything else too, and the log gets its traceback."""
+        job's error message, anything else too, and the log gets its traceback. Raises
+        HTTPException 429 when ``waiting`` jobs wait already."""
         job = Job(id=uuid.uuid4().hex[:12], kind=kind, meta=meta or {})
 
         def run() -> None:
@@ -112,6 +120,15 @@ class Jobs:
                 job.finished = time.time()
 
         with self._lock:
+            try:
+                self._queue.put_nowait(run)
+            except queue.Full:
+                raise HTTPException(
+                    429,
+                    f"{self._queue.maxsize} {self._name} jobs are waiting already: try again"
+                    " once some have finished",
+                    headers={"Retry-After": str(_RETRY_AFTER_S)},
+                ) from None
             self._jobs[job.id] = job
             while len(self._jobs) > self._keep:
                 oldest = next(iter(self._jobs.values()))
@@ -123,7 +140,6 @@ class Jobs:
                     target=self._work, name=f"smartfab-{self._name}", daemon=True
                 )
                 self._worker.start()
-        self._queue.put(run)
         return job
 
     def get(self, job_id: str) -> Job:

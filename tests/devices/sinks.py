@@ -15,8 +15,12 @@ class Collected:
     def __init__(self) -> None:
         self.batches: list[PointBatch] = []
         self.events: list[EventBatch] = []
+        # Cleared, the point sink waits like a full bus: the connector cannot hand a batch over.
+        self.flowing = asyncio.Event()
+        self.flowing.set()
 
     async def points_sink(self, batch: PointBatch) -> None:
+        await self.flowing.wait()
         self.batches.append(batch)
 
     async def events_sink(self, batch: EventBatch) -> None:

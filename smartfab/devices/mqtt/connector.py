@@ -13,6 +13,13 @@ only once the batch holding them is stored, so a worker killed between receiving
 loses nothing (with a kept session the broker sends them again when it is back; a duplicate is
 stored once).
 
+What has arrived but is not yet stored is bounded, so that a flood makes the broker hold messages
+instead of this process growing: for QoS 1 and 2 the connector announces a Receive Maximum (MQTT
+5 flow control; with 3.1.1 the broker's own limit, Mosquitto's ``max_inflight_messages``, decides)
+and the broker sends no more unacknowledged messages than that, keeping the rest until acknowledged
+ones make room. QoS 0 has no flow control: a message that finds as many waiting in the inbox is
+dropped and counted as ``overflow``.
+
 Options the plant model's ``MqttConnection`` does not hold (yet) are ``MqttOptions``: protocol
 version 3.1.1 or 5, an MQTT 5 shared subscription group (``$share/GROUP/...``: the broker gives each
 message to one of the group's workers, so adding workers adds throughput), QoS, credentials,
@@ -77,6 +84,12 @@ class MqttOptions:
     timeout_s: float = 5.0  # connect and subscribe
     max_payload_bytes: int = 1 << 20  # larger messages are rejected as "oversized"
     max_batch_messages: int = 5_000  # messages gathered into one batch at most
+    # QoS 1 and 2: at most this many messages unacknowledged (waiting, or not yet stored) at a
+    # time (MQTT 5 Receive Maximum, 1 to 65535). A message is acknowledged once its batch is
+    # stored (the writer gathers for 0.25 s, then appends), so a worker takes at most this many
+    # messages per such round: thousands keep it at full speed. QoS 0: a message finding this
+    # many waiting is dropped. Memory: that many messages at most, of each QoS.
+    receive_maximum: int = 10_000
     # Keep the session (and the broker's queue of QoS >= 1 messages) while disconnected, for this
     # long; 0 starts clean. Needs a fixed client_id.
     session_expiry_s: int = 0
@@ -114,6 +127,11 @@ class MqttConnector(Connector):
         self.options = options
         if options.session_expiry_s and not options.client_id:
             raise SmartfabError(f"connection {connection.name!r}: a kept session needs a client_id")
+        if not 1 <= options.receive_maximum <= 0xFFFF:  # a two-byte integer, 0 a protocol error
+            raise SmartfabError(
+                f"connection {connection.name!r}: receive_maximum {options.receive_maximum}"
+                " is not between 1 and 65535"
+            )
         json_fields: dict[str, list[tuple[str, int]]] = {}
         sparkplug: dict[DeviceKey, dict[str, int]] = {}
         for b in bound:
@@ -188,6 +206,7 @@ class MqttConnector(Connector):
                 cert=conn.cert,
                 key=conn.key,
                 max_payload_bytes=conn.max_payload_bytes,
+                receive_maximum=conn.receive_maximum,
                 session_expiry_s=conn.session_expiry_s,
             )
         return cls(conn, bound, options=options, backoff=backoff)
@@ -197,19 +216,34 @@ class MqttConnector(Connector):
     async def _connect(self) -> None:
         o = self.options
         inboxes: list[asyncio.Queue[aiomqtt.Message]] = []
+        overflow = self._overflow
 
         class Inbox(asyncio.Queue[aiomqtt.Message]):
             # The client's queue of received messages, kept so that a batch drains what has
-            # arrived without an await (a task and a wait) per message.
+            # arrived without an await (a task and a wait) per message. Unbounded as an
+            # asyncio.Queue: aiomqtt would drop a message a full queue refuses, a QoS 1 one too,
+            # which then, never acknowledged, would be lost and hold a place in the broker's
+            # window until the next reconnect. The broker's flow control bounds QoS >= 1
+            # messages; QoS 0 ones are bounded here.
             def __init__(self, maxsize: int = 0) -> None:
                 super().__init__(maxsize)
                 inboxes.append(self)
 
+            def put_nowait(self, item: aiomqtt.Message) -> None:
+                if item.qos == 0 and self.qsize() >= o.receive_maximum:
+                    overflow(item)
+                else:
+                    super().put_nowait(item)
+
         v5 = o.version == "5"
         properties = None
-        if v5 and o.session_expiry_s:
+        if v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            properties.SessionExpiryInterval = o.session_expiry_s
+            # Without it Mosquitto applies its max_inflight_messages: 20 by default (a
+            # throttle, acknowledging only stored messages), or no bound at all with 0.
+            properties.ReceiveMaximum = o.receive_maximum
+            if o.session_expiry_s:
+                properties.SessionExpiryInterval = o.session_expiry_s
         client = aiomqtt.Client(
             self.connection.host,
             self.connection.port,
@@ -352,13 +386,21 @@ class MqttConnector(Connector):
             for mid, qos in acks:
                 client._client.ack(mid, qos)
 
-    def _reject(self, topic: str, reject: Reject, n: int = 1) -> None:
+    def _overflow(self, message: aiomqtt.Message) -> None:
+        """A QoS 0 message dropped because ``receive_maximum`` messages wait already. Logged
+        once, whatever its topic: in a flood every topic overflows."""
+        detail = f"{self.options.receive_maximum} messages wait already (receive_maximum)"
+        self._reject(message.topic.value, Reject("overflow", detail), log_topic="")
+
+    def _reject(self, topic: str, reject: Reject, n: int = 1, log_topic: str | None = None) -> None:
+        """Count ``n`` of ``reject``; warn the first time its reason shows on ``log_topic`` (by
+        default the message's topic)."""
         reason = reject.reason
         self.rejected[reason] = self.rejected.get(reason, 0) + n
         self.status.extra[f"rejected_{reason}"] = self.rejected[reason]
         self.status.errors += n
         self.status.last_error = f"{topic}: {reason}: {reject.detail}"
-        key = (reason, topic)
+        key = (reason, topic if log_topic is None else log_topic)
         if key not in self._logged and len(self._logged) < _MAX_LOGGED:
             self._logged.add(key)
             log.warning("%s: %s: %s (%s); skipped", self.name, topic, reason, reject.detail)

@@ -32,6 +32,10 @@ from smartfab.platform.points import PointBatch
 
 log = logging.getLogger(__name__)
 
+# NCMDs waiting to be answered, at most: anyone may publish on NCMD, and a flood of them beyond
+# this is dropped (by aiomqtt) rather than queued; every rebirth sends the same births anyway.
+_MAX_COMMANDS = 100
+
 Mode = Literal["uns", "sparkplug"]
 
 
@@ -97,6 +101,7 @@ class VirtualMqttPublisher:
             client = aiomqtt.Client(
                 self.host, self.port, will=aiomqtt.Will(topic, will, qos=1),
                 identifier=f"smartfab-virtual-{edge.group}-{edge.edge}",
+                max_queued_incoming_messages=_MAX_COMMANDS,
             )  # fmt: skip
             await client.__aenter__()
             self._clients[key] = client

@@ -129,7 +129,7 @@ class Rig:
     def count(self) -> int:
         try:
             with psycopg.connect(self.url, connect_timeout=2) as conn:
-                row = conn.execute("SELECT count(*) FROM points").fetchone()
+                row = conn.execute("SELECT coalesce(sum(n), 0) FROM point_chunks").fetchone()
         except psycopg.Error:
             return -1  # the database is down, or the worker has not made the tables yet
         return int(row[0]) if row else 0
@@ -137,8 +137,9 @@ class Rig:
     def stored(self) -> Rows:
         with psycopg.connect(self.url) as conn:
             rows = conn.execute(
-                "SELECT s.path, (extract(epoch FROM p.ts) * 1000000)::bigint, p.value "
-                "FROM points p JOIN signals s ON s.id = p.signal_id"
+                "SELECT s.path, (extract(epoch FROM u.ts) * 1000000)::bigint, u.value "
+                "FROM point_chunks c JOIN signals s ON s.id = c.signal_id "
+                "CROSS JOIN LATERAL unnest(c.ts, c.value) AS u(ts, value)"
             ).fetchall()
         return {(path, int(ts)): float(v) for path, ts, v in rows}
 

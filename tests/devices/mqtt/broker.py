@@ -115,9 +115,10 @@ def unique_enterprise() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
 
 
-def mqtt_plant(port: int, signals: list[dict[str, Any]]) -> Plant:
-    """The test equipment ``s/a/l/c/e`` with ``signals`` on the MQTT connection ``broker``."""
-    connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": port}
+def mqtt_plant(port: int, signals: list[dict[str, Any]], **connection: Any) -> Plant:
+    """The test equipment ``s/a/l/c/e`` with ``signals`` on the MQTT connection ``broker``, which
+    has the ``connection`` settings besides host and port."""
+    connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": port, **connection}
     return plant(signals, [connection])
 
 

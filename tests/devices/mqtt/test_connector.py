@@ -1,18 +1,22 @@
 """MqttConnector against a real Mosquitto: UNS JSON, rejections, broker restart, shared
-subscriptions. Sparkplug B over the broker is in test_sparkplug_broker.py."""
+subscriptions, flow control. Sparkplug B over the broker is in test_sparkplug_broker.py."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+from typing import Any
 
 import aiomqtt
 import numpy as np
 import orjson
 import pytest
+from pydantic import ValidationError
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector, MqttOptions
+from smartfab.errors import SmartfabError
 from smartfab.platform.points import Quality
 from tests.devices.mqtt.broker import (
     HOST,
@@ -29,16 +33,16 @@ TS = 1_763_000_000_000  # ms
 
 
 def uns_connector(
-    port: int, enterprise: str, options: MqttOptions | None = None
+    port: int, enterprise: str, options: MqttOptions | None = None, **connection: Any
 ) -> tuple[MqttConnector, dict[str, int]]:
     """Signal ``temp`` on a topic of its own; ``speed`` and ``load`` among the ``values`` of the
-    equipment's topic."""
+    equipment's topic; ``connection``: settings of the plant's MQTT connection."""
     eq = f"{enterprise}/s/a/l/c/e"
     p = mqtt_plant(port, [
         mqtt_signal("temp", f"{eq}/temp"),
         mqtt_signal("speed", eq, "values.speed"),
         mqtt_signal("load", eq, "values.load"),
-    ])  # fmt: skip
+    ], **connection)  # fmt: skip
     ids = signal_ids(p)
     fast = Backoff(initial_s=0.05, max_s=0.3)
     return MqttConnector.from_plant(p, "broker", ids, options=options, backoff=fast), ids
@@ -163,3 +167,94 @@ async def test_shared_subscription_splits_the_messages(shared_broker: int) -> No
     values = np.concatenate([got_a.points.value, got_b.points.value])
     assert sorted(values) == list(range(n))
     assert len(got_a.points) > n // 5 and len(got_b.points) > n // 5  # both took a share
+
+
+# --- flow control: what has arrived but is not stored stays bounded --------------------------
+
+WINDOW_BROKER = """listener {port} 127.0.0.1
+allow_anonymous true
+max_inflight_messages 30
+max_queued_messages 0
+"""
+
+
+@pytest.mark.parametrize(("version", "window"), [("5", 50), ("3.1.1", 30)])
+async def test_qos1_messages_beyond_the_window_wait_at_the_broker_until_stored(
+    version: str, window: int
+) -> None:
+    """Nothing is stored: the broker sends the window (MQTT 5: the connection's
+    ``receive_maximum``; 3.1.1: the broker's ``max_inflight_messages``) and keeps the rest; once
+    storing resumes, every message the broker acknowledged to the publisher arrives."""
+    ent = unique_enterprise()
+    with private_broker(WINDOW_BROKER) as broker:
+        connector, _ = uns_connector(broker.port, ent, version=version, receive_maximum=50)
+        storing = asyncio.Event()
+
+        async def stored() -> None:  # the writer's hook: nothing is stored until ``storing``
+            await storing.wait()
+
+        connector.stored = stored
+        n = 600
+        topic = f"{ent}/s/a/l/c/e/temp"
+        async with running(connector) as got:
+            await got.wait_for(lambda: connector.status.state == "connected")
+            await publish(broker.port, *((topic, str(i).encode()) for i in range(n)))
+            await got.wait_for(lambda: len(got.points) == window)
+            await asyncio.sleep(0.5)  # time for more, were the broker to send them
+            assert len(got.points) == window and connector._inbox is not None
+            assert connector._inbox.qsize() == 0
+            storing.set()
+            await got.wait_for(lambda: len(got.points) == n)
+    assert sorted(got.points.value) == list(range(n))
+    assert connector.rejected == {}
+
+
+async def test_qos0_messages_beyond_the_receive_maximum_are_dropped_and_counted(
+    shared_broker: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """QoS 0 has no flow control: with the bus full (the sink waits), at most
+    ``receive_maximum`` messages wait; the flood beyond is dropped, counted and logged once."""
+    ent = unique_enterprise()
+    connector, _ = uns_connector(shared_broker, ent, qos=0, receive_maximum=100)
+    n = 3000
+    eq = f"{ent}/s/a/l/c/e"
+    messages = [
+        (f"{eq}/temp", orjson.dumps({"ts": TS + i, "value": i})) if i % 2
+        else (eq, orjson.dumps({"ts": TS + i, "values": {"speed": i}}))
+        for i in range(n)
+    ]  # fmt: skip
+    with caplog.at_level(logging.WARNING, "smartfab.devices.mqtt.connector"):
+        async with running(connector) as got:
+            await got.wait_for(lambda: connector.status.state == "connected")
+            got.flowing.clear()
+            await publish(shared_broker, *messages, qos=0)
+            inbox = connector._inbox
+            assert inbox is not None
+
+            def accounted() -> float:
+                return (
+                    connector.status.extra["messages"] + inbox.qsize()
+                    + connector.rejected.get("overflow", 0)
+                )  # fmt: skip
+
+            await got.wait_for(lambda: accounted() == n)
+            assert inbox.qsize() == 100  # full, and no more
+            assert connector.status.extra["messages"] <= 100  # the batch waiting for the bus
+            dropped = connector.rejected["overflow"]
+            got.flowing.set()
+            await got.wait_for(lambda: len(got.points) == n - dropped)
+    assert connector.status.extra["messages"] == n - dropped
+    assert connector.status.extra["rejected_overflow"] == dropped
+    assert connector.rejected == {"overflow": dropped}
+    overflows = [r for r in caplog.records if "overflow" in r.getMessage()]
+    assert len(overflows) == 1  # one warning, although both topics overflowed
+
+
+def test_receive_maximum_is_an_mqtt_two_byte_integer() -> None:
+    for bad in (0, 65536):
+        with pytest.raises(ValidationError, match="receive_maximum"):
+            uns_connector(1883, "e", receive_maximum=bad)
+        with pytest.raises(SmartfabError, match="receive_maximum"):
+            uns_connector(1883, "e", MqttOptions(receive_maximum=bad))
+    connector, _ = uns_connector(1883, "e", receive_maximum=65535)
+    assert connector.options.receive_maximum == 65535

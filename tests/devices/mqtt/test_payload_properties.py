@@ -4,6 +4,7 @@ always become a batch, whose timestamps the writer can then judge."""
 
 from __future__ import annotations
 
+import numpy as np
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,3 +86,28 @@ def test_any_payload_decodes_or_is_rejected_whole(name: str, messages: list[byte
     assert len(batch) == len(out)
     assert set(batch.signal_id.tolist()) <= {1, 2, 3, 7}
     assert set(batch.quality.tolist()) <= {0, 1, 2}
+
+
+def _outcome(topic: JsonTopic, payload: bytes) -> tuple[object, ...]:
+    out = Columns()
+    try:
+        bad, first = topic.decode(payload, RECEIVED_US, out)
+    except Reject as exc:
+        return ("rejected", exc.reason)
+    batch = out.batch()
+    # In any order (the reference walks the bindings, the agent's path the record's values);
+    # values by their bits, so that NaN equals NaN.
+    points = zip(batch.ts.tolist(), batch.signal_id.tolist(), batch.value.view(np.int64).tolist(),
+                 batch.quality.tolist(), strict=True)  # fmt: skip
+    return (bad, bool(first), sorted(points))  # which bad value comes first: order again
+
+
+@settings(max_examples=300, deadline=None)
+@given(payloads)
+def test_the_edge_shape_decodes_as_the_general_path_does(payload: bytes) -> None:
+    """The edge agent's shape takes a record-at-a-time path; the value-at-a-time path is the
+    reference it must agree with, point for point and reject for reject."""
+    fields = [("values.spindle_temp", 1), ("values.power", 2)]
+    general = JsonTopic(fields)
+    general._nested = None  # the reference: the path every other shape takes
+    assert _outcome(JsonTopic(fields), payload) == _outcome(general, payload)

@@ -1,16 +1,20 @@
 """The virtual factory over MQTT, as UNS JSON and as Sparkplug B, read back by MqttConnector
-through the real Mosquitto."""
+through the real Mosquitto; a flood of rebirth requests."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from typing import Any
 
+import aiomqtt
 import numpy as np
 import pytest
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector
+from smartfab.devices.mqtt.sparkplug import rebirth_request
 from smartfab.devices.mqtt.topics import sparkplug_binding, uns_binding
 from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
@@ -90,5 +94,42 @@ async def test_factory_over_mqtt_reads_back(mode: Mode) -> None:
                 assert set(dead.quality.tolist()) == {Quality.BAD}
                 assert set(dead.signal_id.tolist()) == set(ids.values())
         assert connector.rejected.get("unknown_topic", 0) == 0
+    finally:
+        await publisher.stop()
+
+
+async def test_a_flood_of_rebirth_requests_queues_at_most_100(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    site = f"t{uuid.uuid4().hex[:10]}"
+    plant = mqtt_plant(site, "sparkplug", enterprise=site)
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    port = shared_broker_port()
+    publisher = VirtualMqttPublisher(plant, ids, port=port, mode="sparkplug", enterprise=site)
+    await publisher.start()
+    try:
+        [(node, client)] = publisher._clients.items()  # one line: one edge node
+        assert node is not None
+        command = rebirth_request(*node, 0)
+        peak = 0
+
+        async def watch() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, len(client.messages))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        with caplog.at_level(logging.WARNING):
+            async with aiomqtt.Client(HOST, port) as flooder:
+                for _ in range(3000):
+                    await flooder.publish(*command, qos=0)
+            for _ in range(500):  # the node answers what it kept
+                if not len(client.messages):
+                    break
+                await asyncio.sleep(0.02)
+        watcher.cancel()
+        assert len(client.messages) == 0 and peak == 100
+        assert any("queue is full" in r.getMessage() for r in caplog.records)  # the flood's rest
     finally:
         await publisher.stop()

@@ -114,20 +114,20 @@ def test_a_partition_per_day_made_on_demand(pg: PostgresStore) -> None:
         for (n,) in _rows(
             pg,
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'points'::regclass ORDER BY 1",
+            "WHERE i.inhparent = 'point_chunks'::regclass ORDER BY 1",
         )
     ]
-    assert names == ["points_20231114", "points_20231115", "points_20231117"]
+    assert names == ["point_chunks_20231114", "point_chunks_20231115", "point_chunks_20231117"]
     # a range query reads only the partitions it needs
     plan = "\n".join(
         str(r[0])
         for r in _rows(
             pg,
-            f"EXPLAIN SELECT * FROM points WHERE signal_id = {t} "
-            "AND ts >= '2023-11-15' AND ts < '2023-11-16'",
+            f"EXPLAIN SELECT * FROM point_chunks WHERE signal_id = {t} "
+            "AND bucket >= '2023-11-15' AND bucket < '2023-11-16'",
         )
     )
-    assert "points_20231115" in plan and "points_20231114" not in plan
+    assert "point_chunks_20231115" in plan and "point_chunks_20231114" not in plan
 
 
 def test_retention_per_signal_class(pg: PostgresStore) -> None:
