@@ -3,7 +3,8 @@ uncertainty interval.
 
 Point estimate: the mean of a few gradient-boosted tree ensembles (LightGBM, different seeds)
 on the windowed, regime-normalised features of `features.py`. Interval: two quantile models
-(10th and 90th percentile by default), widened by conformal calibration on held-out units.
+(10th and 90th percentile by default), widened by conformal calibration on out-of-fold
+predictions of the training units against their true, uncapped remaining life.
 Training targets are capped piecewise-linearly: a unit far from failure looks healthy, and
 its exact remaining life cannot be read from its sensors, so every RUL above `cap` is taught
 as `cap` (the standard C-MAPSS protocol uses 125 cycles).
@@ -36,7 +37,11 @@ class RulParams:
     colsample: float = 0.3
     quantiles: tuple[float, float] = (0.1, 0.9)
     quantile_trees: int = 200
-    calibration_every: int = 5  # every n-th unit calibrates the interval
+    calibration_folds: int = 5  # folds of training units that calibrate the interval
+    # Rows calibrate the interval while their unit's remaining life is at most this many caps:
+    # the interval is read on units approaching failure, and far beyond the cap the sensors
+    # say nothing of how much life is left, so such rows would only widen it for everyone.
+    calibration_within: float = 1.2
     threads: int = 2  # the machine is shared: never more than its two cores
 
 
@@ -94,19 +99,28 @@ class RulModel:
                 out.append(reg.fit(x[rows], y[rows]).booster_)
             return out
 
-        # Quantile trees fitted on a set are too sure of themselves on new units: the interval
-        # is widened by split conformal calibration (Romano et al. 2019) on units held out.
+        # Quantile trees are too sure of themselves on units they were not fitted on, and they
+        # learn capped targets while the truth is not capped: the interval is widened by
+        # conformalised quantile regression (Romano et al. 2019) on out-of-fold predictions,
+        # each fold of units predicted by models fitted on the others, against the true
+        # remaining life of rows within `calibration_within` caps of failure.
         units = fleet.units
+        folds = params.calibration_folds
         # Too few units to hold some out: the interval stays as the quantile models say.
-        if len(units) >= 2 * params.calibration_every:
-            if progress:
-                progress("calibrating the interval")
-            held = np.isin(fleet.unit, units[:: params.calibration_every])
-            lo, hi = (b.predict(x[held]) for b in quantile_models(~held))
-            conformity = np.maximum(lo - y[held], y[held] - hi)
+        if len(units) >= 2 * folds:
+            remaining = fleet.remaining()
+            conformity = []
+            for k in range(folds):
+                if progress:
+                    progress(f"calibrating the interval {k + 1}/{folds}")
+                held = np.isin(fleet.unit, units[k::folds])
+                rows = held & (remaining <= params.calibration_within * params.cap)
+                lo, hi = (b.predict(x[rows]) for b in quantile_models(~held))
+                conformity.append(np.maximum(lo - remaining[rows], remaining[rows] - hi))
+            scores = np.concatenate(conformity)
             level = params.quantiles[1] - params.quantiles[0]
-            n = len(conformity)
-            model.widen = float(np.quantile(conformity, min(1.0, level * (n + 1) / n)))
+            n = len(scores)
+            model.widen = float(np.quantile(scores, min(1.0, level * (n + 1) / n)))
         if progress:
             progress("quantile models")
         model.bounds = quantile_models(np.ones(len(y), dtype=bool))

@@ -152,6 +152,22 @@ def test_retention_per_signal_class(pg: PostgresStore) -> None:
     assert pg.append_points(pts(0, t)) == 1
 
 
+def test_late_points_among_stored_ones_are_told_apart(pg: PostgresStore) -> None:
+    """Points at or below a signal's newest stored time are looked up in their minutes' chunks:
+    the gaps between stored points are filled, the stored ones are not stored again."""
+    ids = pg.register_signals([info("temp"), info("power")])
+    t, p = ids[f"{EQ}/temp"], ids[f"{EQ}/power"]
+    secs = np.arange(0, 300)
+    assert pg.append_points(PointBatch.concat([pts(secs[::2], t), pts(secs[::3], p)])) == 250
+    both = PointBatch.concat([pts(secs, t, 2.0), pts(secs, p, 2.0)])
+    assert pg.append_points(both) == 600 - 250
+    assert pg.count_points() == 600
+    raw = pg.raw([t], T0, T0 + 300 * S)
+    assert ts_us(raw) == (T0 + secs * S).tolist()
+    kept = raw.column("value").to_numpy()
+    assert (kept[::2] == 1.0).all() and (kept[1::2] == 2.0).all()  # stored first, never replaced
+
+
 def test_two_writers_store_each_point_once(pg_schema: tuple[str, str]) -> None:
     a, b = PostgresStore(*pg_schema), PostgresStore(*pg_schema)
     ids = a.register_signals([info(f"s{i}") for i in range(20)])
