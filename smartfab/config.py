@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from smartfab.errors import SmartfabError
 
 if TYPE_CHECKING:
+    from smartfab.apps.maintenance.schedule import AssessmentSchedule
     from smartfab.apps.monitoring.alarms.notify import NotifySettings
     from smartfab.apps.monitoring.report_schedule import ReportSchedule
 
@@ -36,11 +37,13 @@ class Settings(BaseModel):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     seed: int = 42
-    # Alarm notifications (webhook, e-mail; see NotifySettings) and scheduled reports (see
-    # ReportSchedule; mailed through the same SMTP server). Checked by the commands that use
-    # them, so that loading settings stays light for every other command.
+    # Alarm notifications (webhook, e-mail; see NotifySettings), scheduled reports (see
+    # ReportSchedule; mailed through the same SMTP server) and the periodic maintenance
+    # assessment (see AssessmentSchedule). Checked by the commands that use them, so that
+    # loading settings stays light for every other command.
     alarm_notify: dict[str, Any] = Field(default_factory=dict)
     reports: dict[str, Any] = Field(default_factory=dict)
+    assessment: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def store_location(self) -> str | Path:
@@ -71,6 +74,11 @@ class Settings(BaseModel):
         from smartfab.apps.monitoring.report_schedule import ReportSchedule
 
         return _section(ReportSchedule, "reports", self.reports)
+
+    def assessment_schedule(self) -> AssessmentSchedule:
+        from smartfab.apps.maintenance.schedule import AssessmentSchedule
+
+        return _section(AssessmentSchedule, "assessment", self.assessment)
 
 
 def _section(model: type[M], name: str, values: dict[str, Any]) -> M:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from smartfab.apps.maintenance.datasets import Fleet
+from smartfab.apps.maintenance.datasets import concat
 from smartfab.apps.maintenance.history import Outage, Units, run_to_failure
 from smartfab.apps.maintenance.registry import ModelRegistry
 from smartfab.apps.maintenance.rul import RulModel, RulParams
@@ -178,7 +178,7 @@ def bench_virtual_factory(
             continue
         say(f"virtual factory: training the {model_name} model")
         with timed() as watch:
-            rul = RulModel.fit(_concat(fleets), params)
+            rul = RulModel.fit(concat(fleets), params)
         wall += watch.wall
         cpu += watch.cpu
         for path, u in units:
@@ -207,12 +207,3 @@ def _whole_segment_before(units: Units, split: int) -> NDArray[np.bool_]:
     for unit, t in zip(units.fleet.unit.tolist(), units.time_us.tolist(), strict=True):
         last[unit] = t
     return np.array([last[u] < split for u in units.fleet.unit.tolist()], dtype=bool)
-
-
-def _concat(fleets: list[Fleet]) -> Fleet:
-    first = fleets[0]
-    return Fleet(
-        np.concatenate([f.unit for f in fleets]), np.concatenate([f.cycle for f in fleets]),
-        np.vstack([f.settings for f in fleets]), np.vstack([f.sensors for f in fleets]),
-        first.sensor_names, "", False,
-    )  # fmt: skip

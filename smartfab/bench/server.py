@@ -29,15 +29,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import psutil
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
 from psycopg import sql
 
 from smartfab.bench.edge import serving
 from smartfab.bench.monitoring import bench_monitoring
-from smartfab.bench.mqtt import HOST, private_mosquitto
+from smartfab.bench.mqtt import private_mosquitto, publish_qos1
 from smartfab.bench.postgres import SECOND
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import UnsEncoder, edge_signal_ids
@@ -72,30 +70,21 @@ def plant_messages(points: int, window_s: int) -> tuple[list[tuple[str, bytes]],
 
 
 def _publish(port: int, messages: list[tuple[str, bytes]], go: Any, usage: Any) -> None:
-    """Publish ``messages`` once ``go`` is set, as fast as the broker takes them (QoS 1, 1000 in
-    flight; paho's own network thread, the cheapest way in Python to keep a broker fed); report
-    this process' CPU seconds from ``go`` on and its peak memory in ``usage`` (it has exited by
-    the time the parent reads its figures)."""
+    """:func:`publish_qos1` of ``messages`` once ``go`` is set; report this process' CPU seconds
+    from ``go`` on and its peak memory in ``usage`` (it has exited by the time the parent reads
+    its figures)."""
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)
         return r.ru_utime + r.ru_stime
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)  # the rest wait in the client, in order
-    client.connect(HOST, port)
-    client.loop_start()
-    try:
-        go.wait()
-        usage[0] = cpu()
-        sent = [client.publish(t, p, qos=1) for t, p in messages]
-        for info in sent:
-            info.wait_for_publish()
-        usage[1] = cpu() - usage[0]
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    class Go:  # notes the CPU time at the start
+        def wait(self) -> None:
+            go.wait()
+            usage[0] = cpu()
+
+    publish_qos1(port, messages, Go())
+    usage[1] = cpu() - usage[0]
     usage[2] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

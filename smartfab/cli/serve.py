@@ -49,8 +49,13 @@ async def serve_until_stopped(
     security: Security,
 ) -> None:
     """Run connectors, ingestion (with alarms) and the API (logins and tokens of ``security``)
-    until SIGINT/SIGTERM, and scheduled reports when ``s`` asks for them; then stop the
-    connectors and store everything they delivered before returning."""
+    until SIGINT/SIGTERM, and scheduled reports and the periodic maintenance assessment when
+    ``s`` asks for them; then stop the connectors and store everything they delivered before
+    returning."""
+    from smartfab.apps.maintenance.fleet import FleetAssessor
+    from smartfab.apps.maintenance.registry import ModelRegistry
+    from smartfab.apps.maintenance.schedule import run_assessment_schedule
+    from smartfab.apps.maintenance.workorders import WorkOrders
     from smartfab.apps.monitoring.report_schedule import run_report_schedule
     from smartfab.platform.queries import PlantData
     from smartfab.runtime import Ingestion
@@ -63,18 +68,28 @@ async def serve_until_stopped(
         loop.add_signal_handler(sig, stop.set)
     notify = s.notify_settings() if s is not None else None
     schedule = s.report_schedule() if s is not None else None
+    assessment = s.assessment_schedule() if s is not None else None
     ingestion = Ingestion(plant, store, notify=notify)
     reports = (
         asyncio.create_task(run_report_schedule(store, plant, schedule, notify))
         if schedule is not None and schedule.folder is not None
         else None
     )
+    data = PlantData(store, plant)
+    models_dir = s.data_dir / "models" if s is not None else None
+    # The periodic assessment and the API share the assessor (one model cache) and the work
+    # orders (an order it raises is the planner's at once).
+    assessor = FleetAssessor(data, ModelRegistry(models_dir)) if models_dir is not None else None
+    orders = WorkOrders(store)
+    assessing = None
     api = ApiServer(
         create_app(
-            PlantData(store, plant),
+            data,
             ingestion,
             security=security,
-            models_dir=s.data_dir / "models" if s is not None else None,
+            models_dir=models_dir,
+            assessor=assessor,
+            orders=orders,
         ),
         host,
         port,
@@ -84,6 +99,11 @@ async def serve_until_stopped(
     try:
         await ingestion.start()
         await api.start()
+        if assessment is not None and assessment.enabled and assessor is not None:
+            # Once ingestion runs: its alarm engine raises the predicted-failure alarms.
+            assessing = asyncio.create_task(
+                run_assessment_schedule(assessor, orders, ingestion.alarms, assessment)
+            )
         console.print(
             f"[green]smartfab is running[/green]: web app {api.url}/  API {api.url}/api  "
             f"docs {api.url}/docs\n"
@@ -92,8 +112,9 @@ async def serve_until_stopped(
         )
         await stop.wait()
     finally:
-        if reports is not None:
-            reports.cancel()
+        for task in (reports, assessing):
+            if task is not None:
+                task.cancel()
         console.print("stopping: connectors, then flushing to the store ...")
         await ingestion.stop()
         await api.stop()

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from smartfab import __version__
+from smartfab.apps.maintenance.fleet import FleetAssessor
 from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.platform.ingest import WriterStats
@@ -60,12 +61,16 @@ def create_app(
     security: Security,
     limits: ApiLimits | None = None,
     models_dir: Path | None = None,
+    assessor: FleetAssessor | None = None,
+    orders: WorkOrders | None = None,
 ) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
     also tells the live feed when new data were stored, and holds the alarm engine). Every route
     needs a login or an API token of ``security`` and the permission it declares (see
     :mod:`smartfab.web.auth`). ``models_dir``: the maintenance model registry (<data-dir>/models;
-    without it, models trained from the store last as long as the process)."""
+    without it, models trained from the store last as long as the process). ``assessor`` and
+    ``orders``: the maintenance assessor and work orders, when the periodic assessment shares
+    them (one model cache, and orders it raises are the API's)."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -95,10 +100,10 @@ def create_app(
     api.include_router(connectors.router(control))
     api.include_router(setpoints.router(control if isinstance(control, SetpointTarget) else None))
     # Planners change work orders on one page; plans respect their maintenance windows.
-    orders = WorkOrders(data.store)
+    orders = orders if orders is not None else WorkOrders(data.store)
     api.include_router(scheduling.router(data, orders))
     api.include_router(twin.router(data))
-    api.include_router(maintenance.router(data, models_dir, engine, orders))
+    api.include_router(maintenance.router(data, models_dir, engine, orders, assessor))
     api.include_router(users.router())
     api.include_router(security_log.router())
     api.include_router(governance.router(data))

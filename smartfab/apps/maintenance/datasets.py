@@ -123,6 +123,16 @@ class Fleet:
         )  # fmt: skip
 
 
+def concat(fleets: list[Fleet]) -> Fleet:
+    """One fleet of the units of several (their unit ids must differ), e.g. the histories of
+    several machines of one kind; no source file names it."""
+    return Fleet(
+        np.concatenate([f.unit for f in fleets]), np.concatenate([f.cycle for f in fleets]),
+        np.vstack([f.settings for f in fleets]), np.vstack([f.sensors for f in fleets]),
+        fleets[0].sensor_names, "", False,
+    )  # fmt: skip
+
+
 def unit_slices(unit: NDArray[np.int64]) -> list[tuple[int, int]]:
     """(start, stop) of each unit's contiguous rows."""
     if len(unit) == 0:

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from smartfab.apps.maintenance.anomaly import StreamingAnomalyDetector
-from smartfab.apps.maintenance.datasets import Fleet
+from smartfab.apps.maintenance.datasets import Fleet, concat
 from smartfab.apps.maintenance.health import BaselineHealth, health_from_rul
 from smartfab.apps.maintenance.history import Outage, run_to_failure
 from smartfab.apps.maintenance.registry import ModelRegistry, RegistryError
@@ -201,7 +201,7 @@ class FleetAssessor:
             return None
         params = RulParams(cap=CAP_H * HOUR_US / step, **PARAMS)  # type: ignore[arg-type]
         started = time.perf_counter()
-        model = RulModel.fit(_concat(fleets), params)
+        model = RulModel.fit(concat(fleets), params)
         figures = {"train_seconds": round(time.perf_counter() - started, 2), "step_us": step,
                    "failures": failed, "equipment": [h.equipment for h in group]}  # fmt: skip
         info = self.registry.save(name, model, "rul", digest, figures)
@@ -245,11 +245,3 @@ def _kinds(histories: list[_History]) -> dict[tuple[str, ...], list[_History]]:
     for h in histories:
         out.setdefault(h.signals, []).append(h)
     return out
-
-
-def _concat(fleets: list[Fleet]) -> Fleet:
-    return Fleet(
-        np.concatenate([f.unit for f in fleets]), np.concatenate([f.cycle for f in fleets]),
-        np.vstack([f.settings for f in fleets]), np.vstack([f.sensors for f in fleets]),
-        fleets[0].sensor_names, "", False,
-    )  # fmt: skip

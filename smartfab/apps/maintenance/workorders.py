@@ -22,6 +22,7 @@ predicted-failure alarm through the alarm engine (:func:`raise_alarms`).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections.abc import Iterable
@@ -278,6 +279,20 @@ async def raise_alarms(
         if status is not None:
             out.append(status)
     return out
+
+
+async def act_on_predictions(
+    assessments: Iterable[Assessment], orders: WorkOrders, engine: AlarmEngine | None,
+    horizon_h: float, now: int,
+) -> list[WorkOrder]:  # fmt: skip
+    """Work orders (:func:`raise_orders`, in a worker thread: it writes to the store) and, with
+    an ``engine``, predicted-failure alarms (:func:`raise_alarms`) for failures predicted within
+    ``horizon_h`` hours; the new orders."""
+    found = list(assessments)
+    new = await asyncio.to_thread(raise_orders, found, orders, horizon_h, now)
+    if engine is not None:
+        await raise_alarms(found, engine, horizon_h, now)
+    return new
 
 
 def respecting(problem: Problem, orders: Iterable[WorkOrder], origin_us: int,

@@ -23,8 +23,7 @@ from smartfab.apps.maintenance.workorders import (
     WorkOrder,
     WorkOrderError,
     WorkOrders,
-    raise_alarms,
-    raise_orders,
+    act_on_predictions,
 )
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.platform.points import now_us
@@ -142,17 +141,19 @@ def _risk(a: Assessment, horizon_h: float, orders: WorkOrders) -> dict[str, Any]
 
 def router(
     data: PlantData, models: Path | None = None, engine: AlarmEngine | None = None,
-    orders: WorkOrders | None = None,
+    orders: WorkOrders | None = None, assessor: FleetAssessor | None = None,
 ) -> APIRouter:  # fmt: skip
     """``models``: the model registry's folder (<data-dir>/models); without one, models trained
     from the store live in a temporary folder for this process only. ``engine``: the running
     alarm engine, which raises predicted-failure alarms (none on a read-only server). ``orders``:
-    the work orders, when other routes share them (scheduling respects their windows)."""
+    the work orders, when other routes share them (scheduling respects their windows).
+    ``assessor``: the fleet assessor, when the periodic assessment shares it (then ``models``
+    is its registry's)."""
     api = APIRouter(prefix="/maintenance", tags=["maintenance"])
-    # Created on the first save only: most apps (tests, read-only servers) never train.
-    scratch = Path(tempfile.gettempdir()) / f"smartfab-models-{os.getpid()}"
-    registry = ModelRegistry(models or scratch)
-    assessor = FleetAssessor(data, registry)
+    if assessor is None:
+        # Created on the first save only: most apps (tests, read-only servers) never train.
+        scratch = Path(tempfile.gettempdir()) / f"smartfab-models-{os.getpid()}"
+        assessor = FleetAssessor(data, ModelRegistry(models or scratch))
     orders = orders if orders is not None else WorkOrders(data.store)
 
     def period(start: datetime | None, end: datetime | None) -> TimeRange:
@@ -219,10 +220,7 @@ def router(
             check_target(request, who, body.under)
         r = period(body.start, body.end)
         found = [a for a in await assess(r, body.horizon_h, body.under) if who.covers(a.equipment)]
-        now = now_us()
-        new = await asyncio.to_thread(raise_orders, found, orders, body.horizon_h, now)
-        if engine is not None:
-            await raise_alarms(found, engine, body.horizon_h, now)
+        new = await act_on_predictions(found, orders, engine, body.horizon_h, now_us())
         for o in new:
             record_change(request, who, "workorder.create", f"workorder:{o.id}", None, o.id)
         return [_order_out(o) for o in new]

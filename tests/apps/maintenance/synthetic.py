@@ -1,5 +1,5 @@
 """Small generated run-to-failure fleets and process tables, written in the public data sets'
-file formats, for tests that must not depend on the shared data."""
+file formats or into a store, for tests that must not depend on the shared data."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from smartfab.apps.maintenance.datasets import CMAPSS_SENSORS
+from smartfab.platform.points import EventBatch, EventKind, PointBatch
+from smartfab.platform.store.base import SignalInfo, Store
+
+H = 3_600_000_000
+DAYS = 30  # of a wearing fleet's history
+LIFE_H = 100  # hours from a repair to the next failure
+LINE = "site/area/line-1"
 
 # Operating points (three settings each) of a multi-condition fleet, like C-MAPSS FD002.
 REGIMES = np.array([[0.0, 0.0, 100.0], [20.0, 0.7, 100.0], [42.0, 0.84, 60.0]])
@@ -68,3 +75,32 @@ def write_ai4i(path: Path, rows: int = 1500, seed: int = 3) -> Path:
     ]
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
     return path
+
+
+def fill_wearing_fleet(store: Store, t0: int) -> None:
+    """DAYS of hourly data from ``t0``: two machines of one kind wear out every LIFE_H hours (at
+    different times), their temperature and vibration rising with the wear; a third, of another
+    kind, stays healthy. At the last hour, m1 is 14 h from its next failure, m2 64 h."""
+    machines = {f"{LINE}/m1": 66, f"{LINE}/m2": 16, f"{LINE}/ok": None}
+    infos = [SignalInfo(f"{eq}/{n}", eq, n, "", "float") for eq in machines
+             for n in (("temp", "vib") if machines[eq] is not None else ("flow",))]  # fmt: skip
+    ids = store.register_signals(infos)
+    rng = np.random.default_rng(1)
+    hours = np.arange(DAYS * 24)
+    ts = t0 + hours * H + H // 2
+    points, failures = [], []
+    for eq, shift in machines.items():
+        if shift is None:
+            points.append(PointBatch.of(ts, ids[f"{eq}/flow"], 10 + rng.normal(0, 0.1, len(ts))))
+            continue
+        age = (hours + shift) % LIFE_H
+        wear = age / LIFE_H
+        for name, gain in (("temp", 30.0), ("vib", 3.0)):
+            value = 50 + gain * wear + rng.normal(0, 0.3, len(ts))
+            points.append(PointBatch.of(ts, ids[f"{eq}/{name}"], value))
+        failures += [(t0 + (h + 1) * H, eq) for h in hours[age == LIFE_H - 1]]
+    batch = PointBatch(*(np.concatenate([getattr(p, c) for p in points])
+                         for c in ("ts", "signal_id", "value", "quality")))  # fmt: skip
+    events = EventBatch.of([t for t, _ in failures], [e for _, e in failures], EventKind.FAILURE,
+                           "spindle_bearing")  # fmt: skip
+    store.append(batch, events)

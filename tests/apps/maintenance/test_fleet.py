@@ -5,53 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from smartfab.apps.maintenance.fleet import FleetAssessor, risk, step_for
 from smartfab.apps.maintenance.registry import ModelRegistry
-from smartfab.platform.points import EventBatch, EventKind, PointBatch
 from smartfab.platform.queries import PlantData
-from smartfab.platform.store.base import SignalInfo
 from smartfab.platform.store.duckdb import DuckDBStore
+from tests.apps.maintenance.synthetic import DAYS, LINE, H, fill_wearing_fleet
 
-H = 3_600_000_000
 T0 = 1_767_571_200_000_000
-DAYS = 30
-LIFE_H = 100  # hours from a repair to the next failure
-LINE = "site/area/line-1"
-
-
-def _fill(store: DuckDBStore) -> None:
-    """Two machines of one kind wear out every LIFE_H hours (at different times), their
-    temperature and vibration rising with the wear; a third, of another kind, stays healthy."""
-    machines = {f"{LINE}/m1": 66, f"{LINE}/m2": 16, f"{LINE}/ok": None}
-    infos = [SignalInfo(f"{eq}/{n}", eq, n, "", "float") for eq in machines
-             for n in (("temp", "vib") if machines[eq] is not None else ("flow",))]  # fmt: skip
-    ids = store.register_signals(infos)
-    rng = np.random.default_rng(1)
-    hours = np.arange(DAYS * 24)
-    ts = T0 + hours * H + H // 2
-    points, failures = [], []
-    for eq, shift in machines.items():
-        if shift is None:
-            points.append(PointBatch.of(ts, ids[f"{eq}/flow"], 10 + rng.normal(0, 0.1, len(ts))))
-            continue
-        age = (hours + shift) % LIFE_H
-        wear = age / LIFE_H
-        for name, gain in (("temp", 30.0), ("vib", 3.0)):
-            value = 50 + gain * wear + rng.normal(0, 0.3, len(ts))
-            points.append(PointBatch.of(ts, ids[f"{eq}/{name}"], value))
-        failures += [(T0 + (h + 1) * H, eq) for h in hours[age == LIFE_H - 1]]
-    batch = PointBatch(*(np.concatenate([getattr(p, c) for p in points])
-                         for c in ("ts", "signal_id", "value", "quality")))  # fmt: skip
-    events = EventBatch.of([t for t, _ in failures], [e for _, e in failures], EventKind.FAILURE,
-                           "spindle_bearing")  # fmt: skip
-    store.append(batch, events)
 
 
 def test_rul_trained_from_the_store_then_reused(tmp_path: Path) -> None:
     with DuckDBStore(tmp_path / "s.duckdb") as store:
-        _fill(store)
+        fill_wearing_fleet(store, T0)
         data = PlantData(store)
         registry = ModelRegistry(tmp_path / "models")
         end = T0 + DAYS * 24 * H
