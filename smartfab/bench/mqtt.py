@@ -147,8 +147,9 @@ def publish_qos1(
         reader.start()
         if go is not None:
             go.wait()
-        for i in range(0, len(packets), 100):
-            run = packets[i : i + 100]
+        step = min(100, window)  # a run never waits for acknowledgements of itself
+        for i in range(0, len(packets), step):
+            run = packets[i : i + step]
             for _ in run:
                 room.acquire()
             sock.sendall(b"".join(run))

@@ -48,7 +48,8 @@ class FailureParams:
     threads: int = 2
     # Histogram bins per feature. LightGBM's default (255) puts ~30 rows of 8,000 in a bin, so a
     # limit can only be placed that coarsely; a failure that starts at a sharp limit (a power
-    # or load beyond which the machine trips) is then blurred over a bin on either side.
+    # or load beyond which the machine trips) is then blurred over a bin on either side. With
+    # 4095 a bin holds a few rows (at least 3, LightGBM's minimum).
     bins: int = 4095
 
 
@@ -91,7 +92,7 @@ class FailureClassifier:
         clf = lgb.LGBMClassifier(
             n_estimators=p.trees, learning_rate=p.learning_rate, num_leaves=p.leaves,
             min_child_samples=p.min_child_samples, n_jobs=p.threads, random_state=seed,
-            max_bin=p.bins, min_data_in_bin=1, verbose=-1,
+            max_bin=p.bins, verbose=-1,
         )  # fmt: skip
         categorical = list(range(x.shape[1] - len(self.categories), x.shape[1]))
         return clf.fit(x, y, categorical_feature=categorical or "auto").booster_

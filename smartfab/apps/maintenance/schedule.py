@@ -5,7 +5,10 @@ useful life over the last ``period_days``, a work order for each failure predict
 alarm waiting in the morning, not when somebody next presses the button.
 
 An equipment with an open order gets no second one (:meth:`WorkOrders.raise_for`), so assessing
-often repeats nothing; the first round runs when the server starts.
+often repeats nothing; the first round runs when the server starts. Each round first replays the
+work orders from the store, so that it sees orders raised or closed through another server
+process; still, in a deployment of several workers, one of them is enough to assess (two rounds
+at the same moment could both raise an order for one failure).
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ async def assess_fleet(
 ) -> list[WorkOrder]:
     """One round: assess every equipment up to now, then raise orders and alarms; the new
     orders."""
+    # In worker threads: reading the store and training a first model take seconds.
+    await asyncio.to_thread(orders.replay)
     end = now_us()
     start = end - round(schedule.period_days * DAY_US)
-    # In a worker thread: reading the histories and training a first model take seconds.
     found = await asyncio.to_thread(assessor.assess, start, end, schedule.horizon_h)
     return await act_on_predictions(found, orders, engine, schedule.horizon_h, end)
 

@@ -137,12 +137,14 @@ class WorkOrders:
         self.replay()
 
     def replay(self) -> None:
-        """Rebuild every order from the journal (done at construction)."""
-        table = self.store.events(0, journal.END_OF_TIME, None, [EventKind.WORKORDER], None)
-        orders: dict[str, WorkOrder] = {}
-        for entry in journal.entries(table, EventKind.WORKORDER):
-            _apply(orders, entry)
+        """Rebuild every order from the journal: done at construction, and again to see the
+        changes of other processes that share the store."""
+        # Read under the lock: a change committed between the read and the swap would be lost.
         with self._lock:
+            table = self.store.events(0, journal.END_OF_TIME, None, [EventKind.WORKORDER], None)
+            orders: dict[str, WorkOrder] = {}
+            for entry in journal.entries(table, EventKind.WORKORDER):
+                _apply(orders, entry)
             self._orders = orders
 
     # --- reading ------------------------------------------------------------------------------

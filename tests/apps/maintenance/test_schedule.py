@@ -1,6 +1,6 @@
 """The periodic assessment on a real store: rounds run by themselves, raise a work order for the
-failure they predict, and raise it again after a planner closed it while the prediction stands;
-its settings come from the config file."""
+failure they predict, and a new one after a planner closed it (on another server process) while
+the prediction stands; its settings come from the config file."""
 
 from __future__ import annotations
 
@@ -46,9 +46,10 @@ async def test_rounds_run_by_themselves(tmp_path: Path) -> None:
             assert first.mode == "spindle_bearing"
             await asyncio.sleep(1.0)  # several rounds: one open order per equipment
             assert orders.orders() == [first]
-            # Closed by a planner while the failure is still predicted: a later round raises
-            # a new order, so the rounds go on.
-            await asyncio.to_thread(orders.close, first.id, "li.wei", "not the bearing")
+            # Closed by a planner through another server process sharing the store, while the
+            # failure is still predicted: a later round sees it closed and raises a new order.
+            other = WorkOrders(store)
+            await asyncio.to_thread(other.close, first.id, "li.wei", "not the bearing")
             second = await _next_order(orders, {first.id})
             assert second.equipment == first.equipment
         finally:
