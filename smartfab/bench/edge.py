@@ -126,7 +126,10 @@ def serving(workers: int, port: int, url: str, folder: Path) -> Iterator[Serving
     plant_file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     config = run_dir / "server.yaml"
     config.write_text(
-        yaml.safe_dump({"store_url": store_url, "plant": str(plant_file)}),
+        # The fleet's health assessment is off: ingestion is what is measured.
+        yaml.safe_dump(
+            {"store_url": store_url, "plant": str(plant_file), "assessment": {"enabled": False}}
+        ),
         encoding="utf-8",
     )
     procs: list[subprocess.Popen[bytes]] = []

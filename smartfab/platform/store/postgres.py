@@ -105,7 +105,7 @@ def pgcopy(columns: Mapping[str, tuple[npt.NDArray[Any], str]]) -> bytes:
     return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
 
 
-def runs(signal_id: npt.NDArray[np.int32], key: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+def runs(signal_id: npt.NDArray[np.int32], key: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """The starts of the runs of equal (signal_id, key) in arrays sorted by both."""
     change = (signal_id[1:] != signal_id[:-1]) | (key[1:] != key[:-1])
     return np.flatnonzero(np.concatenate([[len(key) > 0], change]))
@@ -128,12 +128,10 @@ def chunks_copy(batch: PointBatch) -> bytes:
     minute = batch.ts // MINUTE_US
     first = runs(batch.signal_id, minute)
     size = np.diff(np.append(first, len(batch)))
-    columns = []
-    for name, kind, oid in _CHUNK_ARRAYS:
-        elements = np.empty(len(batch), [("len", ">i4"), ("v", kind)])
-        elements["len"] = np.dtype(kind).itemsize
-        elements["v"] = getattr(batch, name) - (PG_EPOCH_US if name == "ts" else 0)
-        columns.append((elements, oid))
+    columns = [
+        (getattr(batch, name) - (PG_EPOCH_US if name == "ts" else 0), np.dtype(kind), oid)
+        for name, kind, oid in _CHUNK_ARRAYS
+    ]
     parts = [_COPY_HEADER]
     for n in np.unique(size).tolist():
         starts = first[size == n]
@@ -143,12 +141,15 @@ def chunks_copy(batch: PointBatch) -> bytes:
         row["bucket"] = minute[starts] * MINUTE_US - PG_EPOCH_US
         blocks = [row.view(np.uint8).reshape(len(starts), -1)]
         at = starts[:, None] + np.arange(n)
-        for elements, oid in columns:
+        for values, kind, oid in columns:
             head = np.empty(len(starts), _ARRAY_HEAD)
-            head["len"] = 20 + elements.dtype.itemsize * n
+            head["len"] = 20 + (4 + kind.itemsize) * n
             head["ndim"], head["nulls"], head["oid"], head["size"], head["lower"] = 1, 0, oid, n, 1
             blocks.append(head.view(np.uint8).reshape(len(starts), -1))
-            blocks.append(elements[at].view(np.uint8).reshape(len(starts), -1))
+            elements = np.empty((len(starts), n), [("len", ">i4"), ("v", kind)])
+            elements["len"] = kind.itemsize
+            elements["v"] = values[at]
+            blocks.append(elements.view(np.uint8).reshape(len(starts), -1))
         parts.append(np.concatenate(blocks, axis=1).tobytes())
     parts.append(_COPY_TRAILER)
     return b"".join(parts)
@@ -299,14 +300,52 @@ _MARKS = (
     "WHERE signal_id = ANY(%(ids)s)"
 )
 
-# The stored timestamps of given (signal, minute) chunks, with the number (from 1) of their key,
-# as two arrays; one index probe per key.
-_STORED_TS = f"""
-SELECT array_agg(k.i), array_agg(u.t)
-FROM unnest(%(sid)s::int4[], %(minute)s::int8[]) WITH ORDINALITY AS k(s, m, i)
-CROSS JOIN LATERAL (SELECT unnest(c.ts) AS t FROM point_chunks c
-    WHERE c.signal_id = k.s AND c.bucket = {_to_ts(f"k.m * {MINUTE_US}")}) AS u
+
+def _overlapping(select: str, join: str = "") -> str:
+    """SQL answering ``select`` (aggregates over ``k.i``, the number of a key from 1, ``c``, a
+    chunk, and what ``join`` adds) for the stored chunks of given (signal, minute) keys that
+    overlap the key's span [lo, hi]; one index probe per key. A chunk's times are sorted: its
+    first and last are its span."""
+    return f"""
+SELECT {select}
+FROM unnest(%(sid)s::int4[], %(minute)s::int8[], %(lo)s::int8[], %(hi)s::int8[])
+    WITH ORDINALITY AS k(s, m, lo, hi, i)
+CROSS JOIN LATERAL (SELECT * FROM point_chunks c
+    WHERE c.signal_id = k.s AND c.bucket = {_to_ts(f"k.m * {MINUTE_US}")}
+        AND c.ts[1] <= {_to_ts("k.hi")} AND c.ts[c.n] >= {_to_ts("k.lo")}) AS c {join}
 """
+
+
+# The spans of the chunks, and the stored times in them, as one row of arrays each.
+_STORED_SPANS = _overlapping("array_agg(k.i), array_agg(c.ts[1]), array_agg(c.ts[c.n])")
+_STORED_TS = _overlapping("array_agg(k.i), array_agg(t)", "CROSS JOIN LATERAL unnest(c.ts) AS t")
+
+
+def _late_keys(
+    sid: npt.NDArray[np.int32], ts: npt.NDArray[np.int64]
+) -> tuple[dict[str, object], npt.NDArray[np.int64]]:
+    """For points sorted by (signal, ts): the parameters of :func:`_overlapping` for their
+    (signal, minute) runs, and each point's key, the number of its run (from 1, as the query's)
+    and its offset in the minute."""
+    minute = ts // MINUTE_US
+    starts = runs(sid, minute)
+    ends = np.append(starts[1:], len(ts)) - 1
+    first = np.zeros(len(ts), np.int64)
+    first[starts] = 1
+    params: dict[str, object] = {
+        "sid": sid[starts].tolist(),
+        "minute": minute[starts].tolist(),
+        "lo": ts[starts].tolist(),
+        "hi": ts[ends].tolist(),
+    }
+    return params, np.cumsum(first) * MINUTE_US + np.mod(ts, MINUTE_US)
+
+
+def _stored_keys(
+    number: npt.NDArray[np.int64], pg_ts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """The keys (as :func:`_late_keys`) of stored times (PostgreSQL's epoch) of numbered runs."""
+    return number * MINUTE_US + np.mod(pg_ts + PG_EPOCH_US, MINUTE_US)
 
 
 def _points_sql(signal: str, lo: str, hi: str) -> str:
@@ -687,7 +726,9 @@ class PostgresStore(Store):
         self._check_known(points)
         # (signal, ts) order: the last duplicate wins, and chunks and rollup groups are runs.
         batch = sort_by_signal_ts(points)
-        batch = batch.take(~superseded(batch))
+        dup = superseded(batch)
+        if dup.any():
+            batch = batch.take(~dup)
         fresh = PointBatch.empty()
         with self._write_lock:
             try:
@@ -711,7 +752,7 @@ class PostgresStore(Store):
     def _fresh(cur: psycopg.Cursor[Any], batch: PointBatch) -> PointBatch:
         """The points of a deduplicated, sorted batch that are not stored yet, judged under the
         lock of their signals (see :data:`_LOCK_SIGNALS`)."""
-        sids = np.unique(batch.signal_id)
+        sids = batch.signal_id[runs(batch.signal_id, batch.signal_id)]  # sorted: one per run
         marks = np.full(int(sids[-1]) + 1, _NEVER)
         ids = {"ids": sids.tolist()}
         cur.execute(_LOCK_SIGNALS, ids)
@@ -722,23 +763,27 @@ class PostgresStore(Store):
             return batch
         # Late points are re-sent ones, back-filled gaps, and, with several workers sharing a
         # subscription, whatever another worker stored newer points of first: up to half of
-        # them. They are matched to the stored ones in NumPy: a point is keyed by the number of
-        # its (signal, minute) and its offset in that minute.
+        # them. First the spans (first and last time) of the stored chunks of their minutes are
+        # read; only the late points inside such a span are then matched to the stored times of
+        # the chunks they fall in (another worker's spans of the same minute need no more).
         sid, ts = batch.signal_id[late], batch.ts[late]
-        minute = ts // MINUTE_US
-        keys = runs(sid, minute)
-        number_of, stored_ts = _copy_arrays(
-            cur,
-            sql.SQL(_STORED_TS),
-            {"sid": sid[keys].tolist(), "minute": minute[keys].tolist()},
-            [">i8", ">i8"],
-        )
-        starts = np.zeros(len(sid), np.int64)
-        starts[keys] = 1
-        number = np.cumsum(starts)  # from 1, as the query's ordinality
-        have = number_of * MINUTE_US + np.mod(stored_ts + PG_EPOCH_US, MINUTE_US)
+        params, key = _late_keys(sid, ts)
+        number, first, last = _copy_arrays(cur, sql.SQL(_STORED_SPANS), params, [">i8"] * 3)
+        span_first = _stored_keys(number, first)
+        order = np.argsort(span_first, kind="stable")
+        # Keys of different minutes never overlap, so one running maximum serves them all.
+        span_first = span_first[order]
+        reach = np.maximum.accumulate(_stored_keys(number, last)[order])
+        inside, stored = np.zeros(len(sid), np.bool_), np.zeros(len(sid), np.bool_)
+        if len(reach):
+            before = np.searchsorted(span_first, key, "right") - 1  # last span starting before
+            inside = (before >= 0) & (reach[np.maximum(before, 0)] >= key)
+        if inside.any():
+            params, key = _late_keys(sid[inside], ts[inside])
+            number, times = _copy_arrays(cur, sql.SQL(_STORED_TS), params, [">i8"] * 2)
+            stored[inside] = np.isin(key, _stored_keys(number, times))
         fresh = ~late
-        fresh[late] = ~np.isin(number * MINUTE_US + np.mod(ts, MINUTE_US), have)
+        fresh[late] = ~stored
         return batch.take(fresh)
 
     @staticmethod

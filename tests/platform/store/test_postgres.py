@@ -166,6 +166,19 @@ def test_late_points_among_stored_ones_are_told_apart(pg: PostgresStore) -> None
     assert ts_us(raw) == (T0 + secs * S).tolist()
     kept = raw.column("value").to_numpy()
     assert (kept[::2] == 1.0).all() and (kept[1::2] == 2.0).all()  # stored first, never replaced
+    # Another writer's span of the same minutes (as workers sharing a subscription store), outside
+    # every stored span: new without a look at the stored times.
+    s = (
+        ids[f"{EQ}/speed"]
+        if f"{EQ}/speed" in ids
+        else pg.register_signals([info("speed")])[f"{EQ}/speed"]
+    )
+    assert pg.append_points(pts(np.arange(315, 345), s)) == 30
+    assert (
+        pg.append_points(pts(np.concatenate([np.arange(300, 315), np.arange(345, 360)]), s)) == 30
+    )
+    assert pg.append_points(pts(np.arange(300, 360), s)) == 0
+    assert ts_us(pg.raw([s], T0, T0 + 400 * S)) == (T0 + np.arange(300, 360) * S).tolist()
 
 
 def test_two_writers_store_each_point_once(pg_schema: tuple[str, str]) -> None:
