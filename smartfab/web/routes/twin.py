@@ -164,6 +164,9 @@ def router(data: PlantData) -> APIRouter:
         r = TimeRange.of(body.start or end - timedelta(days=body.days), end)
         if r.start_us >= r.end_us or r.start_us > now_us():
             raise HTTPException(422, "the window must start before it ends, in the past")
+        # Calibration folds the window onto a one-minute grid: centuries would not fit memory.
+        if r.end_us - r.start_us > 366 * 86_400_000_000:
+            raise HTTPException(422, "the window may span at most 366 days")
         total = sum(1 for _ in plant.iter_equipment())
 
         def work(job: Job) -> dict[str, Any]:
