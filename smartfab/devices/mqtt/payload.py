@@ -93,6 +93,18 @@ def timestamp_us(ts: object, received_us: int) -> int:
     raise Reject("bad_timestamp", f"ts {ts!r} is neither epoch milliseconds nor ISO 8601")
 
 
+def _time_and_quality(record: object, received_us: int) -> tuple[int, int]:
+    """A record's timestamp (µs) and quality; ``Reject`` for a record that is not an object."""
+    if type(record) is not dict:
+        raise Reject("malformed", f"a {type(record).__name__} in the array, not an object")
+    ts = timestamp_us(record.get("ts"), received_us)
+    q = record.get("quality")
+    quality = _GOOD if q is None else _QUALITY.get(q) if isinstance(q, str) else None
+    if quality is None:
+        raise Reject("malformed", f"quality {q!r} is not good, uncertain or bad")
+    return ts, quality
+
+
 class JsonTopic:
     """How the messages of one topic become points: ``fields`` pairs a dotted path with the
     signal id whose value it holds."""
@@ -163,13 +175,7 @@ class JsonTopic:
         ts_ext, quality_ext = out.ts.extend, out.quality.extend
         start = len(out)
         for record in records:
-            if type(record) is not dict:
-                raise Reject("malformed", f"a {type(record).__name__} in the array, not an object")
-            ts = timestamp_us(record.get("ts"), received_us)
-            q = record.get("quality")
-            quality = _GOOD if q is None else _QUALITY.get(q) if isinstance(q, str) else None
-            if quality is None:
-                raise Reject("malformed", f"quality {q!r} is not good, uncertain or bad")
+            ts, quality = _time_and_quality(record, received_us)
             values = record.get(parent)
             if type(values) is not dict:
                 continue
@@ -201,13 +207,7 @@ class JsonTopic:
         value_append, quality_append = out.value.append, out.quality.append
         bad, first_bad, seen = 0, "", 0
         for record in records:
-            if type(record) is not dict:
-                raise Reject("malformed", f"a {type(record).__name__} in the array, not an object")
-            ts = timestamp_us(record.get("ts"), received_us)
-            q = record.get("quality")
-            quality = _GOOD if q is None else _QUALITY.get(q) if isinstance(q, str) else None
-            if quality is None:
-                raise Reject("malformed", f"quality {q!r} is not good, uncertain or bad")
+            ts, quality = _time_and_quality(record, received_us)
             if self._single is not None:
                 key, sid = self._single
                 pairs: Sequence[tuple[object, int]] = ((record.get(key, _MISSING), sid),)
