@@ -30,10 +30,35 @@ from smartfab.platform.store.postgres import DAY_US, PostgresStore, points_copy
 
 SECOND = 1_000_000
 START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z: a fixed past, so runs are comparable
-_RAW_TABLES = {
+RAW_TABLES = {
     "raw_copy": "",
     "raw_copy_pk": ", PRIMARY KEY (signal_id, ts)",
 }
+
+
+def raw_copier(conn: psycopg.Connection[Any]) -> Callable[[str], Callable[[PointBatch], None]]:
+    """Make the :data:`RAW_TABLES` (plain tables of the point columns) in ``conn``'s schema; the
+    writer of one of them: a batch by binary COPY through the store's own encoder, one
+    transaction per batch, as the store appends."""
+    for table, extra in RAW_TABLES.items():
+        conn.execute(
+            f"CREATE TABLE {table} (ts timestamptz NOT NULL, signal_id integer NOT NULL, "  # type: ignore[arg-type]
+            f"quality smallint NOT NULL, value double precision NOT NULL{extra})"
+        )
+
+    def raw_copy(table: str) -> Callable[[PointBatch], None]:
+        def write(batch: PointBatch) -> None:
+            with (
+                conn.transaction(),
+                conn.cursor().copy(
+                    f"COPY {table} FROM STDIN (FORMAT BINARY)"  # type: ignore[arg-type]
+                ) as copy,
+            ):
+                copy.write(points_copy(batch))
+
+        return write
+
+    return raw_copy
 
 
 def plant_batches(
@@ -60,7 +85,8 @@ def plant_batches(
     return batches
 
 
-def _rate(batches: list[PointBatch], write: Callable[[PointBatch], object]) -> float:
+def rate(batches: list[PointBatch], write: Callable[[PointBatch], object]) -> float:
+    """Points per second of ``write`` over ``batches``."""
     t0 = time.perf_counter()
     for batch in batches:
         write(batch)
@@ -108,35 +134,18 @@ def _run(
     ids = np.array([paths[s.path] for s in infos], np.int32)
     conn = psycopg.connect(store.url, autocommit=True)
     conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(store.schema or "")))
-    for table, extra in _RAW_TABLES.items():
-        conn.execute(
-            f"CREATE TABLE {table} (ts timestamptz NOT NULL, signal_id integer NOT NULL, "  # type: ignore[arg-type]
-            f"quality smallint NOT NULL, value double precision NOT NULL{extra})"
-        )
-
-    def raw_copy(table: str) -> Callable[[PointBatch], None]:
-        def write(batch: PointBatch) -> None:
-            with (
-                conn.transaction(),
-                conn.cursor().copy(
-                    f"COPY {table} FROM STDIN (FORMAT BINARY)"  # type: ignore[arg-type]
-                ) as copy,
-            ):
-                copy.write(points_copy(batch))
-
-        return write
-
+    raw_copy = raw_copier(conn)
     runs: list[dict[str, float]] = []
     for r in range(repeat):
         # Each run writes new days of data, as a running plant does.
         batches = plant_batches(ids, points, batch_size, START_US + r * DAY_US)
         runs.append(
             {
-                "store_points_per_s": _rate(batches, store.append_points),
-                **{f"{t}_points_per_s": _rate(batches, raw_copy(t)) for t in _RAW_TABLES},
+                "store_points_per_s": rate(batches, store.append_points),
+                **{f"{t}_points_per_s": rate(batches, raw_copy(t)) for t in RAW_TABLES},
             }
         )
-    resent = _rate(batches[: max(1, len(batches) // 4)], store.append_points)
+    resent = rate(batches[: max(1, len(batches) // 4)], store.append_points)
     stored = store.count_points()
 
     # A long trend: one signal at 1 Hz for trend_days, 1000 buckets over all of it.
@@ -145,7 +154,7 @@ def _run(
     t0 = START_US - int(trend_days * DAY_US)
     trend_points = int(trend_days * 86_400)
     trend_batches = plant_batches(np.array([trend_id], np.int32), trend_points, 86_400, t0)
-    trend_rate = _rate(trend_batches, store.append_points)
+    trend_rate = rate(trend_batches, store.append_points)
     end = t0 + trend_points * SECOND
     bucket = -(-(end - t0) // 1000)
     from_rollups = store.downsample(trend_id, t0, end, bucket)

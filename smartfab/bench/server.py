@@ -36,7 +36,7 @@ from psycopg import sql
 from smartfab.bench.edge import serving
 from smartfab.bench.monitoring import bench_monitoring
 from smartfab.bench.mqtt import private_mosquitto, publish_qos1
-from smartfab.bench.postgres import SECOND
+from smartfab.bench.postgres import RAW_TABLES, SECOND, rate, raw_copier
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import UnsEncoder, edge_signal_ids
 from smartfab.devices.virtual.factory import VirtualFactory
@@ -44,7 +44,7 @@ from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.store.base import SignalInfo
-from smartfab.platform.store.postgres import PostgresStore, points_copy
+from smartfab.platform.store.postgres import PostgresStore
 
 COPY_BATCH = 20_000  # points per COPY transaction of the raw runs, as `smartfab bench postgres`
 
@@ -247,25 +247,10 @@ def _raw(url: str, batch: PointBatch, repeat: int) -> dict[str, float]:
             parts = [mine.take(np.arange(c, min(c + COPY_BATCH, n))) for c in cuts]
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-                for table, extra, rates in (
-                    ("raw_copy", "", copies),
-                    ("raw_copy_pk", ", PRIMARY KEY (signal_id, ts)", copies_pk),
-                ):
-                    conn.execute(
-                        f"CREATE TABLE {table} (ts timestamptz NOT NULL, "  # type: ignore[arg-type]
-                        "signal_id integer NOT NULL, quality smallint NOT NULL, "
-                        f"value double precision NOT NULL{extra})"
-                    )
-                    statement = f"COPY {table} FROM STDIN (FORMAT BINARY)"
-                    t0 = time.perf_counter()
-                    for part in parts:
-                        with conn.transaction(), conn.cursor().copy(statement) as copy:  # type: ignore[arg-type]
-                            copy.write(points_copy(part))
-                    rates.append(n / (time.perf_counter() - t0))
-            t0 = time.perf_counter()
-            for part in parts:
-                store.append_points(part)
-            appends.append(n / (time.perf_counter() - t0))
+                raw_copy = raw_copier(conn)
+                for table, rates in zip(RAW_TABLES, (copies, copies_pk), strict=True):
+                    rates.append(rate(parts, raw_copy(table)))
+            appends.append(rate(parts, store.append_points))
         finally:
             store.close()
             with psycopg.connect(url, autocommit=True) as conn:

@@ -14,8 +14,9 @@ Layout, and why:
   by (signal, ts). Each point is stored once, however often it is sent and by however many
   workers: the append locks its signals' catalogue rows (in id order, so two writers never
   deadlock) and reads their high-water marks (the newest stored ts, kept in ``latest``) under
-  that lock. Points above their mark are new; points at or below it (late or re-sent, rare) are
-  looked up in their minutes' chunks.
+  that lock. Points above their mark are new; points at or below it (late, re-sent, or behind
+  another worker's newer points) are checked against the spans of their minutes' chunks, and only
+  those inside a span against its stored times.
 * In the same transaction, ``latest`` (one row per signal) and the 1-minute and 1-hour rollups
   (min, max, sum, count, last of the points that are not BAD) are upserted from exactly the new
   points, their partial aggregates computed with NumPy on the sorted batch (a few hundred rows per
@@ -167,6 +168,16 @@ def points_copy(batch: PointBatch) -> bytes:
     )
 
 
+def _copy_to(
+    cur: psycopg.Cursor[Any], query: sql.Composable, params: Mapping[str, object]
+) -> tuple[bytes, int]:
+    """``query``'s answer as a binary COPY stream, and where its first row starts."""
+    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
+    with cur.copy(statement, params) as copy:
+        data = b"".join(copy)
+    return data, 19 + int.from_bytes(data[15:19], "big")  # past the header and its extension
+
+
 def _copy_out(
     cur: psycopg.Cursor[Any],
     query: sql.Composable,
@@ -175,11 +186,8 @@ def _copy_out(
 ) -> dict[str, npt.NDArray[Any]]:
     """Run ``query`` as a binary COPY and return its columns as native NumPy arrays. Every field
     must be fixed-width and never NULL (then every row has the same size)."""
-    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
-    with cur.copy(statement, params) as copy:
-        data = b"".join(copy)
-    ext = int.from_bytes(data[15:19], "big")
-    body = memoryview(data)[19 + ext : len(data) - 2]
+    data, at = _copy_to(cur, query, params)
+    body = memoryview(data)[at : len(data) - 2]
     dtype = _row_dtype(fields)
     if len(body) % dtype.itemsize:
         raise StoreError(f"query result is not {len(fields)} fixed-width non-null columns")
@@ -200,10 +208,8 @@ def _copy_arrays(
     NULL for none), as a binary COPY; the arrays as native NumPy arrays of ``kinds``. Many values
     come out of PostgreSQL far faster as one row of arrays than as a row each: a COPY row is a
     protocol message, and a message costs psycopg a Python call."""
-    statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
-    with cur.copy(statement, params) as copy:
-        data = b"".join(copy)
-    at = 19 + int.from_bytes(data[15:19], "big") + 2  # past the header and the field count
+    data, at = _copy_to(cur, query, params)
+    at += 2  # the row's field count
     arrays = []
     for kind in kinds:
         size = int.from_bytes(data[at : at + 4], "big", signed=True)
@@ -793,7 +799,7 @@ class PostgresStore(Store):
             "(FORMAT BINARY)"
         ) as c:
             c.write(chunks_copy(fresh))
-        newest = np.flatnonzero(np.append(fresh.signal_id[1:] != fresh.signal_id[:-1], True))
+        newest = np.append(runs(fresh.signal_id, fresh.signal_id)[1:], len(fresh)) - 1
         cur.execute(
             _UPSERT_LATEST,
             {
