@@ -191,6 +191,22 @@ def test_an_event_batch_with_a_missing_field_stores_nothing(store: Store) -> Non
     assert store.events(0, T0 * 2).num_rows == 0
 
 
+def test_event_texts_and_values_come_back_exactly_in_batch_order(store: Store) -> None:
+    # Texts a COPY stream must carry as they are: tab, newline, backslash, quotes, non-ASCII,
+    # empty; events of one time keep their batch order.
+    details = ["tab\there", "two\nlines", "back\\slash \\N", '"quoted", comma', "", "давление 压力"]
+    values = [0.0, -1.5, 1e300, float("nan"), 42.0, 7.25]
+    codes = [str(i) for i in range(6)]
+    batch = EventBatch.of(np.full(6, T0 + S), EQ, EventKind.FAULT, codes, values, details)
+    assert store.append_events(batch) == 6
+    back = store.events(T0, T0 + 2 * S)
+    assert back.column("code").to_pylist() == codes
+    assert back.column("detail").to_pylist() == details
+    assert back.column("equipment").to_pylist() == [EQ] * 6
+    got = back.column("value").to_numpy()
+    assert np.array_equal(got, values, equal_nan=True)
+
+
 def test_empty_batches(store: Store) -> None:
     assert store.append_points(PointBatch.empty()) == 0
     assert store.append_events(EventBatch.empty()) == 0
