@@ -324,7 +324,41 @@ CROSS JOIN LATERAL (SELECT * FROM point_chunks c
 
 # The spans of the chunks, and the stored times in them, as one row of arrays each.
 _STORED_SPANS = _overlapping("array_agg(k.i), array_agg(c.ts[1]), array_agg(c.ts[c.n])")
+_SPANS_IN_RANGE = (
+    "SELECT array_agg(signal_id), array_agg(bucket), array_agg(ts[1]), array_agg(ts[n]) "
+    "FROM point_chunks WHERE signal_id = ANY(%(ids)s) "
+    f"AND bucket >= {_to_ts('%(lo)s::int8')} AND bucket <= {_to_ts('%(hi)s::int8')}"
+)
 _STORED_TS = _overlapping("array_agg(k.i), array_agg(t)", "CROSS JOIN LATERAL unnest(c.ts) AS t")
+
+
+def _stored_spans(
+    cur: psycopg.Cursor[Any], params: dict[str, Any]
+) -> list[npt.NDArray[np.int64]]:
+    """The spans of the stored chunks of the (signal, minute) keys ``params`` (of
+    :func:`_late_keys`): each chunk's key number, first and last time. Where the keys cover most
+    minutes of their signals' range (another worker's interleaved messages: late points in nearly
+    every minute) one range scan per signal reads them far cheaper than a probe per key; sparse
+    keys (a gap back-filled, a point re-sent days later) are probed."""
+    key_sid = np.asarray(params["sid"], np.int64)
+    key_minute = np.asarray(params["minute"], np.int64)
+    ids = np.unique(key_sid)
+    lo, hi = int(key_minute.min()), int(key_minute.max())
+    if len(ids) * (hi - lo + 1) > _DENSE * len(key_sid):
+        return _copy_arrays(cur, sql.SQL(_STORED_SPANS), params, [">i8"] * 3)
+    sid, bucket, first, last = _copy_arrays(
+        cur, sql.SQL(_SPANS_IN_RANGE),
+        {"ids": ids.tolist(), "lo": lo * MINUTE_US, "hi": hi * MINUTE_US}, [">i4"] + [">i8"] * 3,
+    )  # fmt: skip
+    # Keys come sorted by (signal, minute), so one combined integer finds a chunk's key.
+    keys = key_sid << 32 | key_minute
+    chunk = sid.astype(np.int64) << 32 | (bucket + PG_EPOCH_US) // MINUTE_US
+    at = np.minimum(np.searchsorted(keys, chunk), len(keys) - 1)
+    hit = keys[at] == chunk
+    return [at[hit] + 1, first[hit], last[hit]]
+
+
+_DENSE = 4  # a range scan when it reads at most this many chunks' worth per key
 
 
 def _late_keys(
@@ -774,7 +808,7 @@ class PostgresStore(Store):
         # the chunks they fall in (another worker's spans of the same minute need no more).
         sid, ts = batch.signal_id[late], batch.ts[late]
         params, key = _late_keys(sid, ts)
-        number, first, last = _copy_arrays(cur, sql.SQL(_STORED_SPANS), params, [">i8"] * 3)
+        number, first, last = _stored_spans(cur, params)
         span_first = _stored_keys(number, first)
         order = np.argsort(span_first, kind="stable")
         # Keys of different minutes never overlap, so one running maximum serves them all.
