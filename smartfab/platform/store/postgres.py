@@ -332,9 +332,7 @@ _SPANS_IN_RANGE = (
 _STORED_TS = _overlapping("array_agg(k.i), array_agg(t)", "CROSS JOIN LATERAL unnest(c.ts) AS t")
 
 
-def _stored_spans(
-    cur: psycopg.Cursor[Any], params: dict[str, Any]
-) -> list[npt.NDArray[np.int64]]:
+def _stored_spans(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> list[npt.NDArray[np.int64]]:
     """The spans of the stored chunks of the (signal, minute) keys ``params`` (of
     :func:`_late_keys`): each chunk's key number, first and last time. Where the keys cover most
     minutes of their signals' range (another worker's interleaved messages: late points in nearly
