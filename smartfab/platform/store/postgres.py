@@ -43,6 +43,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -581,6 +582,31 @@ def _day_of(name: str) -> int | None:
     return int(np.datetime64(iso, "D").astype(np.int64))
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """What an append writes for new points (sorted by signal and ts): the chunks' COPY stream,
+    the parameters of ``latest`` (one row per signal, not per point) and the partial rollups'
+    COPY stream."""
+
+    chunks: bytes
+    latest: dict[str, list[Any]]
+    rollups: bytes
+
+    @classmethod
+    def of(cls, fresh: PointBatch) -> _Rows:
+        newest = np.append(runs(fresh.signal_id, fresh.signal_id)[1:], len(fresh)) - 1
+        latest = {
+            name: getattr(fresh, name)[newest].tolist()
+            for name in ("signal_id", "ts", "value", "quality")
+        }
+        levels = [rollup_partials(fresh, width) for width in _ROLLUPS.values()]
+        partials = {
+            name: (np.concatenate([level[name][0] for level in levels]), kind)
+            for name, (_, kind) in levels[0].items()
+        }
+        return cls(chunks_copy(fresh), latest, pgcopy(partials))
+
+
 class PostgresStore(Store):
     """A :class:`Store` in a PostgreSQL database (``url``: a libpq URL or connection string).
     ``schema`` keeps every table in that schema (made if missing); by default the connection's
@@ -767,6 +793,9 @@ class PostgresStore(Store):
         dup = superseded(batch)
         if dup.any():
             batch = batch.take(~dup)
+        # Laid out before the transaction, as if every point were new (nearly always so): the
+        # signals' locks are held only for the database's work, never for ours.
+        rows = _Rows.of(batch) if len(batch) else None
         fresh = PointBatch.empty()
         with self._write_lock:
             try:
@@ -776,8 +805,10 @@ class PostgresStore(Store):
                 with conn.transaction(), conn.cursor() as cur:
                     if len(batch):
                         fresh = self._fresh(cur, batch)
-                    if len(fresh):
-                        self._insert_points(cur, fresh)
+                        if len(fresh) < len(batch):  # some are stored already
+                            rows = _Rows.of(fresh) if len(fresh) else None
+                    if rows is not None:
+                        self._insert_rows(cur, rows)
                     if event_stream is not None:
                         self._insert_events(cur, event_stream)
             except psycopg.Error as exc:
@@ -825,29 +856,15 @@ class PostgresStore(Store):
         return batch.take(fresh)
 
     @staticmethod
-    def _insert_points(cur: psycopg.Cursor[Any], fresh: PointBatch) -> None:
+    def _insert_rows(cur: psycopg.Cursor[Any], rows: _Rows) -> None:
         with cur.copy(
             "COPY point_chunks (signal_id, bucket, n, ts, value, quality) FROM STDIN "
             "(FORMAT BINARY)"
         ) as c:
-            c.write(chunks_copy(fresh))
-        newest = np.append(runs(fresh.signal_id, fresh.signal_id)[1:], len(fresh)) - 1
-        cur.execute(
-            _UPSERT_LATEST,
-            {
-                "signal_id": fresh.signal_id[newest].tolist(),  # one per signal, not per point
-                "ts": fresh.ts[newest].tolist(),
-                "value": fresh.value[newest].tolist(),
-                "quality": fresh.quality[newest].tolist(),
-            },
-        )
-        levels = [rollup_partials(fresh, width) for width in _ROLLUPS.values()]
-        partials = {
-            name: (np.concatenate([level[name][0] for level in levels]), kind)
-            for name, (_, kind) in levels[0].items()
-        }
+            c.write(rows.chunks)
+        cur.execute(_UPSERT_LATEST, rows.latest)
         with cur.copy("COPY stage_rollups FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(pgcopy(partials))
+            copy.write(rows.rollups)
         for table, width in _ROLLUPS.items():
             cur.execute(_rollup_upsert(table, width))
 
