@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import select
 import signal
 import subprocess
@@ -268,6 +269,15 @@ async def run(
         await devices.stop()
 
 
+async def _stop_when_orphaned(stop: asyncio.Event, every_s: float = 1.0) -> None:
+    """Set ``stop`` once the process that started this one is gone: devices killed together with
+    their owner (SIGKILL gives it no chance to stop them) must not hold their ports as orphans."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(every_s)
+    stop.set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m smartfab.devices.virtual.runner",
@@ -306,6 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        orphaned = asyncio.create_task(_stop_when_orphaned(stop))
         await run(
             load_plant(args.plant),
             seed=args.seed,
@@ -320,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             mqtt_mode=args.mqtt_mode,
             opcua_security=security,
         )
+        orphaned.cancel()
 
     try:
         asyncio.run(serve())

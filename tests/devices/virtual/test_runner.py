@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from asyncua import ua
 from asyncua.client.client import Client
@@ -154,3 +157,23 @@ async def test_the_runner_serves_opc_ua_securely_when_given_certificates(
         assert value.StatusCode is not None and value.StatusCode.is_good()
     finally:
         assert runner.stop() == 0
+
+
+def test_the_runner_stops_when_its_owner_is_killed(plant_file: Path) -> None:
+    """An owner killed with SIGKILL cannot stop its devices; they notice and stop themselves
+    instead of holding their ports as an orphan."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time\nfrom pathlib import Path\n"
+            "from smartfab.devices.virtual.runner import RunnerProcess\n"
+            "r = RunnerProcess(Path(sys.argv[1]), seed=5, opcua_port=0, modbus_port=0)\n"
+            "r.start()\nprint(r.pid, flush=True)\ntime.sleep(600)\n"
+        ), str(plant_file)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert owner.stdout is not None
+    runner = int(owner.stdout.readline())
+    assert psutil.pid_exists(runner)
+    owner.kill()
+    owner.wait()
+    assert psutil.wait_procs([psutil.Process(runner)], timeout=15)[1] == []  # gone, not alive
