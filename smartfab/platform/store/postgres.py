@@ -333,6 +333,9 @@ _SPANS_IN_RANGE = (
 _STORED_TS = _overlapping("array_agg(k.i), array_agg(t)", "CROSS JOIN LATERAL unnest(c.ts) AS t")
 
 
+_DENSE = 4  # a range scan when it reads at most this many chunks' worth per key
+
+
 def _stored_spans(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> list[npt.NDArray[np.int64]]:
     """The spans of the stored chunks of the (signal, minute) keys ``params`` (of
     :func:`_late_keys`): each chunk's key number, first and last time. Where the keys cover most
@@ -355,9 +358,6 @@ def _stored_spans(cur: psycopg.Cursor[Any], params: dict[str, Any]) -> list[npt.
     at = np.minimum(np.searchsorted(keys, chunk), len(keys) - 1)
     hit = keys[at] == chunk
     return [at[hit] + 1, first[hit], last[hit]]
-
-
-_DENSE = 4  # a range scan when it reads at most this many chunks' worth per key
 
 
 def _late_keys(
