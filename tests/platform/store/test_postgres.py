@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
-from smartfab.platform.store import open_store, postgres
+from smartfab.platform.store import open_store
 from smartfab.platform.store.base import SignalInfo, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.platform.store.postgres import (
@@ -22,6 +22,7 @@ from smartfab.platform.store.postgres import (
     HOUR_US,
     MINUTE_US,
     PostgresStore,
+    fresh,
     rollup_pieces,
 )
 from tests.platform.store.test_store import EQ, T0, S, info, pts, ts_us
@@ -159,7 +160,7 @@ def test_late_points_among_stored_ones_are_told_apart(
     """Points at or below a signal's newest stored time are looked up in their minutes' chunks:
     the gaps between stored points are filled, the stored ones are not stored again. Both ways
     of reading the chunks' spans (dense keys: a range scan; sparse: a probe each) agree."""
-    monkeypatch.setattr(postgres, "_DENSE", 10**9 if lookup == "range scan" else 0)
+    monkeypatch.setattr(fresh, "_DENSE", 10**9 if lookup == "range scan" else 0)
     ids = pg.register_signals([info("temp"), info("power")])
     t, p = ids[f"{EQ}/temp"], ids[f"{EQ}/power"]
     secs = np.arange(0, 300)
