@@ -5,16 +5,46 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 
 from smartfab import __version__
 from smartfab.errors import SmartfabError
 
 err = Console(stderr=True)
 
+
+def _plain_help(command: Any) -> None:
+    """Escape Rich markup in the help of ``command`` and of every command under it.
+
+    Help texts here are plain text, and typer reads them as Rich markup: ``[default: 42]`` was
+    taken for a style tag and dropped, leaving "Seed of the virtual factory ." in ``--help``.
+    """
+    if command.help:
+        command.help = escape(command.help)
+    for param in command.params:
+        help_text = getattr(param, "help", None)  # options and typer's arguments have one
+        if help_text:
+            param.help = escape(help_text)
+    # typer's commands are its own vendored click's, so groups are told by their subcommands
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+
+
+class _Root(typer.core.TyperGroup):
+    """The root command: typer builds the command tree afresh for every run, then calls this."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _plain_help(self)
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
+    cls=_Root,
     name="smartfab",
     help="smartfab: connect equipment, collect its data, run production better.",
     no_args_is_help=True,

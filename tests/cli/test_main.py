@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,42 @@ def test_bad_end_time(tmp_path: Path) -> None:
     r = smartfab("simulate", "--end", "last tuesday", "--data-dir", str(tmp_path))
     assert r.returncode == 2
     assert "ISO 8601" in r.stderr
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and command group of ``smartfab``, read from the command tree itself."""
+    import typer
+
+    from smartfab.cli import main
+
+    main._register()
+    paths: list[list[str]] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(main.app), [])
+    return paths
+
+
+def test_no_help_loses_its_text() -> None:
+    """Bracketed help such as "[default: 42]" is shown as written, never swallowed as Rich markup
+    (which left "Seed of the virtual factory ." with an empty default)."""
+    from typer.testing import CliRunner
+
+    from smartfab.cli.main import app
+
+    paths = _command_paths()
+    assert len(paths) > 30  # the walk found the whole tree, groups and their commands
+    runner = CliRunner()
+    for path in paths:
+        r = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}, prog_name="smartfab")
+        assert r.exit_code == 0, (path, r.output)
+        # " ." where a text was dropped; an ellipsis (" ...") or a path (" ./x") is fine
+        assert not re.search(r" \.(?![./\w])", r.output), (path, r.output)
+        assert "[default: ]" not in r.output, (path, r.output)
+    demo = runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "300"}).output
+    assert "Folder of the store [default: ./smartfab-data]." in demo
+    assert "Seed of the virtual factory [default: 42]." in demo
