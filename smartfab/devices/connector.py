@@ -16,9 +16,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from smartfab.errors import SmartfabError
 from smartfab.model.plant import Signal
 from smartfab.platform.points import EventBatch, EventKind, PointBatch, now_us
+from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,6 @@ class ConnectorStatus:
     last_error: str = ""
     signals: int = 0
     extra: dict[str, float] = field(default_factory=dict)
-
-
-class SetpointError(SmartfabError):
-    """A setpoint write refused (unknown or non-writable signal, value out of range, device not
-    connected) or failed on the device."""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from smartfab.devices.connector import SetpointError
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant, SignalRef
 from smartfab.platform.security.audit import AuditLog
@@ -25,6 +24,12 @@ log = logging.getLogger(__name__)
 
 WRITE = "setpoint.write"
 REFUSED = "setpoint.refused"
+
+
+class SetpointError(SmartfabError):
+    """A setpoint write refused (unknown or non-writable signal, value out of range, device not
+    connected) or failed on the device. Defined here, where setpoints are the platform's concept;
+    connectors raise it for what their devices refuse."""
 
 
 class UnknownSignalError(SetpointError):

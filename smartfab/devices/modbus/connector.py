@@ -17,7 +17,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, SetpointError
+from smartfab.devices.connector import Backoff, Connector, PointSink
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
     Float64Array,
@@ -29,6 +29,7 @@ from smartfab.devices.modbus.registers import (
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import REGISTER_WORDS, ModbusBinding, Plant, Signal
 from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,12 @@ from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, SetpointError
+from smartfab.devices.connector import Backoff, Connector, PointSink
 from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import OpcUaConnection, Plant, Signal
 from smartfab.platform.points import PointBatch, now_us
+from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ import pytest
 import pytest_asyncio
 from asyncua import ua
 
-from smartfab.devices.connector import Backoff, SetpointError
+from smartfab.devices.connector import Backoff
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
 from smartfab.model.plant import Plant
+from smartfab.platform.setpoints import SetpointError
 from tests.devices.bound_plants import EQUIPMENT, opcua_connection, opcua_signal, plant
 from tests.devices.sinks import running
 
