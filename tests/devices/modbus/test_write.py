@@ -14,7 +14,7 @@ from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.model.plant import Plant
 from smartfab.platform.setpoints import SetpointError
 from tests.devices.bound_plants import EQUIPMENT, modbus_signal
-from tests.devices.modbus.test_connector import connector_for, device_plant
+from tests.devices.modbus.plants import connector_for, device_plant
 from tests.devices.sinks import running
 
 SIGNALS = [
