@@ -7,6 +7,7 @@ import contextlib
 import socket
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
@@ -44,8 +45,38 @@ def _check_free(host: str, port: int, what: str) -> None:
             ) from None
 
 
+# The line page shows OEE per shift over 3 days, and SPC, the twin's calibration and the
+# maintenance models learn from the same history: 3 days of production, not of calendar.
+WORKED_DAYS = 3
+
+
+def history_start(plant: Plant, newest: int | None, end_us: int, days: float | None) -> int:
+    """Where the demo's backfill up to ``end_us`` starts: ``days`` before it, by default at the
+    first shift of the last WORKED_DAYS days the virtual plant worked (a weekend holds no
+    production); after the ``newest`` stored point, when an earlier demo stored history."""
+    from smartfab.devices.virtual.calendar import worked_days_start
+
+    if days is None:
+        try:
+            zone = ZoneInfo(plant.site.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SmartfabError(
+                f"site {plant.site.name}: unknown timezone {plant.site.timezone!r}"
+            ) from None
+        wanted = worked_days_start(zone, end_us, WORKED_DAYS)
+    else:
+        wanted = end_us - int(days * DAY_US)
+    return max(wanted, (newest or 0) + 1_000_000)
+
+
 async def _demo(
-    s: Settings, plant: Plant, store: Store, sec: Security, days: float, host: str, port: int
+    s: Settings,
+    plant: Plant,
+    store: Store,
+    sec: Security,
+    days: float | None,
+    host: str,
+    port: int,
 ) -> None:
     from smartfab.devices.virtual.runner import RunnerProcess
 
@@ -57,9 +88,7 @@ async def _demo(
         elif isinstance(conn, ModbusConnection):
             _check_free(conn.host, conn.port, f"Modbus {conn.name}")
     now = now_us()
-    newest = newest_us(store)
-    # Continue where an earlier demo stopped, at most `days` back.
-    start = max(now - int(days * DAY_US), (newest or 0) + 1_000_000)
+    start = history_start(plant, newest_us(store), now, days)
     # The devices' own factory replays the same history (same seed, same start) in its process
     # while this one stores it, so the live values continue the stored history seamlessly.
     devices = RunnerProcess(s.plant, seed=s.seed, start_us=start)
@@ -76,7 +105,9 @@ async def _demo(
             + ", ".join(endpoints.get("modbus", []))
         )
         console.print(f"log in at http://{host}:{port}/login.html", highlight=False)
-        await serve_until_stopped(plant, store, host, port, security=sec)
+        # With the settings, as `serve` runs: models kept in <data-dir>/models, and the periodic
+        # assessment, whose first round trains them in the background once the API serves.
+        await serve_until_stopped(plant, store, host, port, s, security=sec)
     finally:
         with contextlib.suppress(Exception):  # its own error, if any, was raised above
             await ready
@@ -85,8 +116,14 @@ async def _demo(
 
 def demo(
     days: Annotated[
-        float, typer.Option("--days", min=0, help="Days of history to backfill first.")
-    ] = 2,
+        float | None,
+        typer.Option(
+            "--days",
+            min=0,
+            help="Days of history to backfill first [default: back to the first shift of the "
+            f"last {WORKED_DAYS} days the plant worked, a weekend not counted].",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     plant: PlantOpt = None,
@@ -94,7 +131,7 @@ def demo(
     host: HostOpt = None,
     port: PortOpt = None,
 ) -> None:
-    """Backfill DAYS of history from the virtual factory (progress bar), then run the virtual
+    """Backfill history from the virtual factory (progress bar), then run the virtual
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
     s = settings(config, data_dir, plant, seed)

@@ -30,6 +30,28 @@ class ShiftPattern:
     break_length: timedelta = timedelta(minutes=30)
 
 
+def worked_days_start(
+    zone: ZoneInfo, end_us: int, days: int, pattern: ShiftPattern | None = None
+) -> int:
+    """When the first shift began of the earliest of the last ``days`` days worked before
+    ``end_us`` (the day in progress counts once its first shift has begun): history from then on
+    holds that many days of production whatever the weekday, where a span of calendar days ending
+    on a Monday morning would hold a weekend and hardly any production."""
+    p = pattern or ShiftPattern()
+    if days < 1 or not p.workdays:
+        raise ValueError(
+            f"worked days: need at least one of them, and a week that has any ({days})"
+        )
+    day = datetime.fromtimestamp(end_us / 1e6, zone).date()
+    while True:
+        first = int(datetime.combine(day, p.shift_starts[0], zone).timestamp()) * 1_000_000
+        if day.weekday() in p.workdays and first < end_us:
+            days -= 1
+            if days == 0:
+                return first
+        day -= timedelta(days=1)
+
+
 class ShiftCalendar:
     def __init__(self, zone: ZoneInfo, start_us: int, pattern: ShiftPattern | None = None) -> None:
         self._zone = zone

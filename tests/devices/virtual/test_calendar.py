@@ -11,6 +11,7 @@ from smartfab.devices.virtual.calendar import (
     PRODUCTION,
     ShiftCalendar,
     ShiftPattern,
+    worked_days_start,
 )
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -82,3 +83,18 @@ def test_calendar_start_mid_shift() -> None:
     # Starting in the middle of the night shift that began the local day before.
     start = int(datetime(2024, 3, 6, 3, tzinfo=UTC).timestamp()) * 1_000_000
     assert ShiftCalendar(UTC_ZONE, start).at(start) == (PRODUCTION, us(2024, 3, 6, 6))
+
+
+@pytest.mark.parametrize(
+    ("end", "first"),
+    [
+        ((2026, 12, 6, 20), (2026, 12, 2, 6)),  # Sunday evening: Wednesday to Friday
+        ((2026, 12, 7, 5), (2026, 12, 2, 6)),  # Monday before its first shift: the same
+        ((2026, 12, 7, 7), (2026, 12, 3, 6)),  # Monday 07:00: Monday, Friday and Thursday
+        ((2026, 12, 4, 12), (2026, 12, 2, 6)),  # Friday noon: Friday back to Wednesday
+    ],
+)
+def test_worked_days_start_counts_days_worked_not_calendar_days(
+    end: tuple[int, ...], first: tuple[int, ...]
+) -> None:
+    assert worked_days_start(BERLIN, us(*end, tz=BERLIN), 3) == us(*first, tz=BERLIN)
