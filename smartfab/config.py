@@ -6,19 +6,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from smartfab.errors import SmartfabError
 
-if TYPE_CHECKING:
-    from smartfab.apps.maintenance.schedule import AssessmentSchedule
-    from smartfab.apps.monitoring.alarms.notify import NotifySettings
-    from smartfab.apps.monitoring.report_schedule import ReportSchedule
-
 M = TypeVar("M", bound=BaseModel)
+Section = Literal["alarm_notify", "reports", "assessment"]
 DEMO_PLANT = Path(__file__).parent / "model" / "plants" / "demo.yaml"
 
 
@@ -65,29 +61,18 @@ class Settings(BaseModel):
         """The store as messages name it: without a password."""
         return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(self.store_location))
 
-    def notify_settings(self) -> NotifySettings:
-        from smartfab.apps.monitoring.alarms.notify import NotifySettings
-
-        return _section(NotifySettings, "alarm_notify", self.alarm_notify)
-
-    def report_schedule(self) -> ReportSchedule:
-        from smartfab.apps.monitoring.report_schedule import ReportSchedule
-
-        return _section(ReportSchedule, "reports", self.reports)
-
-    def assessment_schedule(self) -> AssessmentSchedule:
-        from smartfab.apps.maintenance.schedule import AssessmentSchedule
-
-        return _section(AssessmentSchedule, "assessment", self.assessment)
-
-
-def _section(model: type[M], name: str, values: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in (name, *first["loc"]))
-        raise SmartfabError(f"setting {field!r} = {first.get('input')!r}: {first['msg']}") from exc
+    def section(self, name: Section, model: type[M]) -> M:
+        """One section checked by the model of the layer that owns its concept (for example
+        ``NotifySettings`` of the alarms): a wrong value names the setting."""
+        values: dict[str, Any] = getattr(self, name)
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in (name, *first["loc"]))
+            raise SmartfabError(
+                f"setting {field!r} = {first.get('input')!r}: {first['msg']}"
+            ) from exc
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:

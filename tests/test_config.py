@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from smartfab.apps.monitoring.alarms.notify import NotifySettings
+from smartfab.apps.monitoring.report_schedule import ReportSchedule
 from smartfab.config import load_settings
 from smartfab.errors import SmartfabError
 
@@ -28,17 +30,19 @@ def test_notification_and_report_sections(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     s = load_settings(config)
-    assert s.notify_settings().smtp_host == "mail.plant.example"
-    schedule = s.report_schedule()
+    assert s.section("alarm_notify", NotifySettings).smtp_host == "mail.plant.example"
+    schedule = s.section("reports", ReportSchedule)
     assert (schedule.folder, schedule.kinds) == (Path("/srv/reports"), ["day"])
-    assert load_settings().report_schedule().folder is None  # no reports unless asked
+    assert (
+        load_settings().section("reports", ReportSchedule).folder is None
+    )  # no reports unless asked
 
 
 def test_a_wrong_section_value_names_the_setting(tmp_path: Path) -> None:
     config = tmp_path / "smartfab.yaml"
     config.write_text("reports:\n  kinds: [week]\n", encoding="utf-8")
     with pytest.raises(SmartfabError, match=r"setting 'reports\.kinds\.0' = 'week'"):
-        load_settings(config).report_schedule()
+        load_settings(config).section("reports", ReportSchedule)
     config.write_text("alarm_notify:\n  smtp_port: 0\n", encoding="utf-8")
     with pytest.raises(SmartfabError, match=r"setting 'alarm_notify\.smtp_port' = 0"):
-        load_settings(config).notify_settings()
+        load_settings(config).section("alarm_notify", NotifySettings)

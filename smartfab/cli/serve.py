@@ -54,9 +54,10 @@ async def serve_until_stopped(
     returning."""
     from smartfab.apps.maintenance.fleet import FleetAssessor
     from smartfab.apps.maintenance.registry import ModelRegistry
-    from smartfab.apps.maintenance.schedule import run_assessment_schedule
+    from smartfab.apps.maintenance.schedule import AssessmentSchedule, run_assessment_schedule
     from smartfab.apps.maintenance.workorders import WorkOrders
-    from smartfab.apps.monitoring.report_schedule import run_report_schedule
+    from smartfab.apps.monitoring.alarms.notify import NotifySettings
+    from smartfab.apps.monitoring.report_schedule import ReportSchedule, run_report_schedule
     from smartfab.platform.queries import PlantData
     from smartfab.runtime import Ingestion
     from smartfab.web.api import create_app
@@ -66,9 +67,9 @@ async def serve_until_stopped(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    notify = s.notify_settings() if s is not None else None
-    schedule = s.report_schedule() if s is not None else None
-    assessment = s.assessment_schedule() if s is not None else None
+    notify = s.section("alarm_notify", NotifySettings) if s is not None else None
+    schedule = s.section("reports", ReportSchedule) if s is not None else None
+    assessment = s.section("assessment", AssessmentSchedule) if s is not None else None
     ingestion = Ingestion(plant, store, notify=notify)
     reports = (
         asyncio.create_task(run_report_schedule(store, plant, schedule, notify))

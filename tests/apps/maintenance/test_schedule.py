@@ -59,12 +59,12 @@ async def test_rounds_run_by_themselves(tmp_path: Path) -> None:
 
 
 def test_settings_turn_it_off_or_change_the_interval(tmp_path: Path) -> None:
-    default = load_settings().assessment_schedule()
+    default = load_settings().section("assessment", AssessmentSchedule)
     assert default.enabled and default.every_s == 900  # on, every 15 minutes
     config = tmp_path / "smartfab.yaml"
     config.write_text("assessment:\n  enabled: false\n  every_s: 3600\n", encoding="utf-8")
-    schedule = load_settings(config).assessment_schedule()
+    schedule = load_settings(config).section("assessment", AssessmentSchedule)
     assert (schedule.enabled, schedule.every_s) == (False, 3600)
     config.write_text("assessment:\n  every_s: 0\n", encoding="utf-8")
     with pytest.raises(SmartfabError, match=r"setting 'assessment\.every_s' = 0"):
-        load_settings(config).assessment_schedule()
+        load_settings(config).section("assessment", AssessmentSchedule)
