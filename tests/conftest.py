@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from smartfab.config import DEMO_PLANT
-from smartfab.devices.virtual.backfill import backfill
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime import Ingestion
+from smartfab.virtual.backfill import backfill
+from smartfab.virtual.factory import VirtualFactory
 
 # A fixed, past window so that every run sees the same data: Tuesday 2026-11-17, 06:00-12:00 UTC.
 FILLED_START_US = 1_794_895_200_000_000

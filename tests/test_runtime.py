@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from smartfab.devices.virtual.runner import VirtualDevices
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime import ConfigError, Ingestion
+from smartfab.virtual.runner import VirtualDevices
 from tests.conftest import demo_plant_on_free_ports
 
 
@@ -113,10 +113,10 @@ async def test_an_mqtt_connection_of_the_plant_file_ingests_into_the_store(tmp_p
     plant's MQTT connection (with its options: MQTT 3.1.1, a shared-subscription group) makes."""
     import uuid
 
-    from smartfab.devices.virtual.factory import VirtualFactory
-    from smartfab.devices.virtual.mqtt_publisher import VirtualMqttPublisher
     from smartfab.platform.points import now_us
-    from tests.devices.virtual.test_mqtt_publisher import mqtt_plant
+    from smartfab.virtual.factory import VirtualFactory
+    from smartfab.virtual.mqtt.publisher import VirtualMqttPublisher
+    from tests.virtual.mqtt.plants import mqtt_plant
 
     site = f"t{uuid.uuid4().hex[:10]}"
     data = mqtt_plant(site, "uns", enterprise=site).model_dump(mode="json", exclude_none=True)

@@ -39,10 +39,10 @@ from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import edge_signal_ids, server_plant
 from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.mqtt.topics import shared
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
+from smartfab.virtual.factory import VirtualFactory
 
 SMARTFAB = [sys.executable, "-m", "smartfab"]
 SESSION_S = 300

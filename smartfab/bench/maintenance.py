@@ -39,7 +39,7 @@ from smartfab.apps.maintenance.training import (
 from smartfab.apps.maintenance.warnings import HOUR_US, score_warnings
 
 if TYPE_CHECKING:
-    from smartfab.devices.virtual.factory import Failure
+    from smartfab.virtual.factory import Failure
 
 Progress = Callable[[str], None]
 # A fixed start (Monday 2026-01-05 00:00 UTC), so that a seed gives the same history every run.
@@ -108,8 +108,8 @@ def _hourly_history(
     float measurement of each equipment. Returns per equipment path (model, quantities,
     hour start times, hours x signals) and the recorded failures."""
     from smartfab.config import DEMO_PLANT
-    from smartfab.devices.virtual.factory import VirtualFactory
     from smartfab.model.loader import load_plant
+    from smartfab.virtual.factory import VirtualFactory
 
     plant = load_plant(DEMO_PLANT)
     refs = list(plant.iter_signals())

@@ -23,8 +23,6 @@ import pyarrow as pa
 
 from smartfab.apps.monitoring.production import asset_oee
 from smartfab.config import DEMO_PLANT
-from smartfab.devices.virtual.backfill import backfill
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch
@@ -32,6 +30,8 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.store import open_store
 from smartfab.platform.store.base import SignalInfo, Store
 from smartfab.runtime import Ingestion
+from smartfab.virtual.backfill import backfill
+from smartfab.virtual.factory import VirtualFactory
 
 LINE = "shenyang/machining/cnc-line-1"
 MACHINE = f"{LINE}/cell-1/cnc-01"

@@ -19,9 +19,9 @@ import psutil
 import yaml
 
 from smartfab.devices.opcua.connector import OpcUaConnector
-from smartfab.devices.virtual.runner import RunnerProcess
 from smartfab.model.plant import Plant
 from smartfab.platform.points import EventBatch, PointBatch, now_us
+from smartfab.virtual.runner import RunnerProcess
 
 _PER_EQUIPMENT = 10  # signals per equipment folder
 _PER_CELL = 10  # equipment per cell

@@ -39,12 +39,12 @@ from smartfab.bench.mqtt import private_mosquitto, publish_qos1
 from smartfab.bench.postgres import RAW_TABLES, SECOND, rate, raw_copier
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import UnsEncoder, edge_signal_ids
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.store.base import SignalInfo
 from smartfab.platform.store.postgres import PostgresStore
+from smartfab.virtual.factory import VirtualFactory
 
 COPY_BATCH = 20_000  # points per COPY transaction of the raw runs, as `smartfab bench postgres`
 

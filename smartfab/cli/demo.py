@@ -54,7 +54,7 @@ def history_start(plant: Plant, newest: int | None, end_us: int, days: float | N
     """Where the demo's backfill up to ``end_us`` starts: ``days`` before it, by default at the
     first shift of the last WORKED_DAYS days the virtual plant worked (a weekend holds no
     production); after the ``newest`` stored point, when an earlier demo stored history."""
-    from smartfab.devices.virtual.calendar import worked_days_start
+    from smartfab.virtual.calendar import worked_days_start
 
     if days is None:
         try:
@@ -78,7 +78,7 @@ async def _demo(
     host: str,
     port: int,
 ) -> None:
-    from smartfab.devices.virtual.runner import RunnerProcess
+    from smartfab.virtual.runner import RunnerProcess
 
     _check_free(host, port, "the API")
     for conn in plant.connections:

@@ -75,16 +75,10 @@ def run(
     broker as UNS JSON (QoS 1), buffering on disk while the broker is unreachable."""
     from smartfab.config import DEMO_PLANT
     from smartfab.devices.connector import Connector
-    from smartfab.devices.edge.agent import (
-        VIRTUAL,
-        EdgeAgent,
-        EdgeOptions,
-        VirtualSource,
-        cursor_key,
-        edge_signal_ids,
-    )
+    from smartfab.devices.edge.agent import EdgeAgent, EdgeOptions, cursor_key, edge_signal_ids
     from smartfab.devices.edge.buffer import DiskBuffer
     from smartfab.model.loader import load_plant
+    from smartfab.virtual.source import VIRTUAL, VirtualSource
 
     the_plant = load_plant(plant or DEMO_PLANT)
     host, port = _broker(broker)

@@ -41,9 +41,9 @@ async def run_backfill(
     """Simulate from ``start_us`` to ``end_us`` into ``store`` with a progress bar; with
     ``end_us=None``, chase the wall clock until less than a second is left to simulate. Returns
     the number of points stored."""
-    from smartfab.devices.virtual.backfill import backfill
-    from smartfab.devices.virtual.factory import VirtualFactory
     from smartfab.runtime import Ingestion
+    from smartfab.virtual.backfill import backfill
+    from smartfab.virtual.factory import VirtualFactory
 
     ingestion = Ingestion(plant, store)
     factory = VirtualFactory(plant, ingestion.signal_ids, seed=seed, start_us=start_us)

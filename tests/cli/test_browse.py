@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smartfab.devices.virtual.runner import RunnerProcess
 from smartfab.model.loader import load_plant
+from smartfab.virtual.runner import RunnerProcess
 from tests.cli.test_main import smartfab
 from tests.conftest import demo_plant_on_free_ports
 

@@ -6,7 +6,7 @@ import asyncio
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.modbus.connector import ModbusConnector
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from tests.devices.modbus.plants import device_plant, ids_of
 from tests.devices.sinks import running
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.model.plant import Plant
 from smartfab.platform.bus import Bus
 from smartfab.platform.catalog import register_plant
@@ -19,6 +18,7 @@ from smartfab.platform.ingest import Writer
 from smartfab.platform.points import EventKind, PointBatch, Quality, now_us
 from smartfab.platform.quality import FLATLINE, QUALITY_RANGE, SPIKE, STALE, QualityRules
 from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.virtual.factory import VirtualFactory
 from tests.devices.bound_plants import EQUIPMENT, opcua_connection, opcua_signal, plant
 
 S = 1_000_000

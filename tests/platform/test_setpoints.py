@@ -12,7 +12,6 @@ import pytest
 from smartfab.devices.connector import Backoff, Connector
 from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.devices.opcua.connector import OpcUaConnector
-from smartfab.devices.virtual.runner import VirtualDevices
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.security.audit import AuditLog
@@ -24,6 +23,7 @@ from smartfab.platform.setpoints import (
     UnknownSignalError,
     write_setpoint,
 )
+from smartfab.virtual.runner import VirtualDevices
 from tests.conftest import demo_plant_on_free_ports
 from tests.devices.sinks import running
 

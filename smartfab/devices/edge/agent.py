@@ -11,10 +11,10 @@ stores keep one point per (signal, ts), so it is stored once.
 The agent only opens outbound connections (to its devices and to the broker): nothing needs to
 reach into the plant network.
 
-``VirtualSource`` stands in for devices with the virtual factory over a fixed time range, faster
-than real time if asked; it keeps its position in the buffer with each batch, so that a restarted
-agent continues where the last batch safe on disk ended. That makes what "the devices produced"
-exactly reproducible, which the fault tests compare the stores against.
+A :class:`Replayable` source (the virtual plant's ``VirtualSource``, which stands in for devices)
+keeps its position in the buffer with each batch, so that a restarted agent continues where the
+last batch safe on disk ended. That makes what "the devices produced" exactly reproducible, which
+the fault tests compare the stores against.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import asyncio
 import contextlib
 import logging
 import socket
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiomqtt
 import numpy as np
@@ -37,7 +36,6 @@ from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.devices.mqtt.topics import DEFAULT_ENTERPRISE, uns_binding, uns_topic
 from smartfab.devices.opcua.connector import OpcUaConnector
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
 from smartfab.platform.points import EventBatch, PointBatch, Quality
@@ -153,60 +151,17 @@ def _published(plant: Plant) -> list[str]:
     ]
 
 
-VIRTUAL = "virtual"  # the virtual source's name
-
-
 def cursor_key(source_name: str) -> str:
     """Where the buffer keeps a replayable source's position."""
     return f"cursor:{source_name}"
 
 
-class VirtualSource(Connector):
-    """The virtual factory from ``start_us`` to ``until_us`` as a device, at ``speed`` simulated
-    seconds per second, from ``resume_us`` on if given (a restarted agent). Stops itself at
-    ``until_us``."""
+@runtime_checkable
+class Replayable(Protocol):
+    """A source that can start again from a position (the virtual plant's, see
+    ``smartfab.virtual.source``): the agent keeps ``cursor_us`` on disk with each of its batches."""
 
-    protocol = "virtual"
-
-    def __init__(
-        self,
-        plant: Plant,
-        signal_ids: Mapping[str, int],
-        *,
-        seed: int,
-        start_us: int,
-        until_us: int,
-        speed: float = 1.0,
-        resume_us: int | None = None,
-        step_s: float = 0.2,
-    ) -> None:
-        super().__init__(VIRTUAL, f"virtual:seed={seed}")
-        if until_us <= start_us or speed <= 0:
-            raise SmartfabError("virtual source: needs start < until and a positive speed")
-        self._plant, self._ids, self._seed = plant, dict(signal_ids), seed
-        self.start_us, self.until_us, self.speed, self.step_s = start_us, until_us, speed, step_s
-        self.cursor_us = max(start_us, min(resume_us or start_us, until_us))
-
-    async def _connect(self) -> None:
-        pass
-
-    async def _disconnect(self) -> None:
-        pass
-
-    async def _stream(self, emit: PointSink) -> None:
-        factory = VirtualFactory(self._plant, self._ids, seed=self._seed, start_us=self.start_us)
-        if self.cursor_us > self.start_us:  # same seed, same start: the same samples up to here
-            await asyncio.to_thread(factory.advance, self.cursor_us)
-        wall0, sim0 = time.monotonic(), self.cursor_us
-        while not self.stopping.is_set() and self.cursor_us < self.until_us:
-            await self._sleep(self.step_s)
-            target = sim0 + int((time.monotonic() - wall0) * self.speed * 1e6)
-            target = min(max(target, self.cursor_us), self.until_us)
-            points, _ = factory.advance(target)
-            self.cursor_us = target  # read by the agent's sink with this batch
-            await emit(points)
-        if self.cursor_us >= self.until_us:
-            self.stop()
+    cursor_us: int
 
 
 @dataclass
@@ -314,7 +269,7 @@ class EdgeAgent:
             # A replayable source's position goes to disk with its own batch, in one transaction.
             keep = (
                 {cursor_key(source.name): str(source.cursor_us)}
-                if isinstance(source, VirtualSource)
+                if isinstance(source, Replayable)
                 else None
             )
             # Back-pressure: the connector waits for the disk, so nothing is held only in memory.

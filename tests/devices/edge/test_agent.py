@@ -20,11 +20,11 @@ from smartfab.devices.edge.agent import (
 )
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.mqtt.payload import Columns, JsonTopic
-from smartfab.devices.virtual.factory import VirtualFactory
-from smartfab.devices.virtual.runner import RunnerProcess
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.runner import RunnerProcess
 from tests.conftest import demo_plant_on_free_ports
 from tests.devices.mqtt.broker import HOST, shared_broker_port
 

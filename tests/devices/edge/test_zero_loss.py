@@ -24,10 +24,10 @@ import pytest
 from smartfab.bench.edge import prime_session, worker_session
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.edge.agent import edge_signal_ids, server_plant
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import now_us
+from smartfab.virtual.factory import VirtualFactory
 from tests.devices.edge.services import (
     Edge,
     Mosquitto,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from smartfab.devices.modbus.connector import ModbusConnector
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.platform.points import Quality, now_us
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from tests.devices.bound_plants import modbus_signal
 from tests.devices.modbus.plants import SIGNALS, connector_for, device_plant
 from tests.devices.sinks import running

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.model.plant import Plant
 from smartfab.platform.setpoints import SetpointError
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from tests.devices.bound_plants import EQUIPMENT, modbus_signal
 from tests.devices.modbus.plants import connector_for, device_plant
 from tests.devices.sinks import running

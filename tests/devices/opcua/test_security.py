@@ -13,8 +13,8 @@ import pytest_asyncio
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.opcua.connector import OpcUaConnector
-from smartfab.devices.virtual.opcua_server import ServerSecurity, VirtualOpcUaServer
 from smartfab.model.plant import Plant
+from smartfab.virtual.opcua.server import ServerSecurity, VirtualOpcUaServer
 from tests.devices.bound_plants import EQUIPMENT, opcua_connection, opcua_signal, plant
 from tests.devices.opcua.pki import Pki, make_pki
 from tests.devices.sinks import running

@@ -12,9 +12,9 @@ from asyncua import ua
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.opcua.connector import OpcUaConnector
-from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
 from smartfab.model.plant import Plant
 from smartfab.platform.setpoints import SetpointError
+from smartfab.virtual.opcua.server import VirtualOpcUaServer
 from tests.devices.bound_plants import EQUIPMENT, opcua_connection, opcua_signal, plant
 from tests.devices.sinks import running
 

@@ -13,9 +13,9 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 
 from smartfab.devices.connector import Connector
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.model.plant import Plant
 from smartfab.platform.security import Security
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from smartfab.web import auth
 from smartfab.web.auth import ApiLimits
 from smartfab.web.routes import setpoints

@@ -4,14 +4,14 @@ import dataclasses
 
 import pytest
 
-from smartfab.devices.virtual.models import (
-    CNC,
+from smartfab.virtual.models import (
     MODELS,
     Quantity,
     Term,
     known_quantities,
     quantity,
 )
+from smartfab.virtual.models.cnc import MODEL as CNC
 
 EVERY_MODEL = {"state", "fault_code", "good_count", "scrap_count", "energy", "power", "cycle_time"}
 QUANTITIES = {

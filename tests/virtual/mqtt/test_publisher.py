@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import Any
 
 import aiomqtt
 import numpy as np
@@ -15,38 +14,14 @@ import pytest
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.mqtt.sparkplug import rebirth_request
-from smartfab.devices.mqtt.topics import sparkplug_binding, uns_binding
-from smartfab.devices.virtual.factory import VirtualFactory
-from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
-from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
 from tests.devices.mqtt.broker import HOST, shared_broker_port
 from tests.devices.sinks import running
+from tests.virtual.mqtt.plants import mqtt_plant
 
 pytestmark = pytest.mark.services
-SIGNALS = [("state", "state", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
-
-
-def mqtt_plant(site: str, mode: Mode, enterprise: str) -> Plant:
-    """Two CNCs whose simulated signals are bound to where the publisher puts them."""
-    equipment = []
-    for name in ("cnc-1", "cnc-2"):
-        signals: list[dict[str, Any]] = []
-        for sig, unit, extra in SIGNALS:
-            path = f"{site}/a/l/c/{name}/{sig}"
-            topic, field = (
-                uns_binding(path, enterprise) if mode == "uns" else sparkplug_binding(path)
-            )
-            source = {"mqtt": {"connection": "broker", "topic": topic, "field": field}}
-            signals.append({"name": sig, "unit": unit if sig != "state" else "1", "sim": sig,
-                            "sample_s": 0.5, "source": source, **extra})  # fmt: skip
-        equipment.append({"name": name, "model": "cnc", "ideal_cycle_s": 60, "signals": signals})
-    cell = {"name": "c", "equipment": equipment}
-    area = {"name": "a", "lines": [{"name": "l", "cells": [cell]}]}
-    connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": shared_broker_port()}
-    return Plant.model_validate(
-        {"site": {"name": site, "areas": [area]}, "connections": [connection]}
-    )
 
 
 def rows(points: PointBatch) -> list[tuple[int, int, float]]:

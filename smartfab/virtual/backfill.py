@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from smartfab.devices.virtual.factory import VirtualFactory
 from smartfab.platform.bus import Bus
+from smartfab.virtual.factory import VirtualFactory
 
 HOUR_US = 3_600_000_000
 

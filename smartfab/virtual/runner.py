@@ -7,7 +7,7 @@ Bench mode instead rewrites every node at a fixed rate, whatever its ``sample_s`
 throughput. One server is started per distinct host:port of the plant's OPC UA and Modbus
 connections; a port option moves the server of a protocol, when the plant has one.
 
-Run it as ``python -m smartfab.devices.virtual.runner --plant FILE [--seed N] [--start-us T]
+Run it as ``python -m smartfab.virtual.runner --plant FILE [--seed N] [--start-us T]
 [--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ] [--mqtt-broker HOST:PORT
 --mqtt-mode uns|sparkplug] [--opcua-cert FILE --opcua-key FILE --opcua-trusted DIR]``; with the
 last three the OPC UA servers offer only Basic256Sha256 (Sign, SignAndEncrypt) and accept only
@@ -39,20 +39,20 @@ from urllib.parse import urlparse
 import numpy as np
 import numpy.typing as npt
 
-from smartfab.devices.virtual.factory import VirtualFactory
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
-from smartfab.devices.virtual.mqtt_publisher import Mode, VirtualMqttPublisher
-from smartfab.devices.virtual.opcua_server import ServerSecurity, VirtualOpcUaServer
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
 from smartfab.platform.points import PointBatch, now_us
+from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.modbus.server import VirtualModbusServer
+from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
+from smartfab.virtual.opcua.server import ServerSecurity, VirtualOpcUaServer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TICK_S = 0.2
 _REPLAY_CHUNK_US = 3_600_000_000  # history simulated an hour at a time when starting
-_MODULE = "smartfab.devices.virtual.runner"
+_MODULE = "smartfab.virtual.runner"
 Endpoints = dict[str, list[str]]  # protocol -> endpoints being served
 
 
@@ -280,7 +280,7 @@ async def _stop_when_orphaned(stop: asyncio.Event, every_s: float = 1.0) -> None
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m smartfab.devices.virtual.runner",
+        prog="python -m smartfab.virtual.runner",
         description="Run a plant's virtual equipment behind real OPC UA and Modbus servers.",
     )
     parser.add_argument("--plant", type=Path, required=True, help="plant file (YAML)")
@@ -342,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class RunnerProcess:
-    """The runner in a child process (``python -m smartfab.devices.virtual.runner``)."""
+    """The runner in a child process (``python -m smartfab.virtual.runner``)."""
 
     def __init__(
         self,

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smartfab.devices.virtual.calendar import (
+from smartfab.virtual.calendar import (
     OFF,
     PLANNED_STOP,
     PRODUCTION,

@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from smartfab.devices.virtual.calendar import ShiftCalendar
-from smartfab.devices.virtual.equipment import Failure, Timeline, VirtualEquipment
-from smartfab.devices.virtual.models import MODELS, known_quantities
-from smartfab.devices.virtual.signals import Sampler, SignalSim
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import DEFAULT_STATES, Equipment, Plant
 from smartfab.platform.points import EventBatch, EventKind, Int64Array, PointBatch, Quality
+from smartfab.virtual.calendar import ShiftCalendar
+from smartfab.virtual.equipment import Failure, Timeline, VirtualEquipment
+from smartfab.virtual.models import MODELS, known_quantities
+from smartfab.virtual.signals import Sampler, SignalSim
 
 __all__ = ["Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
 

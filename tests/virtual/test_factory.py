@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from smartfab.devices.virtual.factory import VirtualFactory, VirtualFactoryError, known_quantities
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import DEFAULT_STATES, Plant
 from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
+from smartfab.virtual.factory import VirtualFactory, VirtualFactoryError, known_quantities
 
 from .plants import QUANTITIES, build_plant
 

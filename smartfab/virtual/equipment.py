@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartfab.devices.virtual.calendar import PRODUCTION, ShiftCalendar
-from smartfab.devices.virtual.models import EquipmentModel, FailureMode
 from smartfab.model.plant import DEFAULT_STATES
 from smartfab.platform.points import Float64Array, Int64Array
+from smartfab.virtual.calendar import PRODUCTION, ShiftCalendar
+from smartfab.virtual.models import EquipmentModel, FailureMode
 
 _CODE = {name: code for code, name in DEFAULT_STATES.items()}
 OFF = _CODE["off"]

@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from smartfab.devices.virtual.equipment import IDLE, OFF, RUNNING, Ramp, Timeline
-from smartfab.devices.virtual.models import CNC, EquipmentModel, Quantity, quantity
-from smartfab.devices.virtual.signals import Sampler, SignalSim
+from smartfab.virtual.equipment import IDLE, OFF, RUNNING, Ramp, Timeline
+from smartfab.virtual.models import EquipmentModel, Quantity, quantity
+from smartfab.virtual.models.cnc import MODEL as CNC
+from smartfab.virtual.signals import Sampler, SignalSim
 
 S = 1_000_000
 CODES = np.array([10, 11, 12, 13, 14, 15])  # the equipment's own code for each state

@@ -14,10 +14,10 @@ from asyncua.client.client import Client
 from asyncua.ua.object_ids import ObjectIdNames
 from asyncua.ua.status_codes import StatusCodes
 
-from smartfab.devices.virtual.opcua_server import VirtualOpcUaServer
 from smartfab.model.plant import Plant
 from smartfab.model.units import lookup_unit
 from smartfab.platform.points import Quality
+from smartfab.virtual.opcua.server import VirtualOpcUaServer
 from tests.devices.bound_plants import EQUIPMENT, opcua_connection, opcua_signal, plant
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -8,8 +8,8 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from smartfab.devices.modbus.registers import encode
-from smartfab.devices.virtual.modbus_server import VirtualModbusServer
 from smartfab.model.plant import Plant
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from tests.devices.bound_plants import modbus_signal, plant
 
 

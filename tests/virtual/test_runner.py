@@ -14,12 +14,12 @@ from asyncua.ua.uaerrors import UaError
 from pymodbus.client import AsyncModbusTcpClient
 
 from smartfab.devices.modbus.registers import decode
-from smartfab.devices.virtual.factory import VirtualFactory
-from smartfab.devices.virtual.opcua_server import ServerSecurity
-from smartfab.devices.virtual.runner import RunnerProcess, VirtualDevices
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
+from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.opcua.server import ServerSecurity
+from smartfab.virtual.runner import RunnerProcess, VirtualDevices
 from tests.devices.opcua.pki import make_pki
 
 PLANT = """
@@ -165,7 +165,7 @@ def test_the_runner_stops_when_its_owner_is_killed(plant_file: Path) -> None:
     owner = subprocess.Popen(
         [sys.executable, "-c", (
             "import sys, time\nfrom pathlib import Path\n"
-            "from smartfab.devices.virtual.runner import RunnerProcess\n"
+            "from smartfab.virtual.runner import RunnerProcess\n"
             "r = RunnerProcess(Path(sys.argv[1]), seed=5, opcua_port=0, modbus_port=0)\n"
             "r.start()\nprint(r.pid, flush=True)\ntime.sleep(600)\n"
         ), str(plant_file)],

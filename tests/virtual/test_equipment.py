@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from smartfab.devices.virtual.calendar import PRODUCTION, ShiftCalendar
-from smartfab.devices.virtual.equipment import (
+from smartfab.model.plant import DEFAULT_STATES
+from smartfab.virtual.calendar import PRODUCTION, ShiftCalendar
+from smartfab.virtual.equipment import (
     DOWN,
     IDLE,
     OFF,
@@ -16,8 +17,8 @@ from smartfab.devices.virtual.equipment import (
     Timeline,
     VirtualEquipment,
 )
-from smartfab.devices.virtual.models import CNC, MODELS, EquipmentModel
-from smartfab.model.plant import DEFAULT_STATES
+from smartfab.virtual.models import MODELS, EquipmentModel
+from smartfab.virtual.models.cnc import MODEL as CNC
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR

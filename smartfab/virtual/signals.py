@@ -15,9 +15,9 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
-from smartfab.devices.virtual.equipment import OFF, RUNNING, Timeline
-from smartfab.devices.virtual.models import WEAR, EquipmentModel, Quantity
 from smartfab.platform.points import Float64Array, Int64Array
+from smartfab.virtual.equipment import OFF, RUNNING, Timeline
+from smartfab.virtual.models import WEAR, EquipmentModel, Quantity
 
 _US = 1_000_000
 _DAY_S = 86_400

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from smartfab.devices.virtual.models import MODELS, TIMELINE_QUANTITIES
 from smartfab.model.plant import Equipment, Plant, Signal, Source
+from smartfab.virtual.models import MODELS, TIMELINE_QUANTITIES
 
 # quantity -> (unit, expected range); every model's quantities are named in the brief.
 QUANTITIES: dict[str, tuple[str, tuple[float, float]]] = {

@@ -1,0 +1,1 @@
+"""The virtual plant's Modbus face: its equipment served as Modbus TCP servers."""

@@ -1,0 +1,2 @@
+"""The virtual plant's MQTT face: its equipment published as a Unified Namespace and
+Sparkplug B nodes."""

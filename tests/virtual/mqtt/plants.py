@@ -1,0 +1,35 @@
+"""A plant whose simulated signals are bound to where the virtual MQTT publisher puts them, shared
+by the publisher's tests and the runtime's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartfab.devices.mqtt.topics import sparkplug_binding, uns_binding
+from smartfab.model.plant import Plant
+from smartfab.virtual.mqtt.publisher import Mode
+from tests.devices.mqtt.broker import HOST, shared_broker_port
+
+SIGNALS = [("state", "state", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
+
+
+def mqtt_plant(site: str, mode: Mode, enterprise: str) -> Plant:
+    """Two CNCs whose simulated signals are bound to where the publisher puts them."""
+    equipment = []
+    for name in ("cnc-1", "cnc-2"):
+        signals: list[dict[str, Any]] = []
+        for sig, unit, extra in SIGNALS:
+            path = f"{site}/a/l/c/{name}/{sig}"
+            topic, field = (
+                uns_binding(path, enterprise) if mode == "uns" else sparkplug_binding(path)
+            )
+            source = {"mqtt": {"connection": "broker", "topic": topic, "field": field}}
+            signals.append({"name": sig, "unit": unit if sig != "state" else "1", "sim": sig,
+                            "sample_s": 0.5, "source": source, **extra})  # fmt: skip
+        equipment.append({"name": name, "model": "cnc", "ideal_cycle_s": 60, "signals": signals})
+    cell = {"name": "c", "equipment": equipment}
+    area = {"name": "a", "lines": [{"name": "l", "cells": [cell]}]}
+    connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": shared_broker_port()}
+    return Plant.model_validate(
+        {"site": {"name": site, "areas": [area]}, "connections": [connection]}
+    )
