@@ -25,6 +25,7 @@ from smartfab.model.plant import (
     RateAlarm,
     StaleAlarm,
 )
+from smartfab.model.units import display_unit
 from smartfab.platform.points import Float64Array, Int64Array
 
 ObjectArray = npt.NDArray[np.object_]
@@ -133,7 +134,7 @@ def plant_alarms(plant: Plant) -> list[Alarm]:
         for sig in equipment.signals:
             if sig.alarms is None:
                 continue
-            unit = "" if sig.unit == "1" else f" {sig.unit}"
+            unit = f" {shown}" if (shown := display_unit(sig.unit)) else ""
             for name in _SIGNAL_RULES:
                 rule = getattr(sig.alarms, name)
                 if rule is not None:
