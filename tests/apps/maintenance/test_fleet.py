@@ -54,6 +54,7 @@ def test_rul_trained_from_the_store_then_reused(tmp_path: Path) -> None:
         assert m1.current_health < m2.current_health
         # Ranked by risk: the machine about to fail first; the other kind has no failures, so
         # no RUL: health from its own baseline.
+        assert m1.risk is not None and m2.risk is not None
         assert fleet[0] is m1 and m1.risk > m2.risk
         assert ok.model == "baseline" and ok.rul_h is None and ok.current_health > 90
         # The wear ramps are anomalies against the first third of the period.
