@@ -75,7 +75,8 @@ class Acknowledge(BaseModel):
 class Shelve(BaseModel):
     id: str
     user: str = _USER
-    minutes: float = Field(gt=0, description="How long the alarm stays shelved")
+    # Shelving is temporary by nature (ISA-18.2): at most 30 days, then the alarm is back.
+    minutes: float = Field(gt=0, le=30 * 24 * 60, description="How long the alarm stays shelved")
     reason: str
 
 
