@@ -42,6 +42,7 @@ def report(
     from smartfab.apps.monitoring.reports import (
         ReportKind,
         build_report,
+        oee_text,
         report_period,
         write_report,
     )
@@ -61,9 +62,10 @@ def report(
             built = build_report(store, plant_model, path, start, end, label, which)
             files = write_report(built, out, [f.strip() for f in formats.split(",") if f.strip()])
     t = built.total
+    progress = f" (in progress: up to {built.local(built.until)})" if built.in_progress else ""
     console.print(
-        f"{label} {path}: OEE {t.oee:.1%}, good {t.good:,.0f}, scrap {t.scrap:,.0f}, "
-        f"{built.alarms.total} alarms",
+        f"{label}{progress} {path}: OEE {oee_text(t)}, good {t.good:,.0f}, "
+        f"scrap {t.scrap:,.0f}, {built.alarms.total} alarms",
         highlight=False,
     )
     for f in files:
