@@ -4,7 +4,7 @@
 // An item may carry a confidence interval (low, high), drawn as a whisker over its bar, and its
 // own label text (e.g. "12.3 ± 0.4").
 
-import { Plot, cssVar, formatValue } from "./core.js";
+import { Plot, cssVar, valueText } from "./core.js";
 
 export class BarChart extends Plot {
   constructor(container, { barHeight = 24, bars = 6, labelWidth = 150, valueWidth = 70, unit = "" } = {}) {
@@ -48,7 +48,7 @@ export class BarChart extends Plot {
         end = Math.max(b, r);
       }
       ctx.fillStyle = cssVar("--text"); ctx.textAlign = "left";
-      const text = d.text ?? `${formatValue(d.value, hi - lo)} ${this.unit}`;
+      const text = d.text ?? valueText(d.value, hi - lo, this.unit);
       ctx.fillText(d.value === null ? "–" : text, end + 6, y + h / 2);
     });
     ctx.strokeStyle = cssVar("--chart-axis");

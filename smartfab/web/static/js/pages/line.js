@@ -3,7 +3,7 @@
 
 import { get, live, rows } from "../api.js";
 import { BarChart } from "../charts/bars.js";
-import { h, leaf, num, pct, rangeButtons, stateLabel } from "../dom.js";
+import { h, leaf, num, pct, periodLabel, rangeButtons, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 import { firstRow, iso, kpiCards, loadTimelines, lossChart, stateLegend, timelineChart } from "./common.js";
 
@@ -43,7 +43,7 @@ export async function render(root, route, plant, refresh) {
   lossChart(lossBox).set(f);
   const shiftRows = rows(shifts.total).slice(-9);
   new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth: 130 })
-    .setItems(shiftRows.map((r) => ({ label: r.label, value: r.oee === null ? null : 100 * r.oee })));
+    .setItems(shiftRows.map((r) => ({ label: periodLabel(r.label), value: r.oee === null ? null : 100 * r.oee })));
 
   const tl = timelineChart(tlBox, paths.length);
   await loadTimelines(tl, paths, x0, now);
