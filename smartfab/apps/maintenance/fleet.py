@@ -76,7 +76,7 @@ class Note:
     """Why a figure is unknown or missing, and what it needs: ``code`` for a translated text
     with ``params``, ``text`` in English."""
 
-    code: str  # running_data, failures, training, untrained, model_refused
+    code: str  # running_data, failures, history, training, untrained, model_refused
     text: str
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -204,14 +204,17 @@ class FleetAssessor:
     background: bool = True
     _cache: dict[str, tuple[int, RulModel]] = field(default_factory=dict)
     _refused: dict[str, str] = field(default_factory=dict)  # model name -> why not loaded
+    # Model name -> failures recorded when a training found too little history to learn from:
+    # not tried again until more are recorded.
+    _tried: dict[str, int] = field(default_factory=dict)
     _steps: set[int] = field(default_factory=lambda: {HOUR_US})  # row widths asked for
     _lock: threading.Lock = field(default_factory=threading.Lock)  # one training at a time
     _thread: threading.Thread | None = None
 
     @property
     def training(self) -> bool:
-        """Whether a training is under way."""
-        return self._lock.locked()
+        """Whether a training is under way (or its thread about to start it)."""
+        return self._lock.locked() or (self._thread is not None and self._thread.is_alive())
 
     def equipment(self) -> list[str]:
         """Equipment with float measurements, by path."""
@@ -245,8 +248,8 @@ class FleetAssessor:
             found, note = self._registered(signals, step)
             if found is None and note is None:
                 have = sum(len(outages.get(h.equipment, [])) for h in group)
-                note = self._missing(have)
-                untrained |= have >= MIN_FAILURES and self.background
+                note = self._missing(have, self._tried.get(self._name(signals, step)[0]) == have)
+                untrained |= note.code == "training"
             mode = sum((modes.get(h.equipment, Counter()) for h in group), Counter[str]())
             likely = mode.most_common(1)[0][0] if mode else ""
             out += [self._assess(h, step, horizon_h, found, likely, note) for h in group]
@@ -255,9 +258,14 @@ class FleetAssessor:
         return sorted(out, key=lambda a: (a.risk is None, -(a.risk or 0.0),
                                           a.current_health, a.equipment))  # fmt: skip
 
-    def _missing(self, have: int) -> Note:
-        """Why a kind with ``have`` recorded failures has no RUL model."""
+    def _missing(self, have: int, tried: bool) -> Note:
+        """Why a kind with ``have`` recorded failures has no RUL model; ``tried``: a training
+        with as many found too little to learn from."""
         params: dict[str, Any] = {"need": MIN_FAILURES, "have": have, "command": TRAIN_COMMAND}
+        if tried:
+            return Note("history", f"no RUL model for this kind of equipment: {have} recorded "
+                        "failures, but too little running history before them in the last 30 "
+                        "days to learn from; more failures are needed", params)  # fmt: skip
         if have < MIN_FAILURES:
             return Note("failures", f"no RUL model for this kind of equipment: it needs "
                         f"{MIN_FAILURES} recorded failures (has {have}); models then train in "
@@ -295,7 +303,7 @@ class FleetAssessor:
 
     def start_training(self, end_us: int) -> bool:
         """Start :meth:`train` in a background thread unless one runs; whether it started."""
-        if self.training or (self._thread is not None and self._thread.is_alive()):
+        if self.training:
             return False
 
         def run() -> None:
@@ -327,10 +335,15 @@ class FleetAssessor:
                     if time.monotonic() >= deadline:
                         return trained
                     name, digest = self._name(signals, step)
-                    if self.registry.versions(name) and name not in self._refused:
+                    have = sum(len(outages.get(h.equipment, [])) for h in group)
+                    if self._tried.get(name) == have or (
+                        self.registry.versions(name) and name not in self._refused
+                    ):
                         continue
                     info = self._fit(name, digest, signals, group, outages, step)
-                    if info is not None:
+                    if info is None:
+                        self._tried[name] = have
+                    else:
                         self._refused.pop(name, None)
                         trained.append(info)
         return trained

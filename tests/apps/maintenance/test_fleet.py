@@ -148,3 +148,19 @@ def test_training_runs_in_the_background(tmp_path: Path) -> None:
         assert not assessor.training
         after = {a.equipment: a for a in assessor.assess(T0, end, 24)}[f"{LINE}/m1"]
         assert after.model.startswith("rul-plant-") and after.rul_h is not None
+
+
+def test_failures_without_enough_history_are_not_trained_again(tmp_path: Path) -> None:
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        end = fill_shift_machine(store, T0, run_h=40, off_h=56, again_h=3)
+        # Two failures five hours apart: too few rows before each to learn from.
+        store.append_events(EventBatch.of([T0 + 5 * H, T0 + 10 * H], CNC, EventKind.FAILURE,
+                                          "spindle_bearing"))  # fmt: skip
+        assessor = FleetAssessor(PlantData(store), ModelRegistry(None), background=False)
+        (a,) = assessor.assess(end - 30 * 24 * H, end, 24)
+        assert a.rul_note is not None and a.rul_note.code == "untrained"
+        assert assessor.train(end) == []
+        (b,) = assessor.assess(end - 30 * 24 * H, end, 24)
+        assert b.rul_note is not None and b.rul_note.code == "history"
+        assert "more failures are needed" in b.rul_note.text
+        assert b.current_health > 90  # health still comes from the baseline
