@@ -69,6 +69,12 @@ class Alarm:
     tolerance: float = 0.0  # FLATLINE
     code: float = np.nan  # STATE, FAULT: the register value
 
+    @property
+    def value_is_code(self) -> bool:
+        """The value is a state or fault code (212), not a measurement (212.37): shown as the
+        whole number it is."""
+        return self.kind in (Kind.STATE, Kind.FAULT)
+
 
 def priority_rank(priority: str) -> int:
     """0 for low up to 3 for urgent."""

@@ -64,7 +64,8 @@ export function alarmTable(body, done, { compact = false } = {}) {
     compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
     h("td", {}, a.message),
     h("td", {}, stateBadge(a)),
-    h("td", { class: "num" }, num(a.value, 2)),
+    // A fault or state code (212) is a name, not a quantity: no decimals, no digit grouping.
+    h("td", { class: "num" }, a.value_is_code && a.value !== null ? String(a.value) : num(a.value, 2)),
     compact ? null : h("td", {}, a.state === "shelved" ? t("alarm.shelved_until", { who: a.shelved_by, until: dateTime(ms(a.shelved_until)) })
       : a.acked_by ? t("alarm.acked_by", { who: a.acked_by, at: dateTime(ms(a.acked_at)) }) : ""),
     h("td", {}, actions(a, done))))));
