@@ -62,11 +62,11 @@ def report(
             built = build_report(store, plant_model, path, start, end, label, which)
             files = write_report(built, out, [f.strip() for f in formats.split(",") if f.strip()])
     t = built.total
-    progress = f" (in progress: up to {built.local(built.until)})" if built.in_progress else ""
     console.print(
-        f"{label}{progress} {path}: OEE {oee_text(t)}, good {t.good:,.0f}, "
-        f"scrap {t.scrap:,.0f}, {built.alarms.total} alarms",
+        f"{label} {path}: OEE {oee_text(t)}, good {t.good:,.0f}, scrap {t.scrap:,.0f}, "
+        f"{built.alarms.total} alarms; {built.span}",
         highlight=False,
+        soft_wrap=True,  # one line per report, whatever the terminal's width
     )
     for f in files:
         print(f)

@@ -72,6 +72,7 @@ class ProductionReport:
     start: int  # epoch µs
     end: int
     until: int  # the figures cover [start, until): until < end while the period is in progress
+    data_until: int | None  # the store's data ends here, before ``until``: unknown after it
     timezone: str
     generated: int
     total: KpiRow
@@ -90,6 +91,9 @@ class ProductionReport:
         text = f"{self.local(self.start)} to {self.local(self.end)}"
         if self.in_progress:
             text += f" (in progress: up to {self.local(self.until)})"
+        # Ingestion keeps the newest data seconds behind the clock; only a real gap is news.
+        if self.data_until is not None and self.until - self.data_until > 60 * _US:
+            text += f"; no data after {self.local(self.data_until)}"
         return text
 
     @property
@@ -184,6 +188,7 @@ def build_report(
         start=start,
         end=end,
         until=until,
+        data_until=figures.known_until,
         timezone=plant.work_calendar(asset).timezone,
         generated=now,
         total=KpiRow.of(asset, f),
