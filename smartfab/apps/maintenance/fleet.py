@@ -336,9 +336,9 @@ class FleetAssessor:
                         return trained
                     name, digest = self._name(signals, step)
                     have = sum(len(outages.get(h.equipment, [])) for h in group)
-                    if self._tried.get(name) == have or (
-                        self.registry.versions(name) and name not in self._refused
-                    ):
+                    if have < MIN_FAILURES or self._tried.get(name) == have:
+                        continue
+                    if self.registry.versions(name) and name not in self._refused:
                         continue
                     info = self._fit(name, digest, signals, group, outages, step)
                     if info is None:

@@ -57,6 +57,8 @@ def test_rul_trained_from_the_store_then_reused(tmp_path: Path) -> None:
         assert m1.risk is not None and m2.risk is not None
         assert fleet[0] is m1 and m1.risk > m2.risk
         assert ok.model == "baseline" and ok.rul_h is None and ok.current_health > 90
+        # Its kind has no failures to learn from, which the training does not change.
+        assert ok.rul_note is not None and ok.rul_note.code == "failures"
         # The wear ramps are anomalies against the first third of the period.
         assert m1.anomalies and {x.sensor for x in m1.anomalies} <= {"temp", "vib"}
         assert registry.names() == [m1.model.split("@")[0]]

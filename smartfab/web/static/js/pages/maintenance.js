@@ -9,8 +9,9 @@ import { dateTime, h, leaf, num, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
 import { iso } from "./common.js";
 
-// A day: the trend gets minute-scale rows; longer ranges switch to hourly rows.
-let span = 86400e3;
+// A month of hourly rows, as the server's periodic assessment (which raises the work orders)
+// reads it; a day or less gets minute-scale rows.
+let span = 30 * 86400e3;
 const HORIZON_H = 24;
 
 // Why a figure is unknown or missing, in the page's language (the server's English otherwise).
