@@ -92,7 +92,10 @@ async def _demo(
     # The devices' own factory replays the same history (same seed, same start) in its process
     # while this one stores it, so the live values continue the stored history seamlessly.
     devices = RunnerProcess(s.plant, seed=s.seed, start_us=start)
-    replay_s = 60 + 5 * (now - start) / DAY_US  # the replay costs about 1.3 s of CPU a day
+    # The replay costs about 1.3 s of CPU a day, but it shares the CPU with the backfill (and on
+    # a busy machine with more): 4 days took over 80 s. The limit is only for a child that hangs;
+    # one that fails exits, and is reported at once.
+    replay_s = 300 + 30 * (now - start) / DAY_US
     ready = asyncio.create_task(asyncio.to_thread(devices.start, replay_s))
     try:
         if start < now:

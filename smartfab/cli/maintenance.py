@@ -8,12 +8,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from smartfab.cli.common import ConfigOpt, DataDirOpt, console, progress_bar, settings
+from smartfab.cli.common import (
+    ConfigOpt,
+    DataDirOpt,
+    PlantOpt,
+    console,
+    plant_and_store,
+    progress_bar,
+    settings,
+)
 
 app = typer.Typer(
     help="Predictive maintenance: remaining useful life (RUL) with an interval from run-to-failure "
-    "histories (NASA C-MAPSS files), and failure prediction from process data (AI4I 2020). Models "
-    "are versioned under <data-dir>/models.",
+    "histories (the plant's recorded failures, NASA C-MAPSS files), and failure prediction from "
+    "process data (AI4I 2020). Models are versioned under <data-dir>/models.",
     no_args_is_help=True,
 )
 
@@ -96,6 +104,35 @@ def train(
                           f"threshold {f['threshold']}")  # fmt: skip
             bar.advance(task)
     console.print(table)
+    console.print(f"models stored in {registry.root}")
+
+
+@app.command("train-fleet")
+def train_fleet(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    plant: PlantOpt = None,
+) -> None:
+    """Train the plant's RUL models now (the server also trains them in the background): one
+    per kind of equipment that has enough recorded failures in its last 30 days and no model
+    yet, on the stored history up to now. Stop the server first when its store is the embedded
+    DuckDB file (one process at a time)."""
+    from smartfab.apps.maintenance.fleet import MIN_FAILURES, FleetAssessor
+    from smartfab.apps.maintenance.registry import ModelRegistry
+    from smartfab.platform.points import now_us
+    from smartfab.platform.queries import PlantData
+
+    s = settings(config, data_dir, plant)
+    registry = ModelRegistry(s.data_dir / "models")
+    with plant_and_store(s) as (the_plant, store), console.status("training ..."):
+        trained = FleetAssessor(PlantData(store, the_plant), registry).train(now_us())
+    for info in trained:
+        f = info.meta["figures"]
+        console.print(f"{info.name} v{info.version}: {f['failures']} failures of "
+                      f"{len(f['equipment'])} equipment, {f['train_seconds']:.1f} s")  # fmt: skip
+    if not trained:
+        console.print(f"no model trained: a kind of equipment needs {MIN_FAILURES} recorded "
+                      "failures and has no model yet")  # fmt: skip
     console.print(f"models stored in {registry.root}")
 
 

@@ -42,6 +42,7 @@ def report(
     from smartfab.apps.monitoring.reports import (
         ReportKind,
         build_report,
+        oee_text,
         report_period,
         write_report,
     )
@@ -62,9 +63,10 @@ def report(
             files = write_report(built, out, [f.strip() for f in formats.split(",") if f.strip()])
     t = built.total
     console.print(
-        f"{label} {path}: OEE {t.oee:.1%}, good {t.good:,.0f}, scrap {t.scrap:,.0f}, "
-        f"{built.alarms.total} alarms",
+        f"{label} {path}: OEE {oee_text(t)}, good {t.good:,.0f}, scrap {t.scrap:,.0f}, "
+        f"{built.alarms.total} alarms; {built.span}",
         highlight=False,
+        soft_wrap=True,  # one line per report, whatever the terminal's width
     )
     for f in files:
         print(f)

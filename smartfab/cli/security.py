@@ -17,6 +17,7 @@ from rich.table import Table
 
 from smartfab.cli.common import ConfigOpt, DataDirOpt, console, settings
 from smartfab.errors import SmartfabError
+from smartfab.platform.security.tokens import MAX_DAYS
 
 if TYPE_CHECKING:
     from smartfab.platform.security import Security
@@ -93,7 +94,7 @@ def users_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         found = sec.users.list()
     table = Table("name", "role", "scope", "state", "created")
     for u in found:
-        state = "disabled" if u.disabled else "locked" if u.locked_until_us else "active"
+        state = "disabled" if u.disabled else "active"
         table.add_row(u.name, u.role.value, u.scope or "(all)", state, _when(u.created_us))
     console.print(table)
 
@@ -147,7 +148,10 @@ def tokens_create(
         typer.Option("--permission", "-P", help="Only this permission of the role (repeatable)."),
     ] = None,
     days: Annotated[
-        float, typer.Option("--days", help="Expires after this many days; 0 for never.", min=0)
+        float,
+        typer.Option(
+            "--days", help="Expires after this many days; 0 for never.", min=0, max=MAX_DAYS
+        ),
     ] = 90,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,

@@ -99,7 +99,7 @@ def calibrate(
             )  # fmt: skip
     params.save(out)
     for note in notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        console.print(f"[yellow]note:[/yellow] {note.text}")
     table = Table(title=f"twin calibrated on {_iso(start_us)} .. {_iso(end_us)}")
     for col in ("line", "station", "cycle s (cv)", "scrap", "stops", "setup min / lot"):
         table.add_column(col)
@@ -251,6 +251,12 @@ def whatif(
         )
     table.add_row("bottleneck", str(b.bottleneck), str(s.bottleneck))
     console.print(table)
+    if result.deterministic:
+        console.print(
+            "[yellow]note:[/yellow] the twin has no random element (fixed cycle times, no scrap, "
+            "stops or setups), so every replication is the same and the intervals are zero wide; "
+            "calibrate it from history (smartfab twin calibrate) to see the variation"
+        )
     shares = Table(title="bottleneck shares (active-period method): sole + shifting")
     for col in ("station", "baseline", "scenario"):
         shares.add_column(col)

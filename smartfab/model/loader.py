@@ -5,7 +5,10 @@ so that every value keeps its line and column: schema errors (pydantic) and sema
 (unknown units, overlapping Modbus registers, ...) are reported at the value they are about, with
 the field path, the offending value and why. All problems are collected, never only the first.
 
-Semantic checks need a schema-valid plant to look at, so they run once the schema errors are fixed.
+Semantic checks need a schema-valid plant to look at: when the schema finds problems, the parts
+they are in (the list item holding a bad value, an unknown field) are left out and the rest is
+validated again, so that one run reports the schema problems and the semantic ones of everything
+else. Only a YAML syntax error stops the reading, at the place where YAML cannot go on.
 """
 
 from __future__ import annotations
@@ -135,17 +138,125 @@ def _read(path: Path) -> tuple[Plant | None, list[PlantIssue]]:
     if data is None:
         return None, reader.issues
     issues = list(reader.issues)
-    plant: Plant | None = None
-    try:
-        plant = Plant.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            issue = reader.schema_issue(err, data)
-            issues += [issue] if issue is not None else []
-    if plant is not None:
-        issues += (reader.finding_issue(f) for f in _findings(plant))
+    plant, schema, findings = _validate(data)
+    issues += (i for e, path in schema if (i := reader.schema_issue(e, path)) is not None)
+    issues += (reader.finding_issue(f) for f in findings)
     issues.sort(key=lambda i: (i.line or 0, i.column or 0))
-    return plant, issues
+    return (plant if not schema else None), issues
+
+
+_MAX_ROUNDS = 10  # each round leaves out at least one more part; the plant tree is ~7 levels deep
+
+
+def _validate(
+    data: dict[object, object],
+) -> tuple[Plant | None, list[tuple[ErrorDetails, DataPath]], list[_Finding]]:
+    """The plant (None unless all of it is valid), the schema errors with their data paths, and the
+    semantic findings of the valid part, all paths in ``data``'s coordinates.
+
+    Each round validates ``data`` without the parts that held the errors found so far, until what
+    is left is valid; its semantic checks then run. Errors that only leaving parts out causes (a
+    list emptied, a required field removed) are not reported."""
+    drop: set[DataPath] = set()  # list items left out
+    remove: set[DataPath] = set()  # mapping keys left out
+    errors: list[tuple[ErrorDetails, DataPath]] = []
+    for _ in range(_MAX_ROUNDS):
+        view = _Pruned(data, drop, remove)
+        try:
+            plant = Plant.model_validate(view.data)
+        except ValidationError as exc:
+            progress = False
+            for err in exc.errors(include_url=False):
+                path = view.original(_data_path(view.data, err["loc"]))
+                if not view.caused(path):
+                    errors.append((err, path))
+                part, is_item = _part_of(data, path, extra=err["type"] == "extra_forbidden")
+                if part is not None and part not in (drop if is_item else remove):
+                    (drop if is_item else remove).add(part)
+                    progress = True
+            if not progress:
+                return None, errors, []
+            continue
+        incomplete = view.shortened
+        findings = [
+            f._replace(
+                path=view.original(f.path),
+                first=None if f.first is None else view.original(f.first),
+            )
+            for f in _findings(plant, incomplete)
+        ]
+        return plant, errors, findings
+    return None, errors, []
+
+
+def _part_of(data: object, path: DataPath, *, extra: bool) -> tuple[DataPath | None, bool]:
+    """The part of ``data`` to leave out for an error at ``path``, and whether it is a list item:
+    an unknown field itself, else the innermost list item holding the value, else the value's
+    key; None when there is nothing to leave out (a required field missing outside any list)."""
+    containers = [data]
+    for part in path:
+        found, child = _child(containers[-1], part)
+        if not found:
+            break
+        containers.append(child)
+    if extra and len(containers) == len(path) + 1 and path:
+        return path, False
+    for end in range(len(containers) - 1, 0, -1):
+        if isinstance(containers[end - 1], list):
+            return path[:end], True
+    if len(containers) == len(path) + 1 and path:
+        return path, False
+    return None, False
+
+
+class _Pruned:
+    """``data`` without some list items and mapping keys, and the way back from its paths (whose
+    list indexes shift when items are left out) to those of ``data``."""
+
+    def __init__(self, data: dict[object, object], drop: set[DataPath], remove: set[DataPath]):
+        self._drop = drop
+        self._remove = remove
+        self._kept: dict[DataPath, list[int]] = {}  # shortened list -> original index of each item
+        self._cut: set[DataPath] = set()  # original paths of what was left out
+        # Paths, in the pruned data, of the lists and mappings that lost something.
+        self.shortened: set[DataPath] = set()
+        copy = self._copy(data, (), ())
+        assert isinstance(copy, dict)
+        self.data: dict[object, object] = copy
+
+    def _copy(self, value: object, old: DataPath, new: DataPath) -> object:
+        if isinstance(value, dict):
+            out: dict[object, object] = {}
+            for key, item in value.items():
+                if (*old, key) in self._remove:
+                    self._cut.add((*old, key))
+                    self.shortened.add(new)
+                else:
+                    out[key] = self._copy(item, (*old, key), (*new, key))
+            return out
+        if isinstance(value, list):
+            kept = [i for i in range(len(value)) if (*old, i) not in self._drop]
+            if len(kept) < len(value):
+                self._kept[new] = kept
+                self._cut.update((*old, i) for i in range(len(value)) if i not in kept)
+                self.shortened.add(new)
+            return [self._copy(value[i], (*old, i), (*new, j)) for j, i in enumerate(kept)]
+        return value
+
+    def original(self, path: DataPath) -> DataPath:
+        """The path in the original data of ``path`` in the pruned data."""
+        out: list[object] = []
+        for i, part in enumerate(path):
+            kept = self._kept.get(path[:i])
+            if kept is not None and isinstance(part, int) and 0 <= part < len(kept):
+                part = kept[part]
+            out.append(part)
+        return tuple(out)
+
+    def caused(self, path: DataPath) -> bool:
+        """Whether an error at ``path`` (original coordinates) may come only from leaving parts
+        out: it is at a part left out (a required key) or around one (its list, their models)."""
+        return any(cut[: len(path)] == path for cut in self._cut)
 
 
 def _show(value: object) -> str:
@@ -323,11 +434,11 @@ class _Reader:
             reason += f" on line {self._node_at(finding.first).start_mark.line + 1}"
         return self._issue_at(finding.path, finding.value, reason)
 
-    def schema_issue(self, err: ErrorDetails, data: dict[object, object]) -> PlantIssue | None:
-        """The issue for a pydantic error, or None when it only repeats a YAML issue."""
+    def schema_issue(self, err: ErrorDetails, path: DataPath) -> PlantIssue | None:
+        """The issue for a pydantic error at ``path`` of the data, or None when it only repeats a
+        YAML issue."""
         loc = err["loc"]
         kind = err["type"]
-        path = _data_path(data, loc)
         if any(path[:end] in self._unreadable for end in range(len(path) + 1)):
             return None
         value: str | None = _show(err["input"])
@@ -379,7 +490,7 @@ def _data_path(data: dict[object, object], loc: tuple[int | str, ...]) -> DataPa
     return tuple(path)
 
 
-def _child(container: object, part: int | str) -> tuple[bool, object]:
+def _child(container: object, part: object) -> tuple[bool, object]:
     if isinstance(container, dict) and part in container:
         return True, container[part]
     if isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container):
@@ -469,7 +580,9 @@ class _Named(NamedTuple):
 _SINGLE_ROLES = ("state", "fault", "good_count", "scrap_count")
 
 
-def _findings(plant: Plant) -> Iterator[_Finding]:
+def _findings(plant: Plant, incomplete: set[DataPath]) -> Iterator[_Finding]:
+    """The semantic problems of ``plant``. ``incomplete`` holds the paths of the lists and
+    mappings that lost parts with schema errors: what is missing from them is not reported."""
     yield from _duplicate_names(plant.connections, ("connections",), "connection")
     site = plant.site
     try:
@@ -493,8 +606,9 @@ def _findings(plant: Plant) -> Iterator[_Finding]:
                 yield from _duplicate_names(cell.equipment, (*cell_path, "equipment"), "equipment")
                 for ei, equipment in enumerate(cell.equipment):
                     yield from _equipment_findings(equipment, (*cell_path, "equipment", ei))
-                    yield from _alarm_findings(equipment, (*cell_path, "equipment", ei))
-    yield from _binding_findings(plant)
+                    eq_path = (*cell_path, "equipment", ei)
+                    yield from _alarm_findings(equipment, eq_path, incomplete)
+    yield from _binding_findings(plant, ("connections",) in incomplete)
 
 
 def _duplicate_names(items: Sequence[_HasName], path: DataPath, what: str) -> Iterator[_Finding]:
@@ -611,9 +725,13 @@ def _stop_findings(stops: Sequence[PlannedStop], path: DataPath) -> Iterator[_Fi
             yield _Finding((*path, i, "end"), _show(str(stop.end)), reason)
 
 
-def _alarm_findings(equipment: Equipment, path: DataPath) -> Iterator[_Finding]:
+def _alarm_findings(
+    equipment: Equipment, path: DataPath, incomplete: set[DataPath]
+) -> Iterator[_Finding]:
     rules = equipment.alarms
     roles = {s.role for s in equipment.signals}
+    if (*path, "signals") in incomplete:  # a signal with the role may be the one left out
+        roles |= {"state", "fault"}
     if rules is not None:
         names = set(equipment.states.values())
         if rules.states and "state" not in roles:
@@ -656,7 +774,7 @@ def _limit_findings(signal: Signal, path: DataPath) -> Iterator[_Finding]:
             yield _Finding((*path, upper, "limit"), _show(b), reason, (*path, lower, "limit"))
 
 
-def _binding_findings(plant: Plant) -> Iterator[_Finding]:
+def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_Finding]:
     connections: dict[str, OpcUaConnection | ModbusConnection | MqttConnection] = {}
     for c in plant.connections:
         connections.setdefault(c.name, c)
@@ -670,6 +788,8 @@ def _binding_findings(plant: Plant) -> Iterator[_Finding]:
         protocol = source.protocol
         src_path = (*path, "source", protocol)
         conn = connections.get(binding.connection)
+        if conn is None and connections_incomplete:
+            continue  # its connection may be one with schema errors, reported already
         if conn is None or conn.protocol != protocol:
             reason = (
                 _no_such_connection(binding.connection, protocol, plant)

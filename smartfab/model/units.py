@@ -161,6 +161,18 @@ def lookup_unit(symbol: str) -> Unit:
     return unit
 
 
+def display_unit(symbol: str) -> str:
+    """How people read ``symbol`` after a value: its UNECE symbol (``degC`` -> ``°C``, ``m3/h``
+    -> ``m³/h``); empty for a dimensionless one (states, counts); an unknown one as written."""
+    unit = _SPELLINGS.get(symbol)
+    if unit is None:
+        return symbol
+    return "" if unit.code == _DIMENSIONLESS else unit.display
+
+
+_DIMENSIONLESS = "C62"  # UNECE "one": states, codes, counts and ratios
+
+
 def _closest(symbol: str) -> str | None:
     # Case first: "KW" is one keystroke from "kW" but difflib rates the pair poorly.
     same_letters = [s for s in UNITS if s.casefold() == symbol.strip().casefold()]

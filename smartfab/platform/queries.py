@@ -88,6 +88,16 @@ class PlantData:
         self._by_id: dict[int, SignalInfo] = {}
         self.refresh()
 
+    def close(self) -> None:
+        """Let go of the store, so that another process may open it for writing."""
+        self.store.close()
+
+    def __enter__(self) -> PlantData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def refresh(self) -> None:
         """Reload the signal catalogue (after signals were registered)."""
         infos = self.store.signals()
@@ -208,7 +218,9 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 def connect(data: str | Path, plant: str | Path | None = None) -> PlantData:
     """Open a data folder, a .duckdb file or a ``postgresql://`` URL for queries, e.g. from a
-    notebook."""
+    notebook. While a running smartfab (serve, demo) holds a DuckDB store, the queries go
+    through that process; while this one holds it, others' go through this one (close() ends
+    that)."""
     from smartfab.model.loader import load_plant
     from smartfab.platform.store import is_postgres_url, open_store
 

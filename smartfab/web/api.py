@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -21,7 +23,7 @@ from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
 from smartfab.platform.security import Security
 from smartfab.platform.setpoints import SetpointTarget
-from smartfab.web import auth
+from smartfab.web import auth, schemas
 from smartfab.web.auth import ApiLimits
 from smartfab.web.live import LiveFeed
 from smartfab.web.routes import (
@@ -84,6 +86,13 @@ def create_app(
             status_code=404 if "unknown" in str(exc) else 422, content={"detail": str(exc)}
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and why, never the value sent: it may be a password (a login with a misspelt
+        # field echoed the whole body) or a token, and answers end up in logs and browsers.
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+
     writer = control.writer if isinstance(control, _Ingesting) else None
     engine = getattr(control, "alarms", None)
     engine = engine if isinstance(engine, AlarmEngine) else None
@@ -91,7 +100,11 @@ def create_app(
     app.state.live = feed  # ApiServer.stop ends the streams, which would hold shutdown open
 
     # Every /api route must declare its permission; one that does not is closed (auth.install).
-    api = APIRouter(prefix="/api", dependencies=[Depends(auth.undeclared_guard)])
+    # Every time window is bounded before any route works on it (schemas.window_guard).
+    api = APIRouter(
+        prefix="/api",
+        dependencies=[Depends(auth.undeclared_guard), Depends(schemas.window_guard)],
+    )
     api.include_router(session.router())
     api.include_router(plant.router(data))
     api.include_router(monitoring.router(data))

@@ -4,20 +4,70 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import Query
-from pydantic import BaseModel, Field
+from fastapi import HTTPException, Query, Request
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+
+# Times a request may name: beyond them no plant has data, and far enough out the stores'
+# microsecond integers and Python's dates overflow (a 500 instead of an answer).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# The longest window a request may ask for: the work of OEE per shift or day, timelines, alarm
+# load and the like grows with the window, not with the data (a window of centuries took
+# seconds and hundreds of MB). A year and a bit, the web app's longest range.
+MAX_SPAN = timedelta(days=400)
+
+
+def _plausible(t: datetime) -> datetime:
+    aware = t if t.tzinfo is not None else t.replace(tzinfo=UTC)  # naive times are UTC
+    if not EARLIEST <= aware < LATEST:
+        raise ValueError(f"a time from {EARLIEST:%Y} to {LATEST:%Y}")
+    return t
+
+
+Instant = Annotated[datetime, AfterValidator(_plausible)]
+"""A time in a request (query or body): ISO 8601, from 1970 to 2200."""
 
 Start = Annotated[
-    datetime | None, Query(description="Start (ISO 8601; default: end minus 1 h or 1 day)")
+    Instant | None, Query(description="Start (ISO 8601; default: end minus 1 h or 1 day)")
 ]
-End = Annotated[datetime | None, Query(description="End, exclusive (ISO 8601; default: now)")]
+End = Annotated[Instant | None, Query(description="End, exclusive (ISO 8601; default: now)")]
+
+_instant: TypeAdapter[datetime] = TypeAdapter(Instant)
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    """422 unless ``start`` lies before ``end`` (default now) by at most :data:`MAX_SPAN`."""
+    if start is None:
+        return
+    stop = _utc(end) if end is not None else datetime.now(UTC)
+    if _utc(start) >= stop:
+        raise HTTPException(422, "start must lie before end (end defaults to now)")
+    if stop - _utc(start) > MAX_SPAN:
+        raise HTTPException(422, f"a time window spans at most {MAX_SPAN.days} days")
+
+
+def window_guard(request: Request) -> None:
+    """Router-level dependency of /api: every request's ``start``/``end`` query window is
+    checked once here, before the route does any work. Values that are not times are left to
+    the route's own parameter validation, which names them."""
+    q = request.query_params
+    try:
+        start = _instant.validate_strings(q["start"]) if "start" in q else None
+        end = _instant.validate_strings(q["end"]) if "end" in q else None
+    except ValidationError:
+        return
+    check_window(start, end)
 
 
 class Columns(BaseModel):

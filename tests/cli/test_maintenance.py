@@ -1,11 +1,14 @@
-"""`smartfab maintenance train` then `evaluate` on small generated data, as a user runs them."""
+"""`smartfab maintenance train` then `evaluate` on small generated data, and `train-fleet` on a
+generated plant history, as a user runs them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from smartfab.apps.maintenance.registry import ModelRegistry
-from tests.apps.maintenance.synthetic import write_ai4i, write_cmapss
+from smartfab.platform.points import now_us
+from smartfab.platform.store.duckdb import DuckDBStore
+from tests.apps.maintenance.synthetic import DAYS, H, fill_wearing_fleet, write_ai4i, write_cmapss
 from tests.cli.test_main import smartfab
 
 
@@ -41,3 +44,20 @@ def test_every_maintenance_command_explains_itself() -> None:
         r = smartfab(*command, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout, command
         assert "C-MAPSS" in r.stdout, command
+
+
+def test_train_fleet_trains_the_plant_models_from_recorded_failures(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    with DuckDBStore(tmp_path / "data" / "smartfab.duckdb") as store:
+        # A month of history ending an hour ago: the command trains on the last 30 days.
+        fill_wearing_fleet(store, now_us() // H * H - DAYS * 24 * H)
+    r = smartfab("maintenance", "train-fleet", "--data-dir", str(tmp_path / "data"))
+    assert r.returncode == 0, r.stderr
+    registry = ModelRegistry(tmp_path / "data" / "models")
+    (name,) = registry.names()
+    assert name.startswith("rul-plant-") and name.endswith("-60m") and name in r.stdout
+    assert registry.info(name).meta["figures"]["failures"] >= 2
+    # Trained once: a second run has nothing left to train.
+    again = smartfab("maintenance", "train-fleet", "--data-dir", str(tmp_path / "data"))
+    assert again.returncode == 0 and "no model trained" in again.stdout
+    assert registry.versions(name) == [1]

@@ -116,3 +116,25 @@ def test_help_explains_the_commands() -> None:
         assert command in result.output
     check_help = runner.invoke(app, ["check", "--help"]).output
     assert "every problem" in check_help
+
+
+def test_check_reports_schema_and_semantic_problems_in_one_run(tmp_path: Path) -> None:
+    """Schema errors (an unknown field, a bad port) do not hide the unit, register, name and
+    reference problems of the rest of the file until they are fixed: one run shows them all."""
+    path = tmp_path / "bad.yaml"
+    text = BAD_PLANT.replace("register: 9}", "register: 9, role: state}")
+    path.write_text(text + "- {name: mb2, protocol: modbus, host: h, port: x}\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert [line.split(": ", 1)[0] for line in lines[:-1]] == [
+        f"{path}:12:29",  # unit
+        f"{path}:12:79",  # register past the end
+        f"{path}:12:82",  # unknown field (schema)
+        f"{path}:13:20",  # duplicate name
+        f"{path}:13:62",  # connection of another protocol
+        f"{path}:16:48",  # port not a number (schema)
+    ], result.output
+    assert "source.modbus.role = 'state': unknown field" in lines[2]
+    assert "connections[1].port = 'x': input should be a valid integer" in lines[5]
+    assert lines[-1] == f"6 problems in {path}"

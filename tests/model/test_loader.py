@@ -719,13 +719,74 @@ def test_all_semantic_problems_are_reported_in_file_order(tmp_path: Path) -> Non
     assert [i.line for i in issues] == sorted(i.line or 0 for i in issues)
 
 
+def test_problems_of_every_kind_are_reported_in_one_run(tmp_path: Path) -> None:
+    """A file with independent problems of each kind (YAML structure, schema, units, references,
+    registers, names) reports every one of them at once, not one kind per run."""
+    press = textwrap.dedent(
+        """\
+        - name: press
+          ideal_cycle_s: 10
+          signals:
+          - name: force
+            unit: kN
+            type: float65
+            source: {opcua: {connection: ua, node: "ns=2;s=p.force"}}
+        """
+    )
+    text = plant_yaml(
+        STATE_SIGNAL
+        + TEMP_SIGNAL.replace("degC", "degF")
+        + modbus_signals("register: 9, type: float32")
+        + '- name: temp\n  unit: degC\n  source: {opcua: {connection: uaa, node: "ns=2;s=t"}}\n',
+        equipment="colour: red\n",  # unknown field: the rest of the equipment is still checked
+        more_equipment=press,  # a bad type: only this equipment is left out of the other checks
+        connections=CONNECTIONS + "- {name: mb, protocol: modbus, host: 127.0.0.2}\n",
+    )
+    text = text.replace("  name: s\n", "  name: s\n  name: t\n", 1)
+    issues = check_plant(write(tmp_path, text))
+    press_type = "site.areas[0].lines[0].cells[0].equipment[1].signals[0].type"
+    assert [(i.field, i.line) for i in issues] == [
+        ("site.name", 3),  # YAML structure: duplicate key
+        (f"{EQ}.colour", line_of(text, "colour: red")),  # schema: unknown field
+        (f"{EQ}.signals[1].unit", line_of(text, "degF")),  # unit
+        (f"{EQ}.signals[2].source.modbus.register", line_of(text, "register: 9")),  # registers
+        (f"{EQ}.signals[3].name", line_of(text, "name: temp", 2)),  # duplicate name
+        (f"{EQ}.signals[3].source.opcua.connection", line_of(text, "uaa")),  # reference
+        (press_type, line_of(text, "float65")),  # schema: bad value
+        ("connections[3].name", line_of(text, "127.0.0.2")),  # duplicate connection
+    ], "\n".join(map(str, issues))
+    reasons = [i.reason for i in issues]
+    assert reasons[0].startswith("duplicate key") and reasons[1].startswith("unknown field")
+    assert reasons[2].startswith("unknown unit") and "past the end of 'mb'" in reasons[3]
+    assert reasons[4].startswith("duplicate signal name")
+    assert reasons[5] == "no such connection; did you mean 'ua'?"
+    assert reasons[7].startswith("duplicate connection name")
+
+
+def test_a_part_with_schema_errors_raises_no_follow_up_problems(tmp_path: Path) -> None:
+    """A connection or a signal left out for its schema error is not reported again as missing
+    by the checks that look for it (the binding's connection, the state alarm's state signal)."""
+    text = plant_yaml(
+        SIGNALS.replace("role: state", "role: state\n  sample_s: -1"),
+        equipment="alarms: {states: {unplanned_down: {priority: high}}}\n",
+        connections=CONNECTIONS.replace("endpoint:", "endpoint: 5, x:"),
+    )
+    issues = check_plant(write(tmp_path, text))
+    assert [i.field for i in issues] == [
+        f"{EQ}.signals[0].sample_s",
+        "connections[1].endpoint",
+        "connections[1].x",
+    ], "\n".join(map(str, issues))
+
+
 def test_load_plant_error_lists_every_issue_and_a_count(tmp_path: Path) -> None:
     text = plant_yaml(SIGNALS.replace("degC", "degF").replace("role: state", "role: stat"))
     path = write(tmp_path, text)
     with pytest.raises(PlantError) as caught:
         load_plant(path)
     issues = check_plant(path)
-    assert len(issues) == 1  # schema errors come first: semantic checks need a valid schema
+    # the schema error (role) and the unit of the other, valid signal, in one run
+    assert [i.field.removeprefix(EQ) for i in issues] == [".signals[0].role", ".signals[1].unit"]
     assert caught.value.issues == tuple(issues)
     text2 = plant_yaml(SIGNALS.replace("degC", "degF").replace("register: 0", "register: 10"))
     path2 = write(tmp_path, text2, "two.yaml")

@@ -78,3 +78,15 @@ def test_unknown_unit_without_a_close_one_points_to_the_list() -> None:
         lookup_unit("psi")
     assert caught.value.suggestion is None
     assert "smartfab plant units" in caught.value.reason
+
+
+def test_display_unit_is_how_people_write_it() -> None:
+    """Pages, API and alarm texts show °C, not the ASCII symbol plant files type."""
+    from smartfab.model.units import display_unit
+
+    assert display_unit("degC") == "°C"
+    assert display_unit("°C") == "°C"  # an alias reads the same
+    assert display_unit("m3/h") == "m³/h" and display_unit("Nm") == "N·m"
+    assert display_unit("kW") == "kW"
+    assert display_unit("1") == "" and display_unit("count") == ""  # dimensionless: no unit
+    assert display_unit("furlong") == "furlong"  # not in the catalogue: as written

@@ -334,12 +334,12 @@ async def small(
     tmp_path: Path, filled_store: Path, demo_plant: Plant
 ) -> AsyncIterator[tuple[str, Security]]:
     """A read-only server with tight limits: 1 KiB bodies, bursts of 5 requests and 3 logins,
-    lock-out after 3 failures."""
+    a delay after 3 failures."""
     from smartfab.platform.security.ratelimit import LockoutPolicy
 
     with (
         DuckDBStore(filled_store) as store,
-        Security(tmp_path / "sec.sqlite", LockoutPolicy(max_failures=3)) as sec,
+        Security(tmp_path / "sec.sqlite", LockoutPolicy(free_failures=2, first_delay_s=600)) as sec,
     ):
         sec.users.add("test", "li", "operator", "", "li-password-1")
         limits = ApiLimits(
@@ -401,10 +401,10 @@ async def test_login_session_cookie_lockout_and_security_log(small: tuple[str, S
 
         wrong = {"user": "li", "password": "not-it-at-all"}
         assert [(await client.post("/api/login", json=wrong)).status_code for _ in range(3)] == [
-            401, 401, 403  # the third failure locks the account
+            401, 401, 401  # after the third failure, this address waits before the next try
         ]  # fmt: skip
         r = await client.post("/api/login", json={"user": "li", "password": "li-password-1"})
-        assert r.status_code == 403 and "locked" in r.json()["detail"]
+        assert r.status_code == 429 and "wait" in r.json()["detail"]
         r = await client.post("/api/login", json=wrong)  # the 6th login from this address
         assert r.status_code == 429
 

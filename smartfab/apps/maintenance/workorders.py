@@ -257,6 +257,7 @@ def raise_orders(
         if not a.failure_predicted(horizon_h):
             continue
         assert a.rul_h is not None and a.rul_low_h is not None and a.rul_high_h is not None
+        assert a.ts is not None  # a RUL is predicted at a row
         evidence = Evidence(round(a.current_health, 1), round(a.rul_h, 1), round(a.rul_low_h, 1),
                             round(a.rul_high_h, 1), len(a.anomalies), a.model)  # fmt: skip
         # The prediction is from the last row; the planner's clock is now.

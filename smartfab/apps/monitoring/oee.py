@@ -163,6 +163,14 @@ class OeeFigures:
         return self.good + self.scrap
 
     @property
+    def no_data(self) -> BoolArray:
+        """Periods of which nothing is known: no time in a known state and no part counted
+        (before the first data, or after the store's newest). Their KPIs are NaN for want of
+        data, which is a different answer than NaN for want of planned busy time."""
+        nothing: BoolArray = (self.planned_busy_s + self.planned_down_s == 0) & (self.produced == 0)
+        return nothing
+
+    @property
     def ideal_produced_s(self) -> Float64Array:
         return self.ideal_good_s + self.ideal_scrap_s
 
@@ -225,8 +233,8 @@ class OeeFigures:
             "end": pa.array(self.periods.end, pa.int64()).cast(ts),
         }
         derived = [
-            "planned_busy_s", "produced", "availability", "performance", "quality", "oee",
-            "breakdown_loss_s", "setup_loss_s", "small_stop_loss_s", "reduced_speed_loss_s",
+            "planned_busy_s", "produced", "no_data", "availability", "performance", "quality",
+            "oee", "breakdown_loss_s", "setup_loss_s", "small_stop_loss_s", "reduced_speed_loss_s",
             "process_defect_loss_s", "reduced_yield_loss_s", "mtbf_s", "mttr_s",
         ]  # fmt: skip
         for name in [f.name for f in dataclasses.fields(self)[1:]] + derived:
@@ -266,13 +274,16 @@ def compute_oee(
     startup_window_s: float = DEFAULT_STARTUP_WINDOW_S,
     categories: Mapping[str, TimeCategory] = DEFAULT_CATEGORIES,
     planned: Periods | None = None,
+    known_until: int | None = None,
 ) -> OeeFigures:
     """OEE figures of one equipment for each period.
 
     ``states`` may start before the first period: a setup that ended up to ``startup_window_s``
     before a period then still marks the scrap at the period's start as start-up rejects. Counts
     and transitions outside every period are ignored. Within the ``planned`` stops, setup, idle
-    and down time count as planned down time (see the module docstring).
+    and down time count as planned down time (see the module docstring). From ``known_until``
+    on (where the data ends) the state is unknown: the last state event says what the equipment
+    entered, not that it stayed there after nothing more was recorded.
     """
     if not ideal_cycle_s > 0:
         raise ValueError(f"ideal cycle time {ideal_cycle_s} s: must be positive")
@@ -287,7 +298,8 @@ def compute_oee(
     stop_edges = (
         np.empty(0, np.int64) if planned is None else np.concatenate((planned.start, planned.end))
     )
-    bounds = np.unique(np.concatenate((periods.start, periods.end, inner, stop_edges)))
+    horizon = np.array([] if known_until is None else [known_until], np.int64)
+    bounds = np.unique(np.concatenate((periods.start, periods.end, inner, stop_edges, horizon)))
     bounds = bounds[(bounds >= periods.start[0]) & (bounds <= periods.end[-1])]
     seg_start = bounds[:-1]
     k = _period_of(periods, seg_start)
@@ -296,6 +308,8 @@ def compute_oee(
         stopped = _period_of(planned, seg_start) >= 0
         lost = np.isin(seg_cat, (TimeCategory.SETUP, TimeCategory.DELAY, TimeCategory.DOWN))
         seg_cat = np.where(stopped & lost, TimeCategory.PLANNED_DOWN, seg_cat)
+    if known_until is not None:
+        seg_cat = np.where(seg_start >= known_until, TimeCategory.UNKNOWN, seg_cat)
     cell = np.where(k >= 0, k * _N_CATEGORIES + seg_cat, -1)
     seconds = _per_period(cell, np.diff(bounds) / _US, n * _N_CATEGORIES).reshape(n, _N_CATEGORIES)
 
@@ -345,6 +359,7 @@ def oee_from_events(
     startup_window_s: float = DEFAULT_STARTUP_WINDOW_S,
     categories: Mapping[str, TimeCategory] = DEFAULT_CATEGORIES,
     planned: Periods | None = None,
+    known_until: int | None = None,
 ) -> OeeFigures:
     """OEE figures from a :meth:`Store.events` table of one equipment covering the periods, and
     the state in force before its first event (:func:`~.states.state_in_force`)."""
@@ -356,6 +371,7 @@ def oee_from_events(
         startup_window_s=startup_window_s,
         categories=categories,
         planned=planned,
+        known_until=known_until,
     )
 
 

@@ -6,6 +6,13 @@ those of the equipment below it that has an ideal cycle time (without one, perfo
 are not defined). Periods follow the asset's work calendar from the plant file: its shifts
 (``by="shift"``), local days (``by="day"``) or the whole range; the calendar's planned stops
 (time outside shifts, breaks, dated stops) are planned down time, as :mod:`.oee` explains.
+
+Periods in progress and periods without data are answered the same way wherever they are asked
+(API, pages, reports, CLI), because all of them come here. After ISO 22400, time that has not
+happened is in no state: a range is cut at now, so a shift in progress has the figures of its time
+so far. Time after the store's newest data (collection stopped, the demo was ended) is *unknown*,
+as time before the first data is: it counts in ``unknown_s`` and in no ISO time, never as a loss.
+A period of which nothing is known has ``no_data`` set and NaN KPIs.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartfab.apps.monitoring.oee import (
@@ -31,7 +39,7 @@ from smartfab.apps.monitoring.periods import (
 )
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import EquipmentRef, Plant
-from smartfab.platform.points import EventKind
+from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.store.base import Store
 
 PeriodKind = Literal["shift", "day", "range"]
@@ -53,9 +61,11 @@ class AssetFigures:
     """OEE figures of ``path`` per period, and of each equipment that went into them."""
 
     path: str
-    periods: Periods
+    periods: Periods  # cut at now: the last one ends early when it is in progress
     figures: OeeFigures
     equipment: dict[str, OeeFigures]
+    in_progress: bool  # the range asked for had not ended: its last period is cut at now
+    known_until: int | None  # where the store's data ends, when that is before the periods end
 
 
 def equipment_below(plant: Plant, path: str) -> list[EquipmentRef]:
@@ -69,10 +79,16 @@ def equipment_below(plant: Plant, path: str) -> list[EquipmentRef]:
     return refs
 
 
-def periods(plant: Plant, path: str, start: int, end: int, by: PeriodKind) -> Periods:
-    """The reporting periods of ``path`` in [start, end) (epoch µs)."""
+def periods(
+    plant: Plant, path: str, start: int, end: int, by: PeriodKind, now: int | None = None
+) -> Periods:
+    """The reporting periods of ``path`` in [start, end) (epoch µs), cut at ``now``: time that
+    has not happened yet belongs to no period."""
     if end <= start:
         raise AssetError(f"the range must end after it starts ({start} .. {end})")
+    end = min(end, now_us() if now is None else now)
+    if end <= start:
+        raise AssetError("the range lies entirely in the future")
     if by == "range":
         return Periods.window(start, end, "range")
     calendar = plant.work_calendar(path.strip("/"))
@@ -89,16 +105,37 @@ def shifts_of(plant: Plant, path: str) -> Sequence[AnyShift]:
     return plant.work_calendar(path.strip("/")).shifts or DEFAULT_SHIFTS
 
 
-def asset_oee(
-    store: Store, plant: Plant, path: str, start: int, end: int, by: PeriodKind = "range"
-) -> AssetFigures:
-    """OEE of the asset at ``path`` per period of ``by`` within [start, end).
+def data_until(store: Store, events: pa.Table) -> int | None:
+    """Where the data ends: the newest point of the whole store, or the newest of ``events`` if
+    that is later; None for a store without either. The whole store's points, not the asset's:
+    a machine that reports only on change (or nothing while it runs steadily) is still known to
+    be in its state as long as collection goes on."""
+    newest = [
+        pc.max(column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())).as_py()
+        for column in (store.latest().column("ts"), events.column("ts"))
+        if len(column)
+    ]
+    return max(newest) if newest else None
 
-    Three reads serve any number of equipment: the state and count events of the whole asset from
+
+def asset_oee(
+    store: Store,
+    plant: Plant,
+    path: str,
+    start: int,
+    end: int,
+    by: PeriodKind = "range",
+    now: int | None = None,
+) -> AssetFigures:
+    """OEE of the asset at ``path`` per period of ``by`` within [start, end), cut at ``now``
+    (default: the clock), with time after the store's newest data unknown.
+
+    Four reads serve any number of equipment: the state and count events of the whole asset from
     one start-up window before the first period (so that a setup ending just before it marks its
-    start-up scrap), the state each equipment was in then, and the planned stops of each work
-    calendar."""
-    at = periods(plant, path, start, end, by)
+    start-up scrap), the state each equipment was in then, the planned stops of each work
+    calendar, and the newest point of the store."""
+    now = now_us() if now is None else now
+    at = periods(plant, path, start, end, by, now)
     refs = [r for r in equipment_below(plant, path) if r.equipment.ideal_cycle_s is not None]
     if not refs:
         raise AssetError(f"no equipment below {path!r} has an ideal_cycle_s: OEE is not defined")
@@ -106,6 +143,8 @@ def asset_oee(
     first, last = int(at.start[0]), int(at.end[-1])
     since = first - int(DEFAULT_STARTUP_WINDOW_S * _US)
     events = store.events(since, last, asset, [EventKind.STATE, EventKind.COUNT], None)
+    newest = data_until(store, events)
+    known_until = newest if newest is not None and newest < last else None
     in_force = store.state_durations(asset, since - 1, since)
     initial = dict(
         zip(in_force.column("equipment").to_pylist(), in_force.column("state").to_pylist(),
@@ -126,6 +165,7 @@ def asset_oee(
         per_equipment[ref.path] = oee_from_events(
             events.filter(codes == names.index(ref.path) if ref.path in names else codes < 0),
             at, ideal, initial.get(ref.path),
-            planned=planned[line],
+            planned=planned[line], known_until=known_until,
         )  # fmt: skip
-    return AssetFigures(asset, at, combine(list(per_equipment.values())), per_equipment)
+    figures = combine(list(per_equipment.values()))
+    return AssetFigures(asset, at, figures, per_equipment, end > now, known_until)

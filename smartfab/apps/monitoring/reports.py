@@ -3,7 +3,9 @@ shift or one local day, written as PDF (to print and sign) and XLSX (to analyse 
 
 A report is built from the store once (:func:`build_report`) and then rendered by each writer, so
 the PDF and the workbook always show the same figures. Which shift or day: :func:`report_period`
-picks it by name from the asset's work calendar, or the last one that has ended.
+picks it by name from the asset's work calendar, or the last one that has ended. The figures are
+:func:`~.production.asset_oee`'s, the same the API and the web app show: a shift in progress is
+reported up to now, and a period without data says "no data".
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class KpiRow:
     """One asset's figures over the report period (NaN where a KPI is not defined)."""
 
     name: str
+    no_data: bool  # nothing is known of the period: its KPIs are NaN for want of data
     oee: float
     availability: float
     performance: float
@@ -48,6 +51,7 @@ class KpiRow:
     def of(cls, name: str, f: OeeFigures) -> KpiRow:
         return cls(
             name,
+            bool(f.no_data[0]),
             float(f.oee[0]),
             float(f.availability[0]),
             float(f.performance[0]),
@@ -67,6 +71,8 @@ class ProductionReport:
     label: str  # "2026-11-17 early" or "2026-11-17"
     start: int  # epoch µs
     end: int
+    until: int  # the figures cover [start, until): until < end while the period is in progress
+    data_until: int | None  # the store's data ends here, before ``until``: unknown after it
     timezone: str
     generated: int
     total: KpiRow
@@ -74,6 +80,21 @@ class ProductionReport:
     equipment: list[KpiRow]
     losses_h: dict[str, float]  # the six big losses, hours
     alarms: AlarmLoad
+
+    @property
+    def in_progress(self) -> bool:
+        return self.until < self.end
+
+    @property
+    def span(self) -> str:
+        """From when to when, and up to when the figures go while the period is in progress."""
+        text = f"{self.local(self.start)} to {self.local(self.end)}"
+        if self.in_progress:
+            text += f" (in progress: up to {self.local(self.until)})"
+        # Ingestion keeps the newest data seconds behind the clock; only a real gap is news.
+        if self.data_until is not None and self.until - self.data_until > 60 * _US:
+            text += f"; no data after {self.local(self.data_until)}"
+        return text
 
     @property
     def file_stem(self) -> str:
@@ -127,17 +148,27 @@ def report_period(
 
 
 def build_report(
-    store: Store, plant: Plant, asset: str, start: int, end: int, label: str, kind: ReportKind
+    store: Store,
+    plant: Plant,
+    asset: str,
+    start: int,
+    end: int,
+    label: str,
+    kind: ReportKind,
+    now: int | None = None,
 ) -> ProductionReport:
-    """The report of ``asset`` over [start, end)."""
+    """The report of ``asset`` over [start, end), up to ``now`` (default: the clock) if that is
+    earlier."""
     asset = asset.strip("/")
-    figures = asset_oee(store, plant, asset, start, end, "range")
+    now = now_us() if now is None else now
+    figures = asset_oee(store, plant, asset, start, end, "range", now)
     # Lines are the third level (site/area/line); below a line there are none to list.
     lines = [] if asset.count("/") >= 2 else list(dict.fromkeys(
         "/".join(p.split("/")[:3]) for p in figures.equipment
     ))  # fmt: skip
     line_rows = [
-        KpiRow.of(line, asset_oee(store, plant, line, start, end).figures) for line in lines
+        KpiRow.of(line, asset_oee(store, plant, line, start, end, "range", now).figures)
+        for line in lines
     ]
     f = figures.figures
     losses = {
@@ -148,25 +179,37 @@ def build_report(
         "process defects": f.process_defect_loss_s,
         "reduced yield": f.reduced_yield_loss_s,
     }
-    events = store.events(start, end, asset, [EventKind.ALARM], None)
+    until = int(figures.periods.end[-1])
+    events = store.events(start, until, asset, [EventKind.ALARM], None)
     return ProductionReport(
         asset=asset,
         kind=kind,
         label=label,
         start=start,
         end=end,
+        until=until,
+        data_until=figures.known_until,
         timezone=plant.work_calendar(asset).timezone,
-        generated=now_us(),
+        generated=now,
         total=KpiRow.of(asset, f),
         lines=line_rows,
         equipment=[KpiRow.of(p, e) for p, e in figures.equipment.items()],
         losses_h={k: float(v[0]) / _HOUR_S for k, v in losses.items()},
-        alarms=alarm_load(from_events(events), start, end, top=10),
+        alarms=alarm_load(from_events(events), start, until, top=10),
     )
+
+
+NO_DATA = "no data"
 
 
 def _pct(x: float) -> str:
     return "–" if math.isnan(x) else f"{100 * x:.1f} %"
+
+
+def oee_text(row: KpiRow) -> str:
+    """The OEE as a reader should see it: a percentage, "no data", or "–" when the period had
+    no planned busy time (nothing was planned to be produced)."""
+    return NO_DATA if row.no_data else _pct(row.oee)
 
 
 def _num(x: float, digits: int = 0) -> str:
@@ -179,7 +222,7 @@ _KPI_HEADER = ["asset", "OEE", "availability", "performance", "quality", "good",
 
 def _kpi_cells(r: KpiRow, short: str) -> list[str]:
     return [
-        short, _pct(r.oee), _pct(r.availability), _pct(r.performance), _pct(r.quality),
+        short, oee_text(r), _pct(r.availability), _pct(r.performance), _pct(r.quality),
         _num(r.good), _num(r.scrap), _num(r.planned_busy_h, 2), _num(r.down_h, 2), str(r.failures),
     ]  # fmt: skip
 
@@ -201,6 +244,8 @@ def write_xlsx(report: ProductionReport, path: Path) -> Path:
     ws.append(["period", report.label])
     ws.append(["from", report.local(report.start)])
     ws.append(["to", report.local(report.end)])
+    if report.in_progress:
+        ws.append(["in progress: figures up to", report.local(report.until)])
     ws.append(["generated", report.local(report.generated)])
     ws.append([])
 
@@ -211,7 +256,8 @@ def write_xlsx(report: ProductionReport, path: Path) -> Path:
         for r in rows:
             values = [r.name, r.oee, r.availability, r.performance, r.quality, r.good, r.scrap,
                       r.planned_busy_h, r.down_h, r.failures]  # fmt: skip
-            sheet.append([None if isinstance(v, float) and math.isnan(v) else v for v in values])
+            cells = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+            sheet.append([r.name, NO_DATA, *cells[2:]] if r.no_data else cells)
             for cell in sheet[sheet.max_row][1:5]:
                 cell.number_format = "0.0%"
             for cell in sheet[sheet.max_row][7:9]:
@@ -284,8 +330,7 @@ def write_pdf(report: ProductionReport, path: Path) -> Path:
     story: list[Flowable] = [
         Paragraph(f"{report.kind.capitalize()} report — {report.asset}", styles["Title"]),
         Paragraph(
-            f"{report.label}: {report.local(report.start)} to {report.local(report.end)}; "
-            f"generated {report.local(report.generated)}",
+            f"{report.label}: {report.span}; generated {report.local(report.generated)}",
             styles["Normal"],
         ),
         Spacer(1, 4 * mm),

@@ -219,3 +219,47 @@ def u_chart(nonconformities: npt.ArrayLike, units: npt.ArrayLike) -> ControlChar
     ubar = float(c.sum() / n.sum())
     sigma = np.sqrt(ubar / n)
     return _chart("u", c / n, ubar, sigma, ubar + 3 * sigma, _lower(ubar, 3 * sigma))
+
+
+# --- rational subgroups from a series of observations ------------------------------------------
+
+MIN_SUBGROUPS = 10  # fewer make trial limits meaningless
+TARGET_SUBGROUPS = 20  # Montgomery's rule of thumb for trial limits: 20 to 25 subgroups
+AUTO_MAX_SUBGROUPS = 100  # what a chart shows unless asked for more: enough, and readable
+DEFAULT_SIZE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SubgroupPlan:
+    """How ``available`` observations become subgroups: ``count`` subgroups of ``size`` (0 when
+    they are too few: fewer than ``needed``)."""
+
+    available: int
+    size: int
+    count: int
+    needed: int  # observations for MIN_SUBGROUPS subgroups of ``size``
+
+    @property
+    def enough(self) -> bool:
+        return self.count >= MIN_SUBGROUPS
+
+    def indices(self) -> IntpArray:
+        """Indices (count x size) of rational subgroups: runs of ``size`` consecutive
+        observations, so that a subgroup holds only short-term variation, spread evenly over the
+        series so that the chart shows the variation between them."""
+        first = np.linspace(0, self.available - self.size, self.count).astype(np.intp)
+        return first[:, None] + np.arange(self.size, dtype=np.intp)[None, :]
+
+
+def plan_subgroups(available: int, size: int | None, count: int | None) -> SubgroupPlan:
+    """Subgroups for ``available`` observations. ``size`` 1 means individuals; None chooses the
+    largest size up to :data:`DEFAULT_SIZE` (at least 2) that still gives
+    :data:`TARGET_SUBGROUPS` subgroups, so that a short series still makes a chart. ``count``
+    None takes as many subgroups as the observations fill, up to :data:`AUTO_MAX_SUBGROUPS`;
+    a count given is an upper bound too, since observations are not invented."""
+    if size is None:
+        size = int(np.clip(available // TARGET_SUBGROUPS, N_MIN, DEFAULT_SIZE))
+    if not 1 <= size <= N_MAX:
+        raise ValueError(f"subgroup size {size}: choose 1 (individuals) to {N_MAX}")
+    fits = min(AUTO_MAX_SUBGROUPS if count is None else count, available // size)
+    return SubgroupPlan(available, size, fits if fits >= MIN_SUBGROUPS else 0, MIN_SUBGROUPS * size)

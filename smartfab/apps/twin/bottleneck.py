@@ -4,7 +4,9 @@ A station is *active* while it works, is set up, repaired or otherwise held up b
 inactive while it waits for a part (starved), for room (blocked) or for the shift. At any moment
 the station whose current active period is the longest holds up the line most: it is the momentary
 bottleneck. Where the period of one bottleneck overlaps the period of the next, the bottleneck is
-*shifting* between them; the rest of a bottleneck period is a *sole* bottleneck. Over a run, each
+*shifting* between them; the rest of a bottleneck period is a *sole* bottleneck. Stations whose
+periods in force are equally long (stations that never wait, each working the whole shift) are
+shifting bottlenecks together, none of them the sole one. Over a run, each
 station's shares of sole and shifting bottleneck time rank the stations; the station with the
 largest total share is the line's bottleneck.
 """
@@ -80,20 +82,32 @@ def active_period_shares(
         inside = (k >= 0) & (mid < e[np.maximum(k, 0)])
         length[i] = np.where(inside, (e - s)[np.maximum(k, 0)], 0.0)
         period[i] = np.where(inside, k, -1)
+    all_len = np.diff(bounds)
+    longest = length.max(axis=0)
+    # Stations whose active periods are equally long hold up the line together (two stations
+    # that never wait, say, each working the whole shift): neither is the sole bottleneck, the
+    # time is shifting time of each. Giving it to the first station in line order would name a
+    # bottleneck the line does not have.
+    tied = (length == longest) & (longest > 0)
+    multi = tied.sum(axis=0) > 1
+    shifting = (tied[:, multi] * all_len[multi]).sum(axis=1)
     who = np.argmax(length, axis=0)
     seg = np.arange(mid.size)
-    some = length[who, seg] > 0
+    some = (longest > 0) & ~multi
     who, seg = who[some], seg[some]
-    seg_len = np.diff(bounds)[seg]
+    seg_len = all_len[seg]
     sole = np.zeros(n)
-    shifting = np.zeros(n)
     np.add.at(sole, who, seg_len)
+    ties_before = np.cumsum(multi)
     if who.size:
-        # Runs of one bottleneck period; the overlap of consecutive runs' periods is shifting.
+        # Runs of one bottleneck period; the overlap of consecutive runs' periods is shifting
+        # (unless a tie lies between them: the overlap is then counted as the tie's already).
         pid = period[who, seg]
         change = np.flatnonzero((who[1:] != who[:-1]) | (pid[1:] != pid[:-1]))
         first, second = change, change + 1
         for a, b in zip(first.tolist(), second.tolist(), strict=True):
+            if ties_before[seg[b]] != ties_before[seg[a]]:
+                continue
             sa, ea = _period(clipped, int(who[a]), int(pid[a]))
             sb, eb = _period(clipped, int(who[b]), int(pid[b]))
             overlap = max(0.0, min(ea, eb) - max(sa, sb))

@@ -24,10 +24,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from smartfab.apps.twin.history import History
 from smartfab.apps.twin.model import (
@@ -51,6 +54,19 @@ from smartfab.platform.store.base import Store
 _US = 1_000_000
 _QUANTUM_VAR = 1 / 6  # variance of the difference of two times each rounded to a second
 _CALENDAR_STATES = ("planned_stop", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the calibration could not fit: ``code`` and ``values`` let a page say it in the
+    reader's language (its i18n key is ``twin.note.<code>``); ``text`` says it in English."""
+
+    code: Literal["no_history", "partial_week"]
+    values: dict[str, str | float]
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "values": self.values, "text": self.text}
 
 
 def dist_of(values: Float64Array | list[float]) -> Dist | None:
@@ -171,13 +187,15 @@ def _setup(h: History, produced: float) -> Setup | None:
     return Setup(lot_parts=lots, duration_s=durations)
 
 
-def calibrate_calendar(histories: list[History], timezone: str) -> Calendar:
-    """The line's week, folded from its stations' states on a one-minute grid."""
+def calibrate_calendar(histories: list[History], design: Calendar) -> tuple[Calendar, float]:
+    """The line's week, folded from its stations' states on a one-minute grid, and the share of
+    the week's minutes the history covered. A minute of the week the history never saw (a window
+    shorter than a week, or before the first recorded state) keeps the ``design`` calendar: taking
+    it as production, or as off, would invent a working pattern nobody observed."""
+    week_minutes = 7 * 1440
     start, end = histories[0].start, histories[0].end
     grid = np.arange(start - start % (60 * _US) + 60 * _US, end, 60 * _US, dtype=np.int64)
-    if grid.size == 0:
-        return Calendar(timezone=timezone)
-    # Per minute and station: 0 production, 1 planned stop, 2 off, -1 hidden by a repair.
+    # Per minute and station: 0 production, 1 planned stop, 2 off; no vote while unknown.
     votes = np.zeros((3, grid.size))
     for h in histories:
         code = h.states.in_force(grid)
@@ -185,15 +203,16 @@ def calibrate_calendar(histories: list[History], timezone: str) -> Calendar:
         votes[0] += np.isin(names, ["running", "idle", "setup"])
         votes[1] += names == "planned_stop"
         votes[2] += names == "off"
-    kind = np.argmax(votes, axis=0)
-    zone = ZoneInfo(timezone)
+    known = votes.sum(axis=0) > 0
+    kind = np.argmax(votes, axis=0)[known]
+    zone = ZoneInfo(design.timezone)
     minute = np.array(
-        [_week_minute(int(t), zone) for t in grid.tolist()], np.int64
+        [_week_minute(int(t), zone) for t in grid[known].tolist()], np.int64
     )  # local minute of the week
-    fold = np.zeros((3, 7 * 1440))
+    fold = np.zeros((3, week_minutes))
     np.add.at(fold, (kind, minute), 1)
     seen = fold.sum(axis=0) > 0
-    week = np.where(seen, np.argmax(fold, axis=0), 2)
+    week = np.where(seen, np.argmax(fold, axis=0), _design_minutes(design))
     windows: list[str] = []
     # Runs of one kind, cut at midnight so that each window is one day's.
     edges = np.flatnonzero((np.diff(week) != 0) | (np.arange(1, week.size) % 1440 == 0)) + 1
@@ -204,7 +223,16 @@ def calibrate_calendar(histories: list[History], timezone: str) -> Calendar:
             continue
         kname: CalendarKind = "production" if k == 0 else "planned_stop"
         windows.append(format_window(a * 60, b * 60, kname))
-    return Calendar(timezone=timezone, week=windows)
+    return Calendar(timezone=design.timezone, week=windows), float(seen.mean())
+
+
+def _design_minutes(design: Calendar) -> npt.NDArray[np.int64]:
+    """The calendar's kind per minute of the week: 0 production, 1 planned stop, 2 off."""
+    out = np.full(7 * 1440, 2, np.int64)
+    for start, stop, kind in design.windows():
+        minutes = np.arange(start // 60, -(-stop // 60)) % (7 * 1440)
+        out[minutes] = 0 if kind == "production" else 1
+    return out
 
 
 def _week_minute(t_us: int, zone: ZoneInfo) -> int:
@@ -232,12 +260,12 @@ def calibrate(
     slack: float = 1.2,
     store_name: str = "",
     progress: Callable[[str], None] | None = None,
-) -> tuple[TwinParams, list[str]]:
+) -> tuple[TwinParams, list[Note]]:
     """Every line twin fitted to [start, end) of the store's history, and notes on what could
     not be fitted (equipment without history keeps its design data)."""
     base = twin_from_plant(plant)
     faults = {e.path: e.equipment.faults for e in plant.iter_equipment()}
-    notes: list[str] = []
+    notes: list[Note] = []
     lines = []
     for line in base.lines:
         histories = []
@@ -250,15 +278,32 @@ def calibrate(
             histories.append(h)
             fitted = calibrate_station(st, h, faults.get(path, {}))
             if fitted is st:
-                notes.append(f"{path}: no parts or running time in the window; design data kept")
+                notes.append(
+                    Note(
+                        "no_history",
+                        {"equipment": path},
+                        f"{path}: no parts or running time in the window; design data kept",
+                    )
+                )
             stations.append(fitted)
         buffers = [calibrate_buffer(a, b, slack) for a, b in itertools.pairwise(histories)]
+        calendar, covered = calibrate_calendar(histories, line.calendar)
+        if covered < 1:
+            notes.append(
+                Note(
+                    "partial_week",
+                    {"line": line.line, "covered": covered},
+                    f"{line.line}: the history covers {covered:.0%} of the week; the rest of "
+                    "the week keeps the design calendar (calibrate on at least a week for all "
+                    "of it)",
+                )
+            )
         lines.append(
             LineTwin(
                 line=line.line,
                 stations=stations,
                 buffers=buffers,
-                calendar=calibrate_calendar(histories, line.calendar.timezone),
+                calendar=calendar,
             )
         )
     info = CalibrationInfo(store=store_name, start=_iso(start_us), end=_iso(end_us))

@@ -182,6 +182,14 @@ class LineTwin(_Model):
             raise ValueError(f"station names repeat: {names}")
         return self
 
+    def deterministic(self) -> bool:
+        """Whether every run is the same whatever the seed: fixed cycle times, no scrap, stops or
+        setups (the twin from design data). Its replications agree, so their spread is zero."""
+        return all(
+            s.cycle_s.cv == 0 and s.scrap == 0 and not s.stops and s.setup is None
+            for s in self.stations
+        )
+
     def station_index(self, name: str) -> int:
         for i, s in enumerate(self.stations):
             if s.name == name:

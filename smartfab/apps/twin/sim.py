@@ -282,12 +282,16 @@ class LineSim:
     # --- the machines -------------------------------------------------------------------------
 
     def _machine(
-        self, st: _StationRt, m: _Machine, rng: np.random.Generator
+        self, st: _StationRt, m: _Machine, seed: np.random.SeedSequence
     ) -> Generator[simpy.Event, Any, None]:
         env, cal, spec = self.env, self.cal, st.spec
         timeout = env.timeout
-        cycles = draws(spec.cycle_s, rng)
-        rnd = random.Random(int(rng.integers(2**63))).random
+        # One stream per source of randomness (common random numbers): cycles, the uniform draws,
+        # lots, setups, then each stop kind. A shared stream would be consumed in an order that
+        # depends on what happens, so a change elsewhere in the line would reshuffle every draw.
+        cyc_seed, rnd_seed, lot_seed, setup_seed, *stop_seeds = seed.spawn(4 + len(spec.stops))
+        cycles = draws(spec.cycle_s, np.random.default_rng(cyc_seed))
+        rnd = random.Random(int(rnd_seed.generate_state(1, np.uint64)[0])).random
         inbuf, outbuf, capacity = st.inbuf, st.outbuf, st.capacity
         in_waiters, out_waiters = st.in_waiters, st.out_waiters
         # The neighbours' waiting machines: who waits for room in our input, parts in our output.
@@ -297,15 +301,18 @@ class LineSim:
         scrap_p = spec.scrap
         stop_rate = sum(1 / (s.mtbf_h * 3600) for s in spec.stops)
         stop_cum = np.cumsum([1 / (s.mtbf_h * 3600) for s in spec.stops]).tolist()
-        stop_durations = [draws(s.duration_s, rng) for s in spec.stops]
+        stop_durations = [
+            draws(s.duration_s, np.random.default_rng(q))
+            for s, q in zip(spec.stops, stop_seeds, strict=True)
+        ]
         stop_states = [DOWN if s.state == "unplanned_down" else IDLE for s in spec.stops]
 
         def to_stop() -> float:
             return -math.log(1.0 - rnd()) / stop_rate if stop_rate > 0 else math.inf
 
         setup = spec.setup
-        lots = draws(setup.lot_parts, rng) if setup else None
-        setups = draws(setup.duration_s, rng) if setup else None
+        lots = draws(setup.lot_parts, np.random.default_rng(lot_seed)) if setup else None
+        setups = draws(setup.duration_s, np.random.default_rng(setup_seed)) if setup else None
         # A run starts part-way through a machine's lot and its time to the next stop.
         lot_left = math.ceil(next(lots) * rnd()) if lots else math.inf
         until_stop = to_stop()
@@ -419,12 +426,13 @@ class LineSim:
         if not 0 <= warmup_s < horizon_s:
             raise TwinError(f"warm-up {warmup_s} s must be shorter than the horizon {horizon_s} s")
         env = self.env
-        children = self._seed.spawn(sum(st.spec.machines for st in self.stations))
-        k = 0
-        for st in self.stations:
-            for m in st.machines:
-                env.process(self._machine(st, m, np.random.default_rng(children[k])))
-                k += 1
+        # Seeds per station, then per machine: a machine added to one station leaves the random
+        # numbers of every other machine as they were (common random numbers across scenarios).
+        for st, station_seed in zip(
+            self.stations, self._seed.spawn(len(self.stations)), strict=True
+        ):
+            for m, seed in zip(st.machines, station_seed.spawn(len(st.machines)), strict=True):
+                env.process(self._machine(st, m, seed))
         env.process(self._calendar())
         t0 = time.perf_counter()
         if warmup_s > 0:
@@ -451,7 +459,7 @@ class LineSim:
                 )
             )  # fmt: skip
             if activity is not None:
-                activity.append(_union_activity(st.machines, now))
+                activity.append(_station_activity(st.machines, now))
         self._wip_change(now, 0)
         return SimResult(
             line=self.line.line,
@@ -473,25 +481,35 @@ def _events_scheduled(env: simpy.Environment) -> int:
     return int(next(counter)) if counter is not None else -1
 
 
-def _union_activity(
+def _station_activity(
     machines: list[_Machine], now: float
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """A station is active while any of its machines is: the union of their active periods."""
-    starts: list[float] = []
-    ends: list[float] = []
+    """A station holds up the line only while none of its machines could take a part: its active
+    periods are where *all* its machines are active. (While one of two machines waits, the station
+    has spare capacity; taking the union instead made a station with a machine added look busier,
+    so a second machine at the bottleneck never moved it.) Periods that touch are one period."""
+    times: list[float] = []
+    steps: list[int] = []
     for m in machines:
         assert m.starts is not None
-        starts += m.starts
-        ends += m.ends + ([now] if len(m.ends) < len(m.starts) else [])
-    if not starts:
+        ends = m.ends + ([now] if len(m.ends) < len(m.starts) else [])
+        times += m.starts + ends
+        steps += [1] * len(m.starts) + [-1] * len(ends)
+    if not times:
         return np.empty(0), np.empty(0)
-    order = np.argsort(starts, kind="stable")
-    s, e = np.asarray(starts)[order], np.asarray(ends)[order]
-    # Merge overlapping periods: a new period begins where a start lies past every earlier end.
-    reach = np.maximum.accumulate(e)
-    new = np.concatenate(([True], s[1:] > reach[:-1]))
-    idx = np.flatnonzero(new)
-    return s[idx], np.append(reach[idx[1:] - 1], reach[-1])
+    t = np.asarray(times)
+    d = np.asarray(steps)
+    # At equal times the starts come first, so that a machine going active just as another goes
+    # idle does not open a zero-length gap (nor does one machine's hand-over between periods).
+    order = np.lexsort((-d, t))
+    t, busy = t[order], np.cumsum(d[order])
+    full = busy >= len(machines)
+    # A period opens at a step to all-active and closes at the next step away from it.
+    opens = np.flatnonzero(full & ~np.concatenate(([False], full[:-1])))
+    closes = np.flatnonzero(~full & np.concatenate(([False], full[:-1])))
+    s, e = t[opens], t[closes]
+    keep = e > s
+    return s[keep], e[keep]
 
 
 def simulate(

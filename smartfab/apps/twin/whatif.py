@@ -138,6 +138,9 @@ class ExperimentResult:
     experiment: dict[str, Any]
     baseline: ScenarioResult
     scenario: ScenarioResult
+    # No random element in the line (changes add none): the replications are identical and every
+    # interval is zero wide, which says nothing about how certain the result is.
+    deterministic: bool
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -196,4 +199,5 @@ def run_experiment(
         experiment=exp.model_dump(),
         baseline=_summarise("baseline", [s.name for s in line.stations], results[:k]),
         scenario=_summarise("scenario", [s.name for s in changed.stations], results[k:]),
+        deterministic=line.deterministic(),
     )

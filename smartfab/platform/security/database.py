@@ -89,6 +89,15 @@ CREATE TABLE IF NOT EXISTS security_events (
     detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS security_events_ts ON security_events (ts_us);
+-- Failed logins per account name (existing or not) and client address: the login throttle.
+CREATE TABLE IF NOT EXISTS login_failures (
+    account TEXT NOT NULL,
+    client TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_us INTEGER NOT NULL,
+    PRIMARY KEY (account, client)
+);
+CREATE INDEX IF NOT EXISTS login_failures_last ON login_failures (last_us);
 """
 
 

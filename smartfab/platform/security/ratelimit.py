@@ -1,9 +1,9 @@
 """Rate limits: token buckets per key (a client address, a user, a token) for login attempts and
-API requests, and the lock-out policy for repeated failed logins.
+API requests, and the policy that slows down password guessing.
 
 Buckets live in memory: they protect this process from being flooded, and a restart forgetting
-them costs nothing. Lock-outs protect accounts against password guessing and must survive a
-restart, so they are kept with the user (see :mod:`smartfab.platform.security.users`)."""
+them costs nothing. Failed logins must survive a restart, so they are kept in the security
+database (see :mod:`smartfab.platform.security.users`)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,28 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
-    """After ``max_failures`` consecutive failed logins an account is locked for ``lock_s``."""
+    """Growing delays for password guessing, never a hard lock of the account (which would let
+    anyone lock out anyone, the admin included). Failures count per account name and client
+    address. A client that has failed for an account waits, before its next attempt for it,
+    ``first_delay_s`` doubled for each failure beyond ``free_failures`` (at most
+    ``max_delay_s``), counting the failures of every client for that account (so that guessing
+    from many addresses is slowed down too). A client that has not failed for the account is
+    never delayed: others' failures do not keep its owner out. Failures older than
+    ``forget_s`` no longer count."""
 
-    max_failures: int = 5
-    lock_s: float = 15 * 60
+    free_failures: int = 5
+    first_delay_s: float = 1.0
+    max_delay_s: float = 15 * 60
+    forget_s: float = 24 * 3600
+    max_rows: int = 100_000  # failures remembered at most (the oldest are forgotten first)
+
+    def delay_s(self, own: int, account: int) -> float:
+        """Seconds a client with ``own`` recent failures for an account with ``account`` of
+        them (every client's) must wait after its last failure."""
+        excess = max(own, account) - self.free_failures
+        if own == 0 or excess <= 0:
+            return 0.0
+        return min(self.max_delay_s, self.first_delay_s * 2.0 ** min(excess - 1, 60))
 
 
 class RateLimiter:

@@ -106,6 +106,7 @@ class Principal:
     role: Role
     scope: str = ""
     permissions: frozenset[str] | None = None
+    expires_us: int | None = None  # a token's expiry: it grants nothing that outlives it
 
     def allows(self, permission: str) -> bool:
         need = PERMISSIONS[permission]

@@ -16,6 +16,7 @@ from typing import Any
 from smartfab.errors import SmartfabError
 from smartfab.platform.security import audit
 from smartfab.platform.security.database import SecurityDB, now_us
+from smartfab.platform.security.grants import LOCAL, check_grant
 from smartfab.platform.security.roles import (
     Principal,
     Role,
@@ -27,6 +28,20 @@ from smartfab.platform.security.roles import (
 PREFIX = "sft_"
 _FORMAT = re.compile(r"sft_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 DAY_US = 86_400_000_000
+# The longest a token may last (None: for ever, when the grantor may grant that). Beyond it the
+# expiry would not be a date a clock or the API can show.
+MAX_DAYS = 3660
+
+
+def check_days(days: float | None) -> float | None:
+    """A token's lifetime in days as given, or SmartfabError: positive and at most MAX_DAYS."""
+    if days is not None and (
+        isinstance(days, bool) or not isinstance(days, int | float) or not 0 < days <= MAX_DAYS
+    ):
+        raise SmartfabError(
+            f"a token lasts more than 0 and at most {MAX_DAYS} days (or never expires)"
+        )
+    return days
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +78,19 @@ class Tokens:
         scope: str = "",
         permissions: list[str] | None = None,
         expires_days: float | None = 90,
+        grantor: Principal = LOCAL,
     ) -> tuple[Token, str]:
-        """A new token and its text, which is shown once and never again."""
+        """A new token and its text, which is shown once and never again. ``grantor``: who
+        asks (LOCAL: the machine's command line); the token holds no more than they do."""
         if not name.strip():
             raise SmartfabError("a token needs a name (what or who uses it)")
         r, sc = parse_role(role), check_scope(scope)
         perms = sorted(check_permissions(permissions or [], r))
-        if expires_days is not None and expires_days <= 0:
-            raise SmartfabError("expires_days must be positive (or none for no expiry)")
+        check_days(expires_days)
         tid, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         now = now_us()
         expires = None if expires_days is None else now + int(expires_days * DAY_US)
+        check_grant(grantor, r, sc, frozenset(perms) or None, expires, what="the token")
         with self._db.transaction() as con:
             con.execute(
                 "INSERT INTO tokens (id, name, secret_hash, role, scope, permissions, created_by,"
@@ -87,9 +104,15 @@ class Tokens:
     def list(self) -> list[Token]:
         return [_token(r) for r in self._db.rows("SELECT * FROM tokens ORDER BY created_us")]
 
-    def revoke(self, actor: str, tid: str) -> Token:
+    def revoke(self, actor: str, tid: str, grantor: Principal = LOCAL) -> Token:
+        """Revoke a token; ``grantor`` must hold all it grants (a lesser token cannot cut off a
+        greater one)."""
         with self._db.transaction() as con:
             before = self._get(con, tid)
+            check_grant(
+                grantor, before.role, before.scope, frozenset(before.permissions) or None,
+                before.expires_us, what=f"token {tid}",
+            )  # fmt: skip
             if before.revoked_us is None:
                 con.execute("UPDATE tokens SET revoked_us = ? WHERE id = ?", (now_us(), tid))
             after = self._get(con, tid)
@@ -121,6 +144,7 @@ class Tokens:
             role=t.role,
             scope=t.scope,
             permissions=frozenset(t.permissions) or None,
+            expires_us=t.expires_us,
         )
 
     @staticmethod

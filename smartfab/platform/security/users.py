@@ -1,6 +1,8 @@
 """Users: names, Argon2id password hashes (argon2-cffi, RFC 9106 parameters), a role and a scope,
-lock-out after repeated failed logins. There are no default passwords: the first start creates
-``admin`` with a generated password that is printed once (:meth:`Users.ensure_admin`)."""
+growing delays after repeated failed logins (per account name and client address, the same for
+names that do not exist; see :class:`~smartfab.platform.security.ratelimit.LockoutPolicy`).
+There are no default passwords: the first start creates ``admin`` with a generated password that
+is printed once (:meth:`Users.ensure_admin`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from smartfab.errors import SmartfabError
 from smartfab.platform.security import audit
 from smartfab.platform.security.database import SecurityDB, now_us
+from smartfab.platform.security.grants import LOCAL, check_grant
 from smartfab.platform.security.ratelimit import LockoutPolicy
 from smartfab.platform.security.roles import Principal, Role, check_scope, parse_role
 
@@ -27,11 +30,12 @@ _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class LoginRefused(SmartfabError):
-    """A login failed; ``locked_until_us`` is set when the account is locked."""
+    """A login failed; ``retry_after_s`` is set when the attempt was not even checked because
+    this client must wait after its failures for this account."""
 
-    def __init__(self, message: str, locked_until_us: int = 0) -> None:
+    def __init__(self, message: str, retry_after_s: float = 0.0) -> None:
         super().__init__(message)
-        self.locked_until_us = locked_until_us
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,6 @@ class User:
     scope: str
     disabled: bool
     created_us: int
-    failures: int
-    locked_until_us: int
 
     def public(self) -> dict[str, Any]:
         """As the audit log and the API show it: never the hash."""
@@ -72,12 +74,20 @@ class Users:
         return [_user(r) for r in self._db.rows("SELECT * FROM users ORDER BY name")]
 
     def add(
-        self, actor: str, name: str, role: str, scope: str = "", password: str | None = None
+        self,
+        actor: str,
+        name: str,
+        role: str,
+        scope: str = "",
+        password: str | None = None,
+        grantor: Principal = LOCAL,
     ) -> str:
-        """Create a user; returns the password (generated when none is given)."""
+        """Create a user; returns the password (generated when none is given). ``grantor``: who
+        asks (LOCAL: the machine's command line); the user holds no more than they do."""
         if not _NAME.fullmatch(name):
             raise SmartfabError(f"user name {name!r}: letters, digits and . _ @ - only")
         r, sc = parse_role(role), check_scope(scope)
+        check_grant(grantor, r, sc, what=f"user {name!r}")
         password = password if password is not None else generate_password()
         check_password(password)
         h = _hasher.hash(password)
@@ -109,9 +119,13 @@ class Users:
         scope: str | None = None,
         disabled: bool | None = None,
         password: str | None = None,
+        grantor: Principal = LOCAL,
     ) -> User:
         """Change a user; a new password, a disabled account or a changed grant ends the
-        user's sessions (they are checked against the user on every request anyway)."""
+        user's sessions (they are checked against the user on every request anyway), and a new
+        password forgets the account's failed logins. ``grantor`` must hold the user's grant
+        before and after the change: nobody takes over, demotes or raises someone above
+        themselves."""
         changes: dict[str, Any] = {}
         if role is not None:
             changes["role"] = parse_role(role).value
@@ -122,17 +136,22 @@ class Users:
         if password is not None:
             check_password(password)
             changes["password_hash"] = _hasher.hash(password)
-            changes["failures"] = 0
-            changes["locked_until_us"] = 0
         with self._db.transaction() as con:
             row = con.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise SmartfabError(f"no user {name!r}")
             before = _user(row)
+            check_grant(grantor, before.role, before.scope, what=f"user {name!r}")
+            check_grant(
+                grantor, Role(changes.get("role", before.role)),
+                changes.get("scope", before.scope), what=f"user {name!r} as changed",
+            )  # fmt: skip
             if changes:
                 sets = ", ".join(f"{k} = ?" for k in changes)
                 con.execute(f"UPDATE users SET {sets} WHERE name = ?", [*changes.values(), name])
                 con.execute("DELETE FROM sessions WHERE user = ?", (name,))
+            if password is not None:
+                con.execute("DELETE FROM login_failures WHERE account = ?", (name,))
             after = _user(con.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone())
             if before.role is Role.ADMIN and not before.disabled and not before.scope:
                 _keep_an_admin(con, name)
@@ -140,41 +159,64 @@ class Users:
             audit.append(con, actor, "user.update", f"user:{name}", before.public(), shown_after)
         return after
 
-    def authenticate(self, name: str, password: str) -> Principal:
+    def authenticate(self, name: str, password: str, client: str = "") -> Principal:
         """The user's principal if the password is right and the account usable; otherwise
-        :class:`LoginRefused` with a reason that does not tell which names exist."""
+        :class:`LoginRefused`. A name that does not exist is refused, counted and delayed
+        exactly like a wrong password, so that neither the answer nor its timing tells which
+        names exist. ``client``: the address the attempt comes from."""
+        name = name[:200]
         now = now_us()
+        wait = self._wait_s(name, client, now)
+        if wait > 0:
+            raise LoginRefused("too many failed logins from here: wait", wait)
         row = self._db.rows("SELECT * FROM users WHERE name = ?", (name,))
-        if not row:
-            _verify(_DUMMY, password)
+        stored = str(row[0]["password_hash"]) if row else _DUMMY
+        if not _verify(stored, password) or not row:
+            self._failed(name, client, now)
             raise LoginRefused("wrong user name or password")
-        user, stored = _user(row[0]), str(row[0]["password_hash"])
-        if user.locked_until_us > now:
-            raise LoginRefused("account locked after repeated failures", user.locked_until_us)
-        if not _verify(stored, password):
-            failures = user.failures + 1
-            locked = (
-                now + int(self.lockout.lock_s * 1e6) if failures >= self.lockout.max_failures else 0
-            )
-            with self._db.transaction() as con:
-                con.execute(
-                    "UPDATE users SET failures = ?, locked_until_us = ? WHERE name = ?",
-                    (0 if locked else failures, locked, name),
-                )
-            if locked:
-                raise LoginRefused("account locked after repeated failures", locked)
-            raise LoginRefused("wrong user name or password")
+        user = _user(row[0])
         if user.disabled:
             raise LoginRefused("account disabled")
         with self._db.transaction() as con:
-            if user.failures:
-                con.execute("UPDATE users SET failures = 0 WHERE name = ?", (name,))
+            con.execute(
+                "DELETE FROM login_failures WHERE account = ? AND client = ?", (name, client)
+            )
             if _hasher.check_needs_rehash(stored):  # parameters raised since it was hashed
                 con.execute(
                     "UPDATE users SET password_hash = ? WHERE name = ?",
                     (_hasher.hash(password), name),
                 )
         return principal_of(user)
+
+    def _wait_s(self, name: str, client: str, now: int) -> float:
+        """Seconds this client must still wait before its next attempt for ``name``."""
+        since = now - int(self.lockout.forget_s * 1e6)
+        rows = self._db.rows(
+            "SELECT coalesce(sum(failures), 0) AS account,"
+            " coalesce(sum(CASE WHEN client = ? THEN failures END), 0) AS own,"
+            " coalesce(max(CASE WHEN client = ? THEN last_us END), 0) AS last"
+            " FROM login_failures WHERE account = ? AND last_us > ?",
+            (client, client, name, since),
+        )
+        own, account, last = int(rows[0]["own"]), int(rows[0]["account"]), int(rows[0]["last"])
+        until = last + int(self.lockout.delay_s(own, account) * 1e6)
+        return max(0.0, (until - now) / 1e6)
+
+    def _failed(self, name: str, client: str, now: int) -> None:
+        since = now - int(self.lockout.forget_s * 1e6)
+        with self._db.transaction() as con:
+            con.execute("DELETE FROM login_failures WHERE last_us <= ?", (since,))
+            con.execute(
+                "INSERT INTO login_failures VALUES (?, ?, 1, ?) ON CONFLICT (account, client)"
+                " DO UPDATE SET failures = failures + 1, last_us = excluded.last_us",
+                (name, client, now),
+            )
+            # Bounded, whatever the number of names and addresses tried: forget the oldest.
+            con.execute(
+                "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures"
+                " ORDER BY last_us DESC LIMIT -1 OFFSET ?)",
+                (self.lockout.max_rows,),
+            )
 
 
 def principal_of(user: User) -> Principal:
@@ -205,6 +247,4 @@ def _user(r: Any) -> User:
         scope=r["scope"],
         disabled=bool(r["disabled"]),
         created_us=int(r["created_us"]),
-        failures=int(r["failures"]),
-        locked_until_us=int(r["locked_until_us"]),
     )

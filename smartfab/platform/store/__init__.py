@@ -17,13 +17,16 @@ def is_postgres_url(location: str | Path) -> bool:
 
 def open_store(location: str | Path) -> Store:
     """The store a URL or path names: ``postgresql://...`` (or ``postgres://``) opens PostgreSQL,
-    ``duckdb:///PATH`` or a plain path opens that DuckDB file. Imports are deferred so that an
-    embedded deployment never loads the PostgreSQL driver and migrations."""
+    ``duckdb:///PATH`` or a plain path opens that DuckDB file, shared with other processes (see
+    ``store/shared.py``). Imports are deferred so that an embedded deployment never loads the
+    PostgreSQL driver and migrations."""
     if is_postgres_url(location):
         from smartfab.platform.store.postgres import PostgresStore
 
         return PostgresStore(str(location))
-    from smartfab.platform.store.duckdb import DuckDBStore
+    from smartfab.platform.store.shared import open_duckdb
 
     path = str(location)
-    return DuckDBStore(path.removeprefix("duckdb://") if path.startswith("duckdb:///") else path)
+    return open_duckdb(
+        Path(path.removeprefix("duckdb://") if path.startswith("duckdb:///") else path)
+    )

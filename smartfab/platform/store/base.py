@@ -57,17 +57,29 @@ class RetentionReport:
     rows_deleted: int = 0
 
 
+# Bounds of a retention period, checked before a policy is saved (API and command line alike):
+# below a day, a slip of the finger (0.001 for 1000) deletes nearly every point at the next
+# housekeeping; beyond a century, the cutoff leaves the range of a timestamp.
+MIN_RETENTION_DAYS = 1.0
+MAX_RETENTION_DAYS = 36_500.0
+
+
 def check_retention(days: Mapping[str, float | None]) -> dict[str, float | None]:
     """The policy as the stores keep it, or StoreError naming the first bad entry: a role (or
-    ``*`` for every role not named) maps to positive days, or None for ever."""
+    ``*`` for every role not named) maps to days from MIN_RETENTION_DAYS to MAX_RETENTION_DAYS,
+    or None for ever."""
     out: dict[str, float | None] = {}
     for role, d in days.items():
-        if not isinstance(role, str) or not role:
+        if not isinstance(role, str) or not role or len(role) > 200:
             raise StoreError(f"retention: class {role!r} must be a signal role or '*'")
-        # bool is an int to Python, not a number of days; NaN fails "> 0"; for ever is None.
+        # bool is an int to Python, not a number of days; NaN fails the comparison; for ever
+        # is None.
         if d is not None and (isinstance(d, bool) or not isinstance(d, int | float)
-                              or not 0 < d < float("inf")):  # fmt: skip
-            raise StoreError(f"retention of {role!r}: {d} days, must be positive or None")
+                              or not MIN_RETENTION_DAYS <= d <= MAX_RETENTION_DAYS):  # fmt: skip
+            raise StoreError(
+                f"retention of {role!r}: {d} days; give {MIN_RETENTION_DAYS:g} to "
+                f"{MAX_RETENTION_DAYS:g} days, or None to keep for ever"
+            )
         out[role] = d
     return out
 

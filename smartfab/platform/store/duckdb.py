@@ -50,6 +50,7 @@ from smartfab.platform.store.base import (
     check_known,
     retention_cutoffs,
 )
+from smartfab.platform.store.shared import StoreHost
 
 _NEVER = np.iinfo(np.int64).min  # high-water mark of a signal without points
 
@@ -185,6 +186,10 @@ def _transaction(cur: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
         raise StoreError(f"{what} failed, nothing was stored: {exc}") from exc
 
 
+class StoreLockedError(StoreError):
+    """Another process holds the database file (DuckDB lets one process open it)."""
+
+
 class DuckDBStore(Store):
     """A :class:`Store` in one DuckDB database file."""
 
@@ -199,7 +204,10 @@ class DuckDBStore(Store):
                 self._vacuum_off = False
             self._con.execute(_SCHEMA)
         except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
+            # DuckDB's own words: "Could not set lock on file ... Conflicting lock is held ..."
+            error = StoreLockedError if "Conflicting lock" in str(exc) else StoreError
+            raise error(f"{self.path}: cannot open the DuckDB store: {exc}") from exc
+        self._host: StoreHost | None = None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -211,6 +219,12 @@ class DuckDBStore(Store):
         self._grow()
         for sid, ts in self._rows("SELECT signal_id, epoch_us(ts) FROM latest"):
             self._hwm[sid] = ts
+
+    def share(self) -> None:
+        """Answer the reads of other processes while this one holds the file (see
+        ``smartfab.platform.store.shared``); stops with :meth:`close`."""
+        if self._host is None:
+            self._host = StoreHost(self)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
@@ -580,6 +594,9 @@ class DuckDBStore(Store):
             cur.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])
 
     def close(self) -> None:
+        host, self._host = self._host, None
+        if host is not None:  # first: the reads it answers need the store
+            host.stop()
         with self._write_lock, self._cursors_lock:
             if self._closed:
                 return

@@ -34,6 +34,9 @@ class AlarmOut(BaseModel):
     activated_at: str | None
     cleared_at: str | None
     value: float | None
+    value_is_code: bool = Field(
+        description="The value is a state or fault code: show it as a whole number"
+    )
     acked_by: str
     acked_at: str | None
     ack_comment: str
@@ -75,7 +78,8 @@ class Acknowledge(BaseModel):
 class Shelve(BaseModel):
     id: str
     user: str = _USER
-    minutes: float = Field(gt=0, description="How long the alarm stays shelved")
+    # Shelving is temporary by nature (ISA-18.2): at most 30 days, then the alarm is back.
+    minutes: float = Field(gt=0, le=30 * 24 * 60, description="How long the alarm stays shelved")
     reason: str
 
 
@@ -283,6 +287,7 @@ def _alarm_out(s: AlarmStatus) -> AlarmOut:
         activated_at=_iso(s.activated_at),
         cleared_at=_iso(s.cleared_at),
         value=finite(s.value),
+        value_is_code=s.value_is_code,
         acked_by=s.acked_by,
         acked_at=_iso(s.acked_at),
         ack_comment=s.ack_comment,

@@ -14,7 +14,13 @@ from smartfab.platform.export import FORMATS, MAX_ROWS, MEDIA_TYPES, ExportTooLa
 from smartfab.platform.lineage import lineage
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security.roles import Principal
-from smartfab.platform.store.base import StoreError, check_retention, retention_cutoffs
+from smartfab.platform.store.base import (
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    StoreError,
+    check_retention,
+    retention_cutoffs,
+)
 from smartfab.web.auth import record_change, require
 from smartfab.web.schemas import End, Start
 
@@ -31,7 +37,7 @@ class LineageOut(BaseModel):
     last_seen: datetime | None = Field(description="Newest stored point")
 
 
-Days = Annotated[float, Field(gt=0, allow_inf_nan=False)] | None
+Days = Annotated[float, Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS)] | None
 
 
 class RetentionIn(BaseModel):
@@ -42,8 +48,10 @@ class RetentionIn(BaseModel):
     )
 
 
-class RetentionOut(RetentionIn):
-    roles: dict[str, Days] = Field(description="What the policy means for each stored role")
+class RetentionOut(BaseModel):
+    # As stored: a policy saved before the bounds were checked is still shown, not a 500.
+    classes: dict[str, float | None]
+    roles: dict[str, float | None] = Field(description="What the policy means for each stored role")
 
 
 # Module level: FastAPI resolves the (string) annotation of put_retention's ``who`` here.

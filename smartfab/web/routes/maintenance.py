@@ -6,9 +6,6 @@ read; engineers raise orders from the models' predictions and change them."""
 from __future__ import annotations
 
 import asyncio
-import math
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from smartfab.apps.maintenance.fleet import Assessment, FleetAssessor
+from smartfab.apps.maintenance.fleet import Assessment, FleetAssessor, Note
 from smartfab.apps.maintenance.registry import ModelRegistry
 from smartfab.apps.maintenance.workorders import (
     UnknownWorkOrderError,
@@ -30,7 +27,7 @@ from smartfab.platform.points import now_us
 from smartfab.platform.queries import PlantData, QueryError, TimeRange, to_us
 from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import check_target, record_change, require
-from smartfab.web.schemas import End, Start, finite
+from smartfab.web.schemas import End, Instant, Start, finite
 
 READ = require("maintenance.read")
 READ_SCOPED = require("maintenance.read", scoped=True)
@@ -48,23 +45,37 @@ def _iso(t_us: int | None) -> str | None:
     return None if t_us is None else datetime.fromtimestamp(t_us / 1e6, UTC).isoformat()
 
 
+class NoteOut(BaseModel):
+    code: str = Field(description="running_data, failures, training or model_refused")
+    text: str = Field(description="Why, and what is needed, in English")
+    params: dict[str, Any] = Field(description="The figures of the text, for translations")
+
+
 class EquipmentRisk(BaseModel):
     equipment: str
-    ts: str | None = Field(description="Time of the last row assessed")
-    health: float | None = Field(description="Health index 0-100 at the last row")
+    ts: str | None = Field(description="Time of the last running row assessed")
+    health: float | None = Field(
+        description="Health index 0-100 at the last running row (null: unknown, see health_note)"
+    )
     rul_h: float | None = Field(description="Remaining useful life, hours (null: no RUL model)")
     rul_low_h: float | None
     rul_high_h: float | None
-    risk: float = Field(description="0-1: share of the RUL interval within the horizon")
+    risk: float | None = Field(
+        description="0-1: share of the RUL interval within the horizon, or the health lost "
+        "(null: unknown)"
+    )
     failure_predicted: bool
     anomalies: int
-    model: str = Field(description='"<registry name>@v<version>" or "baseline"')
+    model: str = Field(description='"<registry name>@v<version>", "baseline" or "" (unknown)')
+    health_note: NoteOut | None = Field(description="Why health is unknown, and what it needs")
+    rul_note: NoteOut | None = Field(description="Why there is no RUL, and what it needs")
     mode: str = Field(description="The failure mode recorded most often for this kind")
     open_orders: int
 
 
 class Fleet(BaseModel):
     horizon_h: float
+    training: bool = Field(description="Whether models are being trained in the background")
     start: str
     end: str
     equipment: list[EquipmentRisk]
@@ -104,14 +115,14 @@ class WorkOrderOut(BaseModel):
 
 class Assess(BaseModel):
     under: str | None = Field(default=None, description="Asset path (default: the whole plant)")
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
     horizon_h: float = Field(default=24.0, gt=0, le=24 * 365)
 
 
 class Schedule(BaseModel):
-    start: datetime
-    end: datetime
+    start: Instant
+    end: Instant
 
 
 class Close(BaseModel):
@@ -128,13 +139,19 @@ def _order_out(o: WorkOrder) -> WorkOrderOut:
     )  # fmt: skip
 
 
+def _note(n: Note | None) -> NoteOut | None:
+    return None if n is None else NoteOut(code=n.code, text=n.text, params=n.params)
+
+
 def _risk(a: Assessment, horizon_h: float, orders: WorkOrders) -> dict[str, Any]:
     return {
         "equipment": a.equipment, "ts": _iso(a.ts), "health": finite(round(a.current_health, 1)),
         "rul_h": finite(a.rul_h), "rul_low_h": finite(a.rul_low_h),
         "rul_high_h": finite(a.rul_high_h),
-        "risk": round(a.risk, 3), "failure_predicted": a.failure_predicted(horizon_h),
+        "risk": None if a.risk is None else round(a.risk, 3),
+        "failure_predicted": a.failure_predicted(horizon_h),
         "anomalies": len(a.anomalies), "model": a.model, "mode": a.mode,
+        "health_note": _note(a.health_note), "rul_note": _note(a.rul_note),
         "open_orders": len(orders.orders(equipment=a.equipment, open_only=True)),
     }  # fmt: skip
 
@@ -144,16 +161,14 @@ def router(
     orders: WorkOrders | None = None, assessor: FleetAssessor | None = None,
 ) -> APIRouter:  # fmt: skip
     """``models``: the model registry's folder (<data-dir>/models); without one, models trained
-    from the store live in a temporary folder for this process only. ``engine``: the running
+    from the store live in a private temporary folder for this process only. ``engine``: the running
     alarm engine, which raises predicted-failure alarms (none on a read-only server). ``orders``:
     the work orders, when other routes share them (scheduling respects their windows).
     ``assessor``: the fleet assessor, when the periodic assessment shares it (then ``models``
     is its registry's)."""
     api = APIRouter(prefix="/maintenance", tags=["maintenance"])
     if assessor is None:
-        # Created on the first save only: most apps (tests, read-only servers) never train.
-        scratch = Path(tempfile.gettempdir()) / f"smartfab-models-{os.getpid()}"
-        assessor = FleetAssessor(data, ModelRegistry(models or scratch))
+        assessor = FleetAssessor(data, ModelRegistry(models))
     orders = orders if orders is not None else WorkOrders(data.store)
 
     def period(start: datetime | None, end: datetime | None) -> TimeRange:
@@ -179,8 +194,8 @@ def router(
         r = period(start, end)
         found = await assess(r, horizon_h, under)
         ranked = [EquipmentRisk(**_risk(a, horizon_h, orders)) for a in found]
-        return Fleet(horizon_h=horizon_h, start=_iso(r.start_us) or "", end=_iso(r.end_us) or "",
-                     equipment=ranked)  # fmt: skip
+        return Fleet(horizon_h=horizon_h, training=assessor.training, start=_iso(r.start_us) or "",
+                     end=_iso(r.end_us) or "", equipment=ranked)  # fmt: skip
 
     @api.get("/equipment/{path:path}", response_model=EquipmentDetail,
              summary="One equipment: health trend, RUL with interval, anomalies, open orders",
@@ -195,8 +210,9 @@ def router(
         a = found[0]
         return EquipmentDetail(
             **_risk(a, horizon_h, orders), step_s=a.step_us / 1e6, signals=list(a.signals),
-            times=[_iso(int(t)) or "" for t in a.times],
-            health_trend=[round(float(h), 2) if math.isfinite(h) else 0.0 for h in a.health],
+            # The rows health is known for: running rows only, none while it is unknown.
+            times=[_iso(int(t)) or "" for t in a.times[: len(a.health)]],
+            health_trend=[round(float(h), 2) for h in a.health],
             anomaly_list=[AnomalyOut(ts=_iso(x.ts) or "", sensor=x.sensor,
                                      score=finite(round(x.score, 2))) for x in a.anomalies],
             orders=[_order_out(o).model_dump()

@@ -9,7 +9,7 @@ The figures come from :mod:`smartfab.apps.monitoring`; this module only selects 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -20,13 +20,19 @@ from pydantic import BaseModel, Field
 
 from smartfab.apps.monitoring import runrules, spc
 from smartfab.apps.monitoring.capability import Capability, WithinSigma, capability
-from smartfab.apps.monitoring.production import AssetError, PeriodKind, asset_oee, equipment_below
-from smartfab.apps.monitoring.states import StateSeries, state_in_force
+from smartfab.apps.monitoring.production import (
+    AssetError,
+    PeriodKind,
+    asset_oee,
+    data_until,
+    equipment_below,
+)
+from smartfab.apps.monitoring.states import StateSeries, Timeline, state_in_force
 from smartfab.model.plant import EquipmentRef
 from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.queries import PlantData, TimeRange
 from smartfab.web.auth import require
-from smartfab.web.schemas import Columns, End, Start, epoch_us, finite, table_out
+from smartfab.web.schemas import Columns, End, Start, WithUnit, epoch_us, finite, table_out
 
 # Raw points an SPC request may read: a shift of a 1 Hz signal is 28,800; a year would need
 # sampling at the source, which is a different question than "is this process in control".
@@ -43,6 +49,13 @@ class OeeOut(BaseModel):
 
     path: str
     period: PeriodKind
+    in_progress: bool = Field(
+        description="The range had not ended: its last period holds its figures up to now"
+    )
+    data_until: str | None = Field(
+        description="Where the store's data ends, when that is before the range's end: the "
+        "time after it is unknown (unknown_s), in no ISO 22400 time"
+    )
     equipment: list[str] = Field(description="Equipment whose figures are summed")
     skipped: list[str] = Field(description="Equipment below the path without an ideal cycle time")
     total: Columns
@@ -75,16 +88,21 @@ class CapabilityOut(BaseModel):
     ppk: float | None
 
 
-class SpcOut(BaseModel):
+class SpcOut(WithUnit):
     signal: str
-    unit: str
     chart: ChartKind
     rules: RuleSet
-    subgroup_size: int
-    subgroups: int
+    subgroup_size: int = Field(description="Subgroup size used (1 for individuals)")
+    subgroups: int = Field(description="Subgroups plotted; 0 when the points are too few")
     points_used: int = Field(description="Points in the range (in the selected state)")
+    points_needed: int = Field(
+        description=f"Points the chart needs: {spc.MIN_SUBGROUPS} subgroups of its size"
+    )
+    too_few: str | None = Field(
+        None, description="Why there is no chart, and what to do: set when points_used is short"
+    )
     state: str | None
-    charts: list[ChartOut]
+    charts: list[ChartOut] = Field(description="The chart pair; empty when the points are too few")
     capability: CapabilityOut | None
     capability_error: str | None = None
 
@@ -107,7 +125,8 @@ def router(data: PlantData) -> APIRouter:
     ) -> OeeOut:
         refs = _equipment_below(data, path)
         assert data.plant is not None
-        r = _until_now(TimeRange.of(start, end, default=timedelta(days=1)))
+        # Cut at now and at the data's end by asset_oee itself, as for reports and the CLI.
+        r = TimeRange.of(start, end, default=timedelta(days=1))
         try:
             result = asset_oee(data.store, data.plant, path, r.start_us, r.end_us, period)
         except AssetError as exc:
@@ -115,6 +134,8 @@ def router(data: PlantData) -> APIRouter:
         return OeeOut(
             path=path,
             period=period,
+            in_progress=result.in_progress,
+            data_until=None if result.known_until is None else _iso(result.known_until),
             equipment=list(result.equipment),
             skipped=[ref.path for ref in refs if ref.equipment.ideal_cycle_s is None],
             total=table_out(result.figures.to_arrow()),
@@ -135,7 +156,14 @@ def router(data: PlantData) -> APIRouter:
         r = _until_now(TimeRange.of(start, end, default=timedelta(days=1)))
         events = data.store.events(r.start_us, r.end_us, ref.path, [EventKind.STATE], None)
         series = StateSeries.from_events(events, state_in_force(data.store, ref.path, r.start_us))
-        segments = series.timeline(r.start_us, r.end_us)
+        # As in the OEE: after the store's newest data the state is unknown, so no segment.
+        newest = data_until(data.store, events)
+        known = r.end_us if newest is None else min(r.end_us, newest)
+        segments = (
+            series.timeline(r.start_us, known)
+            if known > r.start_us
+            else Timeline(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, object))
+        )
         ts = pa.timestamp("us", tz="UTC")
         table = pa.table(
             {
@@ -158,10 +186,24 @@ def router(data: PlantData) -> APIRouter:
         start: Start = None,
         end: End = None,
         chart: Annotated[ChartKind, Query(description="X-bar/R, X-bar/S or I-MR")] = "xbar_r",
-        n: Annotated[int, Query(ge=2, le=25, description="Subgroup size (X-bar charts)")] = 5,
+        n: Annotated[
+            int | None,
+            Query(
+                ge=2,
+                le=25,
+                description="Subgroup size of X-bar charts; empty: the largest up to "
+                f"{spc.DEFAULT_SIZE} that gives {spc.TARGET_SUBGROUPS} subgroups",
+            ),
+        ] = None,
         subgroups: Annotated[
-            int, Query(ge=10, le=1000, description="Subgroups (or individuals) to plot")
-        ] = 100,
+            int | None,
+            Query(
+                ge=spc.MIN_SUBGROUPS,
+                le=1000,
+                description="Most subgroups (or individuals) to plot; empty: as many as the "
+                f"points fill, up to {spc.AUTO_MAX_SUBGROUPS}",
+            ),
+        ] = None,
         rules: Annotated[RuleSet, Query(description="Run rules to mark")] = "western_electric",
         state: Annotated[
             str | None,
@@ -195,14 +237,29 @@ def router(data: PlantData) -> APIRouter:
         # of repeats would have no spread at all. Keep each value where it changes.
         keep[1:] &= values[1:] != values[:-1]
         ts, values = ts[keep], values[keep]
-        size = 1 if chart == "imr" else n
-        picked = _sample_subgroups(values.size, size, subgroups)
-        if picked is None:
-            raise HTTPException(
-                422,
-                f"{values.size} points in the range{' in state ' + state if state else ''}: "
-                f"too few for {subgroups} subgroups of {size}",
+        plan = spc.plan_subgroups(values.size, 1 if chart == "imr" else n, subgroups)
+        answer: dict[str, Any] = {
+            "signal": signal, "unit": info.unit, "chart": chart, "rules": rules,
+            "subgroup_size": plan.size, "subgroups": plan.count, "points_used": plan.available,
+            "points_needed": plan.needed, "state": state,
+        }  # fmt: skip
+        if not plan.enough:
+            # An answer, not an error: the page explains it and offers what would help.
+            remedies = ["a longer range"]
+            if chart != "imr":
+                remedies += ["a smaller subgroup size n", "the I-MR chart"]
+            if state:
+                remedies.append("points of every state (state empty)")
+            choose = " or ".join(
+                [", ".join(remedies[:-1]), remedies[-1]] if remedies[1:] else remedies
             )
+            return SpcOut(
+                **answer, charts=[], capability=None,
+                too_few=f"{plan.available} points in the range{f' while {state}' if state else ''}"
+                f"; the chart needs {plan.needed} ({spc.MIN_SUBGROUPS} subgroups of {plan.size})."
+                f" Choose {choose}.",
+            )  # fmt: skip
+        picked = plan.indices()
         groups = values[picked]
         group_ts = ts[picked[:, 0]]
         try:
@@ -227,19 +284,7 @@ def router(data: PlantData) -> APIRouter:
                 cap = _capability_out(capability(sample, lsl, usl, within), lsl, usl)
             except ValueError as exc:
                 cap_error = str(exc)
-        return SpcOut(
-            signal=signal,
-            unit=info.unit,
-            chart=chart,
-            rules=rules,
-            subgroup_size=size,
-            subgroups=len(groups),
-            points_used=int(values.size),
-            state=state,
-            charts=out_charts,
-            capability=cap,
-            capability_error=cap_error,
-        )
+        return SpcOut(**answer, charts=out_charts, capability=cap, capability_error=cap_error)
 
     return api
 
@@ -263,6 +308,10 @@ def _one_equipment(data: PlantData, path: str) -> EquipmentRef:
     return refs[0]
 
 
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).isoformat()
+
+
 def _until_now(r: TimeRange) -> TimeRange:
     # Time that has not happened yet is in no state; counting it would dilute every figure.
     end = min(r.end_us, now_us())
@@ -271,19 +320,7 @@ def _until_now(r: TimeRange) -> TimeRange:
     return TimeRange(r.start_us, end)
 
 
-# --- SPC sampling ---------------------------------------------------------------------------------
-
-
-def _sample_subgroups(available: int, size: int, wanted: int) -> npt.NDArray[np.intp] | None:
-    """Indices (wanted x size) of rational subgroups: runs of ``size`` consecutive points, so
-    that a subgroup holds only short-term variation, spread evenly over the range so that the
-    chart shows the variation between them. Fewer subgroups when the points do not suffice for
-    ``wanted`` of them (at least 10, what makes trial limits meaningful); None below that."""
-    count = min(wanted, available // size)
-    if count < 10:
-        return None
-    first = np.linspace(0, available - size, count).astype(np.intp)
-    return first[:, None] + np.arange(size, dtype=np.intp)[None, :]
+# --- SPC output -----------------------------------------------------------------------------------
 
 
 def _chart_out(

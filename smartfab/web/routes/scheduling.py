@@ -39,6 +39,7 @@ from smartfab.platform.queries import PlantData, to_us
 from smartfab.web.auth import require
 from smartfab.web.jobs import Job as WorkJob
 from smartfab.web.jobs import Jobs
+from smartfab.web.schemas import Instant
 
 # CP-SAT threads: the platform's target machine has two cores, and the server itself needs
 # little while a solve runs (the solver releases the GIL).
@@ -46,6 +47,10 @@ WORKERS = 2
 MAX_TIME_LIMIT_S = 600.0
 # Benchmark files are small (Taillard's largest is ~60 kB); the API refuses bodies over 1 MiB.
 MAX_INSTANCE_CHARS = 900_000
+# Plan times, durations and weights: far beyond any plan (10^7 minutes are 19 years), and far
+# below where the solver's 64-bit sums of them would overflow.
+MAX_UNITS = 10_000_000
+Units = Annotated[int, Field(ge=0, le=MAX_UNITS)]
 REFUSED = (ProblemError, FormatError, SchedulingError, ValueError)
 
 
@@ -56,8 +61,8 @@ class _In(BaseModel):
 class WindowIn(_In):
     """[start, end) in plan units, during which the machine cannot work."""
 
-    start: int = Field(ge=0)
-    end: int = Field(gt=0)
+    start: Units
+    end: int = Field(gt=0, le=MAX_UNITS)
     reason: str = ""
 
 
@@ -65,9 +70,9 @@ class RecurringIn(_In):
     """A window repeated every ``period`` (e.g. the night shift off every 1440 minutes),
     expanded far enough to cover any plan of the problem."""
 
-    start: int = Field(ge=0)
-    end: int = Field(gt=0)
-    period: int = Field(gt=0)
+    start: Units
+    end: int = Field(gt=0, le=MAX_UNITS)
+    period: int = Field(gt=0, le=MAX_UNITS)
     reason: str = ""
 
 
@@ -79,7 +84,7 @@ class MachineIn(_In):
 
 class AlternativeIn(_In):
     machine: str | int = Field(description="Machine name, or its index in `machines`")
-    duration: int = Field(ge=0)
+    duration: Units
 
 
 class OperationIn(_In):
@@ -92,9 +97,9 @@ class JobIn(_In):
 
     name: str = Field(min_length=1)
     operations: list[OperationIn] = Field(min_length=1)
-    release: int = Field(default=0, ge=0)
-    due: int | None = None
-    priority: int = Field(default=1, ge=0)
+    release: Units = 0
+    due: Units | None = None
+    priority: Units = 1
 
 
 class InstanceIn(_In):
@@ -113,8 +118,8 @@ class ProblemIn(_In):
     jobs: list[JobIn] = Field(default_factory=list)
     objective: Objective = "makespan"
     time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S)
-    origin: datetime | None = Field(default=None, description="Time 0 of the plan (default now)")
-    unit_s: float = Field(default=60.0, gt=0, description="Seconds per plan time unit")
+    origin: Instant | None = Field(default=None, description="Time 0 of the plan (default now)")
+    unit_s: float = Field(default=60.0, gt=0, le=3600, description="Seconds per plan time unit")
 
     @model_validator(mode="after")
     def _one_source(self) -> ProblemIn:
@@ -127,8 +132,8 @@ class ProblemIn(_In):
 
 class MachineDownIn(_In):
     machine: str | int = Field(description="Machine name or index")
-    at: int = Field(ge=0, description="When it went down, in plan units")
-    duration: int = Field(gt=0, description="For how long, in plan units")
+    at: Units = Field(description="When it went down, in plan units")
+    duration: int = Field(gt=0, le=MAX_UNITS, description="For how long, in plan units")
     time_limit_s: float = Field(default=10.0, gt=0, le=MAX_TIME_LIMIT_S)
 
 

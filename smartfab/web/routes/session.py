@@ -4,7 +4,6 @@ keeps other sites from making requests with it) and, over HTTPS, only encrypted 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -55,7 +54,13 @@ def router() -> APIRouter:
         response_model=Me,
         summary="Log in: sets the session cookie",
         dependencies=[require(PUBLIC)],
-        responses={401: {"description": "Wrong user or password"}, 429: {}, 403: {}},
+        responses={
+            401: {"description": "Wrong user or password, or the account disabled"},
+            429: {
+                "description": "Too many attempts from this address, or failed logins for "
+                "this name from this address: wait Retry-After seconds"
+            },
+        },
     )
     def login(body: Login, request: Request, response: Response) -> Me:
         g = guards(request)
@@ -67,12 +72,15 @@ def router() -> APIRouter:
                 429, "too many login attempts: wait", headers={"Retry-After": str(round(wait) + 1)}
             )
         try:
-            who = g.security.users.authenticate(body.user, body.password)
+            who = g.security.users.authenticate(body.user, body.password, client)
         except LoginRefused as exc:
-            if exc.locked_until_us:
-                until = datetime.fromtimestamp(exc.locked_until_us / 1e6, UTC)
-                g.log(Kind.LOCKED_OUT, body.user, client, f"locked until {until.isoformat()}")
-                raise HTTPException(403, f"{exc}; try again after {until:%H:%M} UTC") from None
+            if exc.retry_after_s:
+                # The same answer whether or not the name exists (failures of unknown names
+                # are counted too); logged once a minute per name and address.
+                g.log(Kind.LOCKED_OUT, body.user, client, str(exc), every_s=60)
+                raise HTTPException(
+                    429, str(exc), headers={"Retry-After": str(int(exc.retry_after_s) + 1)}
+                ) from None
             g.log(Kind.LOGIN_FAILED, body.user, client, str(exc))
             raise HTTPException(401, str(exc)) from None
         secret = g.security.sessions.create(who.name)

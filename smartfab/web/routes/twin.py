@@ -31,6 +31,7 @@ from smartfab.platform.queries import PlantData, TimeRange
 from smartfab.platform.store.base import StoreError
 from smartfab.web.auth import require
 from smartfab.web.jobs import Job, Jobs
+from smartfab.web.schemas import Instant
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ MAX_SCENARIOS = 6
 
 class CalibrateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: datetime | None = None
-    end: datetime | None = Field(default=None, description="Default: now")
+    start: Instant | None = None
+    end: Instant | None = Field(default=None, description="Default: now")
     days: float = Field(default=7.0, gt=0, le=366, description="Window length without a start")
     slack: float = Field(default=1.2, ge=1.0, description="Buffer sizes: this times the smallest")
 
@@ -81,6 +82,7 @@ def _line_out(line: LineTwin) -> dict[str, Any]:
              "buffer_after": line.buffers[i].capacity if i < len(line.buffers) else None}
             for i, s in enumerate(line.stations)
         ],
+        "deterministic": line.deterministic(),
         "calendar": line.calendar.week,
         "timezone": line.calendar.timezone,
     }  # fmt: skip
@@ -95,6 +97,7 @@ def _experiment_out(
     return {
         "line": line.line,
         "stations": [s.name for s in line.stations],
+        "deterministic": first["deterministic"],
         "baseline": first["baseline"],
         "scenarios": [
             {**r.to_dict()["scenario"], "name": name, "changes": r.experiment["changes"]}
@@ -187,7 +190,10 @@ def router(data: PlantData) -> APIRouter:
             except StoreError as exc:  # a read-only store: the calibration lives until restart
                 log.warning("twin parameters not stored: %s", exc)
             info = fitted.calibrated_from
-            return {"calibrated_from": info.model_dump() if info else None, "notes": notes}
+            return {
+                "calibrated_from": info.model_dump() if info else None,
+                "notes": [n.to_dict() for n in notes],
+            }
 
         job = jobs.submit("calibration", work, errors=(TwinError, ValueError))
         return Submitted(id=job.id, state=job.state)

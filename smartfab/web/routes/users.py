@@ -12,8 +12,9 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from smartfab.errors import SmartfabError
+from smartfab.platform.security.grants import GrantRefused
 from smartfab.platform.security.roles import Principal
-from smartfab.platform.security.tokens import Token
+from smartfab.platform.security.tokens import MAX_DAYS, Token
 from smartfab.platform.security.users import User
 from smartfab.web.auth import guards, record_change, require
 
@@ -25,7 +26,6 @@ class UserOut(BaseModel):
     role: str
     scope: str
     disabled: bool
-    locked_until: str | None
     created: str
 
 
@@ -70,7 +70,9 @@ class NewToken(BaseModel):
     permissions: list[str] = Field(
         default_factory=list, description="Only these of the role's permissions; empty for all"
     )
-    expires_days: float | None = Field(default=90, gt=0, description="Null: never expires")
+    expires_days: float | None = Field(
+        default=90, gt=0, le=MAX_DAYS, allow_inf_nan=False, description="Null: never expires"
+    )
 
 
 class CreatedToken(BaseModel):
@@ -96,7 +98,9 @@ def router() -> APIRouter:
     ) -> CreatedUser:
         sec = guards(request).security
         password = _refusing(
-            lambda: sec.users.add(who.actor, body.name, body.role, body.scope, body.password)
+            lambda: sec.users.add(
+                who.actor, body.name, body.role, body.scope, body.password, grantor=who
+            )
         )
         user = sec.users.get(body.name)
         assert user is not None
@@ -112,7 +116,9 @@ def router() -> APIRouter:
         sec = guards(request).security
         if sec.users.get(name) is None:
             raise HTTPException(404, f"no user {name!r}")
-        user = _refusing(lambda: sec.users.update(who.actor, name, **body.model_dump()))
+        user = _refusing(
+            lambda: sec.users.update(who.actor, name, **body.model_dump(), grantor=who)
+        )
         record_change(request, who, "user.update", f"user:{name}", None, None, audited=True)
         return _user_out(user)
 
@@ -129,7 +135,13 @@ def router() -> APIRouter:
         sec = guards(request).security
         token, secret = _refusing(
             lambda: sec.tokens.create(
-                who.actor, body.name, body.role, body.scope, body.permissions, body.expires_days
+                who.actor,
+                body.name,
+                body.role,
+                body.scope,
+                body.permissions,
+                body.expires_days,
+                grantor=who,
             )
         )
         record_change(request, who, "token.create", f"token:{token.id}", None, None, audited=True)
@@ -142,7 +154,7 @@ def router() -> APIRouter:
         sec = guards(request).security
         if all(t.id != token_id for t in sec.tokens.list()):
             raise HTTPException(404, f"no token {token_id!r}")
-        token = sec.tokens.revoke(who.actor, token_id)
+        token = _refusing(lambda: sec.tokens.revoke(who.actor, token_id, grantor=who))
         record_change(request, who, "token.revoke", f"token:{token_id}", None, None, audited=True)
         return _token_out(token)
 
@@ -152,6 +164,8 @@ def router() -> APIRouter:
 def _refusing(call: Callable[[], T]) -> T:
     try:
         return call()
+    except GrantRefused as exc:
+        raise HTTPException(403, str(exc)) from None
     except SmartfabError as exc:
         raise HTTPException(409 if "exists already" in str(exc) else 422, str(exc)) from None
 
@@ -166,7 +180,6 @@ def _user_out(u: User) -> UserOut:
         role=u.role.value,
         scope=u.scope,
         disabled=u.disabled,
-        locked_until=iso(u.locked_until_us) if u.locked_until_us else None,
         created=iso(u.created_us) or "",
     )
 

@@ -163,6 +163,32 @@ def test_unknown_state_is_left_out_of_planned_busy_time() -> None:
     assert f.oee[0] == pytest.approx(0.3)
 
 
+def test_time_after_the_data_ends_is_unknown_not_lost() -> None:
+    # Running from 0 with 90 parts by 20 min; the data ends at 30 min (collection stopped), the
+    # period runs to 60. The 30 min after the data are unknown: PBT = 30 min, not 60, so
+    # A = 1 and OEE = 10 x 90 / 1800 = 0.5, not 0.25 with the rest counted as running.
+    states = StateSeries.of([at(0)], ["running"], initial=None)
+    counts = PartCounts.of([at(20)], ["good"], [90])
+    f = compute_oee(states, counts, window(0, 60), 10.0, known_until=at(30))
+    assert f.unknown_s[0] == 1800.0 and f.production_s[0] == 1800.0
+    assert f.oee[0] == pytest.approx(0.5) and f.availability[0] == 1.0
+    # Split into halves: the second half holds no known time and no part, so it has no data.
+    halves = Periods(np.array([at(0), at(30)]), np.array([at(30), at(60)]), np.array(["a", "b"]))
+    split = compute_oee(states, counts, halves, 10.0, known_until=at(30))
+    assert split.no_data.tolist() == [False, True]
+    assert math.isnan(split.oee[1]) and split.unknown_s[1] == 1800.0
+
+
+def test_a_period_planned_down_throughout_has_data_but_no_oee() -> None:
+    states = StateSeries.of([], [], initial="planned_stop")
+    f = compute_oee(states, PartCounts.of([], [], []), window(0, 60), 10.0)
+    assert math.isnan(f.oee[0]) and not f.no_data[0]
+    unknown = compute_oee(
+        StateSeries.of([], [], None), PartCounts.of([], [], []), window(0, 60), 10.0
+    )
+    assert unknown.no_data[0] and unknown.to_arrow().column("no_data").to_pylist() == [True]
+
+
 def test_zero_production_leaves_quality_undefined_and_oee_zero() -> None:
     # Running the whole hour without a single part: A = 3600 / 3600 = 1, P = 0 / 3600 = 0,
     # Q = 0 / 0 -> NaN (undefined), OEE = 0 x 0 / 3600 = 0; reduced speed loses all 3600 s.

@@ -67,3 +67,36 @@ def test_per_shift_without_shifts_in_the_plant_file_means_the_common_three() -> 
     day = periods(plant(), "site/area/line", FILLED_START_US, FILLED_START_US + 24 * HOUR, "shift")
     # The plant's site is in UTC: the window 06:00-06:00 holds one of each.
     assert [label.split(" ")[1] for label in day.label.tolist()] == ["early", "late", "night"]
+
+
+def test_a_shift_is_cut_at_now_and_the_time_after_the_data_is_unknown(
+    store: DuckDBStore, demo_plant: Plant
+) -> None:
+    # The late shift is 06:00-14:00 UTC; the store's data ends at 12:00 (FILLED_END_US).
+    shift_end = FILLED_START_US + 8 * HOUR
+    ended = asset_oee(store, demo_plant, LINE, FILLED_START_US, shift_end, by="shift")
+    assert not ended.in_progress and ended.known_until is not None
+    assert FILLED_END_US - 5_000_000 <= ended.known_until <= FILLED_END_US
+    for f in ended.equipment.values():
+        # The two hours after the data are in no ISO time: not lost, not planned down.
+        assert f.unknown_s[0] >= 2 * 3600
+        assert f.planned_busy_s[0] + f.planned_down_s[0] <= 6 * 3600
+    # The same as asking for the time up to the data's end (the newest data included).
+    as_data = asset_oee(store, demo_plant, LINE, FILLED_START_US, ended.known_until + 1)
+    np.testing.assert_allclose(ended.figures.oee, as_data.figures.oee)
+    # Asked at 16:00 local (08:00 UTC), the shift is in progress: its figures so far.
+    now = FILLED_START_US + 2 * HOUR
+    running = asset_oee(store, demo_plant, LINE, FILLED_START_US, shift_end, by="shift", now=now)
+    assert running.in_progress and running.periods.end.tolist() == [now]
+    so_far = asset_oee(store, demo_plant, LINE, FILLED_START_US, now, by="shift", now=now)
+    np.testing.assert_allclose(running.figures.oee, so_far.figures.oee)
+    assert 0.3 < running.figures.oee[0] < 1
+    with pytest.raises(AssetError, match="entirely in the future"):
+        asset_oee(store, demo_plant, LINE, now + HOUR, shift_end, now=now)
+
+
+def test_a_shift_before_the_first_data_has_no_data(store: DuckDBStore, demo_plant: Plant) -> None:
+    week_before = FILLED_START_US - 7 * 24 * HOUR
+    f = asset_oee(store, demo_plant, LINE, week_before, week_before + 8 * HOUR, by="shift")
+    assert f.figures.no_data.tolist() == [True] and np.isnan(f.figures.oee[0])
+    assert f.figures.unknown_s[0] == pytest.approx(5 * (8 * 3600 - 0))

@@ -93,5 +93,41 @@ def test_report_command_writes_the_files(filled_store: Path, tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert "2026-11-17 late shenyang: OEE" in done.stdout
     assert sorted(p.suffix for p in out.iterdir()) == [".pdf", ".xlsx"]
+    # A shift before the first data: "no data", never "nan%".
+    before = smartfab("report", "shift", "--day", "2026-11-10", "--shift", "late", "--out",
+                      str(out), "-d", str(tmp_path))  # fmt: skip
+    assert before.returncode == 0, before.stderr
+    assert "2026-11-10 late shenyang: OEE no data" in before.stdout
+    assert "nan" not in before.stdout.lower()
     wrong = smartfab("report", "week", "-d", str(tmp_path))
     assert wrong.returncode == 1 and "choose 'shift' or 'day'" in wrong.stderr
+
+
+def test_a_shift_in_progress_is_reported_up_to_now(
+    store: DuckDBStore, demo_plant: Plant, tmp_path: Path
+) -> None:
+    # At 16:00 local (08:00 UTC) the late shift (14:00-22:00) has run two hours.
+    now = FILLED_START_US + 2 * HOUR
+    start, end = FILLED_START_US, FILLED_START_US + 8 * HOUR
+    report = build_report(store, demo_plant, "shenyang", start, end, "late", "shift", now=now)
+    assert report.in_progress and report.until == now and report.end == end
+    so_far = asset_oee(store, demo_plant, "shenyang", start, now).figures
+    assert report.total.oee == pytest.approx(float(so_far.oee[0]))
+    assert report.total.planned_busy_h <= 2 * len(report.equipment)  # two hours a machine
+    pdf, xlsx = write_report(report, tmp_path, ["pdf", "xlsx"])
+    assert "(in progress: up to" in _pdf_text(pdf)
+    summary = {r[0]: r[1] for r in load_workbook(xlsx)["Summary"].iter_rows(values_only=True)}
+    assert summary["in progress: figures up to"] == report.local(now)
+
+
+def test_a_period_without_data_says_so_in_every_format(
+    store: DuckDBStore, demo_plant: Plant, tmp_path: Path
+) -> None:
+    start = FILLED_START_US - 7 * 24 * HOUR
+    report = build_report(store, demo_plant, "shenyang", start, start + 8 * HOUR, "x", "shift")
+    assert report.total.no_data and all(r.no_data for r in report.equipment)
+    pdf, xlsx = write_report(report, tmp_path, ["pdf", "xlsx"])
+    assert "no data" in _pdf_text(pdf) and "nan" not in _pdf_text(pdf).lower()
+    total = next(r for r in load_workbook(xlsx)["Summary"].iter_rows(values_only=True)
+                 if r and r[0] == "shenyang")  # fmt: skip
+    assert total[1] == "no data"

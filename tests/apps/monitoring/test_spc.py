@@ -197,3 +197,25 @@ def test_bad_chart_inputs_are_rejected() -> None:
         c_chart([3, -1])
     with pytest.raises(ValueError, match="positive"):
         u_chart([3, 1], [1, 0])
+
+
+def test_subgroups_are_planned_from_the_observations_there_are() -> None:
+    from smartfab.apps.monitoring.spc import plan_subgroups
+
+    # 46 observations: subgroups of 5 would be 9, too few; the default size becomes 2 (23).
+    short = plan_subgroups(46, None, None)
+    assert (short.size, short.count, short.enough) == (2, 23, True)
+    assert short.indices().tolist()[:2] == [[0, 1], [2, 3]] and short.indices()[-1, -1] == 45
+    # Plenty: subgroups of 5, as many as fill the data up to 100; a count given bounds it.
+    assert (plan_subgroups(5000, None, None).size, plan_subgroups(5000, None, None).count) == (
+        5,
+        100,
+    )
+    assert plan_subgroups(5000, 4, 400).count == 400
+    assert plan_subgroups(60, 5, 400).count == 12
+    # Too few even for 10 subgroups of 2: no subgroups, and how many it would take.
+    few = plan_subgroups(19, None, None)
+    assert (few.count, few.enough, few.needed) == (0, False, 20)
+    assert plan_subgroups(12, 1, None).count == 12  # individuals
+    with pytest.raises(ValueError, match="subgroup size 26"):
+        plan_subgroups(1000, 26, None)

@@ -25,6 +25,18 @@ def test_hand_computed_sole_and_shifting_shares() -> None:
     assert shares.sole[1] == pytest.approx(0.1)
 
 
+def test_equally_long_periods_are_shifting_not_the_first_stations() -> None:
+    # A and B never wait, each working the whole window: neither is the sole bottleneck.
+    shares = active_period_shares(["A", "B"], [periods((0, 10)), periods((0, 10))], 0.0, 10.0)
+    assert shares.sole == pytest.approx([0.0, 0.0])
+    assert shares.shifting == pytest.approx([1.0, 1.0])
+    # A 0-10 and B 2-12 are equally long: A alone until B starts, both while both are active,
+    # B alone after A stops; the overlap is counted once.
+    shares = active_period_shares(["A", "B"], [periods((0, 10)), periods((2, 12))], 0.0, 12.0)
+    assert shares.sole == pytest.approx([2 / 12, 2 / 12])
+    assert shares.shifting == pytest.approx([8 / 12, 8 / 12])
+
+
 def test_a_station_never_active_in_the_window_has_no_share() -> None:
     # D works only outside the window (a twin calibrated on another weekday, say).
     shares = active_period_shares(["A", "D"], [periods((0, 10)), periods((20, 30))], 0.0, 10.0)

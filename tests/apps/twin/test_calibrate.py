@@ -5,7 +5,7 @@ from smartfab.apps.monitoring.oee import PartCounts
 from smartfab.apps.monitoring.states import StateSeries
 from smartfab.apps.twin.calibrate import calibrate_buffer, calibrate_calendar, calibrate_station
 from smartfab.apps.twin.history import History
-from smartfab.apps.twin.model import Dist, Station
+from smartfab.apps.twin.model import Calendar, Dist, Station
 
 S = 1_000_000
 
@@ -71,5 +71,22 @@ def test_calendar_is_folded_from_the_states() -> None:
     end = (t0 + 86_400) * S
     h = History("x", t0 * S, end, states, states.timeline(t0 * S, end),
                 PartCounts.of([], [], []), np.empty(0, np.int64), np.empty(0, object))  # fmt: skip
-    cal = calibrate_calendar([h], "UTC")
+    cal, covered = calibrate_calendar([h], Calendar(week=[]))
     assert cal.week == ["Mon 06:00-14:00 production", "Mon 14:00-14:30 planned_stop"]
+    assert covered == pytest.approx(1 / 7, abs=1e-3)
+
+
+def test_calendar_keeps_the_design_where_the_history_is_silent() -> None:
+    # The window is a week from Monday 2026-03-02, but states are recorded only from Sunday
+    # 00:00 (a demo backfilled for a day): Sunday is off in the history; Monday to Saturday were
+    # never seen and keep the design's shifts, instead of becoming production round the clock.
+    t0 = 1_772_409_600
+    sunday = (t0 + 6 * 86_400) * S
+    states = StateSeries.of([sunday], ["off"], None)
+    end = (t0 + 7 * 86_400) * S
+    h = History("x", t0 * S, end, states, states.timeline(t0 * S, end),
+                PartCounts.of([], [], []), np.empty(0, np.int64), np.empty(0, object))  # fmt: skip
+    design = Calendar(week=["Mon 06:00-14:00 production", "Sun 06:00-14:00 production"])
+    cal, covered = calibrate_calendar([h], design)
+    assert cal.week == ["Mon 06:00-14:00 production"]
+    assert covered == pytest.approx(1 / 7, abs=1e-3)

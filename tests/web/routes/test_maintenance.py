@@ -68,12 +68,37 @@ def test_fleet_ranked_by_risk(served: tuple[TestClient, DuckDBStore, str]) -> No
     }  # fmt: skip
 
 
+def test_too_little_running_data_reads_as_unknown(
+    served: tuple[TestClient, DuckDBStore, str],
+) -> None:
+    client, _, _ = served
+    # Fifteen minutes of one-minute rows: too few to tell any machine's health.
+    start = datetime.fromtimestamp((FILLED_END_US - 15 * 60_000_000) / 1e6, UTC).isoformat()
+    r = client.get("/api/maintenance/fleet", params={"start": start, "end": WINDOW["end"]})
+    assert r.status_code == 200, r.text
+    fleet = r.json()["equipment"]
+    assert len(fleet) == 17 and r.json()["training"] is False
+    for e in fleet:
+        assert (e["health"], e["risk"], e["model"], e["failure_predicted"]) == (
+            None, None, "", False
+        ), e  # fmt: skip
+        note = e["health_note"]
+        assert note["code"] == "running_data" and note["params"]["need_h"] > 0
+        assert "needs" in note["text"]
+        assert e["rul_note"]["code"] == "failures" and "train-fleet" in e["rul_note"]["text"]
+    detail = client.get(f"/api/maintenance/equipment/{CNC}",
+                        params={"start": start, "end": WINDOW["end"]}).json()  # fmt: skip
+    assert detail["health"] is None and detail["times"] == detail["health_trend"] == []
+
+
 def test_equipment_trend_and_anomalies(served: tuple[TestClient, DuckDBStore, str]) -> None:
     client, _, order_id = served
     r = client.get(f"/api/maintenance/equipment/{CNC}", params=WINDOW)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["step_s"] == 120 and len(body["times"]) == len(body["health_trend"]) >= 170
+    # Rows of the six hours in which the machine ran: its stops are not in its trend.
+    assert body["step_s"] == 120 and len(body["times"]) == len(body["health_trend"])
+    assert 100 <= len(body["times"]) < 180 and body["health_note"] is None
     assert "spindle_temp" in body["signals"]
     assert all(a["sensor"] in body["signals"] for a in body["anomaly_list"])
     assert [o["id"] for o in body["orders"]] == [order_id]

@@ -4,14 +4,18 @@ and the answers hold together."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from smartfab.apps.monitoring.reports import build_report, oee_text, report_period
 from smartfab.model.plant import Plant
+from smartfab.platform.points import EventBatch, EventKind, now_us
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
@@ -23,6 +27,10 @@ CNC = f"{LINE}/cell-1/cnc-01"
 START = datetime.fromtimestamp(FILLED_START_US / 1e6, UTC).isoformat()
 END = datetime.fromtimestamp(FILLED_END_US / 1e6, UTC).isoformat()
 WINDOW = {"start": START, "end": END}
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,10 @@ def test_oee_errors(client: TestClient) -> None:
 def test_timeline_covers_the_window_in_states(client: TestClient) -> None:
     body = client.get("/api/timeline", params={"equipment": CNC, **WINDOW}).json()
     cols = body["columns"]
-    assert cols["start"][0] == START.replace("+00:00", "+00:00") and cols["end"][-1] == END
+    # It ends where the store's data ends (its newest second), as the OEE's known time does.
+    data_until = client.get("/api/oee", params={"path": CNC, **WINDOW}).json()["data_until"]
+    assert cols["start"][0] == START and cols["end"][-1] == data_until
+    assert END > data_until >= "2026-11-17T11:59:5"
     assert all(a == b for a, b in zip(cols["end"][:-1], cols["start"][1:], strict=True))
     assert all(a != b for a, b in zip(cols["state"][:-1], cols["state"][1:], strict=True))
     assert "running" in body["states"]
@@ -114,9 +125,32 @@ def test_spc_individuals_with_nelson_rules(client: TestClient) -> None:
     assert body["capability"] is None  # no specification limits given
 
 
-def test_spc_errors(client: TestClient) -> None:
-    r = client.get("/api/spc", params={"signal": f"{CNC}/cycle_time", **WINDOW, "state": "off"})
-    assert r.status_code == 422 and "too few" in r.json()["detail"]
+def test_spc_defaults_fit_the_subgroups_to_the_points_there_are(client: TestClient) -> None:
+    # The first 40 minutes of a shift hold a few dozen cycle times: too few for 10 subgroups of
+    # 5, enough for subgroups of 2, which the default chooses.
+    signal = f"{CNC}/cycle_time"
+    early = {"signal": signal, "start": START, "end": START.replace("06:00", "06:40")}
+    body = client.get("/api/spc", params=early).json()
+    assert 20 <= body["points_used"] < 50 and body["subgroup_size"] == 2
+    assert body["subgroups"] == body["points_used"] // 2 and body["too_few"] is None
+    assert len(body["charts"][0]["columns"]["value"]) == body["subgroups"]
+    # Six hours: subgroups of 5, as many as the points fill up to 100.
+    whole = client.get("/api/spc", params={"signal": signal, **WINDOW}).json()
+    assert whole["subgroup_size"] == 5
+    assert whole["subgroups"] == min(100, whole["points_used"] // 5)
+    # What is asked for explicitly is what is drawn.
+    given = client.get("/api/spc", params={"signal": signal, **WINDOW, "n": 3, "subgroups": 12})
+    assert (given.json()["subgroup_size"], given.json()["subgroups"]) == (3, 12)
+
+
+def test_spc_with_too_few_points_says_so_and_what_to_do(client: TestClient) -> None:
+    params = {"signal": f"{CNC}/cycle_time", **WINDOW, "state": "off"}
+    r = client.get("/api/spc", params=params)
+    body = r.json()
+    assert r.status_code == 200 and body["charts"] == [] and body["subgroups"] == 0
+    assert body["points_used"] < body["points_needed"] == 10 * body["subgroup_size"]
+    assert "longer range" in body["too_few"] and "I-MR" in body["too_few"]
+    assert "state" in body["too_few"]
     assert client.get("/api/spc", params={"signal": f"{CNC}/nope"}).status_code == 404
 
 
@@ -134,3 +168,55 @@ def test_web_app_is_served_at_the_root(client: TestClient) -> None:
     assert client.get("/js/app.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/i18n/zh.json").json()["nav.overview"] == "总览"
     assert client.get("/api/health").json()["status"] == "ok"  # /api still wins over /
+
+
+def test_the_report_and_the_api_give_a_shift_the_same_oee(
+    tmp_path: Path, security: Security, admin_headers: dict[str, str]
+) -> None:
+    """A machine that has run since an hour before the shift now in progress, the store's data
+    ending a minute ago: the report and /api/oee show one figure for the shift so far, and for a
+    shift before the first data both say there is no data."""
+    state = {
+        "name": "state",
+        "unit": "1",
+        "type": "int",
+        "role": "state",
+        "source": {"virtual": True},
+    }
+    eq = {"name": "m1", "ideal_cycle_s": 10, "signals": [state]}
+    line = {"name": "line", "cells": [{"name": "cell", "equipment": [eq]}]}
+    plant = Plant.model_validate({"site": {"name": "site", "areas": [
+        {"name": "area", "lines": [line]}]}})  # fmt: skip
+    now = now_us()
+    # The three default shifts, every day in UTC: the one in progress and one a week before.
+    today = datetime.fromtimestamp(now / 1e6, UTC).date()
+    shifts = [
+        report_period(plant, "site", "shift", day, name)
+        for day in (today - timedelta(days=1), today)
+        for name in ("early", "late", "night")
+    ]
+    start, end, label = next(s for s in shifts if s[0] <= now < s[1])
+    began = start - 3600 * 1_000_000
+    parts = np.arange(began, now - 60_000_000, 20_000_000)  # a part every 20 s: P = 0.5
+    with DuckDBStore(tmp_path / "store.duckdb") as store:
+        store.append_events(EventBatch.concat([
+            EventBatch.of([began], "site/area/line/cell/m1", EventKind.STATE, "running"),
+            EventBatch.of(parts, "site/area/line/cell/m1", EventKind.COUNT, "good", 1.0),
+        ]))  # fmt: skip
+        client = TestClient(create_app(PlantData(store, plant), security=security))
+        client.headers.update(admin_headers)
+        week_ago = start - 7 * 24 * 3600 * 1_000_000
+        for a, b, name in ((start, end, label), (week_ago, week_ago + end - start, "before")):
+            report = build_report(store, plant, "site", a, b, name, "shift")
+            at = {"start": _iso(a), "end": _iso(b), "period": "shift"}
+            api = client.get("/api/oee", params={"path": "site", **at}).json()
+            row = {k: v[0] for k, v in api["total"]["columns"].items()}
+            if a == start:  # in progress: the figures of the time so far, the same in both
+                assert report.in_progress and api["in_progress"]
+                assert row["oee"] == pytest.approx(report.total.oee, rel=1e-9)
+                assert row["oee"] == pytest.approx(0.5, abs=0.02)
+                assert not row["no_data"] and not report.total.no_data
+            else:  # nothing known: "no data", not a NaN nor a 0 %
+                assert row["oee"] is None and math.isnan(report.total.oee)
+                assert row["no_data"] and report.total.no_data
+                assert oee_text(report.total) == "no data"

@@ -71,6 +71,18 @@ def test_lines_start_from_the_plant_design(client: TestClient, demo_plant: Plant
         stations[0]["cycle_s"] == stations[0]["ideal_cycle_s"]
         and stations[-1]["buffer_after"] is None
     )
+    # Design data has no random element: the page is told, and so is an experiment's reader,
+    # since its replications agree and every interval is zero wide.
+    assert lines[LINE]["deterministic"] is True
+    change = {"kind": "machine", "station": "cnc-03", "amount": 1}
+    r = client.post("/api/twin/experiments", json={
+        "line": LINE, "scenarios": [{"name": "a", "changes": [change]}],
+        "horizon_days": 1, "warmup_days": 0.1, "replications": 2, "workers": 1,
+    })  # fmt: skip
+    job = wait(client, r.json()["id"])
+    assert job["state"] == "done", job["error"]
+    res = job["result"]
+    assert res["deterministic"] is True and res["baseline"]["throughput_per_h"]["half_width"] == 0
 
 
 def test_calibrate_then_experiment(
@@ -87,10 +99,19 @@ def test_calibrate_then_experiment(
     assert job["state"] == "done", job["error"]
     assert job["result"]["calibrated_from"]["start"].startswith("2026-11-17T06:00")
     assert job["progress"]["done"] == job["progress"]["total"] > 5
+    # Six hours of history: the notes say, in a form a page can translate, that the rest of the
+    # week keeps the design calendar.
+    notes = {(n["code"], n["values"].get("line")): n for n in job["result"]["notes"]}
+    partial = notes[("partial_week", LINE)]
+    assert partial["values"]["covered"] == pytest.approx(6 / 168, abs=1e-3)
+    assert LINE in partial["text"]
     body = client.get("/api/twin/lines").json()
     assert body["calibrated_from"]["end"].startswith("2026-11-17T12:00")
     cnc = next(li for li in body["lines"] if li["line"] == LINE)
     assert cnc["stations"][0]["cycle_s"] != cnc["stations"][0]["ideal_cycle_s"]  # fitted
+    assert cnc["deterministic"] is False
+    # Tuesday's break from the history, Wednesday's shifts from the design calendar.
+    assert {"Tue 10:00-10:30 planned_stop", "Wed 14:10-18:00 production"} <= set(cnc["calendar"])
 
     experiment = {
         "line": "cnc-line-1",
@@ -101,8 +122,8 @@ def test_calibrate_then_experiment(
                 {"kind": "machine", "station": "cnc-01", "amount": 1},
                 {"kind": "buffer", "station": "cnc-01", "amount": 5}]},
         ],
-        # A week and a day: the calibration window is one Tuesday afternoon, and the calendar
-        # folded from it has the line work on Tuesdays only.
+        # A week and a day: the calibration window is one Tuesday morning; the calendar keeps
+        # the design's shifts for the rest of the week.
         "horizon_days": 8, "warmup_days": 1, "replications": 2, "workers": 2,
     }  # fmt: skip
     r = client.post("/api/twin/experiments", json=experiment)
@@ -121,6 +142,8 @@ def test_calibrate_then_experiment(
         assert scenario["bottleneck"] in res["stations"]
         assert set(scenario["bottleneck_shares"]) == set(res["stations"])
     assert res["scenarios"][1]["changes"][0]["kind"] == "machine"
+    assert res["deterministic"] is False
+    assert res["baseline"]["throughput_per_h"]["half_width"] > 0
 
     # The calibration is kept in the store: a new server over it starts from it.
     again = TestClient(

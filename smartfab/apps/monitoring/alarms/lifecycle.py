@@ -86,10 +86,14 @@ class AlarmStatus:
     shelved_by: str = ""
     shelved_until: int | None = None
     shelve_reason: str = ""
+    value_is_code: bool = False  # a state or fault code: a whole number, not a measurement
 
     @classmethod
     def of(cls, alarm: Alarm) -> AlarmStatus:
-        return cls(alarm.id, alarm.equipment, alarm.priority, alarm.message)
+        return cls(
+            alarm.id, alarm.equipment, alarm.priority, alarm.message,
+            value_is_code=alarm.value_is_code,
+        )  # fmt: skip
 
     @property
     def needs_ack(self) -> bool:

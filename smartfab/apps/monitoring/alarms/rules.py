@@ -25,6 +25,7 @@ from smartfab.model.plant import (
     RateAlarm,
     StaleAlarm,
 )
+from smartfab.model.units import display_unit
 from smartfab.platform.points import Float64Array, Int64Array
 
 ObjectArray = npt.NDArray[np.object_]
@@ -67,6 +68,12 @@ class Alarm:
     after_s: float = 0.0  # STALE, FLATLINE
     tolerance: float = 0.0  # FLATLINE
     code: float = np.nan  # STATE, FAULT: the register value
+
+    @property
+    def value_is_code(self) -> bool:
+        """The value is a state or fault code (212), not a measurement (212.37): shown as the
+        whole number it is."""
+        return self.kind in (Kind.STATE, Kind.FAULT)
 
 
 def priority_rank(priority: str) -> int:
@@ -133,7 +140,7 @@ def plant_alarms(plant: Plant) -> list[Alarm]:
         for sig in equipment.signals:
             if sig.alarms is None:
                 continue
-            unit = "" if sig.unit == "1" else f" {sig.unit}"
+            unit = f" {shown}" if (shown := display_unit(sig.unit)) else ""
             for name in _SIGNAL_RULES:
                 rule = getattr(sig.alarms, name)
                 if rule is not None:

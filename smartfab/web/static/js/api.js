@@ -1,6 +1,73 @@
 // The REST API and the live feed, as the pages use them.
 
-export class ApiError extends Error {}
+import { has, t } from "./i18n.js";
+
+/** A refused request. `message` is in the page's language when the error is a known one,
+ * else the server's own text; `code` and `params` say which error it was, `detail` what the
+ * server said. */
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = null, params = {}, detail = message } = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.params = params;
+    this.detail = detail;
+  }
+}
+
+// Server errors people meet in the app, by their text: the error's code and its parameters.
+// A server error that says its code ({"detail": {"code", "params", "message"}}) needs no entry.
+const KNOWN_ERRORS = [
+  [/^this server was started without a plant model$/, "no_plant"],
+  [/^no (?:connectors|alarm engine) runs? in this process \(read-only server\)$/, "read_only"],
+  [/^unknown (?:equipment|signal|asset) '([^']*)'/, "unknown_asset", ["path"]],
+  [/^the range lies entirely in the future$/, "future_range"],
+  [/^the range holds more than ([\d,]+) points/, "too_many_points", ["n"]],
+  [/^(?:the window must start before it ends|start must lie before end)/, "bad_window"],
+  [/(?:at most|spans at most) (\d+) days$/, "window_too_long", ["days"]],
+  [/^time '([^']*)' is not ISO 8601/, "bad_time", ["time"]],
+  [/^too many (?:requests|login attempts)/, "rate_limited"],
+  [/^\d+ \w+ jobs are waiting already/, "busy"],
+  [/^plan (\S+) has no schedule/, "no_schedule", ["plan"]],
+  [/^log in, or send an API token/, "logged_out"],
+];
+
+function knownError(text) {
+  for (const [pattern, code, names = []] of KNOWN_ERRORS) {
+    const m = text.match(pattern);
+    if (m) return { code, params: Object.fromEntries(names.map((name, i) => [name, m[i + 1]])) };
+  }
+  return { code: null, params: {} };
+}
+
+/** A server's error text (of a refused request or a failed job) in the page's language when it
+ * is a known one, else as the server wrote it. */
+export function serverMessage(text) {
+  const { code, params } = knownError(String(text));
+  return code && has(`error.${code}`) ? t(`error.${code}`, params) : String(text);
+}
+
+/** The ApiError of a refused request: translated when the error is known (by its code, or by
+ * its text), the server's text otherwise. */
+export function apiError(status, body, statusText = "") {
+  const detail = body?.detail;
+  let code = null, params = {}, text = statusText || String(status);
+  if (detail && typeof detail === "object" && !Array.isArray(detail) && detail.code) {
+    ({ code } = detail);
+    params = detail.params || {};
+    text = detail.message || text;
+  } else if (typeof detail === "string") {
+    text = detail;
+    ({ code, params } = knownError(detail));
+  } else if (Array.isArray(detail)) {
+    // Request validation: which fields, without the values.
+    code = "invalid";
+    params = { fields: detail.map((e) => (e.loc || []).filter((p) => p !== "body" && p !== "query").join(".")).join(", ") };
+    text = detail.map((e) => e.msg).join("; ");
+  }
+  const key = code && `error.${code}`;
+  return new ApiError(key && has(key) ? t(key, params) : text, { status, code, params, detail: text });
+}
 
 // A 401 means the session has ended (expired, logged out elsewhere, user disabled): log in again.
 function loggedOut(r) {
@@ -16,7 +83,7 @@ export async function get(path, params = {}) {
   const r = await fetch(`api/${path}${q.size ? "?" + q : ""}`);
   loggedOut(r);
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new ApiError(typeof body.detail === "string" ? body.detail : r.statusText);
+  if (!r.ok) throw apiError(r.status, body, r.statusText);
   return body;
 }
 
@@ -26,7 +93,7 @@ export async function send(method, path, body) {
   });
   loggedOut(r);
   const out = await r.json().catch(() => ({}));
-  if (!r.ok) throw new ApiError(typeof out.detail === "string" ? out.detail : r.statusText);
+  if (!r.ok) throw apiError(r.status, out, r.statusText);
   return out;
 }
 

@@ -79,6 +79,39 @@ async function show() {
   document.title = `smartfab · ${t(`nav.${route.page || "overview"}`)}`;
 }
 
+/**
+ * The top bar stays one row: when its items do not fit (a phone, the longer words of a language),
+ * the navigation, user, logout and language go behind the menu button. Measured rather than set
+ * by a width breakpoint, since what fits depends on the language and the names shown.
+ */
+function fitTopbar() {
+  const bar = document.getElementById("topbar");
+  const open = bar.classList.contains("open");
+  bar.classList.remove("compact", "open");
+  const compact = bar.scrollWidth > bar.clientWidth;
+  bar.classList.toggle("compact", compact);
+  bar.classList.toggle("open", compact && open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(compact && open));
+}
+
+function setMenu(open) {
+  const bar = document.getElementById("topbar");
+  bar.classList.toggle("open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function initMenu() {
+  const bar = document.getElementById("topbar");
+  document.getElementById("menu-toggle").addEventListener("click", () => setMenu(!bar.classList.contains("open")));
+  // Choosing a page, or anything outside the menu, closes it; so does Escape.
+  document.getElementById("topmenu").addEventListener("click", (e) => { if (e.target.closest("a")) setMenu(false); });
+  document.addEventListener("click", (e) => { if (!bar.contains(e.target)) setMenu(false); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") setMenu(false); });
+  new ResizeObserver(fitTopbar).observe(bar);
+  // What the bar holds changes its width: names, the alarm count, the language.
+  new MutationObserver(fitTopbar).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
+}
+
 function tickClock() {
   const el = document.getElementById("clock");
   el.textContent = new Intl.DateTimeFormat(locale(), {
@@ -103,6 +136,7 @@ async function main() {
     show();
   });
   document.getElementById("logout").addEventListener("click", logout);
+  initMenu();
   get("me").then((me) => { document.getElementById("user-name").textContent = me.name; }, () => {});
   try {
     plant = indexPlant(await get("assets"));

@@ -1,6 +1,6 @@
 // Small DOM and formatting helpers shared by the pages.
 
-import { locale, t } from "./i18n.js";
+import { has, locale, t } from "./i18n.js";
 
 /** h("div", {class: "x", onclick: fn}, child, "text") -> element */
 export function h(tag, attrs = {}, ...children) {
@@ -19,13 +19,33 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export function num(v, digits = 1) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v);
+// Every number the app shows goes through num() or pct(): the page's language decides the
+// decimal separator, digit grouping and how a percent sign is written ("92.3%", "92,3 %").
+const formats = new Map();
+function format(style, digits, signDisplay = "auto") {
+  const key = `${locale()}|${style}|${digits}|${signDisplay}`;
+  if (!formats.has(key)) {
+    const options = { style, signDisplay, maximumFractionDigits: digits, minimumFractionDigits: digits };
+    formats.set(key, new Intl.NumberFormat(locale(), options));
+  }
+  return formats.get(key);
 }
 
-export function pct(v) {
-  return v === null || v === undefined || !Number.isFinite(v) ? "–" : `${num(100 * v, 1)} %`;
+function missing(v) { return v === null || v === undefined || !Number.isFinite(v); }
+
+/** A number with `digits` decimals in the page's language; "–" when there is none. */
+export function num(v, digits = 1) {
+  return missing(v) ? "–" : format("decimal", digits).format(v);
+}
+
+/** A fraction (0.923) as a percentage in the page's language ("92.3%", "92,3 %"). */
+export function pct(v, digits = 1) {
+  return missing(v) ? "–" : format("percent", digits).format(v);
+}
+
+/** A signed change as a percentage: "+4.5%", "−2,0 %". */
+export function pctChange(v, digits = 1) {
+  return missing(v) ? "–" : format("percent", digits, "exceptZero").format(v);
 }
 
 export function duration(seconds) {
@@ -41,6 +61,22 @@ export function dateTime(ms) {
     year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
     second: "2-digit", hour12: false,
   }).format(new Date(ms));
+}
+
+/** A shift's name: translated when it is one of the usual ones (early, late, night, ...), as the
+ * plant file writes it otherwise. */
+export function shiftName(name) {
+  return has(`shift.${name}`) ? t(`shift.${name}`) : name;
+}
+
+/** The label of an OEE period as the API gives it ("2026-12-07" or "2026-12-07 early"), in the
+ * page's language: the date as people write it there, and the shift's name. */
+export function periodLabel(label) {
+  const m = /^(\d{4}-\d{2}-\d{2})(?: (.+))?$/.exec(label || "");
+  if (!m) return label;
+  const day = new Intl.DateTimeFormat(locale(), { weekday: "short", day: "2-digit", month: "2-digit" })
+    .format(new Date(`${m[1]}T12:00:00`));
+  return m[2] ? `${day} ${shiftName(m[2])}` : day;
 }
 
 export function stateLabel(state) {

@@ -62,3 +62,14 @@ def test_an_active_acknowledged_alarm_can_be_shelved() -> None:
     assert s.state is State.SHELVED
     s, _ = run(s, Action.UNSHELVE)
     assert s.state is State.UNACKNOWLEDGED  # still active: back to the operator
+
+
+def test_a_fault_alarm_says_its_value_is_a_code_a_limit_alarm_does_not() -> None:
+    from tests.apps.monitoring.alarms.conftest import EQ, table
+
+    alarms = {a.id: a for a in table({"high": {"limit": 80}}, {"faults": {}}).alarms}
+    fault, high = alarms[f"{EQ}:fault:7"], alarms[f"{EQ}/temp:high"]
+    assert AlarmStatus.of(fault).value_is_code and not AlarmStatus.of(high).value_is_code
+    # Through the life cycle: an activation at fault 212 still reads as a code.
+    s, _ = run(AlarmStatus.of(fault), Action.ACTIVATE)
+    assert s.value_is_code

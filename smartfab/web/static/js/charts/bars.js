@@ -1,10 +1,11 @@
 // Horizontal bar chart, e.g. the six big losses in hours: label on the left, value at the bar's
 // end. Negative values (a machine faster than its ideal cycle) draw to the left of zero; a value
-// that is not defined (null: OEE of a period without planned time) has no bar and reads "–".
+// that is not defined (null: OEE of a period without planned time) has no bar and reads "–" (or
+// the item's text, e.g. "no data").
 // An item may carry a confidence interval (low, high), drawn as a whisker over its bar, and its
 // own label text (e.g. "12.3 ± 0.4").
 
-import { Plot, cssVar, formatValue } from "./core.js";
+import { Plot, cssVar, valueText } from "./core.js";
 
 export class BarChart extends Plot {
   constructor(container, { barHeight = 24, bars = 6, labelWidth = 150, valueWidth = 70, unit = "" } = {}) {
@@ -48,8 +49,8 @@ export class BarChart extends Plot {
         end = Math.max(b, r);
       }
       ctx.fillStyle = cssVar("--text"); ctx.textAlign = "left";
-      const text = d.text ?? `${formatValue(d.value, hi - lo)} ${this.unit}`;
-      ctx.fillText(d.value === null ? "–" : text, end + 6, y + h / 2);
+      const text = d.text ?? valueText(d.value, hi - lo, this.unit);
+      ctx.fillText(d.value === null ? (d.text ?? "–") : text, end + 6, y + h / 2);
     });
     ctx.strokeStyle = cssVar("--chart-axis");
     const z = Math.round(this.sx(0)) + 0.5;

@@ -2,6 +2,8 @@
 // pixel ratio, linear scales, "nice" value ticks and calendar-aligned time ticks. Colours come
 // from CSS custom properties so that the theme lives in one place (app.css).
 
+import { num, pct } from "../dom.js";
+
 const SECOND = 1000, MINUTE = 60 * SECOND, HOUR = 60 * MINUTE, DAY = 24 * HOUR;
 // Tick steps a person reads easily; months and years are approximated by 30 and 365 days,
 // which is good enough for tick placement (labels print the real dates).
@@ -53,10 +55,17 @@ export function timeLabel(t, step, locale) {
   return new Intl.DateTimeFormat(locale, opts).format(d);
 }
 
+function digitsFor(span) { return span >= 100 ? 0 : span >= 10 ? 1 : span >= 1 ? 2 : 3; }
+
+/** A chart value with as many decimals as its span needs, formatted like every number of the app. */
 export function formatValue(v, span = Math.abs(v)) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  const digits = span >= 100 ? 0 : span >= 10 ? 1 : span >= 1 ? 2 : 3;
-  return v.toFixed(digits);
+  return num(v, digitsFor(span));
+}
+
+/** A value with its unit, as the pages write it: "92.3%" / "92,3 %" for percent, "81.2 °C". */
+export function valueText(v, span, unit) {
+  if (unit === "%") return pct(v / 100, digitsFor(span));
+  return unit ? `${formatValue(v, span)} ${unit}` : formatValue(v, span);
 }
 
 /** A canvas chart with margins, an x range (ms or index) and a y range. Subclasses draw. */

@@ -2,7 +2,7 @@
 // on a sensor trend), and a hover tooltip naming the nearest point and any mark there. Used by
 // the maintenance page for the health trend (0-100) and for a sensor's trend.
 
-import { Plot, cssVar, extent, formatValue } from "./core.js";
+import { Plot, cssVar, extent, valueText } from "./core.js";
 
 export class SeriesChart extends Plot {
   constructor(container, { height = 200, range = null } = {}) {
@@ -47,7 +47,7 @@ export class SeriesChart extends Plot {
       while (i + 1 < t.length && Math.abs(t[i + 1] - at) < Math.abs(t[i] - at)) i++;
       const near = marks.filter((m) => Math.abs(this.sx(m.t) - this.hover) < 4).map((m) => m.label);
       const span = this.y1 - this.y0;
-      this.tooltip(this.hover, this.sy(v[i]), [new Date(t[i]).toLocaleString(this.locale), `${formatValue(v[i], span)} ${unit}`, ...near]);
+      this.tooltip(this.hover, this.sy(v[i]), [new Date(t[i]).toLocaleString(this.locale), valueText(v[i], span, unit), ...near]);
     }
   }
 }

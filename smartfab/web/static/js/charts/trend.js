@@ -3,7 +3,7 @@
 // visible range changes the owner is told (onRange), so that it can fetch data at the right
 // resolution: min/max/avg buckets when zoomed out, raw points when zoomed in.
 
-import { Plot, bindZoomPan, cssVar, extent, formatValue, timeLabel, SECOND } from "./core.js";
+import { Plot, bindZoomPan, cssVar, extent, timeLabel, valueText, SECOND } from "./core.js";
 
 const MIN_SPAN = 10 * SECOND;
 
@@ -122,7 +122,7 @@ export class TrendChart extends Plot {
     ctx.setLineDash([3, 3]);
     ctx.beginPath(); ctx.moveTo(x, this.margin.top); ctx.lineTo(x, this.margin.top + this.plotHeight); ctx.stroke();
     ctx.setLineDash([]);
-    const label = `${timeLabel(d.t[lo], 1000, this.locale)}  ${formatValue(v, this.y1 - this.y0)} ${this.unit}`;
+    const label = `${timeLabel(d.t[lo], 1000, this.locale)}  ${valueText(v, this.y1 - this.y0, this.unit)}`;
     ctx.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
     const w = ctx.measureText(label).width + 10;
     const bx = Math.min(x + 8, this.width - w - 2);

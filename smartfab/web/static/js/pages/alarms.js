@@ -2,7 +2,7 @@
 // logged-in user, whom the server records), the journal of transitions and the EEMUA 191 load.
 
 import { get, ms, send } from "../api.js";
-import { dateTime, h, leaf, num } from "../dom.js";
+import { dateTime, h, leaf, num, pct } from "../dom.js";
 import { t } from "../i18n.js";
 
 const SHELVE_MINUTES = [15, 60, 480];
@@ -64,7 +64,8 @@ export function alarmTable(body, done, { compact = false } = {}) {
     compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
     h("td", {}, a.message),
     h("td", {}, stateBadge(a)),
-    h("td", { class: "num" }, num(a.value, 2)),
+    // A fault or state code (212) is a name, not a quantity: no decimals, no digit grouping.
+    h("td", { class: "num" }, a.value_is_code && a.value !== null ? String(a.value) : num(a.value, 2)),
     compact ? null : h("td", {}, a.state === "shelved" ? t("alarm.shelved_until", { who: a.shelved_by, until: dateTime(ms(a.shelved_until)) })
       : a.acked_by ? t("alarm.acked_by", { who: a.acked_by, at: dateTime(ms(a.acked_at)) }) : ""),
     h("td", {}, actions(a, done))))));
@@ -100,7 +101,7 @@ export async function render(root, _route, _plant, refresh) {
       h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_avg")), h("div", { class: "value" }, num(load.average_per_10min, 2))),
       h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_peak")), h("div", { class: "value" }, num(load.peak_per_10min, 0))),
       h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_total")), h("div", { class: "value" }, num(load.total, 0))),
-      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.flood")), h("div", { class: "value" }, `${num(load.flood_percent, 1)} %`))));
+      h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.flood")), h("div", { class: "value" }, pct(load.flood_percent / 100)))));
   }).catch(() => loadBox.replaceChildren(h("div", { class: "muted" }, t("alarm.unavailable"))));
   const timer = setInterval(() => reload().catch(() => {}), 5000);
   return () => clearInterval(timer);

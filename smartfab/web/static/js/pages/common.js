@@ -44,6 +44,7 @@ export function lossChart(container) {
       chart.setItems(LOSSES.map((k) => ({
         label: t(`loss.${k}`),
         value: (f[k] ?? 0) / 3600,
+        text: duration(f[k] ?? 0),  // "5 min" reads better than "0.083 h"
         color: k === "breakdown_loss_s" ? red : undefined,
       })));
     },

@@ -77,10 +77,10 @@ export async function render(root, route, plant, refresh) {
     if (mine !== seq) return; // a newer range was asked for meanwhile
     const c = body.columns;
     if (body.bucket_s === null) {
-      trend.setData({ mode: "raw", t: c.ts.map(ms), v: c.value }, body.unit);
+      trend.setData({ mode: "raw", t: c.ts.map(ms), v: c.value }, body.unit_display);
       res.textContent = t("equipment.raw", { n: num(body.rows, 0) });
     } else {
-      trend.setData({ mode: "buckets", t: c.bucket.map(ms), min: c.min, max: c.max, avg: c.avg, width: body.bucket_s * 1000 }, body.unit);
+      trend.setData({ mode: "buckets", t: c.bucket.map(ms), min: c.min, max: c.max, avg: c.avg, width: body.bucket_s * 1000 }, body.unit_display);
       res.textContent = t("equipment.buckets", { n: num(body.rows, 0), width: duration(body.bucket_s) });
     }
     trendBox.dataset.loaded = String(mine);
@@ -88,7 +88,7 @@ export async function render(root, route, plant, refresh) {
   function showSignal(s) {
     signal = s;
     selected.set(info.path, s.name);
-    what.textContent = `${s.name} (${s.unit})`;
+    what.textContent = s.unit_display ? `${s.name} (${s.unit_display})` : s.name;
     for (const tr of signalTable.querySelectorAll("tr[data-path]")) tr.classList.toggle("selected", tr.dataset.path === s.path);
     trend.setRange(trend.x0, trend.x1);
   }
@@ -105,7 +105,7 @@ export async function render(root, route, plant, refresh) {
     signalTable.append(h("tr", {
       class: clickable ? "clickable" : "", dataset: { path: s.path },
       onclick: clickable ? () => showSignal(s) : undefined,
-    }, h("td", { title: s.description }, s.name), cell, h("td", { class: "muted" }, s.unit === "1" ? "" : s.unit)));
+    }, h("td", { title: s.description }, s.name), cell, h("td", { class: "muted" }, s.unit_display)));
   }
   const unsubscribe = live.subscribe((msg) => {
     const st = msg.states?.[info.path];

@@ -3,7 +3,7 @@
 
 import { get, live, rows } from "../api.js";
 import { BarChart } from "../charts/bars.js";
-import { h, leaf, num, pct, rangeButtons, stateLabel } from "../dom.js";
+import { h, leaf, num, pct, periodLabel, rangeButtons, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 import { firstRow, iso, kpiCards, loadTimelines, lossChart, stateLegend, timelineChart } from "./common.js";
 
@@ -41,9 +41,16 @@ export async function render(root, route, plant, refresh) {
   const f = firstRow(total.total);
   kpis.append(kpiCards(f));
   lossChart(lossBox).set(f);
+  // The API cuts the shift in progress at now and says so; a shift of which nothing is known
+  // (before the first data, or while collection stood still) reads "no data", not "–".
   const shiftRows = rows(shifts.total).slice(-9);
-  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth: 130 })
-    .setItems(shiftRows.map((r) => ({ label: r.label, value: r.oee === null ? null : 100 * r.oee })));
+  const last = shiftRows.length - 1;
+  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth: 150 })
+    .setItems(shiftRows.map((r, i) => ({
+      label: i === last && shifts.in_progress ? t("line.so_far", { label: periodLabel(r.label) }) : periodLabel(r.label),
+      value: r.oee === null ? null : 100 * r.oee,
+      text: r.no_data ? t("line.no_data") : undefined,
+    })));
 
   const tl = timelineChart(tlBox, paths.length);
   await loadTimelines(tl, paths, x0, now);

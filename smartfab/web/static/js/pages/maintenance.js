@@ -9,17 +9,31 @@ import { dateTime, h, leaf, num, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
 import { iso } from "./common.js";
 
-// A day: the trend gets minute-scale rows; longer ranges switch to hourly rows.
-let span = 86400e3;
+// A month of hourly rows, as the server's periodic assessment (which raises the work orders)
+// reads it; a day or less gets minute-scale rows.
+let span = 30 * 86400e3;
 const HORIZON_H = 24;
 
+// Why a figure is unknown or missing, in the page's language (the server's English otherwise).
+function note(n) {
+  return n ? t(`maint.note.${n.code}`, n.params) : "";
+}
+
+function unknown(n) {
+  return h("span", { class: "muted unknown", title: note(n) }, t("maint.unknown"));
+}
+
 function rul(e) {
-  if (e.rul_h === null) return h("span", { class: "muted", title: t("maint.no_rul_hint") }, t("maint.no_rul"));
+  if (e.rul_h === null) {
+    const training = e.rul_note && e.rul_note.code === "training";
+    return h("span", { class: "muted", title: note(e.rul_note) }, t(training ? "maint.training_short" : "maint.no_rul"));
+  }
   return h("span", { class: "rul" }, t("maint.hours", { n: num(e.rul_h, 0) }),
     h("span", { class: "muted" }, ` (${num(e.rul_low_h, 0)}–${num(e.rul_high_h, 0)})`));
 }
 
-function riskBar(risk) {
+function riskBar(risk, why) {
+  if (risk === null) return unknown(why);
   return h("span", { class: "risk", dataset: { level: risk >= 0.5 ? "high" : risk >= 0.2 ? "medium" : "low" } },
     h("span", { class: "risk-fill", style: `width:${Math.round(100 * risk)}%` }), num(100 * risk, 0), " %");
 }
@@ -88,35 +102,41 @@ async function fleetPage(root, refresh) {
     get("maintenance/fleet", { start: iso(now - span), end: iso(now), horizon_h: HORIZON_H }),
     get("maintenance/workorders", { open: true }),
   ]);
+  const unknowns = fleet.equipment.filter((e) => e.health === null).length;
   root.append(
     h("section", { class: "panel" }, h("h2", {}, t("maint.ranking")),
+      fleet.training ? h("div", { class: "hint", id: "training" }, t("maint.training")) : null,
+      unknowns ? h("div", { class: "hint", id: "unknowns" }, t("maint.unknown_summary", { n: unknowns, total: fleet.equipment.length })) : null,
       h("div", { class: "table-scroll" }, h("table", { class: "data fleet" },
         h("tr", {}, ["maint.rank", "common.equipment", "maint.risk", "maint.health", "maint.rul", "maint.anomalies", "maint.model", "maint.open_orders"]
           .map((k) => h("th", {}, t(k)))),
         fleet.equipment.map((e, i) => h("tr", { class: e.failure_predicted ? "alarm-unack" : "", dataset: { equipment: e.equipment } },
           h("td", { class: "num" }, String(i + 1)),
           h("td", {}, h("a", { href: `#/maintenance/${e.equipment}` }, leaf(e.equipment))),
-          h("td", {}, riskBar(e.risk)),
-          h("td", { class: "num" }, num(e.health, 0)),
+          h("td", {}, riskBar(e.risk, e.health_note)),
+          h("td", { class: "num" }, e.health === null ? unknown(e.health_note) : num(e.health, 0)),
           h("td", {}, rul(e)),
           h("td", { class: "num" }, String(e.anomalies)),
-          h("td", { class: "muted", translate: "no" }, e.model),
+          h("td", { class: "muted", translate: "no", title: note(e.rul_note) }, e.model || "–"),
           h("td", { class: "num" }, String(e.open_orders))))))),
     h("section", { class: "panel" }, h("h2", {}, t("maint.open_orders")), orderTable(orders, refresh)));
 }
 
 async function equipmentPage(root, path, refresh) {
   const now = Date.now();
-  const e = await get(`maintenance/equipment/${path}`, { start: iso(now - span), end: iso(now), horizon_h: HORIZON_H });
+  const period = { start: iso(now - span), end: iso(now) };
+  const e = await get(`maintenance/equipment/${path}`, { ...period, horizon_h: HORIZON_H });
   root.append(h("div", { class: "page-head" }, h("h1", {}, leaf(e.equipment)),
     h("a", { href: "#/maintenance" }, t("maint.back")),
     h("a", { href: `#/equipment/${e.equipment}` }, t("nav.equipment"))));
   root.append(h("div", { class: "toolbar" }, rangeButtons(span, (s) => { span = s; refresh(); })));
   root.append(h("div", { class: "kpis" },
-    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.health")), h("div", { class: "value", id: "health-now" }, num(e.health, 0))),
+    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.health")), h("div", { class: "value", id: "health-now" }, e.health === null ? unknown(e.health_note) : num(e.health, 0))),
     h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.rul")), h("div", { class: e.rul_h === null ? "value small" : "value", id: "rul-now" }, rul(e))),
-    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.risk")), h("div", { class: "value" }, riskBar(e.risk))),
-    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.model")), h("div", { class: "value small", translate: "no" }, e.model))));
+    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.risk")), h("div", { class: "value" }, riskBar(e.risk, e.health_note))),
+    h("div", { class: "kpi" }, h("div", { class: "label" }, t("maint.model")), h("div", { class: "value small", translate: "no" }, e.model || "–"))));
+  const why = [e.health_note, e.rul_note].filter(Boolean).map((n) => h("div", { class: "hint" }, note(n)));
+  if (why.length) root.append(h("div", { class: "notes", id: "notes" }, why));
 
   const healthBox = h("div", { class: "chart", id: "health-trend" });
   const sensorBox = h("div", { class: "chart", id: "sensor-trend" });
@@ -137,7 +157,7 @@ async function equipmentPage(root, path, refresh) {
   const trend = new SeriesChart(sensorBox);
   async function loadSensor() {
     const signal = `${e.equipment}/${sensor}`;
-    const body = await get("history", { signal, start: e.times[0], end: iso(ms(e.times[e.times.length - 1]) + e.step_s * 1000), buckets: 500 });
+    const body = await get("history", { signal, ...period, buckets: 500 });
     const c = body.columns;
     const marks = e.anomaly_list.filter((a) => a.sensor === sensor)
       .map((a) => ({ t: ms(a.ts), label: t("maint.anomaly_mark", { score: num(a.score, 1) }) }));

@@ -4,7 +4,7 @@
 // "Machine down" re-plans from a point in time: what has started stays, the re-plan is drawn
 // under the plan before it on the same, shared time axis.
 
-import { get, send } from "../api.js";
+import { get, send, serverMessage } from "../api.js";
 import { GanttChart, jobColor } from "../charts/gantt.js";
 import { dateTime, h, num, pct } from "../dom.js";
 import { locale, t } from "../i18n.js";
@@ -38,7 +38,7 @@ function example(plant) {
   }));
   return {
     machines: names.map((name, i) => ({
-      name, unavailable: i === 2 ? [{ start: 90, end: 135, reason: "maintenance" }] : [],
+      name, unavailable: i === 2 ? [{ start: 90, end: 135, reason: t("scheduling.reason_maintenance") }] : [],
     })),
     jobs,
   };
@@ -47,6 +47,14 @@ function example(plant) {
 function toMs(plan, t0) { return Date.parse(plan.origin) + t0 * plan.unit_s * 1000; }
 
 // A plan time on the clock: day and time, with seconds only for plans counted in seconds.
+/** A plan's name; one the user did not name is called after when it was submitted, in the
+ * page's language (a name made at submission would stay in the language of that moment). */
+function planName(p) {
+  if (p.name) return p.name;
+  if (!p.created) return p.id;
+  return t("scheduling.orders_name", { time: clock({ origin: new Date(p.created * 1000).toISOString(), unit_s: 60 }, 0) });
+}
+
 function clock(plan, t0) {
   return new Intl.DateTimeFormat(locale(), {
     month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false,
@@ -234,7 +242,7 @@ export async function render(root, _route, plant) {
         dataset: { plan: p.id },
         onclick: () => { if (p.state === "done") { state.planId = p.parent ?? p.id; state.replanId = p.parent ? p.id : null; showPlans(); } },
       },
-      h("td", {}, p.name || p.id, p.parent ? h("span", { class: "muted" }, ` · ${t("scheduling.replan_short")}`) : null),
+      h("td", {}, planName(p), p.parent ? h("span", { class: "muted" }, ` · ${t("scheduling.replan_short")}`) : null),
       h("td", { class: "nowrap" }, t(`job.${p.state}`)),
       h("td", { class: "num" }, num(p.makespan, 0)),
       h("td", { class: "num" }, pct(p.on_time_ratio))))));
@@ -253,7 +261,7 @@ export async function render(root, _route, plant) {
     const box = h("div", { class: "chart gantt", id: "gantt" });
     const downForm = machineDown(plan);
     planBox.append(h("section", { class: "panel" },
-      h("div", { class: "trend-head" }, h("h2", {}, t("scheduling.plan_title", { name: plan.name || plan.id })),
+      h("div", { class: "trend-head" }, h("h2", {}, t("scheduling.plan_title", { name: planName(plan) })),
         h("span", { class: "muted" }, t("scheduling.origin", { time: dateTime(Date.parse(plan.origin)) })),
         h("span", { class: "hint" }, t("equipment.trend_hint"))),
       kpis(plan), legend(plan), box, downForm));
@@ -302,7 +310,7 @@ export async function render(root, _route, plant) {
         });
         const done = await poll(job.id, (p) => { downStatus.textContent = progressText(p); }, () => alive);
         if (!done) return;
-        if (done.state !== "done") throw new Error(done.error || t(`job.${done.state}`));
+        if (done.state !== "done") throw new Error(done.error ? serverMessage(done.error) : t(`job.${done.state}`));
         state.replanId = done.id;
         await showPlans();
       } catch (err) {
@@ -320,7 +328,6 @@ export async function render(root, _route, plant) {
     try {
       if (state.source === "orders") {
         body = JSON.parse(state.orders);
-        body.name = body.name || t("scheduling.orders_name", { time: clock({ origin: new Date().toISOString(), unit_s: 60 }, 0) });
       } else {
         if (!state.fileText) throw new Error(t("scheduling.no_file"));
         body = { instance: { format: state.format, text: state.fileText, name: state.fileName.replace(/\.[^.]*$/, "") } };
@@ -337,7 +344,7 @@ export async function render(root, _route, plant) {
       listPlans().catch(() => {});
       const done = await poll(job.id, (p) => { status.textContent = progressText(p); }, () => alive);
       if (!done) return;
-      if (done.state !== "done") throw new Error(done.error || t(`job.${done.state}`));
+      if (done.state !== "done") throw new Error(done.error ? serverMessage(done.error) : t(`job.${done.state}`));
       status.textContent = t("scheduling.solved", { s: num(done.schedule.seconds, 1) });
       state.planId = done.id;
       state.replanId = null;

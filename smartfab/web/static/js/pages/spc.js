@@ -3,12 +3,14 @@
 
 import { get } from "../api.js";
 import { ControlChart } from "../charts/control.js";
-import { h, leaf, num, rangeButtons } from "../dom.js";
+import { RANGES, h, leaf, num, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
 import { iso } from "./common.js";
 
 let span = 8 * 3600e3;
-const form = { chart: "xbar_r", n: 5, rules: "western_electric", lsl: "", usl: "" };
+// n and subgroups empty: the server chooses them from the values there are (subgroups of up to 5,
+// as many as the values fill up to 100), so that the first look works on a short history too.
+const form = { chart: "xbar_r", n: "", subgroups: "", rules: "western_electric", lsl: "", usl: "" };
 
 function select(options, value, onChange, label) {
   const el = h("select", { "aria-label": label },
@@ -32,8 +34,19 @@ export async function render(root, route, plant, refresh) {
     el.addEventListener("change", () => { form[key] = el.value; refresh(); });
     return el;
   };
-  const nInput = h("input", { type: "number", min: "2", max: "25", value: String(form.n), "aria-label": t("spc.n") });
-  nInput.addEventListener("change", () => { form.n = Number(nInput.value); refresh(); });
+  // Whole numbers in a range, or empty for the automatic choice (shown as the placeholder).
+  const countInput = (key, min, max) => {
+    const el = h("input", { type: "number", min: String(min), max: String(max), step: "1", value: form[key],
+      placeholder: t("spc.auto"), title: t("spc.auto_hint"), "aria-label": t(`spc.${key}`) });
+    el.addEventListener("change", () => {
+      const v = Math.round(Number(el.value));
+      form[key] = el.value === "" || !Number.isFinite(v) ? "" : String(Math.min(max, Math.max(min, v)));
+      refresh();
+    });
+    return el;
+  };
+  const nInput = countInput("n", 2, 25);
+  const countBox = countInput("subgroups", 10, 1000);
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("spc.title")),
       h("span", { class: "sub" }, `${leaf(info.path)} · ${signal.name} (${signal.unit})`)),
@@ -44,6 +57,7 @@ export async function render(root, route, plant, refresh) {
       h("label", {}, t("spc.chart"), select([["xbar_r", t("spc.xbar_r")], ["xbar_s", t("spc.xbar_s")], ["imr", t("spc.imr")]],
         form.chart, (v) => { form.chart = v; refresh(); }, t("spc.chart"))),
       form.chart === "imr" ? null : h("label", {}, t("spc.n"), nInput),
+      h("label", {}, t("spc.subgroups"), countBox),
       h("label", {}, t("spc.rules"), select([["western_electric", t("spc.western_electric")], ["nelson", t("spc.nelson")]],
         form.rules, (v) => { form.rules = v; refresh(); }, t("spc.rules"))),
       h("label", {}, t("spc.lsl"), num_input("lsl")),
@@ -56,10 +70,17 @@ export async function render(root, route, plant, refresh) {
   try {
     body = await get("spc", {
       signal: signal.path, start: iso(now - span), end: iso(now), chart: form.chart,
-      n: form.n, rules: form.rules, lsl: form.lsl, usl: form.usl,
+      n: form.n, subgroups: form.subgroups, rules: form.rules, lsl: form.lsl, usl: form.usl,
     });
   } catch (err) {
     root.append(h("div", { class: "error" }, t("error.load", { reason: err.message })));
+    return null;
+  }
+  // What the automatic choice came to, where the field is left empty.
+  nInput.placeholder = `${t("spc.auto")}: ${body.subgroup_size}`;
+  if (body.subgroups) countBox.placeholder = `${t("spc.auto")}: ${body.subgroups}`;
+  if (!body.charts.length) {
+    root.append(tooFew(body, refresh));
     return null;
   }
   const labels = { ucl: t("spc.ucl"), cl: t("spc.cl"), lcl: t("spc.lcl") };
@@ -97,4 +118,25 @@ export async function render(root, route, plant, refresh) {
       items.length ? h("ul", { class: "violations" }, items) : h("div", { class: "muted" }, t("spc.in_control"))),
     h("section", { class: "panel" }, h("h2", {}, t("spc.capability")), capBox)));
   return () => charts.forEach((c) => c.destroy());
+}
+
+// Too few values for the chart: say how many there are and how many it needs, and offer what
+// would make a chart (a longer range, smaller subgroups, individuals) as one click each.
+function tooFew(body, refresh) {
+  const remedies = [];
+  const longer = RANGES.find(([, s]) => s > span);
+  if (longer) remedies.push([t("spc.try_range", { range: t(longer[0]) }), () => { span = longer[1]; }]);
+  if (body.chart !== "imr" && body.subgroup_size > 2) {
+    remedies.push([t("spc.try_size", { size: 2 }), () => { form.n = "2"; }]);
+  }
+  if (body.chart !== "imr") remedies.push([t("spc.try_imr"), () => { form.chart = "imr"; }]);
+  return h("section", { class: "panel too-few", role: "status" },
+    h("h2", {}, t("spc.title")),
+    h("p", {}, t("spc.too_few", {
+      points: num(body.points_used, 0), needed: num(body.points_needed, 0),
+      min: num(body.points_needed / body.subgroup_size, 0), size: body.subgroup_size,
+    })),
+    remedies.length ? h("div", { class: "toolbar" }, h("span", {}, t("spc.too_few_what")),
+      remedies.map(([text, apply]) => h("button", { onclick: () => { apply(); refresh(); } }, text)))
+      : null);
 }

@@ -8,24 +8,41 @@ import { get, send } from "../api.js";
 import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
 import { dateTime, h, num, pct } from "../dom.js";
-import { t } from "../i18n.js";
+import { has, t } from "../i18n.js";
 
 const POLL_MS = 400;
 const KINDS = ["cycle_time", "buffer", "machine", "shift"];
 const KPIS = [["throughput_per_h", "twin.throughput", "twin.unit_per_h"], ["lead_time_h", "twin.lead_time", "unit.h"], ["wip", "twin.wip", "twin.unit_parts"]];
 
-// The experiment being set up, the last result and a job under way survive a re-render.
-const state = { line: null, scenarios: null, horizon: 14, warmup: 1, replications: 5, seed: 0, result: null, job: null, days: 7 };
+// The experiment being set up, the last result, the calibration's notes and a job under way
+// survive a re-render (a language change re-renders the page).
+const state = { line: null, scenarios: null, horizon: 14, warmup: 1, replications: 5, seed: 0, result: null, job: null, days: 7, notes: null };
+
+// A scenario the page names keeps the key of its name, not the text, so that it reads in the
+// language of the moment; a name the user typed (`name`) is kept as typed.
+function scenario(key, vars, changes) { return { label: { key, vars }, name: null, changes }; }
+function scenarioName(sc) { return sc.name ?? t(sc.label.key, sc.label.vars); }
 
 // A first guess to start from: the station with the longest cycle per machine, 10% faster, and
 // with a second machine. The experiment then says whether it was the bottleneck.
 function defaultScenarios(line) {
   const slow = line.stations.reduce((a, b) => (b.cycle_s / b.machines > a.cycle_s / a.machines ? b : a));
   return [
-    { name: t("twin.default_faster", { station: slow.name }), changes: [{ kind: "cycle_time", station: slow.name, factor: 0.9 }] },
-    { name: t("twin.default_machine", { station: slow.name }), changes: [{ kind: "machine", station: slow.name, amount: 1 }] },
+    scenario("twin.default_faster", { station: slow.name }, [{ kind: "cycle_time", station: slow.name, factor: 0.9 }]),
+    scenario("twin.default_machine", { station: slow.name }, [{ kind: "machine", station: slow.name, amount: 1 }]),
   ];
 }
+
+// A calibration note in the reader's language (the server's English text if the key is new).
+function noteText(n) {
+  const key = `twin.note.${n.code}`;
+  if (!has(key)) return n.text;
+  const v = n.values || {};
+  return t(key, { ...v, covered: v.covered === undefined ? undefined : pct(v.covered) });
+}
+
+// A half-width that rounds to zero but is not zero must not read as "± 0.00".
+function halfWidth(v) { return v > 0 && v < 0.005 ? "< 0.01" : num(v, 2); }
 
 async function poll(id, onProgress, alive) {
   for (;;) {
@@ -45,8 +62,11 @@ function progressBar(job) {
     h("span", {}, t(`twin.progress_${job.kind}`, { done: p.done ?? 0, total: p.total ?? "?", s: num(job.elapsed_s, 0) })));
 }
 
-function calibratedText(info) {
-  return t("twin.calibrated", { start: dateTime(Date.parse(info.start)), end: dateTime(Date.parse(info.end)) });
+// Where the twin comes from: its calibration window, or the design data when there is none.
+function sourceText(info) {
+  return info
+    ? t("twin.calibrated", { start: dateTime(Date.parse(info.start)), end: dateTime(Date.parse(info.end)) })
+    : t("twin.design_data");
 }
 
 function changeText(c) {
@@ -67,9 +87,9 @@ export async function render(root, _route) {
 
   const lineSelect = h("select", { id: "twin-line" }, lines.map((l) => h("option", { value: l.line }, l.name)));
   lineSelect.value = line.line;
-  const source = h("span", { class: "muted", id: "twin-source" }, body.calibrated_from
-    ? calibratedText(body.calibrated_from)
-    : t("twin.design_data"));
+  let calibratedFrom = body.calibrated_from;
+  const source = h("span", { class: "muted", id: "twin-source" }, sourceText(calibratedFrom));
+  const deterministic = h("div", { class: "hint", id: "twin-deterministic" });
   const days = h("input", { type: "number", id: "calibrate-days", min: "0.05", step: "any", value: String(state.days) });
   days.addEventListener("change", () => { state.days = Number(days.value); });
   const calBtn = h("button", { id: "calibrate" }, t("twin.calibrate"));
@@ -88,7 +108,7 @@ export async function render(root, _route) {
   const setup = h("form", { class: "experiment-form" },
     scenarioBox,
     h("div", { class: "toolbar" },
-      h("button", { type: "button", onclick: () => { state.scenarios.push({ name: t("twin.scenario_n", { n: state.scenarios.length + 1 }), changes: [{ kind: "cycle_time", station: line.stations[0].name, factor: 0.9 }] }); drawScenarios(); } }, t("twin.add_scenario"))),
+      h("button", { type: "button", onclick: () => { state.scenarios.push(scenario("twin.scenario_n", { n: state.scenarios.length + 1 }, [{ kind: "cycle_time", station: line.stations[0].name, factor: 0.9 }])); drawScenarios(); } }, t("twin.add_scenario"))),
     h("div", { class: "toolbar" },
       h("label", {}, t("twin.horizon"), num_("horizon", "horizon", "0.1", "any")),
       h("label", {}, t("twin.warmup"), num_("warmup", "warmup", "0", "any")),
@@ -102,13 +122,19 @@ export async function render(root, _route) {
     h("div", { class: "toolbar" }, h("label", {}, t("twin.line"), lineSelect), source,
       h("span", { class: "spacer" }),
       h("label", {}, t("twin.calibrate_days"), days), calBtn),
-    calStatus,
+    calStatus, deterministic,
     h("div", { class: "twin-grid" },
       h("section", { class: "panel" }, h("h2", {}, t("twin.experiment")), setup),
       h("section", { class: "panel" }, h("h2", {}, t("twin.stations")), h("div", { class: "table-scroll" }, stationTable))),
     results);
 
+  function drawNotes() {
+    calStatus.replaceChildren(...(state.notes || []).map((n) => h("div", { class: "muted" }, noteText(n))));
+  }
+
   function drawStations() {
+    // Design data has no random element: say so before anyone reads the zero-wide intervals.
+    deterministic.textContent = line.deterministic ? t("twin.deterministic_line") : "";
     stationTable.replaceChildren(
       h("tr", {}, ["twin.station", "twin.machines", "twin.cycle", "twin.cv", "kpi.scrap", "twin.stops", "twin.buffer_after"]
         .map((k, i) => h("th", { class: i ? "num" : "" }, t(k)))),
@@ -152,8 +178,13 @@ export async function render(root, _route) {
 
   function drawScenarios() {
     scenarioBox.replaceChildren(...state.scenarios.map((sc, k) => {
-      const name = h("input", { type: "text", class: "scenario-name", value: sc.name, "aria-label": t("twin.scenario_name") });
-      name.addEventListener("change", () => { sc.name = name.value.trim() || t("twin.scenario_n", { n: k + 1 }); });
+      const name = h("input", { type: "text", class: "scenario-name", value: scenarioName(sc), "aria-label": t("twin.scenario_name") });
+      name.addEventListener("change", () => {
+        const typed = name.value.trim();
+        // Emptied: back to a name the page gives, in the current language.
+        if (typed) sc.name = typed; else Object.assign(sc, scenario("twin.scenario_n", { n: k + 1 }, sc.changes));
+        name.value = scenarioName(sc);
+      });
       return h("div", { class: "scenario", dataset: { scenario: String(k) } },
         h("div", { class: "scenario-head" }, name,
           h("button", { type: "button", onclick: () => { sc.changes.push({ kind: "cycle_time", station: line.stations[0].name, factor: 0.9 }); drawScenarios(); } }, t("twin.add_change")),
@@ -169,11 +200,14 @@ export async function render(root, _route) {
     results.replaceChildren();
     if (!res || res.line !== line.line) return;
     const all = [res.baseline, ...res.scenarios];
-    const names = [t("twin.baseline"), ...res.scenarios.map((s) => s.name)];
+    // The scenarios as they were named when the run began, in the current language.
+    const names = [t("twin.baseline"), ...res.scenarios.map((s, i) => (res.labels?.[i] ? scenarioName(res.labels[i]) : s.name))];
     const grid = h("div", { class: "grid-3" });
     results.append(h("section", { class: "panel", id: "kpi-charts" },
       h("h2", {}, t("twin.results", { n: res.baseline.throughput_per_h.n })),
-      h("div", { class: "muted results-source" }, res.source), grid));
+      h("div", { class: "muted results-source" }, sourceText(res.from)),
+      res.deterministic ? h("div", { class: "hint", id: "deterministic-note" }, t("twin.deterministic_result", { n: res.baseline.throughput_per_h.n })) : null,
+      grid));
     const accent = cssVar("--accent");
     for (const [key, titleKey, unitKey] of KPIS) {
       const box = h("div", { class: "chart", dataset: { kpi: key } });
@@ -181,7 +215,7 @@ export async function render(root, _route) {
       const chart = new BarChart(box, { bars: all.length, labelWidth: 130, valueWidth: 110, barHeight: 28 });
       chart.setItems(all.map((s, i) => ({
         label: names[i], value: s[key].mean, low: s[key].low, high: s[key].high,
-        text: `${num(s[key].mean, 2)} ± ${num(s[key].half_width, 2)}`,
+        text: `${num(s[key].mean, 2)} ± ${halfWidth(s[key].half_width)}`,
         color: i ? accent : undefined,
       })));
       charts.push(chart);
@@ -193,15 +227,15 @@ export async function render(root, _route) {
         h("td", {}, `${t(titleKey)} (${t(unitKey)})`),
         all.map((s, i) => {
           const d = i ? (s[key].mean - res.baseline[key].mean) / res.baseline[key].mean : null;
-          return h("td", { class: "num" }, `${num(s[key].mean, 2)} ± ${num(s[key].half_width, 2)}`,
+          return h("td", { class: "num" }, `${num(s[key].mean, 2)} ± ${halfWidth(s[key].half_width)}`,
             d === null || !Number.isFinite(d) ? null : h("div", { class: "muted" }, `${d >= 0 ? "+" : ""}${num(100 * d, 1)} %`));
         }))),
       h("tr", {}, h("td", {}, t("twin.changes")), h("td", { class: "muted" }, "–"),
         res.scenarios.map((s) => h("td", { class: "num changes" }, s.changes.map((c) => h("div", {}, changeText(c)))))));
     // Bottleneck shares per station and scenario; the bottleneck of each is marked.
-    const moves = res.scenarios.map((s) => h("li", {}, s.bottleneck === res.baseline.bottleneck
-      ? t("twin.bottleneck_stays", { name: s.name, station: s.bottleneck ?? "–" })
-      : t("twin.bottleneck_moves", { name: s.name, from: res.baseline.bottleneck ?? "–", to: s.bottleneck ?? "–" })));
+    const moves = res.scenarios.map((s, i) => h("li", {}, s.bottleneck === res.baseline.bottleneck
+      ? t("twin.bottleneck_stays", { name: names[i + 1], station: s.bottleneck ?? "–" })
+      : t("twin.bottleneck_moves", { name: names[i + 1], from: res.baseline.bottleneck ?? "–", to: s.bottleneck ?? "–" })));
     const shares = h("table", { class: "data", id: "bottleneck-table" },
       h("tr", {}, h("th", {}, t("twin.station")), names.map((n) => h("th", { class: "num" }, n))),
       res.stations.map((st) => h("tr", {}, h("td", {}, st), all.map((s) => {
@@ -228,13 +262,19 @@ export async function render(root, _route) {
     runBtn.disabled = true;
     cancelBtn.hidden = false;
     try {
-      state.job = state.job || await send("POST", "twin/experiments", {
-        line: line.line, scenarios: state.scenarios, horizon_days: state.horizon, warmup_days: state.warmup,
-        replications: state.replications, seed: state.seed,
-      });
+      if (!state.job) {
+        const labels = state.scenarios.map((sc) => structuredClone({ label: sc.label, name: sc.name }));
+        const posted = await send("POST", "twin/experiments", {
+          line: line.line, horizon_days: state.horizon, warmup_days: state.warmup,
+          replications: state.replications, seed: state.seed,
+          scenarios: state.scenarios.map((sc) => ({ name: scenarioName(sc), changes: sc.changes })),
+        });
+        state.job = { ...posted, labels };
+      }
+      const labels = state.job.labels;
       await follow(state.job.id, runStatus, (j) => {
         // The twin the result came from: a later calibration changes the stations shown.
-        state.result = { ...j.result, source: source.textContent };
+        state.result = { ...j.result, labels, from: calibratedFrom };
         runStatus.textContent = t("twin.finished", { s: num(j.elapsed_s, 1) });
         showResult(state.result);
       });
@@ -254,12 +294,14 @@ export async function render(root, _route) {
     try {
       const job = await send("POST", "twin/calibrate", { days: state.days });
       await follow(job.id, calStatus, async (j) => {
-        calStatus.replaceChildren(...j.result.notes.map((n) => h("div", { class: "muted" }, n)));
+        state.notes = j.result.notes;
+        drawNotes();
         const fresh = await get("twin/lines");
         lines.splice(0, lines.length, ...fresh.lines);
         line = lines.find((l) => l.line === line.line) || lines[0];
         drawStations();
-        source.textContent = calibratedText(j.result.calibrated_from); // last: the page is up to date
+        calibratedFrom = j.result.calibrated_from;
+        source.textContent = sourceText(calibratedFrom); // last: the page is up to date
       });
     } catch (err) {
       calStatus.replaceChildren(h("span", { class: "error-text" }, t("error.action", { reason: err.message })));
@@ -275,6 +317,7 @@ export async function render(root, _route) {
     drawStations(); drawScenarios(); showResult(state.result);
   });
 
+  drawNotes();
   drawStations();
   drawScenarios();
   showResult(state.result);
