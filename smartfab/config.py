@@ -57,6 +57,14 @@ class Settings(BaseModel):
         return self.data_dir / "smartfab.duckdb"
 
     @property
+    def security_file(self) -> Path:
+        """The security database: next to the DuckDB store file; in the data folder when the
+        store is PostgreSQL."""
+        location = self.store_location
+        folder = location.parent if isinstance(location, Path) else self.data_dir
+        return folder / "security.sqlite"
+
+    @property
     def store_name(self) -> str:
         """The store as messages name it: without a password."""
         return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(self.store_location))

@@ -12,7 +12,7 @@ from smartfab.config import DEMO_PLANT
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.virtual.backfill import backfill
 from smartfab.virtual.factory import VirtualFactory
 

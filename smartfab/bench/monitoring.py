@@ -29,7 +29,7 @@ from smartfab.platform.points import PointBatch
 from smartfab.platform.queries import PlantData
 from smartfab.platform.store import open_store
 from smartfab.platform.store.base import SignalInfo, Store
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.virtual.backfill import backfill
 from smartfab.virtual.factory import VirtualFactory
 

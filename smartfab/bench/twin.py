@@ -60,9 +60,10 @@ def bench_validation(days: float, seed: int, replications: int) -> dict[str, Any
     the twin on it and validate it over the same window."""
     from smartfab.apps.twin.calibrate import calibrate
     from smartfab.apps.twin.validate import validate_line
-    from smartfab.cli.simulate import run_backfill
     from smartfab.model.loader import load_plant
     from smartfab.platform.store.duckdb import DuckDBStore
+    from smartfab.runtime.backfill import run_backfill
+    from smartfab.runtime.output import LogOutput
 
     plant = load_plant(Path(__file__).parents[1] / "model" / "plants" / "demo.yaml")
     # A fixed window (a whole number of weeks from a Monday) so that runs are comparable.
@@ -72,7 +73,7 @@ def bench_validation(days: float, seed: int, replications: int) -> dict[str, Any
         tempfile.TemporaryDirectory(prefix="smartfab-twin-") as tmp,
         DuckDBStore(Path(tmp) / "smartfab.duckdb") as store,
     ):
-        asyncio.run(run_backfill(plant, store, seed, start_us, end_us))
+        asyncio.run(run_backfill(plant, store, seed, start_us, end_us, LogOutput()))
         params, _ = calibrate(plant, store, start_us, end_us)
         lines = [
             validate_line(line, store, start_us, end_us, replications=replications).to_dict()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -19,10 +19,6 @@ from rich.progress import (
 )
 
 from smartfab.config import Settings, load_settings
-
-if TYPE_CHECKING:
-    from smartfab.model.plant import Plant
-    from smartfab.platform.store.base import Store
 
 console = Console()
 
@@ -62,16 +58,21 @@ def progress_bar() -> Progress:
     )
 
 
-@contextmanager
-def plant_and_store(s: Settings) -> Iterator[tuple[Plant, Store]]:
-    """The checked plant file and the open store: PostgreSQL when ``store_url`` names it, else the
-    embedded DuckDB file (its folder made if missing)."""
-    from smartfab.model.loader import load_plant
-    from smartfab.platform.store import open_store
+class ConsoleOutput:
+    """The running system's lines and progress (:class:`~smartfab.runtime.output.Output`) on the
+    console, with a progress bar."""
 
-    plant = load_plant(s.plant)
-    location = s.store_location
-    if isinstance(location, Path):
-        location.parent.mkdir(parents=True, exist_ok=True)
-    with open_store(location) as store:
-        yield plant, store
+    def say(self, text: str, *, emphasis: bool = False) -> None:
+        console.print(
+            text, style="bold" if emphasis else None, markup=False, highlight=False, soft_wrap=True
+        )
+
+    @contextmanager
+    def progress(self, description: str, total: int) -> Iterator[Callable[[int, int, str], None]]:
+        with progress_bar() as bar:
+            task = bar.add_task(description, total=total, detail="")
+
+            def advance(completed: int, total: int, detail: str) -> None:
+                bar.update(task, completed=completed, total=total, detail=detail)
+
+            yield advance

@@ -16,7 +16,6 @@ from smartfab.cli.common import (
     DataDirOpt,
     PlantOpt,
     console,
-    plant_and_store,
     progress_bar,
     settings,
 )
@@ -32,6 +31,8 @@ retention = typer.Typer(
 
 @contextmanager
 def _data(config: Path | None, data_dir: Path | None, plant: Path | None) -> Iterator[PlantData]:
+    from smartfab.runtime.system import plant_and_store
+
     with plant_and_store(settings(config, data_dir, plant)) as (plant_model, store):
         yield PlantData(store, plant_model)
 

@@ -13,7 +13,6 @@ from smartfab.cli.common import (
     DataDirOpt,
     PlantOpt,
     console,
-    plant_and_store,
     progress_bar,
     settings,
 )
@@ -121,6 +120,7 @@ def train_fleet(
     from smartfab.apps.maintenance.registry import ModelRegistry
     from smartfab.platform.points import now_us
     from smartfab.platform.queries import PlantData
+    from smartfab.runtime.system import plant_and_store
 
     s = settings(config, data_dir, plant)
     registry = ModelRegistry(s.data_dir / "models")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, plant_and_store, settings
+from smartfab.cli.common import ConfigOpt, DataDirOpt, PlantOpt, console, settings
 from smartfab.errors import SmartfabError
 
 
@@ -46,6 +46,7 @@ def report(
         report_period,
         write_report,
     )
+    from smartfab.runtime.system import plant_and_store
 
     if kind not in ("shift", "day"):
         raise SmartfabError(f"report kind {kind!r}: choose 'shift' or 'day'")

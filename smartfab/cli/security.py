@@ -35,9 +35,9 @@ ScopeOpt = Annotated[
 
 @contextmanager
 def _security(config: ConfigOpt, data_dir: DataDirOpt) -> Iterator[Security]:
-    from smartfab.platform.security import Security, security_file
+    from smartfab.platform.security import Security
 
-    with Security(security_file(settings(config, data_dir, None))) as sec:
+    with Security(settings(config, data_dir, None).security_file) as sec:
         yield sec
 
 

@@ -16,7 +16,6 @@ from smartfab.cli.common import (
     DataDirOpt,
     PlantOpt,
     console,
-    plant_and_store,
     progress_bar,
     settings,
 )
@@ -42,8 +41,8 @@ DaysOpt = Annotated[float, typer.Option(min=0.01, help="Length of the window whe
 
 
 def _window(store: object, start: str | None, end: str | None, days: float) -> tuple[int, int]:
-    from smartfab.cli.simulate import newest_us
     from smartfab.platform.store.base import Store
+    from smartfab.runtime.backfill import newest_us
 
     assert isinstance(store, Store)
     try:
@@ -86,6 +85,7 @@ def calibrate(
     setups and lot sizes, buffers and the weekly shift calendar. Writes a YAML file to read and
     edit."""
     from smartfab.apps.twin.calibrate import calibrate as fit
+    from smartfab.runtime.system import plant_and_store
 
     s = settings(config, data_dir, plant)
     with plant_and_store(s) as (the_plant, store):
@@ -134,6 +134,7 @@ def validate(
     its throughput, OEE and state shares with the history; the target is within 5%."""
     from smartfab.apps.twin.model import TwinParams
     from smartfab.apps.twin.validate import validate_line
+    from smartfab.runtime.system import plant_and_store
 
     twin = TwinParams.load(params)
     if start is None and end is None and twin.calibrated_from is not None:

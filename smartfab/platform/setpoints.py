@@ -46,7 +46,8 @@ class _Writer(Protocol):
 
 @runtime_checkable
 class SetpointTarget(Protocol):
-    """The running ingestion (``smartfab.runtime.Ingestion``): the plant and its connectors."""
+    """The running ingestion (``smartfab.runtime.ingestion.Ingestion``): the plant and its
+    connectors."""
 
     @property
     def plant(self) -> Plant: ...

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from smartfab.config import DEMO_PLANT
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from tests.conftest import demo_plant_on_free_ports, free_port
@@ -107,39 +106,3 @@ def test_demo_says_at_once_when_a_device_port_is_taken(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert f"127.0.0.1:{modbus_port}" in r.stderr and "in use" in r.stderr
     assert "simulating" not in r.stdout  # before any backfill
-
-
-def test_demo_history_holds_three_worked_days_whatever_the_weekday(tmp_path: Path) -> None:
-    """A demo started on a Sunday evening backfills production of Wednesday to Friday, not a
-    weekend of a stopped plant: every shift row of the line page's three days shows output."""
-    import asyncio
-
-    import yaml
-
-    from smartfab.apps.monitoring.production import asset_oee
-    from smartfab.cli.demo import history_start
-    from smartfab.cli.simulate import run_backfill
-    from smartfab.model.loader import load_plant
-
-    # One press of the demo plant: the same calendar, a fraction of the points to simulate.
-    doc = yaml.safe_load(DEMO_PLANT.read_text())
-    area = next(a for a in doc["site"]["areas"] if a["name"] == "pressing")
-    cell = area["lines"][0]["cells"][0]
-    cell["equipment"] = cell["equipment"][:1]
-    area["lines"][0]["cells"] = [cell]
-    doc["site"]["areas"] = [area]
-    (tmp_path / "plant.yaml").write_text(yaml.safe_dump(doc))
-    plant = load_plant(tmp_path / "plant.yaml")
-    line = "shenyang/pressing/press-line-1"
-
-    sunday_evening = 1_796_558_400_000_000  # 2026-12-06 20:00 Asia/Shanghai (12:00 UTC)
-    start = history_start(plant, None, sunday_evening, None)
-    with DuckDBStore(tmp_path / "smartfab.duckdb") as store:
-        asyncio.run(run_backfill(plant, store, 42, start, sunday_evening))
-        wed_early = 1_796_162_400_000_000  # 2026-12-02 06:00 Asia/Shanghai, a Wednesday
-        figures = asset_oee(store, plant, line, wed_early, sunday_evening, "shift",
-                            now=sunday_evening).figures  # fmt: skip
-    # Wednesday to Friday, early, late and night: nine shifts, each of them producing.
-    labels = figures.periods.label.tolist()
-    assert len(labels) == 9, labels
-    assert (figures.good > 0).all(), dict(zip(labels, figures.good.tolist(), strict=True))

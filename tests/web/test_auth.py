@@ -22,7 +22,7 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.security.events import Kind
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 from smartfab.web.auth import ApiLimits
 from smartfab.web.server import ApiServer

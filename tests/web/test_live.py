@@ -15,7 +15,7 @@ from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 from smartfab.web.live import LiveFeed
 from smartfab.web.server import ApiServer

@@ -30,7 +30,7 @@ from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 from smartfab.web.auth import ApiLimits
 from smartfab.web.server import ApiServer

@@ -6,7 +6,6 @@ why). :class:`Security` bundles them for the web app and the commands."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from smartfab.platform.security.audit import AuditLog
 from smartfab.platform.security.database import SecurityDB
@@ -15,11 +14,6 @@ from smartfab.platform.security.ratelimit import LockoutPolicy
 from smartfab.platform.security.sessions import Sessions
 from smartfab.platform.security.tokens import Tokens
 from smartfab.platform.security.users import Users
-
-if TYPE_CHECKING:
-    from smartfab.config import Settings
-
-FILE_NAME = "security.sqlite"
 
 
 class Security:
@@ -45,11 +39,4 @@ class Security:
         self.close()
 
 
-def security_file(s: Settings) -> Path:
-    """Next to the DuckDB store file; in the data folder when the store is PostgreSQL."""
-    location = s.store_location
-    folder = location.parent if isinstance(location, Path) else s.data_dir
-    return folder / FILE_NAME
-
-
-__all__ = ["FILE_NAME", "Security", "security_file"]
+__all__ = ["Security"]

@@ -25,7 +25,7 @@ from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 from tests.devices.bound_plants import plant
 from tests.devices.mqtt.broker import HOST, PrivateBroker, mqtt_signal, private_broker, signal_ids

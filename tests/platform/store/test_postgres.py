@@ -260,8 +260,8 @@ def test_cli_and_notebooks_open_a_postgres_url(pg_schema: tuple[str, str]) -> No
     """`store_url` in the settings and `smartfab.connect` take a PostgreSQL URL (here one whose
     libpq options put everything in the test's schema)."""
     import smartfab
-    from smartfab.cli.common import plant_and_store
     from smartfab.config import Settings
+    from smartfab.runtime.system import plant_and_store
 
     url, schema = pg_schema
     with psycopg.connect(url, autocommit=True) as conn:

@@ -16,7 +16,7 @@ from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import Ingestion
+from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"

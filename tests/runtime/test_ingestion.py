@@ -10,7 +10,7 @@ import pytest
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime import ConfigError, Ingestion
+from smartfab.runtime.ingestion import ConfigError, Ingestion
 from smartfab.virtual.runner import VirtualDevices
 from tests.conftest import demo_plant_on_free_ports
 
