@@ -126,8 +126,10 @@ function tooFew(body, refresh) {
   const remedies = [];
   const longer = RANGES.find(([, s]) => s > span);
   if (longer) remedies.push([t("spc.try_range", { range: t(longer[0]) }), () => { span = longer[1]; }]);
-  if (body.chart !== "imr" && body.subgroup_size > 2) {
-    remedies.push([t("spc.try_size", { size: 2 }), () => { form.n = "2"; }]);
+  // The largest subgroups that the values fill ten times over, if smaller ones help at all.
+  const fits = Math.min(body.subgroup_size - 1, Math.floor(body.points_used * body.subgroup_size / body.points_needed));
+  if (body.chart !== "imr" && fits >= 2) {
+    remedies.push([t("spc.try_size", { size: fits }), () => { form.n = String(fits); }]);
   }
   if (body.chart !== "imr") remedies.push([t("spc.try_imr"), () => { form.chart = "imr"; }]);
   return h("section", { class: "panel too-few", role: "status" },
