@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from smartfab.errors import SmartfabError
 from smartfab.platform.security.grants import GrantRefused
-from smartfab.platform.security.roles import Principal
+from smartfab.platform.security.roles import Principal, Role
 from smartfab.platform.security.tokens import MAX_DAYS, Token
 from smartfab.platform.security.users import User
 from smartfab.web.auth import guards, record_change, require
@@ -31,7 +31,7 @@ class UserOut(BaseModel):
 
 class NewUser(BaseModel):
     name: str = Field(max_length=64)
-    role: str
+    role: Role
     scope: str = ""
     password: str | None = Field(
         default=None, max_length=1024, description="Omit to have one generated"
@@ -44,7 +44,7 @@ class CreatedUser(BaseModel):
 
 
 class UserChange(BaseModel):
-    role: str | None = None
+    role: Role | None = None
     scope: str | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, max_length=1024)
@@ -65,7 +65,7 @@ class TokenOut(BaseModel):
 
 class NewToken(BaseModel):
     name: str = Field(max_length=200, description="Who or what uses it")
-    role: str
+    role: Role
     scope: str = ""
     permissions: list[str] = Field(
         default_factory=list, description="Only these of the role's permissions; empty for all"
