@@ -49,7 +49,7 @@ export async function render(root, route, plant, refresh) {
   const countBox = countInput("subgroups", 10, 1000);
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("spc.title")),
-      h("span", { class: "sub" }, `${leaf(info.path)} · ${signal.name} (${signal.unit})`)),
+      h("span", { class: "sub" }, `${leaf(info.path)} · ${signal.name}${signal.unit_display ? ` (${signal.unit_display})` : ""}`)),
     h("div", { class: "toolbar" },
       h("label", {}, t("common.equipment"), select(plant.equipment.map((e) => [e.path, leaf(e.path)]), info.path,
         (p) => go(`${p}/${signal.name}`), t("common.equipment"))),
