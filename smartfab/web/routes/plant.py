@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from smartfab import __version__
 from smartfab.platform.queries import PlantData
 from smartfab.web.auth import require
-from smartfab.web.schemas import Columns, End, HistoryOut, Start, columns, table_out
+from smartfab.web.schemas import Columns, End, HistoryOut, Start, WithUnit, columns, table_out
 
 
 class AssetNode(BaseModel):
@@ -26,12 +26,11 @@ class AssetNode(BaseModel):
     children: list[AssetNode] = []
 
 
-class SignalOut(BaseModel):
+class SignalOut(WithUnit):
     path: str
     id: int
     equipment: str
     name: str
-    unit: str
     data_type: str
     role: str
     low: float | None
@@ -39,10 +38,9 @@ class SignalOut(BaseModel):
     source: str
 
 
-class EquipmentSignal(BaseModel):
+class EquipmentSignal(WithUnit):
     name: str
     path: str
-    unit: str
     role: str
     description: str
     low: float | None
