@@ -5,7 +5,7 @@ generated password and a new token's text are in the one answer that creates the
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
@@ -170,8 +170,18 @@ def _refusing(call: Callable[[], T]) -> T:
         raise HTTPException(409 if "exists already" in str(exc) else 422, str(exc)) from None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def iso(us: int | None) -> str | None:
-    return None if us is None else datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+    if us is None:
+        return None
+    try:
+        return (_EPOCH + timedelta(microseconds=us)).isoformat()
+    except OverflowError:
+        # A time stored before lifetimes were bounded (10^8 days) must not make every listing
+        # of tokens a 500: it shows as the last (or first) date there is.
+        return (datetime.max if us > 0 else datetime.min).replace(tzinfo=UTC).isoformat()
 
 
 def _user_out(u: User) -> UserOut:
