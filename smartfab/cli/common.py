@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from smartfab.config import Settings, load_settings
+from smartfab.errors import SmartfabError
 
 if TYPE_CHECKING:
     from smartfab.model.plant import Plant
@@ -63,15 +64,22 @@ def progress_bar() -> Progress:
 
 
 @contextmanager
-def plant_and_store(s: Settings) -> Iterator[tuple[Plant, Store]]:
+def plant_and_store(s: Settings, *, writes: bool = False) -> Iterator[tuple[Plant, Store]]:
     """The checked plant file and the open store: PostgreSQL when ``store_url`` names it, else the
-    embedded DuckDB file (its folder made if missing)."""
+    embedded DuckDB file (its folder made if missing), read through the running smartfab that
+    holds it, if one does. A command that ``writes`` fails at once then, not halfway."""
     from smartfab.model.loader import load_plant
     from smartfab.platform.store import open_store
+    from smartfab.platform.store.shared import SharedStore
 
     plant = load_plant(s.plant)
     location = s.store_location
     if isinstance(location, Path):
         location.parent.mkdir(parents=True, exist_ok=True)
     with open_store(location) as store:
+        if writes and isinstance(store, SharedStore):
+            raise SmartfabError(
+                f"{location} is held by process {store.pid} (a running smartfab), which shares "
+                "reads but not writes, and this command writes: stop that process first"
+            )
         yield plant, store

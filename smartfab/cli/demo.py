@@ -138,5 +138,5 @@ def demo(
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
     s = settings(config, data_dir, plant, seed)
-    with plant_and_store(s) as (the_plant, store), open_security(s) as sec:
+    with plant_and_store(s, writes=True) as (the_plant, store), open_security(s) as sec:
         asyncio.run(_demo(s, the_plant, store, sec, days, host or s.api_host, port or s.api_port))
