@@ -39,6 +39,6 @@ def demo(
     from smartfab.runtime.system import open_security, plant_and_store
 
     s, out = settings(config, data_dir, plant, seed), ConsoleOutput()
-    with plant_and_store(s) as (the_plant, store), open_security(s, out) as sec:
+    with plant_and_store(s, writes=True) as (the_plant, store), open_security(s, out) as sec:
         host, port = host or s.api_host, port or s.api_port
         asyncio.run(run_demo(s, the_plant, store, sec, days, WORKED_DAYS, host, port, out))

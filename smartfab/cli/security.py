@@ -108,8 +108,8 @@ def users_passwd(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Set a user's password (asks for it, or --generate); ends the user's sessions and lifts a
-    lock-out."""
+    """Set a user's password (asks for it, or --generate); ends the user's sessions and forgets
+    their failed logins."""
     from smartfab.platform.security.users import generate_password
 
     password = _new_password(generate) or generate_password()

@@ -46,7 +46,7 @@ def simulate(
     except QueryError as exc:
         raise typer.BadParameter(str(exc), param_hint="--end") from None
     t0 = time.perf_counter()
-    with plant_and_store(s) as (the_plant, store):
+    with plant_and_store(s, writes=True) as (the_plant, store):
         start_us = end_us - int(days * DAY_US)
         newest = newest_us(store)
         if newest is not None and newest >= start_us:

@@ -7,23 +7,31 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from smartfab.config import Settings
+from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.security import Security
 from smartfab.platform.store import open_store
 from smartfab.platform.store.base import Store
+from smartfab.platform.store.shared import SharedStore
 from smartfab.runtime.output import Output
 
 
 @contextmanager
-def plant_and_store(s: Settings) -> Iterator[tuple[Plant, Store]]:
+def plant_and_store(s: Settings, *, writes: bool = False) -> Iterator[tuple[Plant, Store]]:
     """The checked plant file and the open store: PostgreSQL when ``store_url`` names it, else the
-    embedded DuckDB file (its folder made if missing)."""
+    embedded DuckDB file (its folder made if missing), read through the running smartfab that
+    holds it, if one does. A caller that ``writes`` fails at once then, not halfway."""
     plant = load_plant(s.plant)
     location = s.store_location
     if isinstance(location, Path):
         location.parent.mkdir(parents=True, exist_ok=True)
     with open_store(location) as store:
+        if writes and isinstance(store, SharedStore):
+            raise SmartfabError(
+                f"{location} is held by process {store.pid} (a running smartfab), which shares "
+                "reads but not writes, and this command writes: stop that process first"
+            )
         yield plant, store
 
 

@@ -5,19 +5,23 @@ Each route declares the permission it needs with ``Depends(require("alarms.ack")
 
 1. identifies the caller: ``Authorization: Bearer <token>`` (an API token) or the session cookie
    of the web app; neither or an invalid one is 401;
-2. checks the caller's role holds the permission (403 otherwise);
-3. checks every asset path the request names (the path parameter ``path``; query parameters
-   ``path``, ``under``, ``equipment``, ``signal``, ``alarm``) lies in the caller's part of the
-   hierarchy, and, for routes declared ``scoped=True`` (whose answer spans the plant unless
-   narrowed), that
-   a caller limited to part of the plant does narrow it (403 otherwise);
-4. takes one request from the caller's rate allowance (429 with Retry-After when spent).
+2. refuses (422) a query parameter the route does not declare, or a single-valued one given
+   more than once: what the checks below see is then exactly what the route reads;
+3. checks the caller's role holds the permission (403 otherwise);
+4. checks every asset the route's own target parameters name (the path parameter ``path``; the
+   query parameters ``path``, ``under``, ``equipment``, ``signal``, ``alarm`` it declares, every
+   value of each) lies in the caller's part of the hierarchy, and, for routes declared
+   ``scoped=True`` (whose answer spans the plant unless narrowed), that a caller limited to part
+   of the plant does narrow it (403 otherwise);
+5. takes one request from the caller's rate allowance (429 with Retry-After when spent).
 
-:func:`install` completes it: a router-level guard refuses any route that declares no permission
-(so a new endpoint is closed until it says who may use it), the declared permission is written
-into the OpenAPI schema as ``x-permission`` (where the permission matrix test reads it), request
-bodies are limited in size (413), and the web app's pages redirect to the login page without a
-session. Refusals are written to the security event log."""
+:func:`install` completes it: it reads each route's parameters from the route itself, so a new
+route is covered without a list to update (a ``scoped`` route without a target parameter fails
+at start); a router-level guard refuses any route that declares no permission (so a new endpoint
+is closed until it says who may use it); the declared permission is written into the OpenAPI
+schema as ``x-permission`` (where the permission matrix test reads it); request bodies are
+limited in size (413); and the web app's pages redirect to the login page without a session.
+Refusals are written to the security event log."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from typing import Annotated, Any
 
 import fastapi.routing
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -43,7 +48,15 @@ from smartfab.platform.security.roles import PERMISSIONS, Principal
 SESSION_COOKIE = "smartfab_session"
 PUBLIC = "public"  # anyone, e.g. the login itself
 AUTHENTICATED = "authenticated"  # anyone logged in, e.g. logout, who am I
-TARGET_PARAMS = ("path", "under", "equipment", "signal")
+# Parameters that name an asset, and the asset path each value names. An alarm's id is its
+# signal's path and the rule's name: "<signal path>:<rule>".
+TARGETS: dict[str, Callable[[str], str]] = {
+    "path": str,
+    "under": str,
+    "equipment": str,
+    "signal": str,
+    "alarm": lambda alarm: alarm.rsplit(":", 1)[0],
+}
 # Pages of the web app and the API docs: without a session, to the login page.
 PAGES = frozenset({"/", "/index.html", "/docs", "/redoc", "/docs/oauth2-redirect"})
 
@@ -65,6 +78,17 @@ class ApiLimits:
     secure_cookies: bool = False  # Secure on every session cookie, not only over HTTPS
 
 
+@dataclass(frozen=True, slots=True)
+class RouteRules:
+    """What a route declares, read from the route itself by :func:`install`."""
+
+    permission: str
+    scoped: bool
+    query: dict[str, bool]  # query parameter -> whether it takes repeated values
+    targets: tuple[str, ...]  # its query parameters that name assets (names of TARGETS)
+    path_target: bool  # its path parameter ``path`` names an asset
+
+
 class _Guards:
     """What the dependencies need at request time, kept on ``app.state.guards``."""
 
@@ -73,7 +97,7 @@ class _Guards:
         self.limits = limits
         self.requests = RateLimiter(limits.requests_per_s, limits.request_burst)
         self.logins = RateLimiter(limits.logins_per_s, limits.login_burst)
-        self.declared: dict[Callable[..., Any], str] = {}
+        self.declared: dict[Callable[..., Any], RouteRules] = {}
         self._logged: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
@@ -123,6 +147,13 @@ def _what(request: Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
+def _rules(request: Request) -> RouteRules | None:
+    # FastAPI >= 0.16x keeps the original route in the scope; older ones only the endpoint.
+    route = request.scope.get("route")
+    endpoint = getattr(route, "endpoint", None) or request.scope.get("endpoint")
+    return guards(request).declared.get(endpoint)  # type: ignore[arg-type]
+
+
 def require(permission: str, *, scoped: bool = False) -> Any:
     """The dependency a route declares: the caller must hold ``permission`` (a name of
     :data:`~smartfab.platform.security.roles.PERMISSIONS`, or AUTHENTICATED, or PUBLIC) for
@@ -137,18 +168,24 @@ def require(permission: str, *, scoped: bool = False) -> Any:
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         session: Annotated[str | None, Depends(_cookie)],
     ) -> Principal | None:
-        if permission == PUBLIC:
-            return None
         g = guards(request)
-        who = identify(request, bearer, session)
         client = client_of(request)
-        if who is None:
+        who = None if permission == PUBLIC else identify(request, bearer, session)
+        if who is None and permission != PUBLIC:
             g.log(Kind.UNAUTHENTICATED, "", client, _what(request), every_s=60)
             raise HTTPException(
                 401, "log in, or send an API token (Authorization: Bearer ...)",
                 headers={"WWW-Authenticate": "Bearer"},
             )  # fmt: skip
-        reason = _refusal(request, who, permission, scoped)
+        rules = _rules(request)
+        if rules is None:  # not an /api route that install() read: nothing to check it by
+            raise HTTPException(403, f"{_what(request)} is not an API route")
+        malformed = _malformed(request, rules)
+        if malformed:
+            raise HTTPException(422, malformed)
+        if who is None:
+            return None
+        reason = _refusal(request, who, rules)
         if reason:
             g.log(Kind.DENIED, who.actor, client, f"{_what(request)}: {reason}")
             raise HTTPException(403, reason)
@@ -162,10 +199,33 @@ def require(permission: str, *, scoped: bool = False) -> Any:
         return who
 
     check.__permission__ = permission  # type: ignore[attr-defined]  # read by install()
+    check.__scoped__ = scoped  # type: ignore[attr-defined]
     return Depends(check)
 
 
-def _refusal(request: Request, who: Principal, permission: str, scoped: bool) -> str:
+def _malformed(request: Request, rules: RouteRules) -> str:
+    """Why the query is not one the route reads, if it is not: a parameter the route does not
+    take (which the scope check would see and the route ignore), or a single value given twice
+    (of which the route would read one)."""
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in rules.query:
+            takes = ", ".join(sorted(rules.query)) or "none"
+            return f"{_what(request)} takes no parameter {name!r} (it takes: {takes})"
+        if not rules.query[name] and len(request.query_params.getlist(name)) > 1:
+            return f"{_what(request)} takes one value of {name!r}"
+    return ""
+
+
+def _targets(request: Request, rules: RouteRules) -> list[str]:
+    """The asset paths the request names, in the parameters the route reads them from."""
+    paths = [str(request.path_params["path"])] if rules.path_target else []
+    for name in rules.targets:
+        paths += [TARGETS[name](v) for v in request.query_params.getlist(name)]
+    return paths
+
+
+def _refusal(request: Request, who: Principal, rules: RouteRules) -> str:
+    permission = rules.permission
     if permission != AUTHENTICATED and not who.allows(permission):
         if (
             who.scope
@@ -174,20 +234,17 @@ def _refusal(request: Request, who: Principal, permission: str, scoped: bool) ->
         ):
             return f"{permission} needs access to the whole plant; yours is {who.scope!r}"
         return f"{permission} is not granted to {who.actor} ({who.role.value})"
-    paths = [str(request.path_params["path"])] if "path" in request.path_params else []
-    for name in TARGET_PARAMS:
-        paths += request.query_params.getlist(name)
-    # An alarm's id is its signal's path and the rule's name: "<signal path>:<rule>".
-    paths += [a.rsplit(":", 1)[0] for a in request.query_params.getlist("alarm")]
+    paths = _targets(request, rules)
     outside = [p for p in paths if not who.covers(p)]
     if outside:
         return f"{outside[0]!r} lies outside your part of the plant ({who.scope!r})"
-    if scoped and who.scope and not paths:
-        return (
-            f"your access is limited to {who.scope!r}: name an asset in it "
-            f"({', '.join(TARGET_PARAMS[1:3])} or path)"
-        )
+    if rules.scoped and who.scope and not paths:
+        return f"your access is limited to {who.scope!r}: name an asset in it ({_names(rules)})"
     return ""
+
+
+def _names(rules: RouteRules) -> str:
+    return ", ".join((["path"] if rules.path_target else []) + list(rules.targets))
 
 
 def check_target(request: Request, who: Principal, path: str) -> None:
@@ -216,23 +273,53 @@ def record_change(
 # --- installation -------------------------------------------------------------------------------
 
 
-def _declared_permission(dependant: Dependant) -> str | None:
+def _declared_check(dependant: Dependant) -> Callable[..., Any] | None:
+    """The :func:`require` dependency of a route (or of one of its dependencies)."""
     for dep in dependant.dependencies:
-        found = getattr(dep.call, "__permission__", None)
-        if isinstance(found, str):
-            return found
-        inner = _declared_permission(dep)
+        if isinstance(getattr(dep.call, "__permission__", None), str):
+            return dep.call
+        inner = _declared_check(dep)
         if inner is not None:
             return inner
     return None
 
 
+def _parameters(dependant: Dependant) -> tuple[dict[str, bool], set[str]]:
+    """Query parameters (name -> takes repeated values) and path parameters of a route, with
+    those of its dependencies: what FastAPI reads from the request for it."""
+    query = {
+        q.alias: field_annotation_is_sequence(q.field_info.annotation)
+        for q in dependant.query_params
+    }
+    path = {p.alias for p in dependant.path_params}
+    for dep in dependant.dependencies:
+        more_query, more_path = _parameters(dep)
+        query |= more_query
+        path |= more_path
+    return query, path
+
+
+def route_rules(route: APIRoute, path: str) -> RouteRules | None:
+    """What ``route`` (at ``path``) declares; None when it declares no permission."""
+    check = _declared_check(route.dependant)
+    if check is None:
+        return None
+    query, path_params = _parameters(route.dependant)
+    rules = RouteRules(
+        permission=check.__permission__,  # type: ignore[attr-defined]
+        scoped=check.__scoped__,  # type: ignore[attr-defined]
+        query=query,
+        targets=tuple(name for name in query if name in TARGETS),
+        path_target="path" in path_params,
+    )
+    if rules.scoped and not _names(rules):
+        raise ValueError(f"{path} is scoped but takes no asset to narrow it by ({sorted(TARGETS)})")
+    return rules
+
+
 async def undeclared_guard(request: Request) -> None:
     """Router-level dependency of /api: a route that declares no permission is closed."""
-    # FastAPI >= 0.16x keeps the original route in the scope; older ones only the endpoint.
-    route = request.scope.get("route")
-    endpoint = getattr(route, "endpoint", None) or request.scope.get("endpoint")
-    if endpoint not in guards(request).declared:
+    if _rules(request) is None:
         raise HTTPException(
             403, f"{_what(request)} declares no permission: add Depends(require(...)) to it"
         )
@@ -258,11 +345,11 @@ def install(app: FastAPI, security: Security, limits: ApiLimits) -> None:
     operations: dict[tuple[str, str], str] = {}
     for route, path in _api_routes(app):
         if path.startswith("/api"):
-            permission = _declared_permission(route.dependant)
-            if permission is not None:
-                g.declared[route.endpoint] = permission
+            rules = route_rules(route, path)
+            if rules is not None:
+                g.declared[route.endpoint] = rules
                 for method in route.methods or ():
-                    operations[(path, method.lower())] = permission
+                    operations[(path, method.lower())] = rules.permission
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

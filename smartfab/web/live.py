@@ -7,7 +7,8 @@ latest values, which is what the writer has just appended, and only when the wri
 append (the ``stored`` counter of the running ingestion); a read-only server without ingestion
 polls on a slower clock. Each tick sends only the signals whose newest point changed, and a
 browser that has not taken its previous message gets the two merged: at most one message per
-tick and browser, never one per point, however fast the data arrive.
+tick and browser, never one per point, however fast the data arrive. A browser may watch part of
+the plant only (``under``): it receives nothing about the rest.
 """
 
 from __future__ import annotations
@@ -35,15 +36,25 @@ KEEPALIVE_S = 15.0  # proxies close idle connections; a comment line keeps them 
 
 @dataclass(eq=False)  # identity: each browser is one entry of the client set
 class _Client:
+    under: str | None = None  # the asset path it watches (and below); None: the whole plant
     pending: dict[str, Any] = field(default_factory=dict)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, update: dict[str, Any]) -> None:
-        """Merge ``update`` into what the client has not received yet (newer values win)."""
+    def offer(self, update: dict[str, Any], first: bool = False) -> None:
+        """Merge what of ``update`` lies under the client's path into what it has not received
+        yet (newer values win). The ``first`` message is sent even when empty: it says the
+        stream is open."""
+        seen = False
         for key in ("values", "states"):
-            self.pending.setdefault(key, {}).update(update.get(key, {}))
-        self.pending["ts"] = update["ts"]
-        self.ready.set()
+            mine = {k: v for k, v in update.get(key, {}).items() if self._watches(k)}
+            self.pending.setdefault(key, {}).update(mine)
+            seen = seen or bool(mine)
+        if seen or first:
+            self.pending["ts"] = update["ts"]
+            self.ready.set()
+
+    def _watches(self, path: str) -> bool:
+        return self.under is None or path == self.under or path.startswith(self.under + "/")
 
 
 class LiveFeed:
@@ -89,17 +100,18 @@ class LiveFeed:
     def clients(self) -> int:
         return len(self._clients)
 
-    async def stream(self) -> AsyncIterator[str]:
-        """Server-sent events for one browser: first every value and state, then the changes."""
+    async def stream(self, under: str | None = None) -> AsyncIterator[str]:
+        """Server-sent events for one browser: first every value and state (of the signals and
+        equipment at or below the asset path ``under``, when given), then the changes."""
         if self._closed:
             return
-        client = _Client()
+        client = _Client(under.strip("/") if under else None)
         self._clients.add(client)
         try:
             if self._task is None or self._task.done():
                 await asyncio.to_thread(self._refresh)  # a current snapshot for the first one
                 self._task = asyncio.create_task(self._run(), name="smartfab-live")
-            client.offer({**self._snapshot, "ts": _iso_now()})
+            client.offer({**self._snapshot, "ts": _iso_now()}, first=True)
             while not self._closed:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(KEEPALIVE_S):

@@ -12,7 +12,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import HTTPException, Query, Request
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError, computed_field
+
+from smartfab.model.units import display_unit
 
 # Times a request may name: beyond them no plant has data, and far enough out the stores'
 # microsecond integers and Python's dates overflow (a 500 instead of an answer).
@@ -80,9 +82,19 @@ class Columns(BaseModel):
     truncated: bool = False
 
 
-class HistoryOut(Columns):
-    signal: str
+class WithUnit(BaseModel):
+    """A value's unit as plant files write it (``degC``) and as people read it (``°C``)."""
+
     unit: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unit_display(self) -> str:
+        return display_unit(self.unit)
+
+
+class HistoryOut(Columns, WithUnit):
+    signal: str
     bucket_s: float | None = Field(description="Bucket width; null for raw points")
 
 

@@ -70,6 +70,12 @@ def test_lineage_and_retention_commands(data_dir: Path) -> None:
     assert "opcua:opcua-factory" in result.output and "opc.tcp://" in result.output
     result = runner.invoke(app, ["retention", "set", "measurement=0", "-d", str(data_dir)])
     assert result.exit_code == 1
+    # A slip (0.001 for 1000) would delete nearly every point; 1e308 overflows every cutoff.
+    for days in ("0.001", "1e308", "nan", "36501"):
+        result = runner.invoke(app, ["retention", "set", f"*={days}", "-d", str(data_dir)])
+        assert result.exit_code == 1 and "from 1 to 36500" in str(result.exception), days
+    result = runner.invoke(app, ["retention", "show", "-d", str(data_dir)])
+    assert "no retention policy" in result.output  # nothing was saved
     result = runner.invoke(
         app, ["retention", "set", "measurement=1", "*=never", "-d", str(data_dir)]
     )

@@ -57,6 +57,16 @@ def test_users_tokens_and_audit(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_token_lifetimes_beyond_any_date_are_refused_before_saving(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for days in ("100000000", "1e308", "nan", "-1"):
+        r = runner.invoke(app, ["tokens", "create", "x", "--days", days, "--data-dir", str(data)])
+        assert r.exit_code != 0, days
+    with Security(data / "security.sqlite") as sec:
+        assert sec.tokens.list() == [] and sec.audit.entries() == []
+    assert "never" not in run("tokens", "list", data=data)
+
+
 def test_audit_verify_fails_on_a_tampered_log(tmp_path: Path) -> None:
     data = tmp_path / "data"
     run("users", "add", "li", data=data)

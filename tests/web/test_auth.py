@@ -111,7 +111,8 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             read, "viewer", ASSET, _get("/api/timeline", equipment=CNC, **WINDOW)
         ),
         ("get", "/api/spc"): Op(read, "viewer", ASSET, _get("/api/spc", signal=SIGNAL, **WINDOW)),
-        ("get", "/api/live"): Op(read, "viewer", WHOLE, _get("/api/live")),
+        # Any scope: the stream holds the caller's part of the plant.
+        ("get", "/api/live"): Op(read, "viewer", STRUCTURE, _get("/api/live")),
         ("get", "/api/alarms"): Op(read, "viewer", ASSET, _get("/api/alarms", under=CNC)),
         ("post", "/api/alarms/acknowledge"): Op(
             ack, "operator", ASSET, _post("/api/alarms/acknowledge", lambda c: {"ids": [c.alarm]})

@@ -324,3 +324,141 @@ def test_login_refuses_a_wrong_password_and_logout_ends_the_session(
         pg.wait_for_selector("body.login-page[data-ready='true']")
     finally:
         context.close()
+
+
+PAGES = {
+    "overview": "/",
+    "line": "/#/line/shenyang/machining/cnc-line-1",
+    "equipment": f"/#/equipment/{CNC}",
+    "alarms": "/#/alarms",
+    "spc": f"/#/spc/{CNC}/spindle_power",
+    "maintenance": "/#/maintenance",
+    "scheduling": "/#/scheduling",
+    "twin": "/#/twin",
+}
+
+
+def _in_language(page: Any, server: str, lang: str, path: str) -> None:
+    page.evaluate(f"localStorage.setItem('smartfab.lang', '{lang}')")
+    page.goto(server + path)
+    page.reload()
+    page.wait_for_selector("body[data-ready='true']")
+
+
+def _broken_words(page: Any, selector: str) -> list[str]:
+    """The words of the elements at ``selector`` that are split over two lines."""
+    return list(
+        page.evaluate(
+            """sel => {
+                const broken = [];
+                for (const el of document.querySelectorAll(sel)) {
+                  const node = el.firstChild;
+                  if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+                  // Latin and Cyrillic words; Chinese wraps between any two characters.
+                  const words = /[A-Za-z\\u00c0-\\u024f\\u0400-\\u04ff]+/g;
+                  for (const m of node.textContent.matchAll(words)) {
+                    const r = document.createRange();
+                    r.setStart(node, m.index);
+                    r.setEnd(node, m.index + m[0].length);
+                    const lines = new Set([...r.getClientRects()].map((b) => Math.round(b.top)));
+                    if (lines.size > 1) broken.push(m[0]);
+                  }
+                }
+                return broken;
+            }""",
+            selector,
+        )
+    )
+
+
+def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> None:
+    """On a desktop the Russian top bar is one row with every item in it, and no KPI label breaks
+    inside a word (ПРОИЗВОДИТЕЛЬНОСТЬ was split in two)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
+    pg = context.new_page()
+    try:
+        log_in(pg, server)
+        _in_language(pg, server, "ru", PAGES["equipment"])
+        pg.wait_for_selector(".kpi .label")
+        bar = pg.locator("#topbar").bounding_box()
+        assert bar["height"] == 44
+        assert pg.locator("#menu-toggle").is_hidden()  # everything fits: no menu needed
+        for link in pg.locator(".mainnav a").all():
+            box = link.bounding_box()
+            assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
+        assert _broken_words(pg, ".kpi .label") == []
+        shot(pg, "equipment-ru-desktop")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ru"])
+def test_phone_width_has_a_menu_and_no_sideways_scrolling(
+    browser: Any, server: str, lang: str
+) -> None:
+    """At 390 px every page fits the width (tables scroll inside their panel), the top bar stays
+    one row, and its menu button reaches every page, logout and the language."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    pg = context.new_page()
+    try:
+        log_in(pg, server)
+        for name, path in PAGES.items():
+            _in_language(pg, server, lang, path)
+            pg.wait_for_timeout(1500)  # charts and tables fill in after the page is ready
+            overflow = pg.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} ({lang}) is {overflow} px too wide"
+            assert pg.locator("#topbar").bounding_box()["height"] == 44
+            assert _broken_words(pg, ".kpi .label") == [], name
+            shot(pg, f"phone-{name}-{lang}")
+        toggle = pg.locator("#menu-toggle")
+        assert toggle.is_visible() and pg.locator(".mainnav").is_hidden()
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        for item in [*pg.locator(".mainnav a").all(), pg.locator("#logout"), pg.locator("#lang")]:
+            box = item.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        shot(pg, f"phone-menu-{lang}")
+        pg.locator(".mainnav a[data-nav='alarms']").click()
+        pg.wait_for_selector(".page-alarms")
+        assert pg.locator(".mainnav").is_hidden()  # choosing a page closed the menu
+    finally:
+        context.close()
+
+
+def test_numbers_units_shifts_and_errors_follow_the_language(page: Any, server: str) -> None:
+    """One number format for pages and charts (no "92.3" beside "92,3"), units as people write
+    them, shift names and known server errors translated, unknown ones shown as written."""
+    _in_language(page, server, "ru", PAGES["equipment"])
+    page.wait_for_selector("table.signals td.value")
+    units = page.locator("table.signals td.muted").all_inner_texts()
+    assert "°C" in units and "degC" not in units
+    done = page.evaluate(
+        """async (cnc) => {
+            const core = await import("./js/charts/core.js");
+            const dom = await import("./js/dom.js");
+            const api = await import("./js/api.js");
+            let unknown, future;
+            try { await api.get("oee", { path: "nowhere/x" }); } catch (e) { unknown = e; }
+            try {
+              await api.get("timeline", { equipment: cnc, start: "2199-01-01T00:00:00Z",
+                                          end: "2199-01-02T00:00:00Z" });
+            } catch (e) { future = e; }
+            return {
+              chart: core.formatValue(92.345, 50), pct: dom.pct(0.923),
+              tick: core.valueText(92.3, 50, "%"),
+              shift: dom.periodLabel("2026-12-07 early"), own: dom.periodLabel("2026-12-07 frueh"),
+              unknown: [unknown.message, unknown.code], future: [future.message, future.code],
+            };
+        }""",
+        CNC,
+    )
+    assert done["chart"] == "92,3"  # the charts' own formatting printed "92.3"
+    assert done["pct"] == done["tick"] == "92,3\u00a0%"
+    assert done["shift"].endswith("утренняя смена") and done["own"].endswith("frueh")
+    assert done["unknown"] == ["Неизвестный объект nowhere/x", "unknown_asset"]
+    assert done["future"][1] == "future_range" and "будущем" in done["future"][0]
+    # No number on the page written the English way.
+    text = page.locator("#view").inner_text()
+    assert not re.search(r"(?<![\d.])\d+\.\d+(?![\d.])", text), text

@@ -52,8 +52,8 @@ def test_a_restricted_token_grants_nothing_beyond_itself(app: tuple[object, Secu
         r = tokens.post("/api/tokens", json=body)
         assert r.status_code == 403, (body, r.text)
     assert [t.id for t in sec.tokens.list()] == before  # nothing saved
-    r = tokens.post("/api/tokens", json={"name": "ok", "role": "admin",
-                                         "permissions": ["tokens.manage"], "expires_days": 7})  # fmt: skip
+    same = {"name": "ok", "role": "admin", "permissions": ["tokens.manage"], "expires_days": 7}
+    r = tokens.post("/api/tokens", json=same)
     assert r.status_code == 201 and r.json()["token"]["permissions"] == ["tokens.manage"]
 
     _, secret = sec.tokens.create("test", "hr", "admin", "", ["users.manage"], None)
@@ -136,3 +136,10 @@ def test_body_times_and_numbers_are_bounded(app: tuple[object, Security]) -> Non
     r = client.post("/api/tokens", json={"name": "y", "role": "viewer", "expires_days": 1e8})
     assert r.status_code == 422
     assert client.get("/api/tokens").status_code == 200
+    # A lifetime stored before the bound (10^8 days: a valid integer, no valid date) is shown.
+    with sec.db.transaction() as con:
+        con.execute("UPDATE tokens SET expires_us = 8640000000000000000")
+    r = client.get("/api/tokens")
+    assert r.status_code == 200 and r.json()[0]["expires"].startswith("9999-12-31")
+    r = client.put("/api/retention", json={"classes": {"*": 1e-9}})
+    assert r.status_code == 422 and client.get("/api/retention").json()["classes"] == {}

@@ -64,7 +64,7 @@ class AssetFigures:
     periods: Periods  # cut at now: the last one ends early when it is in progress
     figures: OeeFigures
     equipment: dict[str, OeeFigures]
-    in_progress: bool  # the range asked for had not ended: its last period is cut at now
+    in_progress: bool  # the last period has not ended yet: its figures are of its time so far
     known_until: int | None  # where the store's data ends, when that is before the periods end
 
 
@@ -98,6 +98,22 @@ def periods(
     if len(found.start) == 0:
         raise AssetError(f"no {by} of {path!r} falls in the range")
     return found
+
+
+def in_progress(plant: Plant, path: str, at: Periods, by: PeriodKind, end: int, now: int) -> bool:
+    """Whether the last of ``at`` goes on after ``now``: a range asked for beyond now, or the
+    shift or day that holds now (also when the range asked for ends at now, as a page asks)."""
+    if by == "range":
+        return end > now
+    last = int(at.start[-1])
+    calendar = plant.work_calendar(path.strip("/"))
+    whole = calendar_periods(
+        last,
+        last + 2 * 86_400 * _US,
+        calendar.timezone,
+        shifts_of(plant, path) if by == "shift" else None,
+    )
+    return int(whole.end[0]) > now >= last
 
 
 def shifts_of(plant: Plant, path: str) -> Sequence[AnyShift]:
@@ -168,4 +184,5 @@ def asset_oee(
             planned=planned[line], known_until=known_until,
         )  # fmt: skip
     figures = combine(list(per_equipment.values()))
-    return AssetFigures(asset, at, figures, per_equipment, end > now, known_until)
+    running = in_progress(plant, path, at, by, end, now)
+    return AssetFigures(asset, at, figures, per_equipment, running, known_until)

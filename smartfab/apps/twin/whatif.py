@@ -141,6 +141,9 @@ class ExperimentResult:
     # No random element in the line (changes add none): the replications are identical and every
     # interval is zero wide, which says nothing about how certain the result is.
     deterministic: bool
+    # The scenario's throughput is the baseline's in every replication (common random numbers
+    # make that exact): the change did not reach the line's output within the horizon.
+    throughput_unchanged: bool
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,10 +197,15 @@ def run_experiment(
                 if progress is not None:
                     progress(len(results), len(jobs))
     k = exp.replications
+    unchanged = all(
+        a["throughput_per_h"] == b["throughput_per_h"]
+        for a, b in zip(results[:k], results[k:], strict=True)
+    )
     return ExperimentResult(
         line=line.line,
         experiment=exp.model_dump(),
         baseline=_summarise("baseline", [s.name for s in line.stations], results[:k]),
         scenario=_summarise("scenario", [s.name for s in changed.stations], results[k:]),
         deterministic=line.deterministic(),
+        throughput_unchanged=unchanged,
     )

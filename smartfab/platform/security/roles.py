@@ -117,9 +117,16 @@ class Principal:
         return not (self.scope and permission in PLANT_WIDE)
 
     def covers(self, path: str) -> bool:
-        """Whether an asset (or signal) path lies in this grant's part of the hierarchy."""
-        path = path.strip("/")
-        return not self.scope or path == self.scope or path.startswith(self.scope + "/")
+        """Whether an asset (or signal) path lies in this grant's part of the hierarchy. A path
+        with empty, "." or ".." steps is not, whatever its prefix: its text begins in the scope
+        while what it names may lie elsewhere."""
+        if not self.scope:
+            return True
+        steps = path.strip("/").split("/")
+        if any(step in ("", ".", "..") for step in steps):
+            return False
+        path = "/".join(steps)
+        return path == self.scope or path.startswith(self.scope + "/")
 
     @property
     def actor(self) -> str:

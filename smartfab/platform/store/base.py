@@ -77,8 +77,8 @@ def check_retention(days: Mapping[str, float | None]) -> dict[str, float | None]
         if d is not None and (isinstance(d, bool) or not isinstance(d, int | float)
                               or not MIN_RETENTION_DAYS <= d <= MAX_RETENTION_DAYS):  # fmt: skip
             raise StoreError(
-                f"retention of {role!r}: {d} days; give {MIN_RETENTION_DAYS:g} to "
-                f"{MAX_RETENTION_DAYS:g} days, or None to keep for ever"
+                f"retention of {role!r}: {d} days; give a positive number of days from "
+                f"{MIN_RETENTION_DAYS:g} to {MAX_RETENTION_DAYS:g}, or None to keep for ever"
             )
         out[role] = d
     return out

@@ -135,11 +135,14 @@ class StoreHost:
                 if method not in READS:
                     raise StoreError(f"{method!r} is not a read this store's host answers")
                 result = getattr(self._store, method)(*request["args"], **request["kwargs"])
-            except (StoreError, ValueError, TypeError, KeyError) as exc:
-                with contextlib.suppress(OSError):
-                    _send(conn, json.dumps({"error": str(exc)}).encode())
-                return
             except OSError:  # the caller went away
+                return
+            except Exception as exc:  # the caller's error (or a bug): it hears why, we go on
+                if not isinstance(exc, StoreError | ValueError | TypeError | KeyError):
+                    log.exception("answering a read of another process")
+                why = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(OSError):
+                    _send(conn, json.dumps({"error": why}).encode())
                 return
             with contextlib.suppress(OSError):
                 if isinstance(result, pa.Table):
@@ -193,7 +196,7 @@ class SharedStore(Store):
         except OSError as exc:
             raise StoreError(
                 f"{self.path} is held by process {self.pid}, which no longer answers ({exc}); "
-                "if it has stopped, try again"
+                "if it has stopped, open the store again (smartfab.connect, or rerun the command)"
             ) from None
         if header["type"] == "signals":
             return [SignalInfo(**row) for row in header["value"]]

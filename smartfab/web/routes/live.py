@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import require
 from smartfab.web.live import LiveFeed
 
@@ -20,13 +23,17 @@ def router(feed: LiveFeed) -> APIRouter:
             "A `text/event-stream` of `update` events, JSON "
             '`{"ts": ..., "values": {path: [ts, value, quality]}, "states": {equipment: state}}`.'
             " The first holds every signal and state, later ones only what changed, at most two"
-            " a second. It spans the whole plant, so a grant limited to part of it is refused."
+            " a second. Only those at or below `under`, when given; a grant limited to part of"
+            " the plant receives that part only."
         ),
-        dependencies=[require("plant.read", scoped=True)],
     )
-    async def live() -> StreamingResponse:
+    async def live(
+        who: Annotated[Principal, require("plant.read")],
+        under: Annotated[str | None, Query(description="Asset path")] = None,
+    ) -> StreamingResponse:
+        # The scope check has refused an ``under`` outside the caller's part of the plant.
         return StreamingResponse(
-            feed.stream(),
+            feed.stream(under or who.scope or None),
             media_type="text/event-stream",
             # Proxies must pass each event on at once rather than buffer the stream.
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -12,8 +12,17 @@ from pydantic import BaseModel, Field
 
 from smartfab import __version__
 from smartfab.platform.queries import PlantData
+from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import require
-from smartfab.web.schemas import Columns, End, HistoryOut, Start, columns, table_out
+from smartfab.web.schemas import (
+    Columns,
+    End,
+    HistoryOut,
+    Start,
+    WithUnit,
+    columns,
+    table_out,
+)
 
 
 class AssetNode(BaseModel):
@@ -26,12 +35,11 @@ class AssetNode(BaseModel):
     children: list[AssetNode] = []
 
 
-class SignalOut(BaseModel):
+class SignalOut(WithUnit):
     path: str
     id: int
     equipment: str
     name: str
-    unit: str
     data_type: str
     role: str
     low: float | None
@@ -39,10 +47,9 @@ class SignalOut(BaseModel):
     source: str
 
 
-class EquipmentSignal(BaseModel):
+class EquipmentSignal(WithUnit):
     name: str
     path: str
-    unit: str
     role: str
     description: str
     low: float | None
@@ -63,9 +70,13 @@ class EquipmentOut(BaseModel):
     signals: list[EquipmentSignal]
 
 
+# Module level, where FastAPI resolves the annotations of the routes.
+READ = require("plant.read")
+
+
 def router(data: PlantData) -> APIRouter:
     api = APIRouter(tags=["plant"])
-    read, read_scoped = require("plant.read"), require("plant.read", scoped=True)
+    read, read_scoped = READ, require("plant.read", scoped=True)
 
     @api.get("/health", summary="Liveness and what this process holds", dependencies=[read])
     def health() -> dict[str, Any]:
@@ -74,13 +85,12 @@ def router(data: PlantData) -> APIRouter:
     @api.get(
         "/assets",
         response_model=AssetNode,
-        summary="The ISA-95 hierarchy of the plant",
-        dependencies=[read],
+        summary="The ISA-95 hierarchy of the plant (of the caller's part of it, and the way there)",
     )
-    def assets() -> AssetNode:
+    def assets(who: Annotated[Principal, READ]) -> AssetNode:
         if data.plant is None:
             raise HTTPException(404, "this server was started without a plant model")
-        return _asset_tree(data)
+        return _asset_tree(data, who)
 
     @api.get(
         "/equipment/{path:path}",
@@ -216,10 +226,14 @@ def _bucket_s(t: pa.Table) -> float:
     return int((t.schema.metadata or {})[b"bucket_us"]) / 1e6
 
 
-def _asset_tree(data: PlantData) -> AssetNode:
+def _asset_tree(data: PlantData, who: Principal) -> AssetNode:
+    """The hierarchy as far as ``who`` may see it: its part of the plant and the nodes above it
+    (without their other branches); signal counts of the signals in its part."""
     assert data.plant is not None
     counts: dict[str, int] = {}
     for s in data.signals():
+        if not who.covers(s.path):
+            continue
         parts = s.path.split("/")
         for i in range(1, len(parts)):
             key = "/".join(parts[:i])
@@ -235,6 +249,9 @@ def _asset_tree(data: PlantData) -> AssetNode:
             signals=counts.get(path, 0),
             children=children,
         )
+
+    def seen(path: str) -> bool:  # in the caller's part, or on the way to it
+        return who.covers(path) or who.scope.startswith(path + "/")
 
     site = data.plant.site
     return node(
@@ -257,19 +274,24 @@ def _asset_tree(data: PlantData) -> AssetNode:
                                 cell,
                                 "cell",
                                 [
-                                    node(f"{pc}/{eq.name}", eq, "equipment", [])
+                                    node(pe, eq, "equipment", [])
                                     for eq in cell.equipment
+                                    for pe in [f"{pc}/{eq.name}"]
+                                    if seen(pe)
                                 ],
                             )
                             for cell in line.cells
                             for pc in [f"{pl}/{cell.name}"]
+                            if seen(pc)
                         ],
                     )
                     for line in area.lines
                     for pl in [f"{pa_}/{line.name}"]
+                    if seen(pl)
                 ],
             )
             for area in site.areas
             for pa_ in [f"{site.name}/{area.name}"]
+            if seen(pa_)
         ],
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +28,7 @@ from smartfab.apps.twin.whatif import (
 )
 from smartfab.platform.points import now_us
 from smartfab.platform.queries import PlantData, TimeRange
+from smartfab.platform.security.roles import Principal
 from smartfab.platform.store.base import StoreError
 from smartfab.web.auth import require
 from smartfab.web.jobs import Job, Jobs
@@ -100,7 +101,12 @@ def _experiment_out(
         "deterministic": first["deterministic"],
         "baseline": first["baseline"],
         "scenarios": [
-            {**r.to_dict()["scenario"], "name": name, "changes": r.experiment["changes"]}
+            {
+                **r.to_dict()["scenario"],
+                "name": name,
+                "changes": r.experiment["changes"],
+                "throughput_unchanged": r.throughput_unchanged,
+            }
             for name, r in zip(names, results, strict=True)
         ],
     }
@@ -144,15 +150,15 @@ def router(data: PlantData) -> APIRouter:
 
     @api.get(
         "/lines",
-        summary="The line twins with their stations and where they come from",
-        dependencies=[READ],
+        summary="The line twins (of the caller's part of the plant) with their stations and "
+        "where they come from",
     )
-    def lines() -> dict[str, Any]:
+    def lines(who: Annotated[Principal, READ]) -> dict[str, Any]:
         p = params()
         info = p.calibrated_from
         return {
             "calibrated_from": info.model_dump() if info else None,
-            "lines": [_line_out(li) for li in p.lines],
+            "lines": [_line_out(li) for li in p.lines if who.covers(li.line)],
         }
 
     @api.post(

@@ -5,7 +5,7 @@ generated password and a new token's text are in the one answer that creates the
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from smartfab.errors import SmartfabError
 from smartfab.platform.security.grants import GrantRefused
-from smartfab.platform.security.roles import Principal
+from smartfab.platform.security.roles import Principal, Role
 from smartfab.platform.security.tokens import MAX_DAYS, Token
 from smartfab.platform.security.users import User
 from smartfab.web.auth import guards, record_change, require
@@ -31,7 +31,7 @@ class UserOut(BaseModel):
 
 class NewUser(BaseModel):
     name: str = Field(max_length=64)
-    role: str
+    role: Role
     scope: str = ""
     password: str | None = Field(
         default=None, max_length=1024, description="Omit to have one generated"
@@ -44,7 +44,7 @@ class CreatedUser(BaseModel):
 
 
 class UserChange(BaseModel):
-    role: str | None = None
+    role: Role | None = None
     scope: str | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, max_length=1024)
@@ -65,7 +65,7 @@ class TokenOut(BaseModel):
 
 class NewToken(BaseModel):
     name: str = Field(max_length=200, description="Who or what uses it")
-    role: str
+    role: Role
     scope: str = ""
     permissions: list[str] = Field(
         default_factory=list, description="Only these of the role's permissions; empty for all"
@@ -170,8 +170,18 @@ def _refusing(call: Callable[[], T]) -> T:
         raise HTTPException(409 if "exists already" in str(exc) else 422, str(exc)) from None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def iso(us: int | None) -> str | None:
-    return None if us is None else datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+    if us is None:
+        return None
+    try:
+        return (_EPOCH + timedelta(microseconds=us)).isoformat()
+    except OverflowError:
+        # A time stored before lifetimes were bounded (10^8 days) must not make every listing
+        # of tokens a 500: it shows as the last (or first) date there is.
+        return (datetime.max if us > 0 else datetime.min).replace(tzinfo=UTC).isoformat()
 
 
 def _user_out(u: User) -> UserOut:

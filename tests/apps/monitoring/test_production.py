@@ -90,6 +90,10 @@ def test_a_shift_is_cut_at_now_and_the_time_after_the_data_is_unknown(
     assert running.in_progress and running.periods.end.tolist() == [now]
     so_far = asset_oee(store, demo_plant, LINE, FILLED_START_US, now, by="shift", now=now)
     np.testing.assert_allclose(running.figures.oee, so_far.figures.oee)
+    # Asked up to now, as the line page does, the shift is still one in progress; a range that
+    # ends at now is over.
+    assert so_far.in_progress
+    assert not asset_oee(store, demo_plant, LINE, FILLED_START_US, now, now=now).in_progress
     assert 0.3 < running.figures.oee[0] < 1
     with pytest.raises(AssetError, match="entirely in the future"):
         asset_oee(store, demo_plant, LINE, now + HOUR, shift_end, now=now)

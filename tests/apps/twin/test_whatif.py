@@ -104,6 +104,7 @@ def test_a_second_machine_at_the_bottleneck_moves_it(cv: float) -> None:
     assert changed["cnc-03"]["total"] < base["cnc-03"]["total"] / 4
     assert changed["cnc-05"]["total"] > 4 * base["cnc-05"]["total"]
     assert r.scenario.throughput_per_h.low > r.baseline.throughput_per_h.high * 1.1
+    assert not r.throughput_unchanged
 
 
 def test_intervals_have_width_exactly_when_the_twin_is_random() -> None:
@@ -141,3 +142,11 @@ def test_common_random_numbers_survive_a_machine_added_elsewhere() -> None:
     assert a.stations[0].produced != b.stations[0].produced  # the change did something
     assert (a.stations[1].good, a.stations[1].scrap) == (b.stations[1].good, b.stations[1].scrap)
     assert a.stations[1].state_s == b.stations[1].state_s
+    # An experiment says so: the change did not reach the line's output.
+    exp = Experiment(
+        changes=[Change(kind="machine", station="s1")],
+        horizon_days=0.4, warmup_days=0.05, replications=2, workers=1,
+    )  # fmt: skip
+    r = run_experiment(twin, exp)
+    assert r.throughput_unchanged and not r.deterministic
+    assert r.scenario.wip.mean > r.baseline.wip.mean

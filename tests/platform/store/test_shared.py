@@ -3,6 +3,7 @@ exports and notebooks go through the holder; what cannot work says what to do.""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -88,8 +89,15 @@ def test_reports_exports_and_notebooks_read_the_store_a_server_holds(
         assert sum(history.column("count").to_pylist()) == points
         assert notebook.raw([SIGNAL], FILLED_START_US / 1e6, FILLED_END_US / 1e6).num_rows == points
 
-    # The announcement holds a credential: for its owner's eyes only.
-    assert announcement(data / "smartfab.duckdb").stat().st_mode & 0o777 == 0o600
+    # The announcement holds a credential: for its owner's eyes only; without it, no answer,
+    # and with it, reads only.
+    held = announcement(data / "smartfab.duckdb")
+    assert held.stat().st_mode & 0o777 == 0o600
+    info = json.loads(held.read_text())
+    with pytest.raises(StoreError, match="wrong token"):
+        SharedStore(data, pid, info["socket"], "not-the-token").signals()
+    with pytest.raises(StoreError, match="not a read"):
+        SharedStore(data, pid, info["socket"], info["token"])._call("set_setting", "a", "b")
 
     report = _run("report", "shift", "--day", "2026-11-17", "--shift", "late", "--out",
                   str(tmp_path / "reports"), "-d", str(data), "--plant", str(plant))  # fmt: skip

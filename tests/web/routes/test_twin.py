@@ -143,6 +143,7 @@ def test_calibrate_then_experiment(
         assert set(scenario["bottleneck_shares"]) == set(res["stations"])
     assert res["scenarios"][1]["changes"][0]["kind"] == "machine"
     assert res["deterministic"] is False
+    assert [type(s["throughput_unchanged"]) for s in res["scenarios"]] == [bool, bool]
     assert res["baseline"]["throughput_per_h"]["half_width"] > 0
 
     # The calibration is kept in the store: a new server over it starts from it.

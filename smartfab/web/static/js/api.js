@@ -20,7 +20,7 @@ export class ApiError extends Error {
 const KNOWN_ERRORS = [
   [/^this server was started without a plant model$/, "no_plant"],
   [/^no (?:connectors|alarm engine) runs? in this process \(read-only server\)$/, "read_only"],
-  [/^unknown (?:equipment|signal|asset) '([^']*)'/, "unknown_asset", ["path"]],
+  [/^(?:unknown (?:equipment|signal|asset)|no equipment at or below) '([^']*)'/, "unknown_asset", ["path"]],
   [/^the range lies entirely in the future$/, "future_range"],
   [/^the range holds more than ([\d,]+) points/, "too_many_points", ["n"]],
   [/^(?:the window must start before it ends|start must lie before end)/, "bad_window"],

@@ -5,7 +5,7 @@
 
 import { get, ms, send } from "../api.js";
 import { SeriesChart } from "../charts/series.js";
-import { dateTime, h, leaf, num, rangeButtons } from "../dom.js";
+import { dateTime, h, leaf, num, pct, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
 import { iso } from "./common.js";
 
@@ -35,7 +35,7 @@ function rul(e) {
 function riskBar(risk, why) {
   if (risk === null) return unknown(why);
   return h("span", { class: "risk", dataset: { level: risk >= 0.5 ? "high" : risk >= 0.2 ? "medium" : "low" } },
-    h("span", { class: "risk-fill", style: `width:${Math.round(100 * risk)}%` }), num(100 * risk, 0), " %");
+    h("span", { class: "risk-fill", style: `width:${Math.round(100 * risk)}%` }), pct(risk, 0));
 }
 
 async function act(id, action, body, done) {
@@ -161,7 +161,7 @@ async function equipmentPage(root, path, refresh) {
     const c = body.columns;
     const marks = e.anomaly_list.filter((a) => a.sensor === sensor)
       .map((a) => ({ t: ms(a.ts), label: t("maint.anomaly_mark", { score: num(a.score, 1) }) }));
-    trend.setData({ t: c.bucket.map(ms), v: c.avg, unit: body.unit, marks });
+    trend.setData({ t: c.bucket.map(ms), v: c.avg, unit: body.unit_display, marks });
     sensorBox.dataset.marks = String(marks.length);
     hint.textContent = t("maint.anomaly_hint", { n: marks.length, total: e.anomaly_list.length });
   }

@@ -49,7 +49,7 @@ export async function render(root, route, plant, refresh) {
   const countBox = countInput("subgroups", 10, 1000);
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("spc.title")),
-      h("span", { class: "sub" }, `${leaf(info.path)} · ${signal.name} (${signal.unit})`)),
+      h("span", { class: "sub" }, `${leaf(info.path)} · ${signal.name}${signal.unit_display ? ` (${signal.unit_display})` : ""}`)),
     h("div", { class: "toolbar" },
       h("label", {}, t("common.equipment"), select(plant.equipment.map((e) => [e.path, leaf(e.path)]), info.path,
         (p) => go(`${p}/${signal.name}`), t("common.equipment"))),
@@ -126,8 +126,10 @@ function tooFew(body, refresh) {
   const remedies = [];
   const longer = RANGES.find(([, s]) => s > span);
   if (longer) remedies.push([t("spc.try_range", { range: t(longer[0]) }), () => { span = longer[1]; }]);
-  if (body.chart !== "imr" && body.subgroup_size > 2) {
-    remedies.push([t("spc.try_size", { size: 2 }), () => { form.n = "2"; }]);
+  // The largest subgroups that the values fill ten times over, if smaller ones help at all.
+  const fits = Math.min(body.subgroup_size - 1, Math.floor(body.points_used * body.subgroup_size / body.points_needed));
+  if (body.chart !== "imr" && fits >= 2) {
+    remedies.push([t("spc.try_size", { size: fits }), () => { form.n = String(fits); }]);
   }
   if (body.chart !== "imr") remedies.push([t("spc.try_imr"), () => { form.chart = "imr"; }]);
   return h("section", { class: "panel too-few", role: "status" },

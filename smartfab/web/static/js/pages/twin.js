@@ -7,7 +7,7 @@
 import { get, send } from "../api.js";
 import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
-import { dateTime, h, num, pct } from "../dom.js";
+import { dateTime, h, num, pct, pctChange } from "../dom.js";
 import { has, t } from "../i18n.js";
 
 const POLL_MS = 400;
@@ -207,6 +207,9 @@ export async function render(root, _route) {
       h("h2", {}, t("twin.results", { n: res.baseline.throughput_per_h.n })),
       h("div", { class: "muted results-source" }, sourceText(res.from)),
       res.deterministic ? h("div", { class: "hint", id: "deterministic-note" }, t("twin.deterministic_result", { n: res.baseline.throughput_per_h.n })) : null,
+      ...res.scenarios.map((s, i) => (s.throughput_unchanged
+        ? h("div", { class: "hint unchanged-note" }, t("twin.throughput_unchanged", { name: names[i + 1] }))
+        : null)),
       grid));
     const accent = cssVar("--accent");
     for (const [key, titleKey, unitKey] of KPIS) {
@@ -228,7 +231,7 @@ export async function render(root, _route) {
         all.map((s, i) => {
           const d = i ? (s[key].mean - res.baseline[key].mean) / res.baseline[key].mean : null;
           return h("td", { class: "num" }, `${num(s[key].mean, 2)} ± ${halfWidth(s[key].half_width)}`,
-            d === null || !Number.isFinite(d) ? null : h("div", { class: "muted" }, `${d >= 0 ? "+" : ""}${num(100 * d, 1)} %`));
+            d === null || !Number.isFinite(d) ? null : h("div", { class: "muted" }, pctChange(d)));
         }))),
       h("tr", {}, h("td", {}, t("twin.changes")), h("td", { class: "muted" }, "–"),
         res.scenarios.map((s) => h("td", { class: "num changes" }, s.changes.map((c) => h("div", {}, changeText(c)))))));

@@ -1,0 +1,357 @@
+"""A user limited to part of the plant never receives data of another part, whatever the request
+carries: every operation of the app (read from its OpenAPI schema, so a route added later is
+probed without editing this test), called by every role, with a whole-plant grant, a grant of the
+part that holds the assets named and anonymously, with the values of its own parameters taken
+from another part, repeated with another part's value, as path traversals and in other case, and
+with parameters it does not declare. Refusals are checked by status; what is answered is checked
+by its body: a grant of one area never sees the path of another.
+
+The role table itself (who may do what, with valid requests and bodies) is test_auth.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
+from smartfab.platform.security.roles import PERMISSIONS, PLANT_WIDE, Principal, Role
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime.ingestion import Ingestion
+from smartfab.web.api import create_app
+from smartfab.web.auth import ApiLimits
+from smartfab.web.server import ApiServer
+from tests.conftest import FILLED_END_US, FILLED_START_US
+
+MINE = "shenyang/machining"  # the part of the plant the scoped callers hold
+CNC = f"{MINE}/cnc-line-1/cell-1/cnc-01"
+PRESS = "shenyang/pressing/press-line-1/cell-1/press-01"
+OTHERS = ("shenyang/pressing", "shenyang/assembly", "shenyang/packaging")  # never in their bodies
+WINDOW = {
+    "start": datetime.fromtimestamp(FILLED_START_US / 1e6, UTC).isoformat(),
+    "end": datetime.fromtimestamp(FILLED_END_US / 1e6, UTC).isoformat(),
+}
+# Parameters that name an asset, by what they name.
+SIGNALS, ALARMS, ASSETS = {"signal"}, {"alarm"}, {"path", "under", "equipment"}
+TARGETS = SIGNALS | ALARMS | ASSETS
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # as the schema writes it, e.g. /api/equipment/{path}
+    permission: str
+    query: dict[str, dict[str, Any]]  # name -> its schema entry
+    path_params: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+    def repeats(self, name: str) -> bool:
+        schema = self.query[name]["schema"]
+        kinds = [schema, *schema.get("anyOf", [])]
+        return any(k.get("type") == "array" for k in kinds)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request to an operation. ``foreign``: it names an asset outside MINE; ``malformed``:
+    it carries a parameter the operation does not take, or one value twice."""
+
+    what: str
+    url: str
+    params: list[tuple[str, str]]
+    foreign: bool = False
+    malformed: bool = False
+
+
+@dataclass
+class Values:
+    """An asset of each kind, in MINE and in another part."""
+
+    mine: dict[str, str]
+    other: dict[str, str]
+
+    def of(self, name: str, foreign: bool) -> str:
+        kind = "signal" if name in SIGNALS else "alarm" if name in ALARMS else "asset"
+        return (self.other if foreign else self.mine)[kind]
+
+
+def operations(schema: dict[str, Any]) -> list[Operation]:
+    found = []
+    for path, methods in schema["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, op in methods.items():
+            params = op.get("parameters", [])
+            found.append(
+                Operation(
+                    method, path, op["x-permission"],
+                    {p["name"]: p for p in params if p["in"] == "query"},
+                    tuple(p["name"] for p in params if p["in"] == "path"),
+                )
+            )  # fmt: skip
+    return found
+
+
+def _plain_value(entry: dict[str, Any]) -> str:
+    """A valid value of a parameter that names no asset (a required one must be given)."""
+    schema = entry["schema"]
+    kinds = [schema, *schema.get("anyOf", [])]
+    for k in kinds:
+        if "enum" in k:
+            return str(k["enum"][0])
+        if k.get("type") in ("integer", "number"):
+            return str(k.get("minimum", k.get("exclusiveMinimum", 0) + 1))
+        if k.get("type") == "boolean":
+            return "false"
+    return "x"
+
+
+def probes(op: Operation, v: Values, turn: int = 0, scoped: bool = True) -> list[Probe]:
+    """The requests ``op`` is tried with. Reads are tried with every probe; changes only with
+    those refused before the route runs (foreign or malformed), so that the matrix changes
+    nothing: their valid requests are test_auth.py's. Disguised paths are for ``scoped``
+    callers (to a whole-plant one they are merely unknown assets); of the parameters ``op`` does
+    not take, each caller (its ``turn``) tries one, so that the callers together try each."""
+
+    def url(foreign: bool = False, asset: str | None = None) -> str:
+        u = op.path
+        for p in op.path_params:
+            value = asset or v.of(p, foreign) if p in TARGETS else "none"
+            u = u.replace("{" + p + "}", value)
+        return u
+
+    base: list[tuple[str, str]] = []
+    for name, entry in op.query.items():
+        if name in TARGETS and entry.get("required"):
+            base.append((name, v.of(name, False)))
+        elif name in WINDOW:
+            base.append((name, WINDOW[name]))
+        elif name == "format":
+            base.append((name, "csv"))
+        elif entry.get("required"):
+            base.append((name, _plain_value(entry)))
+
+    def without(name: str) -> list[tuple[str, str]]:
+        return [(k, x) for k, x in base if k != name]
+
+    found = [Probe("plain", url(), base)]
+    for name in op.query:
+        if name not in TARGETS:
+            continue
+        mine, other = v.of(name, False), v.of(name, True)
+        found.append(Probe(f"{name}=other", url(), [*without(name), (name, other)], foreign=True))
+        for pair in ((mine, other), (other, mine)):
+            found.append(
+                Probe(
+                    f"{name} twice", url(), [*without(name), (name, pair[0]), (name, pair[1])],
+                    foreign=True, malformed=not op.repeats(name),
+                )
+            )  # fmt: skip
+        for variant in _disguises(other) if scoped else []:
+            found.append(Probe(f"{name}={variant}", url(), [*without(name), (name, variant)],
+                               foreign=True))  # fmt: skip
+    for name in op.path_params:
+        if name in TARGETS:
+            found.append(Probe(f"{{{name}}}=other", url(True), base, foreign=True))
+            # Dots escaped: the client would otherwise resolve "a/../b" before sending it.
+            found += [
+                Probe(f"{{{name}}}={d}", url(asset=d.replace(".", "%2E")), base, foreign=True)
+                for d in (_disguises(v.of(name, True)) if scoped else [])
+            ]
+    # Parameters the operation does not take, with values in MINE: refused, whatever they say.
+    undeclared = sorted(TARGETS - set(op.query))
+    for name in {"junk", undeclared[turn % len(undeclared)]}:
+        found.append(Probe(f"undeclared {name}", url(), [*base, (name, v.of(name, False))],
+                           malformed=True))  # fmt: skip
+    if op.method != "get":
+        found = [p for p in found if p.foreign or p.malformed]
+    return found
+
+
+def _disguises(other: str) -> list[str]:
+    """Another part's asset written to look like one of MINE, or not like itself."""
+    tail = other.split("/", 1)[1]  # without the site
+    return [
+        f"{MINE}/../{tail}",
+        f"{MINE}/../../{other}",
+        f"{MINE}//../{tail}",
+        other.upper(),
+        other + "/",
+    ]
+
+
+def expected(op: Operation, probe: Probe, role: str | None, scope: str) -> set[int] | None:
+    """The statuses the probe may have; None: any answer but 401, 403 and 5xx, whose body the
+    test reads."""
+    if op.permission == "public":
+        return {422} if probe.malformed else None
+    if role is None:
+        return {401}
+    if probe.malformed:
+        return {422}
+    if op.permission != "authenticated":
+        if Role(role).rank < PERMISSIONS[op.permission].rank:
+            return {403}
+        if scope and op.permission in PLANT_WIDE:
+            return {403}
+    if scope and probe.foreign:
+        return {403}
+    return None
+
+
+def _holds(op: Operation, role: str | None) -> bool:
+    if op.permission in ("public", "authenticated"):
+        return role is not None or op.permission == "public"
+    return role is not None and Role(role).rank >= PERMISSIONS[op.permission].rank
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str = ""
+
+
+@dataclass
+class Tally:
+    failures: list[str] = field(default_factory=list)
+    seen_foreign: set[str] = field(default_factory=set)  # operations a whole-plant grant read
+    answered: int = 0
+
+
+async def _ask(client: httpx.AsyncClient, method: str, url: str, params: Any,
+               headers: dict[str, str]) -> Answer:  # fmt: skip
+    client.cookies.clear()
+    async with client.stream(method, url, params=params, headers=headers) as r:
+        if r.status_code >= 300:
+            return Answer(r.status_code, (await r.aread()).decode(errors="replace"))
+        if r.headers.get("content-type", "").startswith("text/event-stream"):
+            text = ""
+            async with asyncio.timeout(20):  # the first event holds the snapshot
+                async for chunk in r.aiter_text():
+                    text += chunk
+                    if "\n\n" in text and "event: update" in text:
+                        break
+            return Answer(r.status_code, text)
+        return Answer(r.status_code, (await r.aread()).decode(errors="replace"))
+
+
+@pytest.fixture
+async def app_server(
+    tmp_path: Path, filled_store: Path, demo_plant: Plant
+) -> AsyncIterator[tuple[str, Security, Values, dict[str, Any]]]:
+    shutil.copy(filled_store, tmp_path / "s.duckdb")
+    with DuckDBStore(tmp_path / "s.duckdb") as store, Security(tmp_path / "sec.sqlite") as sec:
+        ingestion = Ingestion(demo_plant, store)
+        await ingestion.start(connectors=False)
+        limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
+        app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
+        api = ApiServer(app, "127.0.0.1", 0)
+        await api.start()
+        alarms = ingestion.alarms.alarms(include_normal=True)
+        values = Values(
+            mine={"asset": CNC, "signal": f"{CNC}/power",
+                  "alarm": next(a.id for a in alarms if a.equipment == CNC)},
+            other={"asset": PRESS, "signal": f"{PRESS}/power",
+                   "alarm": next(a.id for a in alarms if a.equipment == PRESS)},
+        )  # fmt: skip
+        try:
+            yield api.url, sec, values, app.openapi()
+        finally:
+            await api.stop()
+            await ingestion.stop()
+
+
+def _token(sec: Security, role: str, scope: str) -> dict[str, str]:
+    _, secret = sec.tokens.create("test", f"{role}@{scope or '*'}", role, scope, expires_days=1)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_no_request_reads_another_part(
+    app_server: tuple[str, Security, Values, dict[str, Any]],
+) -> None:
+    url, sec, values, schema = app_server
+    ops = operations(schema)
+    assert len(ops) > 40  # the schema is the app's, not an empty one
+    callers: list[tuple[str | None, str]] = [(None, "")] + [
+        (role.value, scope) for role in Role for scope in ("", MINE)
+    ]
+    tally = Tally()
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        for turn, (role, scope) in enumerate(callers):
+            headers = _token(sec, role, scope) if role else {}
+            for op in ops:
+                tried = probes(op, values, turn, bool(scope))
+                if not _holds(op, role):  # refused whatever it asks: a few will show it
+                    tried = [tried[0], *[p for p in tried if p.foreign][:1],
+                             *[p for p in tried if p.malformed][:1]]  # fmt: skip
+                for probe in tried:
+                    await _check(client, op, probe, role, scope, headers, tally)
+    assert not tally.failures, f"{len(tally.failures)} failures:\n" + "\n".join(tally.failures)
+    # The probes do reach other parts' data: a whole-plant grant receives it from these.
+    for name in ("GET /api/latest", "GET /api/signals", "GET /api/events", "GET /api/lineage",
+                 "GET /api/live", "GET /api/export", "GET /api/alarms", "GET /api/assets",
+                 "GET /api/alarms/history", "GET /api/maintenance/fleet"):  # fmt: skip
+        assert name in tally.seen_foreign, f"{name}: no probe read another part's data"
+    assert tally.answered > 100
+
+
+async def _check(
+    client: httpx.AsyncClient, op: Operation, probe: Probe, role: str | None, scope: str,
+    headers: dict[str, str], tally: Tally,
+) -> None:  # fmt: skip
+    answer = await _ask(client, op.method.upper(), probe.url, probe.params, headers)
+    who = f"{op.name} [{probe.what}] as {role or 'anonymous'}@{scope or '*'}"
+    want = expected(op, probe, role, scope)
+    if want is not None:
+        if answer.status not in want:
+            tally.failures.append(f"{who}: {answer.status}, expected {sorted(want)}: "
+                                  f"{answer.body[:200]}")  # fmt: skip
+        return
+    if answer.status in (401, 403) and not (scope and answer.status == 403):
+        # Only a scoped caller may be told to narrow a request that spans the plant.
+        tally.failures.append(f"{who}: {answer.status}: {answer.body[:200]}")
+        return
+    if answer.status >= 500:
+        tally.failures.append(f"{who}: {answer.status}: {answer.body[:200]}")
+        return
+    tally.answered += answer.status < 300
+    leaked = [part for part in OTHERS if part in answer.body]
+    if scope and leaked:
+        tally.failures.append(f"{who}: {answer.status} with {leaked[0]}: {answer.body[:200]}")
+    if not scope and leaked and answer.status < 300:
+        tally.seen_foreign.add(op.name)
+
+
+def test_a_scope_covers_no_disguised_path() -> None:
+    who = Principal("li", "user", Role.VIEWER, MINE)
+    assert who.covers(CNC) and who.covers(CNC + "/") and who.covers("/" + MINE)
+    for disguised in [*_disguises(PRESS), f"{MINE}/./x", f"{MINE}/x/..", f"{MINE}-2/x"]:
+        assert not who.covers(disguised), disguised
+    assert Principal("root", "user", Role.ADMIN).covers(f"{MINE}/../x")  # the whole plant
+
+
+async def test_body_targets_are_each_checked(
+    app_server: tuple[str, Security, Values, dict[str, Any]],
+) -> None:
+    """An acknowledgement naming an alarm of MINE and one of another part changes neither."""
+    url, sec, values, _ = app_server
+    headers = _token(sec, "operator", MINE)
+    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        for ids in ([values.mine["alarm"], values.other["alarm"]],
+                    [values.other["alarm"], values.mine["alarm"]]):  # fmt: skip
+            r = await client.post("/api/alarms/acknowledge", json={"ids": ids})
+            assert r.status_code == 403, r.text
+        r = await client.get("/api/alarms/history", params={"under": CNC})
+        assert r.status_code == 200 and not [x for x in r.json() if x.get("user")]
