@@ -24,7 +24,7 @@ def open_store(location: str | Path) -> Store:
         from smartfab.platform.store.postgres import PostgresStore
 
         return PostgresStore(str(location))
-    from smartfab.platform.store.shared import open_duckdb
+    from smartfab.platform.store.duckdb import open_duckdb
 
     path = str(location)
     return open_duckdb(

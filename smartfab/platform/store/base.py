@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
@@ -96,20 +96,41 @@ def retention_cutoffs(
     return out
 
 
-def check_known(known: npt.NDArray[np.bool_], batch: PointBatch) -> None:
-    """Raise unless every signal id of ``batch`` is marked in ``known`` (indexed by id): points of
-    an unknown signal are a caller's error, and the whole batch is refused so that nothing is
-    half-stored."""
-    sid = batch.signal_id
-    if len(batch) == 0:
-        return
-    if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
-        inside = (sid >= 0) & (sid < len(known))
-        unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
-        raise StoreError(
-            f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
-            f"first; none of the {len(batch)} points was stored"
-        )
+class KnownSignals:
+    """The catalogued signal ids, as a mask indexed by id: what an append checks its batch against
+    without a query. Every store keeps one and adds the ids of each registration to it."""
+
+    def __init__(self) -> None:
+        self.mask: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
+
+    def __len__(self) -> int:
+        return len(self.mask)
+
+    def add(self, ids: Iterable[int]) -> None:
+        at = np.fromiter(ids, np.intp)
+        size = int(at.max()) + 1 if len(at) else 0
+        if size > len(self.mask):
+            self.mask = np.concatenate([self.mask, np.zeros(size - len(self.mask), np.bool_)])
+        self.mask[at] = True
+
+    def check(self, batch: PointBatch) -> None:
+        """Raise unless every signal id of ``batch`` is catalogued: points of an unknown signal
+        are a caller's error, and the whole batch is refused so that nothing is half-stored."""
+        sid, known = batch.signal_id, self.mask
+        if len(batch) == 0:
+            return
+        if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
+            inside = (sid >= 0) & (sid < len(known))
+            unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
+            raise StoreError(
+                f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
+                f"first; none of the {len(batch)} points was stored"
+            )
+
+
+def _asset(path: str) -> str:
+    """An asset path as the stores match it: without a trailing slash (``a/b/`` is ``a/b``)."""
+    return path.rstrip("/")
 
 
 class Store(ABC):
@@ -137,18 +158,22 @@ class Store(ABC):
     def append_events(self, batch: EventBatch) -> int:
         return self.append(PointBatch.empty(), batch)[1]
 
-    # --- reading ---------------------------------------------------------------------------
-    @abstractmethod
+    # --- reading: the contract and its argument checks here, the queries in each store --------
     def raw(
         self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
     ) -> pa.Table:
-        """Points of the signals with start <= ts < end, ordered by signal, ts.
-        Columns: ts, signal_id, value, quality."""
+        """Points of the signals with start <= ts < end, ordered by signal, ts; at most
+        ``limit``. Columns: ts, signal_id, value, quality."""
+        if limit is not None and limit < 0:
+            raise StoreError(f"raw: limit {limit} is negative")
+        return self._raw(signal_ids, int(start), int(end), None if limit is None else int(limit))
 
-    @abstractmethod
     def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         """Fixed-width buckets over [start, end): bucket (start time), min, max, avg, last, count
         of the points that are not BAD. Only buckets that hold such points are returned."""
+        if bucket_us <= 0:
+            raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
+        return self._downsample(int(signal_id), int(start), int(end), int(bucket_us))
 
     @abstractmethod
     def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
@@ -159,7 +184,6 @@ class Store(ABC):
         """Oldest stored point of each of the signals that has one (a series' "first seen"):
         ts, signal_id, value, quality, ordered by signal_id."""
 
-    @abstractmethod
     def events(
         self,
         start: int,
@@ -168,14 +192,45 @@ class Store(ABC):
         kinds: Sequence[str] | None = None,
         limit: int | None = None,
     ) -> pa.Table:
-        """Events with start <= ts < end, ordered by ts; with ``limit``, the newest ``limit`` of
-        them. ``equipment`` matches the path or any path below it (a line selects its
-        equipment)."""
+        """Events with start <= ts < end, ordered by ts (and, at the same ts, as appended); with
+        ``limit``, the newest ``limit`` of them. ``equipment`` matches the path or any path below
+        it (a line selects its equipment)."""
+        if limit is not None and limit < 0:
+            raise StoreError(f"events: limit {limit} is negative")
+        return self._events(
+            int(start),
+            int(end),
+            None if equipment is None else _asset(equipment),
+            None if kinds is None else list(kinds),
+            None if limit is None else int(limit),
+        )
 
-    @abstractmethod
     def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
         """Seconds spent in each state within [start, end), from the state events; the state in
         force at ``start`` counts from ``start``. Columns: equipment, state, seconds."""
+        return self._state_durations(_asset(equipment), int(start), int(end))
+
+    # What each store implements, with arguments checked and normalised by the methods above.
+    @abstractmethod
+    def _raw(
+        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None
+    ) -> pa.Table: ...
+
+    @abstractmethod
+    def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table: ...
+
+    @abstractmethod
+    def _events(
+        self,
+        start: int,
+        end: int,
+        equipment: str | None,
+        kinds: list[str] | None,
+        limit: int | None,
+    ) -> pa.Table: ...
+
+    @abstractmethod
+    def _state_durations(self, equipment: str, start: int, end: int) -> pa.Table: ...
 
     def maintain(self) -> int:
         """Housekeeping that keeps queries fast as data grows (the DuckDB store rolls up the

@@ -29,6 +29,9 @@ number of cursors stays bounded; all are closed with the store. One DuckDBStore 
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -43,14 +46,16 @@ import pyarrow.compute as pc
 from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
 from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch, now_us
 from smartfab.platform.store.base import (
+    KnownSignals,
     RetentionReport,
     SignalInfo,
     Store,
     StoreError,
-    check_known,
     retention_cutoffs,
 )
-from smartfab.platform.store.shared import StoreHost
+from smartfab.platform.store.shared import SharedStore, StoreHost, announcement
+
+log = logging.getLogger(__name__)
 
 _NEVER = np.iinfo(np.int64).min  # high-water mark of a signal without points
 
@@ -214,7 +219,7 @@ class DuckDBStore(Store):
         self._write_lock = threading.Lock()
         self._closed = False
         # Indexed by signal id: whether the id is catalogued, and its high-water mark.
-        self._known = np.zeros(0, np.bool_)
+        self._known = KnownSignals()
         self._hwm: Int64Array = np.zeros(0, np.int64)
         self._grow()
         for sid, ts in self._rows("SELECT signal_id, epoch_us(ts) FROM latest"):
@@ -224,7 +229,7 @@ class DuckDBStore(Store):
         """Answer the reads of other processes while this one holds the file (see
         ``smartfab.platform.store.shared``); stops with :meth:`close`."""
         if self._host is None:
-            self._host = StoreHost(self)
+            self._host = StoreHost(self, self.path)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
@@ -247,12 +252,11 @@ class DuckDBStore(Store):
 
     def _grow(self) -> None:
         """Size the per-id arrays to the catalogue (after open and after registration)."""
-        ids = np.array([i for (i,) in self._rows("SELECT id FROM signals")], np.intp)
-        size = int(ids.max()) + 1 if len(ids) else 0
-        if size > len(self._known):
-            self._known = np.concatenate([self._known, np.zeros(size - len(self._known), np.bool_)])
-            self._hwm = np.concatenate([self._hwm, np.full(size - len(self._hwm), _NEVER)])
-        self._known[ids] = True
+        self._known.add(i for (i,) in self._rows("SELECT id FROM signals"))
+        if len(self._known) > len(self._hwm):
+            self._hwm = np.concatenate(
+                [self._hwm, np.full(len(self._known) - len(self._hwm), _NEVER)]
+            )
 
     # --- catalogue -------------------------------------------------------------------------
     def register_signals(self, signals: Sequence[SignalInfo]) -> dict[str, int]:
@@ -306,7 +310,7 @@ class DuckDBStore(Store):
             raise StoreError(f"events batch of {len(events)}: invalid column value: {exc}") from exc
         cur = self._cursor()
         with self._write_lock:
-            check_known(self._known, points)
+            self._known.check(points)
             batch = points
             if len(batch) and not has_unique_keys(batch):
                 batch = sort_by_signal_ts(batch)
@@ -373,9 +377,7 @@ class DuckDBStore(Store):
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
 
-    def raw(
-        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
-    ) -> pa.Table:
+    def _raw(self, signal_ids: Sequence[int], start: int, end: int, limit: int | None) -> pa.Table:
         if not signal_ids:
             return POINT_SCHEMA.empty_table()
         return self._arrow(
@@ -386,9 +388,7 @@ class DuckDBStore(Store):
             {"start": int(start), "end": int(end)},
         )
 
-    def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
-        if bucket_us <= 0:
-            raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
+    def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         params: dict[str, object] = {"sid": int(signal_id), "start": int(start),
                                      "end": int(end), "bucket": int(bucket_us)}  # fmt: skip
         table = next(
@@ -499,19 +499,19 @@ class DuckDBStore(Store):
         wanted = pa.array(signal_ids, pa.int32())
         return table.filter(pc.is_in(table.column("signal_id"), value_set=wanted))
 
-    def events(
+    def _events(
         self,
         start: int,
         end: int,
-        equipment: str | None = None,
-        kinds: Sequence[str] | None = None,
-        limit: int | None = None,
+        equipment: str | None,
+        kinds: list[str] | None,
+        limit: int | None,
     ) -> pa.Table:
         where = "ts >= make_timestamptz($start) AND ts < make_timestamptz($end)"
         params: dict[str, object] = {"start": int(start), "end": int(end)}
         if equipment is not None:
             where += f" AND {_EQUIPMENT_MATCH}"
-            params["eq"] = equipment.rstrip("/")
+            params["eq"] = equipment
         if kinds is not None:
             where += " AND list_contains($kinds, kind)"
             params["kinds"] = list(kinds)
@@ -527,9 +527,9 @@ class DuckDBStore(Store):
         )
         return self._arrow(f"SELECT {columns} FROM ({newest}) ORDER BY ts, r", params)
 
-    def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
+    def _state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
         return self._arrow(
-            _STATE_DURATIONS, {"eq": equipment.rstrip("/"), "start": int(start), "end": int(end)}
+            _STATE_DURATIONS, {"eq": equipment, "start": int(start), "end": int(end)}
         )
 
     def count_points(
@@ -604,3 +604,33 @@ class DuckDBStore(Store):
             for cur in self._cursors:
                 cur.close()
             self._con.close()
+
+
+def _holder(message: str) -> str:
+    pid = re.search(r"PID (\d+)", message)
+    return f"process {pid[1]}" if pid else "another process"
+
+
+def open_duckdb(path: Path) -> Store:
+    """The DuckDB store at ``path``, hosted for other processes; when another process holds it,
+    its reads through that process; else a StoreError that says what to do."""
+    try:
+        store = DuckDBStore(path)
+    except StoreLockedError as exc:
+        try:
+            info = json.loads(announcement(path).read_text())
+            shared = SharedStore(path, int(info["pid"]), str(info["socket"]), str(info["token"]))
+            shared.get_setting("")  # the holder answers: not an announcement left by a crash
+            return shared
+        except (OSError, ValueError, KeyError, TypeError, StoreError):
+            raise StoreError(
+                f"{path} is in use by {_holder(str(exc))}, and DuckDB lets one process open it "
+                "at a time; that process does not share it (not a smartfab serve, demo or "
+                "connect() of this version). Stop it (a notebook: data.close()) and try again, "
+                "or keep the data in PostgreSQL (store_url) for many processes"
+            ) from None
+    try:
+        store.share()
+    except OSError as exc:  # no socket to be had: this process works alone, as before
+        log.warning("%s: not shared with other processes: %s", path, exc)
+    return store

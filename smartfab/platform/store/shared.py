@@ -2,7 +2,7 @@
 
 DuckDB lets one process open a database file for writing, and a process that only reads is
 locked out as long as it does (and would lock the writer out in turn). So the process that opens
-the store through :func:`open_duckdb` (``smartfab serve``, ``demo``, ``simulate``, a notebook's
+the store through ``duckdb.open_duckdb`` (``smartfab serve``, ``demo``, ``simulate``, a notebook's
 ``smartfab.connect``) *hosts* it: it listens on a Unix socket in a private folder (mode 0700)
 and announces itself next to the store, in ``<store>.host.json`` (mode 0600, readable only by
 its owner): its process id, the socket and a random token. Another process that finds the file
@@ -24,7 +24,6 @@ import hmac
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -34,15 +33,12 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from smartfab.platform.points import EventBatch, PointBatch
 from smartfab.platform.store.base import RetentionReport, SignalInfo, Store, StoreError
-
-if TYPE_CHECKING:
-    from smartfab.platform.store.duckdb import DuckDBStore
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +86,7 @@ def _plain(o: object) -> object:
 class StoreHost:
     """Answers the read calls of other processes on ``store`` until :meth:`stop`."""
 
-    def __init__(self, store: DuckDBStore) -> None:
+    def __init__(self, store: Store, path: Path) -> None:
         self._store = store
         self._token = secrets.token_urlsafe(32)
         self._folder = Path(tempfile.mkdtemp(prefix="smartfab-store-"))  # mode 0700
@@ -103,7 +99,7 @@ class StoreHost:
             target=self._accept, name="smartfab-store-host", daemon=True
         )
         self._accepting.start()
-        self.announcement = announcement(store.path)
+        self.announcement = announcement(path)
         info = {"pid": os.getpid(), "socket": str(self.socket_path), "token": self._token}
         partial = self.announcement.with_name(self.announcement.name + f".{os.getpid()}")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -211,12 +207,10 @@ class SharedStore(Store):
     def signals(self) -> list[SignalInfo]:
         return list(self._call("signals"))
 
-    def raw(
-        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
-    ) -> pa.Table:
+    def _raw(self, signal_ids: Sequence[int], start: int, end: int, limit: int | None) -> pa.Table:
         return self._call("raw", list(signal_ids), start, end, limit)
 
-    def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
+    def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         return self._call("downsample", signal_id, start, end, bucket_us)
 
     def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
@@ -225,18 +219,17 @@ class SharedStore(Store):
     def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         return self._call("earliest", list(signal_ids))
 
-    def events(
+    def _events(
         self,
         start: int,
         end: int,
-        equipment: str | None = None,
-        kinds: Sequence[str] | None = None,
-        limit: int | None = None,
+        equipment: str | None,
+        kinds: list[str] | None,
+        limit: int | None,
     ) -> pa.Table:
-        return self._call("events", start, end, equipment, None if kinds is None else list(kinds),
-                          limit)  # fmt: skip
+        return self._call("events", start, end, equipment, kinds, limit)
 
-    def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
+    def _state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
         return self._call("state_durations", equipment, start, end)
 
     def count_points(
@@ -267,35 +260,3 @@ class SharedStore(Store):
 
     def close(self) -> None:
         pass  # one connection per call: nothing stays open
-
-
-def _holder(message: str) -> str:
-    pid = re.search(r"PID (\d+)", message)
-    return f"process {pid[1]}" if pid else "another process"
-
-
-def open_duckdb(path: Path) -> Store:
-    """The DuckDB store at ``path``, hosted for other processes; when another process holds it,
-    its reads through that process; else a StoreError that says what to do."""
-    from smartfab.platform.store.duckdb import DuckDBStore, StoreLockedError
-
-    try:
-        store = DuckDBStore(path)
-    except StoreLockedError as exc:
-        try:
-            info = json.loads(announcement(path).read_text())
-            shared = SharedStore(path, int(info["pid"]), str(info["socket"]), str(info["token"]))
-            shared.get_setting("")  # the holder answers: not an announcement left by a crash
-            return shared
-        except (OSError, ValueError, KeyError, TypeError, StoreError):
-            raise StoreError(
-                f"{path} is in use by {_holder(str(exc))}, and DuckDB lets one process open it "
-                "at a time; that process does not share it (not a smartfab serve, demo or "
-                "connect() of this version). Stop it (a notebook: data.close()) and try again, "
-                "or keep the data in PostgreSQL (store_url) for many processes"
-            ) from None
-    try:
-        store.share()
-    except OSError as exc:  # no socket to be had: this process works alone, as before
-        log.warning("%s: not shared with other processes: %s", path, exc)
-    return store

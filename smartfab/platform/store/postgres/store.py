@@ -18,11 +18,11 @@ from smartfab.platform.order import sort_by_signal_ts, superseded
 from smartfab.platform.points import EVENT_SCHEMA, POINT_SCHEMA, EventBatch, PointBatch, now_us
 from smartfab.platform.store import migrations
 from smartfab.platform.store.base import (
+    KnownSignals,
     RetentionReport,
     SignalInfo,
     Store,
     StoreError,
-    check_known,
     retention_cutoffs,
 )
 from smartfab.platform.store.postgres.fresh import fresh_points
@@ -100,7 +100,7 @@ class PostgresStore(Store):
         self._readers_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._closed = False
-        self._known = np.zeros(0, np.bool_)  # indexed by signal id: catalogued?
+        self._known = KnownSignals()
         self._days: set[int] = set()  # days that have a partition
         try:
             self._writer: Connection = self._connect()
@@ -176,11 +176,7 @@ class PostgresStore(Store):
 
     # --- catalogue ---------------------------------------------------------------------------
     def _load_catalogue(self) -> None:
-        ids = np.array([i for (i,) in self._writer.execute("SELECT id FROM signals")], np.intp)
-        size = int(ids.max()) + 1 if len(ids) else 0
-        if size > len(self._known):
-            self._known = np.concatenate([self._known, np.zeros(size - len(self._known), np.bool_)])
-        self._known[ids] = True
+        self._known.add(i for (i,) in self._writer.execute("SELECT id FROM signals"))
 
     def register_signals(self, signals: Sequence[SignalInfo]) -> dict[str, int]:
         given = {s.path: s for s in signals}  # a path given twice: the last metadata wins
@@ -221,11 +217,11 @@ class PostgresStore(Store):
 
     def _check_known(self, batch: PointBatch) -> None:
         try:
-            check_known(self._known, batch)
+            self._known.check(batch)
         except StoreError:  # another process may have registered them since
             with self._write_lock:
                 self._load_catalogue()
-            check_known(self._known, batch)
+            self._known.check(batch)
 
     # --- writing -----------------------------------------------------------------------------
     def _load_partitions(self) -> None:
@@ -291,9 +287,7 @@ class PostgresStore(Store):
             copy.write(stream)
 
     # --- reading -----------------------------------------------------------------------------
-    def raw(
-        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
-    ) -> pa.Table:
+    def _raw(self, signal_ids: Sequence[int], start: int, end: int, limit: int | None) -> pa.Table:
         if not signal_ids:
             return POINT_SCHEMA.empty_table()
         query = points_sql("c.signal_id = ANY(%(ids)s)", "%(start)s::int8", "%(end)s::int8") + (
@@ -302,9 +296,7 @@ class PostgresStore(Store):
         params = {"ids": [int(i) for i in signal_ids], "start": int(start), "end": int(end)}
         return point_table(self._columns(query, params, POINT_FIELDS))
 
-    def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
-        if bucket_us <= 0:
-            raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
+    def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         params: dict[str, object] = {
             "sid": int(signal_id), "start": int(start), "end": int(end), "bucket": int(bucket_us)
         }  # fmt: skip
@@ -345,19 +337,19 @@ class PostgresStore(Store):
         query = f"SELECT ts, signal_id, value, quality FROM latest {where} ORDER BY signal_id"
         return point_table(self._columns(query, params, POINT_FIELDS))
 
-    def events(
+    def _events(
         self,
         start: int,
         end: int,
-        equipment: str | None = None,
-        kinds: Sequence[str] | None = None,
-        limit: int | None = None,
+        equipment: str | None,
+        kinds: list[str] | None,
+        limit: int | None,
     ) -> pa.Table:
         where = f"ts >= {to_ts('%(start)s::int8')} AND ts < {to_ts('%(end)s::int8')}"
         params: dict[str, object] = {"start": int(start), "end": int(end)}
         if equipment is not None:
             where += f" AND {EQUIPMENT_MATCH}"
-            params["eq"] = equipment.rstrip("/")
+            params["eq"] = equipment
         if kinds is not None:
             where += " AND kind = ANY(%(kinds)s)"
             params["kinds"] = list(kinds)
@@ -388,10 +380,8 @@ class PostgresStore(Store):
             schema=EVENT_SCHEMA,
         )
 
-    def state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
-        rows = self._fetch(
-            STATE_DURATIONS, {"eq": equipment.rstrip("/"), "start": int(start), "end": int(end)}
-        )
+    def _state_durations(self, equipment: str, start: int, end: int) -> pa.Table:
+        rows = self._fetch(STATE_DURATIONS, {"eq": equipment, "start": int(start), "end": int(end)})
         cols = _transpose(rows, 3)
         return pa.table(
             {
