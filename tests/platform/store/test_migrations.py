@@ -13,7 +13,7 @@ from smartfab.platform.points import PointBatch
 from smartfab.platform.store import migrations
 from smartfab.platform.store.base import SignalInfo
 from smartfab.platform.store.postgres import HOUR_US, PostgresStore
-from tests.platform.store.test_store import EQ, T0, S, ts_us
+from tests.platform.store.points import EQ, T0, S, ts_us
 
 pytestmark = pytest.mark.services
 

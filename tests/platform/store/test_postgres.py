@@ -25,7 +25,7 @@ from smartfab.platform.store.postgres import (
     fresh,
     rollup_pieces,
 )
-from tests.platform.store.test_store import EQ, T0, S, info, pts, ts_us
+from tests.platform.store.points import EQ, T0, S, info, pts, ts_us
 
 pytestmark = pytest.mark.services
 

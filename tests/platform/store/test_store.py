@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pytest
 
@@ -16,6 +15,7 @@ from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
 from smartfab.platform.store.base import SignalInfo, Store, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.platform.store.postgres import PostgresStore
+from tests.platform.store.points import EQ, T0, S, info, pts, ts_us
 
 # Each opens "the same store" again when called again within one test.
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
@@ -23,35 +23,7 @@ STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
     "postgres": lambda request, tmp: PostgresStore(*request.getfixturevalue("pg_schema")),
 }
 
-T0 = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z
-S = 1_000_000  # one second in microseconds
-EQ = "site/area/line1/cell/press"
-
-
-def info(
-    name: str,
-    equipment: str = EQ,
-    unit: str = "degC",
-    low: float | None = None,
-    high: float | None = None,
-) -> SignalInfo:
-    return SignalInfo(f"{equipment}/{name}", equipment, name, unit, "float", low=low, high=high)
-
-
 OpenStore = Callable[[], Store]
-
-
-def pts(
-    secs: npt.ArrayLike,
-    signal: npt.ArrayLike,
-    value: npt.ArrayLike = 1.0,
-    quality: int = Quality.GOOD,
-) -> PointBatch:
-    """Points at T0 + secs seconds; signal and value broadcast to the length of secs."""
-    t = T0 + np.atleast_1d(np.asarray(secs, np.int64)) * S
-    return PointBatch.of(
-        t, np.broadcast_to(signal, t.shape), np.broadcast_to(value, t.shape), quality
-    )
 
 
 @pytest.fixture(
@@ -81,10 +53,6 @@ def store(open_store: OpenStore) -> Store:
 @pytest.fixture
 def ids(store: Store) -> dict[str, int]:
     return store.register_signals([info("temp"), info("force"), info("speed")])
-
-
-def ts_us(table: pa.Table, column: str = "ts") -> list[int]:
-    return table.column(column).cast(pa.int64()).to_pylist()  # type: ignore[no-any-return]
 
 
 # --- catalogue ---------------------------------------------------------------------------------
