@@ -1,1 +1,1 @@
-"""DEVICE LAYER: protocol connectors and the virtual factory that speaks the same protocols."""
+"""DEVICE LAYER: protocol connectors (OPC UA, Modbus TCP, MQTT), their codecs and the edge agent."""

@@ -1,1 +1,1 @@
-"""INTERFACES: the REST API (and, later, the web app) served by one process."""
+"""INTERFACES: the REST API and the web app, served by one process."""

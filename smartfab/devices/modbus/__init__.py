@@ -1,1 +1,1 @@
-
+"""Modbus TCP: the connector and the register maps it reads."""

@@ -1,1 +1,1 @@
-
+"""OPC UA: the connector (subscriptions, reads and checked writes) and its certificates."""
