@@ -326,7 +326,8 @@ async def test_every_operation_by_every_role_and_scope(
 
 
 def _token(sec: Security, role: str, scope: str) -> dict[str, str]:
-    _, secret = sec.tokens.create("test", f"{role}@{scope or '*'}", role, scope, expires_days=1)
+    # Never expiring: a grant that expires cannot make users or longer-lived tokens.
+    _, secret = sec.tokens.create("test", f"{role}@{scope or '*'}", role, scope, expires_days=None)
     return {"Authorization": f"Bearer {secret}"}
 
 

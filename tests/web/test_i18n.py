@@ -136,3 +136,19 @@ def test_scripts_show_no_text_of_their_own(path: Path) -> None:
         if s not in NOT_TEXT and not s.startswith("--") and words.search(s)
     ]
     assert offenders == [], f"{path.name}: put these into static/i18n/*.json: {offenders}"
+
+
+def test_every_known_server_error_is_translated(dicts: dict[str, dict[str, str]]) -> None:
+    """api.js names the server errors it recognises by a code; each has its error.<code> text in
+    every language, with the parameters the pattern captures."""
+    code = (STATIC / "js" / "api.js").read_text(encoding="utf-8")
+    table = code.split("const KNOWN_ERRORS = [", 1)[1].split("\n];", 1)[0]
+    entries = re.findall(r'^\s*\[/.*/, "(\w+)"(?:, \[([^\]]*)\])?\],$', table, re.MULTILINE)
+    assert len(entries) >= 10
+    for name, params in entries:
+        wanted = set(re.findall(r'"(\w+)"', params))
+        for lang in LANGUAGES:
+            text = dicts[lang].get(f"error.{name}")
+            assert text is not None, f"error.{name} missing in {lang}"
+            assert _placeholders(text) == wanted, (lang, name)
+    assert "error.invalid" in dicts["en"]  # request validation errors, listed by field

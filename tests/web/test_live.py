@@ -95,3 +95,42 @@ async def test_sse_route_through_a_real_server(
                 assert len(first["states"]) == len(list(demo_plant.iter_equipment()))
         finally:
             await server.stop()
+
+
+async def test_a_stream_under_an_asset_holds_nothing_else(
+    tmp_path: Path, demo_plant: Plant
+) -> None:
+    """A browser watching one equipment (a grant limited to it) receives its values and state,
+    and no message at all about changes elsewhere."""
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        ingestion = Ingestion(demo_plant, store)
+        await ingestion.start(connectors=False)
+        try:
+            ids = ingestion.signal_ids
+            press = "shenyang/pressing/press-line-1/cell-1/press-01"
+            t0 = now_us() - 10_000_000
+
+            async def publish(t: int, values: dict[str, float]) -> None:
+                await ingestion.bus.publish_points(
+                    PointBatch.of(
+                        [t] * len(values), [ids[p] for p in values], list(values.values())
+                    )
+                )
+                await ingestion.writer.flush()
+
+            await publish(t0, {f"{CNC}/power": 10.0, f"{CNC}/state": 1.0, f"{press}/power": 5.0,
+                               f"{press}/state": 1.0})  # fmt: skip
+            feed = LiveFeed(PlantData(store, demo_plant), lambda: ingestion.writer.stats.batches,
+                            interval_s=0.05)  # fmt: skip
+            stream = feed.stream(CNC + "/")
+            first = await _next(stream)
+            assert set(first["values"]) == {f"{CNC}/power", f"{CNC}/state"}
+            assert first["states"] == {CNC: "running"}
+            await publish(t0 + 1_000_000, {f"{press}/power": 6.0, f"{press}/state": 5.0})
+            await publish(t0 + 2_000_000, {f"{CNC}/power": 11.0})
+            second = await _next(stream)
+            assert second["values"].keys() == {f"{CNC}/power"} and second["states"] == {}
+            await stream.aclose()
+            await feed.close()
+        finally:
+            await ingestion.stop()

@@ -208,7 +208,8 @@ class ModelRegistry:
     def info(self, name: str, version: int | None = None) -> ModelInfo:
         versions = self.versions(name)
         if not versions:
-            raise RegistryError(f"no model {name!r} in {self.root} (train one first)")
+            where = self._root or "this process's models"
+            raise RegistryError(f"no model {name!r} in {where} (train one first)")
         v = versions[-1] if version is None else version
         if v not in versions:
             raise RegistryError(f"model {name!r} has no version {v} (has {versions})")

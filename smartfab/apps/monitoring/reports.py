@@ -125,15 +125,20 @@ def report_period(
     else:
         first = last = day
     start = int(datetime.combine(first, datetime.min.time(), zone).timestamp() * _US)
+    # A day longer than the days asked for, so that a night shift that begins on the last of
+    # them is whole rather than cut at midnight; a period belongs to the day it begins on.
     end = int(
-        datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp() * _US
+        datetime.combine(last + timedelta(days=2), datetime.min.time(), zone).timestamp() * _US
     )
     shifts = shifts_of(plant, asset)
     found = calendar_periods(start, end, calendar.timezone, shifts if kind == "shift" else None)
+    days = {str(first + timedelta(days=i)) for i in range((last - first).days + 1)}
     rows = [
         (int(s), int(e), str(lab))
         for s, e, lab in zip(found.start, found.end, found.label, strict=True)
-        if (shift is None or str(lab).endswith(f" {shift}")) and (day is not None or e <= now)
+        if str(lab).split(" ", 1)[0] in days
+        and (shift is None or str(lab).endswith(f" {shift}"))
+        and (day is not None or e <= now)
     ]
     if not rows:
         what = f"shift {shift!r}" if shift else kind

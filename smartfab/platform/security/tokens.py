@@ -105,13 +105,14 @@ class Tokens:
         return [_token(r) for r in self._db.rows("SELECT * FROM tokens ORDER BY created_us")]
 
     def revoke(self, actor: str, tid: str, grantor: Principal = LOCAL) -> Token:
-        """Revoke a token; ``grantor`` must hold all it grants (a lesser token cannot cut off a
-        greater one)."""
+        """Revoke a token; ``grantor`` must hold the role, permissions and scope it grants (a
+        lesser token cannot cut off a greater one). Its lifetime does not matter: revoking
+        ends a grant, it makes none."""
         with self._db.transaction() as con:
             before = self._get(con, tid)
             check_grant(
                 grantor, before.role, before.scope, frozenset(before.permissions) or None,
-                before.expires_us, what=f"token {tid}",
+                grantor.expires_us, what=f"token {tid}",
             )  # fmt: skip
             if before.revoked_us is None:
                 con.execute("UPDATE tokens SET revoked_us = ? WHERE id = ?", (now_us(), tid))

@@ -120,6 +120,8 @@ def test_a_model_crafted_to_run_code_is_refused_without_running_it(tmp_path: Pat
 def test_without_a_folder_models_go_to_a_private_unpredictable_one() -> None:
     a, b = ModelRegistry(None), ModelRegistry(None)
     assert a.names() == [] and a.versions("m") == []
+    with pytest.raises(RegistryError, match="this process's models"):
+        a.load("m")
     info = a.save("m", [1], "x", "y", {})
     b.save("m", [2], "x", "y", {})
     assert a.root != b.root and info.path.is_relative_to(a.root)

@@ -39,6 +39,13 @@ def test_the_report_period_is_a_named_shift_or_the_last_one_ended(demo_plant: Pl
     assert last[2] == "2026-11-17 late"
     day = report_period(demo_plant, "shenyang", "day", date(2026, 11, 17))
     assert day[2] == "2026-11-17" and day[1] - day[0] == 24 * HOUR
+    # A night shift is whole, not cut at the midnight of the day it begins on.
+    night = report_period(demo_plant, "shenyang", "shift", date(2026, 11, 17), "night")
+    assert (night[0], night[1], night[2]) == (
+        FILLED_START_US + 8 * HOUR,
+        FILLED_START_US + 16 * HOUR,
+        "2026-11-17 night",
+    )
     with pytest.raises(AssetError, match=r"several shifts .*early, late, night"):
         report_period(demo_plant, "shenyang", "shift", date(2026, 11, 17))
     with pytest.raises(AssetError, match="no shift 'lunch'"):

@@ -45,12 +45,16 @@ export async function render(root, route, plant, refresh) {
   // (before the first data, or while collection stood still) reads "no data", not "–".
   const shiftRows = rows(shifts.total).slice(-9);
   const last = shiftRows.length - 1;
-  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth: 150 })
-    .setItems(shiftRows.map((r, i) => ({
-      label: i === last && shifts.in_progress ? t("line.so_far", { label: periodLabel(r.label) }) : periodLabel(r.label),
-      value: r.oee === null ? null : 100 * r.oee,
-      text: r.no_data ? t("line.no_data") : undefined,
-    })));
+  const items = shiftRows.map((r, i) => ({
+    label: i === last && shifts.in_progress ? t("line.so_far", { label: periodLabel(r.label) }) : periodLabel(r.label),
+    value: r.oee === null ? null : 100 * r.oee,
+    text: r.no_data ? t("line.no_data") : undefined,
+  }));
+  // Room for the longest label in the page's language ("Пт, 04.12 ночная смена (идёт)").
+  const measure = document.createElement("canvas").getContext("2d");
+  measure.font = "12px sans-serif";
+  const labelWidth = Math.min(260, 16 + Math.max(0, ...items.map((d) => measure.measureText(d.label).width)));
+  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth }).setItems(items);
 
   const tl = timelineChart(tlBox, paths.length);
   await loadTimelines(tl, paths, x0, now);

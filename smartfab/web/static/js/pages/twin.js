@@ -193,6 +193,11 @@ export async function render(root, _route) {
     }));
   }
 
+  // One note for every scenario whose throughput is the baseline's in every replication.
+  function unchangedNote(which) {
+    return which.length ? h("div", { class: "hint", id: "unchanged-note" }, t("twin.throughput_unchanged", { name: which.join(", ") })) : null;
+  }
+
   function clearCharts() { while (charts.length) charts.pop().destroy(); }
 
   function showResult(res) {
@@ -207,9 +212,7 @@ export async function render(root, _route) {
       h("h2", {}, t("twin.results", { n: res.baseline.throughput_per_h.n })),
       h("div", { class: "muted results-source" }, sourceText(res.from)),
       res.deterministic ? h("div", { class: "hint", id: "deterministic-note" }, t("twin.deterministic_result", { n: res.baseline.throughput_per_h.n })) : null,
-      ...res.scenarios.map((s, i) => (s.throughput_unchanged
-        ? h("div", { class: "hint unchanged-note" }, t("twin.throughput_unchanged", { name: names[i + 1] }))
-        : null)),
+      unchangedNote(res.scenarios.flatMap((s, i) => (s.throughput_unchanged ? [names[i + 1]] : []))),
       grid));
     const accent = cssVar("--accent");
     for (const [key, titleKey, unitKey] of KPIS) {
