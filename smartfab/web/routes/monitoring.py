@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -34,9 +35,11 @@ from smartfab.platform.queries import PlantData, TimeRange
 from smartfab.web.auth import require
 from smartfab.web.schemas import Columns, End, Start, WithUnit, epoch_us, finite, table_out
 
-# Raw points an SPC request may read: a shift of a 1 Hz signal is 28,800; a year would need
-# sampling at the source, which is a different question than "is this process in control".
+# Raw points an SPC request reads at most: a shift of a 1 Hz signal is 28,800. A longer range
+# is read as SPC_STRETCHES evenly spaced stretches of SPC_MAX_POINTS / SPC_STRETCHES points each,
+# which is where its subgroups, spread over the range, are taken from anyway.
 SPC_MAX_POINTS = 500_000
+SPC_STRETCHES = 100
 
 ChartKind = Literal["xbar_r", "xbar_s", "imr"]
 RuleSet = Literal["western_electric", "nelson"]
@@ -102,6 +105,11 @@ class SpcOut(WithUnit):
         None, description="Why there is no chart, and what to do: set when points_used is short"
     )
     state: str | None
+    sampled: bool = Field(
+        False,
+        description="The range held more points than a request reads: they were taken from "
+        "evenly spaced stretches of it",
+    )
     charts: list[ChartOut] = Field(description="The chart pair; empty when the points are too few")
     capability: CapabilityOut | None
     capability_error: str | None = None
@@ -218,9 +226,12 @@ def router(data: PlantData) -> APIRouter:
         info = data.signal(signal)
         r = _until_now(TimeRange.of(start, end, default=timedelta(hours=8)))
         t = data.store.raw([info.id], r.start_us, r.end_us, SPC_MAX_POINTS + 1)
-        if t.num_rows > SPC_MAX_POINTS:
-            raise HTTPException(
-                422, f"the range holds more than {SPC_MAX_POINTS:,} points; choose a shorter one"
+        sampled = t.num_rows > SPC_MAX_POINTS
+        if sampled:
+            edges = np.linspace(r.start_us, r.end_us, SPC_STRETCHES + 1).astype(np.int64)
+            per = SPC_MAX_POINTS // SPC_STRETCHES
+            t = pa.concat_tables(
+                [data.store.raw([info.id], int(a), int(b), per) for a, b in pairwise(edges)]
             )
         ts, values = epoch_us(t.column("ts")), t.column("value").to_numpy().astype(np.float64)
         keep = np.isfinite(values)
@@ -241,7 +252,7 @@ def router(data: PlantData) -> APIRouter:
         answer: dict[str, Any] = {
             "signal": signal, "unit": info.unit, "chart": chart, "rules": rules,
             "subgroup_size": plan.size, "subgroups": plan.count, "points_used": plan.available,
-            "points_needed": plan.needed, "state": state,
+            "points_needed": plan.needed, "state": state, "sampled": sampled,
         }  # fmt: skip
         if not plan.enough:
             # An answer, not an error: the page explains it and offers what would help.

@@ -20,6 +20,7 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
+from smartfab.web.routes import monitoring
 from tests.conftest import FILLED_END_US, FILLED_START_US
 
 LINE = "shenyang/machining/cnc-line-1"
@@ -152,6 +153,25 @@ def test_spc_with_too_few_points_says_so_and_what_to_do(client: TestClient) -> N
     assert "longer range" in body["too_few"] and "I-MR" in body["too_few"]
     assert "state" in body["too_few"]
     assert client.get("/api/spc", params={"signal": f"{CNC}/nope"}).status_code == 404
+
+
+def test_spc_over_a_range_of_more_points_than_it_reads_samples_the_whole_range(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week of a 1 Hz signal holds more points than a request reads: the chart is drawn from
+    stretches spread over the whole range, not refused and not from its first points only."""
+    monkeypatch.setattr(monitoring, "SPC_MAX_POINTS", 2_000)  # the window holds 21,600
+    params = {"signal": f"{CNC}/spindle_temp", **WINDOW, "chart": "imr"}
+    r = client.get("/api/spc", params=params)
+    body = r.json()
+    assert r.status_code == 200 and body["sampled"] is True and body["charts"]
+    assert body["points_used"] <= 2_000
+    ts = body["charts"][0]["columns"]["ts"]
+    first, last = (datetime.fromisoformat(t).timestamp() * 1e6 for t in (ts[0], ts[-1]))
+    assert first - FILLED_START_US < 0.1 * (FILLED_END_US - FILLED_START_US)
+    assert FILLED_END_US - last < 0.1 * (FILLED_END_US - FILLED_START_US)
+    whole = client.get("/api/spc", params={**params, "end": _iso(FILLED_START_US + 600_000_000)})
+    assert whole.json()["sampled"] is False
 
 
 def test_equipment_describes_codes_and_signals(client: TestClient) -> None:
