@@ -38,8 +38,10 @@ class Change(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["cycle_time", "buffer", "machine", "shift"]
     station: str | None = None
-    factor: float = Field(default=1.0, gt=0)
-    amount: int = Field(default=1, ge=1)
+    # Bounded so that no scenario can ask the simulation for unbounded work: a cycle 100 times
+    # shorter makes 100 times the events, 10^4 slots or machines are far beyond any line.
+    factor: float = Field(default=1.0, ge=0.01, le=100)
+    amount: int = Field(default=1, ge=1, le=10_000)
     window: str | None = None
 
 
@@ -48,7 +50,7 @@ class Experiment(BaseModel):
     line: str | None = None  # path or name of the line; None when the twin has one line
     changes: list[Change] = Field(default_factory=list)
     horizon_days: float = Field(default=28.0, gt=0, le=3660)
-    warmup_days: float = Field(default=2.0, ge=0)
+    warmup_days: float = Field(default=2.0, ge=0, le=366)
     replications: int = Field(default=10, ge=2, le=1000)
     seed: int = 0
     workers: int = Field(default=2, ge=1, le=256)

@@ -45,13 +45,15 @@ class CalibrateIn(BaseModel):
     start: Instant | None = None
     end: Instant | None = Field(default=None, description="Default: now")
     days: float = Field(default=7.0, gt=0, le=366, description="Window length without a start")
-    slack: float = Field(default=1.2, ge=1.0, description="Buffer sizes: this times the smallest")
+    slack: float = Field(
+        default=1.2, ge=1.0, le=100, description="Buffer sizes: this times the smallest"
+    )
 
 
 class ScenarioIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1)
-    changes: list[Change] = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
+    changes: list[Change] = Field(min_length=1, max_length=50)
 
 
 class ExperimentIn(BaseModel):
@@ -61,7 +63,7 @@ class ExperimentIn(BaseModel):
     line: str
     scenarios: list[ScenarioIn] = Field(min_length=1, max_length=MAX_SCENARIOS)
     horizon_days: float = Field(default=28.0, gt=0, le=3660)
-    warmup_days: float = Field(default=2.0, ge=0)
+    warmup_days: float = Field(default=2.0, ge=0, le=366)
     replications: int = Field(default=10, ge=2, le=1000)
     seed: int = 0
     workers: int = Field(default=2, ge=1, le=16)

@@ -166,6 +166,12 @@ def test_refusals(client: TestClient) -> None:
     shift = {"kind": "shift", "window": "Sat 25:00-26:00 production"}
     assert post({**ok, "scenarios": [{"name": "a", "changes": [shift]}]}).status_code == 422
     assert client.get("/api/twin/jobs/nope").status_code == 404
+    # Numbers that would ask the simulation for unbounded work are refused before a job starts.
+    for extreme in ({"factor": 1e-300}, {"factor": 1e308}, {"kind": "machine", "amount": 10**9}):
+        scenarios = [{"name": "a", "changes": [{**change, **extreme}]}]
+        assert post({**ok, "scenarios": scenarios}).status_code == 422, extreme
+    assert post({**ok, "warmup_days": 1e308, "horizon_days": 1e3}).status_code == 422
+    assert client.post("/api/twin/calibrate", json={"slack": 1e308}).status_code == 422
 
 
 def test_cancel_an_experiment(client: TestClient) -> None:
