@@ -157,8 +157,9 @@ def _rules(request: Request) -> RouteRules | None:
 def require(permission: str, *, scoped: bool = False) -> Any:
     """The dependency a route declares: the caller must hold ``permission`` (a name of
     :data:`~smartfab.platform.security.roles.PERMISSIONS`, or AUTHENTICATED, or PUBLIC) for
-    every asset the request names; ``scoped``: the answer covers the whole plant unless a
-    path parameter narrows it, so a caller limited to part of it must give one. Returns the
+    every asset the request names; ``scoped``: the answer covers the whole plant unless one of
+    the route's asset parameters narrows it, so a caller limited to part of it must give one
+    (a route declaring it without such a parameter fails at :func:`install`). Returns the
     :class:`Principal` (None only for PUBLIC)."""
     if permission not in PERMISSIONS and permission not in (PUBLIC, AUTHENTICATED):
         raise ValueError(f"unknown permission {permission!r}")
@@ -185,7 +186,7 @@ def require(permission: str, *, scoped: bool = False) -> Any:
             raise HTTPException(422, malformed)
         if who is None:
             return None
-        reason = _refusal(request, who, rules)
+        reason = _refusal(request, who, permission, scoped, rules)
         if reason:
             g.log(Kind.DENIED, who.actor, client, f"{_what(request)}: {reason}")
             raise HTTPException(403, reason)
@@ -224,8 +225,9 @@ def _targets(request: Request, rules: RouteRules) -> list[str]:
     return paths
 
 
-def _refusal(request: Request, who: Principal, rules: RouteRules) -> str:
-    permission = rules.permission
+def _refusal(
+    request: Request, who: Principal, permission: str, scoped: bool, rules: RouteRules
+) -> str:
     if permission != AUTHENTICATED and not who.allows(permission):
         if (
             who.scope
@@ -238,7 +240,7 @@ def _refusal(request: Request, who: Principal, rules: RouteRules) -> str:
     outside = [p for p in paths if not who.covers(p)]
     if outside:
         return f"{outside[0]!r} lies outside your part of the plant ({who.scope!r})"
-    if rules.scoped and who.scope and not paths:
+    if scoped and who.scope and not paths:
         return f"your access is limited to {who.scope!r}: name an asset in it ({_names(rules)})"
     return ""
 
@@ -273,15 +275,14 @@ def record_change(
 # --- installation -------------------------------------------------------------------------------
 
 
-def _declared_check(dependant: Dependant) -> Callable[..., Any] | None:
-    """The :func:`require` dependency of a route (or of one of its dependencies)."""
+def _declared_checks(dependant: Dependant) -> list[Callable[..., Any]]:
+    """The :func:`require` dependencies of a route (and of its dependencies), outermost first."""
+    found: list[Callable[..., Any]] = []
     for dep in dependant.dependencies:
         if isinstance(getattr(dep.call, "__permission__", None), str):
-            return dep.call
-        inner = _declared_check(dep)
-        if inner is not None:
-            return inner
-    return None
+            found.append(dep.call)  # type: ignore[arg-type]
+        found += _declared_checks(dep)
+    return found
 
 
 def _parameters(dependant: Dependant) -> tuple[dict[str, bool], set[str]]:
@@ -301,13 +302,13 @@ def _parameters(dependant: Dependant) -> tuple[dict[str, bool], set[str]]:
 
 def route_rules(route: APIRoute, path: str) -> RouteRules | None:
     """What ``route`` (at ``path``) declares; None when it declares no permission."""
-    check = _declared_check(route.dependant)
-    if check is None:
+    checks = _declared_checks(route.dependant)
+    if not checks:
         return None
     query, path_params = _parameters(route.dependant)
     rules = RouteRules(
-        permission=check.__permission__,  # type: ignore[attr-defined]
-        scoped=check.__scoped__,  # type: ignore[attr-defined]
+        permission=checks[0].__permission__,  # type: ignore[attr-defined]
+        scoped=any(c.__scoped__ for c in checks),  # type: ignore[attr-defined]
         query=query,
         targets=tuple(name for name in query if name in TARGETS),
         path_target="path" in path_params,

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +100,7 @@ class LiveFeed:
     def clients(self) -> int:
         return len(self._clients)
 
-    async def stream(self, under: str | None = None) -> AsyncIterator[str]:
+    async def stream(self, under: str | None = None) -> AsyncGenerator[str, None]:
         """Server-sent events for one browser: first every value and state (of the signals and
         equipment at or below the asset path ``under``, when given), then the changes."""
         if self._closed:

@@ -348,10 +348,30 @@ async def test_body_targets_are_each_checked(
     """An acknowledgement naming an alarm of MINE and one of another part changes neither."""
     url, sec, values, _ = app_server
     headers = _token(sec, "operator", MINE)
+    mine = {"under": CNC, "include_normal": "true"}
     async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        before = (await client.get("/api/alarms", params=mine)).json()
         for ids in ([values.mine["alarm"], values.other["alarm"]],
                     [values.other["alarm"], values.mine["alarm"]]):  # fmt: skip
             r = await client.post("/api/alarms/acknowledge", json={"ids": ids})
             assert r.status_code == 403, r.text
         r = await client.get("/api/alarms/history", params={"under": CNC})
-        assert r.status_code == 200 and not [x for x in r.json() if x.get("user")]
+        assert r.status_code == 200 and not [x for x in r.json() if x["user"]]
+        assert (await client.get("/api/alarms", params=mine)).json() == before
+
+
+def test_a_scoped_route_without_an_asset_parameter_fails_at_start(tmp_path: Path) -> None:
+    """``scoped`` asks the caller to narrow the answer: a route with nothing to narrow it by
+    would refuse every scoped caller, or (checked by another parameter) let them all through."""
+    from fastapi import APIRouter, FastAPI
+
+    from smartfab.web import auth
+
+    app = FastAPI()
+    api = APIRouter(prefix="/api")
+    api.add_api_route(
+        "/everything", lambda: {}, dependencies=[auth.require("plant.read", scoped=True)]
+    )
+    app.include_router(api)
+    with Security(tmp_path / "sec.sqlite") as sec, pytest.raises(ValueError, match="everything"):
+        auth.install(app, sec, ApiLimits())
