@@ -326,6 +326,55 @@ def test_login_refuses_a_wrong_password_and_logout_ends_the_session(
         context.close()
 
 
+def test_a_user_limited_to_an_area_sees_its_alarms_and_maintenance(
+    browser: Any, server: str
+) -> None:
+    """Pages whose routes span the plant ask for the user's part: a viewer limited to machining
+    gets its alarm list and maintenance ranking, not a refusal."""
+    area = "shenyang/machining"
+    request = urllib.request.Request(
+        f"{server}/api/users",
+        data=json.dumps(
+            {
+                "name": "machining-viewer",
+                "role": "viewer",
+                "scope": area,
+                "password": "a long pass phrase 1",
+            }
+        ).encode(),
+        headers={"Cookie": ADMIN["cookie"], "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:
+        assert r.status == 201
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        pg.goto(server + "/")
+        pg.wait_for_selector("body.login-page[data-ready='true']")
+        pg.fill("#login-user", "machining-viewer")
+        pg.fill("#login-password", "a long pass phrase 1")
+        pg.click("button[type=submit]")
+        pg.wait_for_selector("body[data-ready='true'] #view")
+        pg.goto(f"{server}/#/alarms")
+        pg.wait_for_selector(".page-alarms[data-loaded]", timeout=20000)
+        assert pg.locator(".page .error").count() == 0
+        paths = pg.eval_on_selector_all("tr[data-alarm]", "rs => rs.map(r => r.dataset.alarm)")
+        assert all(p.startswith(area + "/") for p in paths), paths
+        pg.goto(f"{server}/#/maintenance")
+        pg.wait_for_selector("table.fleet", timeout=30000)
+        assert pg.locator(".page .error").count() == 0
+        ranked = pg.eval_on_selector_all(
+            "table.fleet tr[data-equipment]", "rs => rs.map(r => r.dataset.equipment)"
+        )
+        assert ranked and all(p.startswith(area + "/") for p in ranked), ranked
+        shot(pg, "maintenance-scoped")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
 PAGES = {
     "overview": "/",
     "line": "/#/line/shenyang/machining/cnc-line-1",

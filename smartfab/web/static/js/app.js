@@ -6,7 +6,7 @@
 import { get, live } from "./api.js";
 import { h, leaf } from "./dom.js";
 import { initialLanguage, setLanguage, t, locale } from "./i18n.js";
-import { logout } from "./session.js";
+import { logout, whoAmI } from "./session.js";
 import * as overview from "./pages/overview.js";
 import * as line from "./pages/line.js";
 import * as equipment from "./pages/equipment.js";
@@ -137,7 +137,7 @@ async function main() {
   });
   document.getElementById("logout").addEventListener("click", logout);
   initMenu();
-  get("me").then((me) => { document.getElementById("user-name").textContent = me.name; }, () => {});
+  whoAmI().then((me) => { document.getElementById("user-name").textContent = me.name; }, () => {});
   try {
     plant = indexPlant(await get("assets"));
     document.getElementById("site-title").textContent = plant.tree.title || plant.tree.name;

@@ -4,12 +4,13 @@
 import { get, ms, send } from "../api.js";
 import { dateTime, h, leaf, num, pct } from "../dom.js";
 import { t } from "../i18n.js";
+import { inScope } from "../session.js";
 
 const SHELVE_MINUTES = [15, 60, 480];
 
 /** The alarm list of /api/alarms: {available, alarms}. */
 export function loadAlarms(params = {}) {
-  return get("alarms", params);
+  return inScope(params).then((p) => get("alarms", p));
 }
 
 function stateBadge(a) {
@@ -96,7 +97,7 @@ export async function render(root, _route, _plant, refresh) {
   }
   showAll.addEventListener("change", reload);
   await reload();
-  get("alarms/load", {}).then((load) => {
+  inScope().then((p) => get("alarms/load", p)).then((load) => {
     loadBox.replaceChildren(h("div", { class: "kpis" },
       h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_avg")), h("div", { class: "value" }, num(load.average_per_10min, 2))),
       h("div", { class: "kpi" }, h("div", { class: "label" }, t("alarm.load_peak")), h("div", { class: "value" }, num(load.peak_per_10min, 0))),

@@ -7,6 +7,7 @@ import { get, ms, send } from "../api.js";
 import { SeriesChart } from "../charts/series.js";
 import { dateTime, h, leaf, num, pct, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
+import { inScope } from "../session.js";
 import { iso } from "./common.js";
 
 // A month of hourly rows, as the server's periodic assessment (which raises the work orders)
@@ -99,8 +100,8 @@ async function fleetPage(root, refresh) {
   root.append(h("div", { class: "toolbar" }, rangeButtons(span, (s) => { span = s; refresh(); }),
     h("button", { id: "assess", onclick: assess, title: t("maint.assess_hint", { h: HORIZON_H }) }, t("maint.assess"))));
   const [fleet, orders] = await Promise.all([
-    get("maintenance/fleet", { start: iso(now - span), end: iso(now), horizon_h: HORIZON_H }),
-    get("maintenance/workorders", { open: true }),
+    inScope({ start: iso(now - span), end: iso(now), horizon_h: HORIZON_H }).then((p) => get("maintenance/fleet", p)),
+    inScope({ open: true }).then((p) => get("maintenance/workorders", p)),
   ]);
   const unknowns = fleet.equipment.filter((e) => e.health === null).length;
   root.append(
