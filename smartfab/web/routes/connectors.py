@@ -11,12 +11,16 @@ from pydantic import BaseModel, Field
 
 from smartfab.devices.connector import ConnectorStatus
 from smartfab.errors import SmartfabError
+from smartfab.model.plant import Plant
 from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import record_change, require
 
 
 class ConnectorControl(Protocol):
     """What the API needs from the running ingestion (absent when serving a store read-only)."""
+
+    @property
+    def plant(self) -> Plant: ...
 
     def connector_status(self) -> list[ConnectorStatus]: ...
 
@@ -37,11 +41,19 @@ class ConnectorChange(BaseModel):
 def router(control: ConnectorControl | None) -> APIRouter:
     api = APIRouter(tags=["connectors"])
 
-    @api.get(
-        "/connectors", summary="Status of each connector", dependencies=[require("plant.read")]
-    )
-    def connectors() -> list[dict[str, Any]]:
-        return [asdict(s) for s in control.connector_status()] if control else []
+    @api.get("/connectors", summary="Status of each connector")
+    def connectors(who: Annotated[Principal, require("plant.read")]) -> list[dict[str, Any]]:
+        if control is None:
+            return []
+        if not who.scope:
+            return [asdict(s) for s in control.connector_status()]
+        # A user limited to part of the plant sees the connectors that feed that part.
+        feeding = {
+            ref.signal.source.connection
+            for ref in control.plant.iter_signals()
+            if who.covers(ref.path)
+        }
+        return [asdict(s) for s in control.connector_status() if s.name in feeding]
 
     @api.patch("/connectors/{name}", summary="Change a connector; the change survives restarts")
     async def configure(
