@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import HTTPException, Query, Request
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError, computed_field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 from smartfab.model.units import display_unit
 
@@ -48,15 +56,37 @@ def _utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def check_window(start: datetime | None, end: datetime | None) -> None:
-    """422 unless ``start`` lies before ``end`` (default now) by at most :data:`MAX_SPAN`."""
+def _window_problem(start: datetime | None, end: datetime | None) -> str | None:
     if start is None:
-        return
+        return None
     stop = _utc(end) if end is not None else datetime.now(UTC)
     if _utc(start) >= stop:
-        raise HTTPException(422, "start must lie before end (end defaults to now)")
+        return "start must lie before end (end defaults to now)"
     if stop - _utc(start) > MAX_SPAN:
-        raise HTTPException(422, f"a time window spans at most {MAX_SPAN.days} days")
+        return f"a time window spans at most {MAX_SPAN.days} days"
+    return None
+
+
+def check_window(start: datetime | None, end: datetime | None) -> None:
+    """422 unless ``start`` lies before ``end`` (default now) by at most :data:`MAX_SPAN`."""
+    problem = _window_problem(start, end)
+    if problem is not None:
+        raise HTTPException(422, problem)
+
+
+class Window(BaseModel):
+    """A request body's time window, bounded as a query's is (:func:`check_window`): the work of
+    an assessment or a calibration grows with it."""
+
+    start: Instant | None = None
+    end: Instant | None = Field(default=None, description="Default: now")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        problem = _window_problem(self.start, self.end)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 def window_guard(request: Request) -> None:

@@ -133,6 +133,14 @@ def test_body_times_and_numbers_are_bounded(app: tuple[object, Security]) -> Non
     client = _client(asgi, "10.0.0.1", bearer(sec))
     r = client.post("/api/twin/calibrate", json={"end": "0001-01-01T00:00:00Z"})
     assert r.status_code == 422
+    # A body's window is bounded as a query's: an assessment or calibration over two centuries
+    # is refused before it starts, and so is one that ends before it begins.
+    centuries = {"start": "1971-01-01T00:00:00Z", "end": "2199-01-01T00:00:00Z"}
+    backwards = {"start": END, "end": "2020-01-01T00:00:00Z"}
+    for route in ("/api/maintenance/assess", "/api/twin/calibrate"):
+        for window, reason in ((centuries, "at most 400 days"), (backwards, "before end")):
+            r = client.post(route, json=window)
+            assert r.status_code == 422 and reason in r.text, (route, r.text)
     r = client.post("/api/tokens", json={"name": "y", "role": "viewer", "expires_days": 1e8})
     assert r.status_code == 422
     assert client.get("/api/tokens").status_code == 200

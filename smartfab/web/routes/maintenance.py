@@ -27,7 +27,7 @@ from smartfab.platform.points import now_us
 from smartfab.platform.queries import PlantData, QueryError, TimeRange, to_us
 from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import check_target, record_change, require
-from smartfab.web.schemas import End, Instant, Start, finite
+from smartfab.web.schemas import End, Instant, Start, Window, finite
 
 READ = require("maintenance.read")
 READ_SCOPED = require("maintenance.read", scoped=True)
@@ -113,10 +113,8 @@ class WorkOrderOut(BaseModel):
     comment: str
 
 
-class Assess(BaseModel):
+class Assess(Window):
     under: str | None = Field(default=None, description="Asset path (default: the whole plant)")
-    start: Instant | None = None
-    end: Instant | None = None
     horizon_h: float = Field(default=24.0, gt=0, le=24 * 365)
 
 

@@ -32,7 +32,7 @@ from smartfab.platform.security.roles import Principal
 from smartfab.platform.store.base import StoreError
 from smartfab.web.auth import require
 from smartfab.web.jobs import Job, Jobs
-from smartfab.web.schemas import Instant
+from smartfab.web.schemas import Window
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ SETTING = "web.twin.params"
 MAX_SCENARIOS = 6
 
 
-class CalibrateIn(BaseModel):
+class CalibrateIn(Window):
     model_config = ConfigDict(extra="forbid")
-    start: Instant | None = None
-    end: Instant | None = Field(default=None, description="Default: now")
     days: float = Field(default=7.0, gt=0, le=366, description="Window length without a start")
     slack: float = Field(
         default=1.2, ge=1.0, le=100, description="Buffer sizes: this times the smallest"
