@@ -26,8 +26,10 @@ from pydantic_core import ErrorDetails
 
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
-    REGISTER_WORDS,
+    BIT_TABLES,
     STATE_NAMES,
+    TABLE_SIZE_FIELD,
+    TABLE_TITLES,
     WEEKDAYS,
     Equipment,
     ModbusBinding,
@@ -661,6 +663,7 @@ def _binding_findings(plant: Plant) -> Iterator[_Finding]:
     for c in plant.connections:
         connections.setdefault(c.name, c)
     registers: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}
+    bits: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}  # register bits
     first_read: dict[tuple[str, ...], _Named] = {}  # (connection, OPC UA node or MQTT topic, field)
     for ref, path in _signal_paths(plant):
         source = ref.signal.source
@@ -681,19 +684,27 @@ def _binding_findings(plant: Plant) -> Iterator[_Finding]:
         if isinstance(binding, ModbusBinding):
             if isinstance(conn, ModbusConnection):  # it is, the protocols match; this tells mypy
                 named = _Named((*src_path, "register"), ref.path)
-                last = binding.register + REGISTER_WORDS[binding.type] - 1
-                size = (
-                    conn.holding_registers if binding.table == "holding" else conn.input_registers
-                )
+                last = binding.register + binding.words - 1
+                size = conn.table_size(binding.table)
                 if last >= size:
+                    what = (
+                        f"{binding.table} {binding.register} is"
+                        if binding.table in BIT_TABLES
+                        else f"{binding.type} needs registers {binding.register}-{last},"
+                    )
                     reason = (
-                        f"{binding.type} needs registers {binding.register}-{last}, past the end "
-                        f"of {conn.name!r} ({binding.table}_registers: {size})"
+                        f"{what} past the end of {conn.name!r} "
+                        f"({TABLE_SIZE_FIELD[binding.table]}: {size})"
                     )
                     yield _Finding(named.path, _show(binding.register), reason)
                 # Keyed by device, not connection: two connections to one device share registers.
-                device = (conn.host, conn.port, conn.unit, binding.table)
-                registers.setdefault(device, []).append((binding.register, last, named))
+                unit = conn.unit if binding.unit is None else binding.unit
+                device = (conn.host, conn.port, unit, binding.table)
+                if binding.bit is not None:
+                    register, shift = binding.bit_location
+                    bits.setdefault(device, []).append((register, shift, named))
+                else:
+                    registers.setdefault(device, []).append((binding.register, last, named))
             continue
         address: tuple[str, ...]
         if isinstance(binding, OpcUaBinding):
@@ -706,8 +717,33 @@ def _binding_findings(plant: Plant) -> Iterator[_Finding]:
         if earlier is not named:
             reason = f"{what} already read on this connection by {earlier.label}"
             yield _Finding(named.path, _show(address[-1]), reason, earlier.path)
-    for (host, port, unit, table), spans in registers.items():
-        yield from _overlaps(spans, f"{host}:{port} unit {unit}, {table} registers")
+    for key in sorted(registers.keys() | bits.keys()):
+        host, port, unit, table = key
+        where = f"{host}:{port} unit {unit}, {TABLE_TITLES[table]}"
+        spans = registers.get(key, [])
+        yield from _overlaps(spans, where)
+        yield from _bit_clashes(bits.get(key, []), spans, where)
+
+
+def _bit_clashes(
+    bits: list[tuple[int, int, _Named]], spans: list[tuple[int, int, _Named]], device: str
+) -> Iterator[_Finding]:
+    """Register bit fields may share a register with each other, one bit each, but not with a
+    whole value: a device image could not hold both."""
+    taken: dict[tuple[int, int], _Named] = {}
+    for register, shift, named in bits:
+        whole = next((s for s in spans if s[0] <= register <= s[1]), None)
+        if whole is not None:
+            reason = (
+                f"bit {shift} of register {register} is inside registers {whole[0]}-{whole[1]} "
+                f"of {whole[2].label} ({device})"
+            )
+            yield _Finding(named.path, _show(register), reason, whole[2].path)
+            continue
+        earlier = taken.setdefault((register, shift), named)
+        if earlier is not named:
+            reason = f"bit {shift} of register {register} is already read by {earlier.label}"
+            yield _Finding(named.path, _show(register), reason, earlier.path)
 
 
 def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Finding]:

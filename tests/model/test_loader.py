@@ -911,7 +911,7 @@ def test_only_opc_ua_and_modbus_holding_registers_are_writable(tmp_path: Path) -
     text = plant_yaml(SIGNALS + inputs, connections=CONNECTIONS.replace(
         "holding_registers: 10", "holding_registers: 10, input_registers: 2"))  # fmt: skip
     issue = only_issue(write(tmp_path, text))
-    assert "must be in the holding registers: input registers are read-only" in issue.reason
+    assert "a coil or in the holding registers: input registers are read-only" in issue.reason
 
 
 def test_writable_signals_and_quality_rules_load(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ async def test_an_exception_response_costs_only_its_block(
     assert 104 not in got.points.signal_id  # nothing emitted for the refused block
     assert set(got.points.signal_id.tolist()) == {100, 101, 102, 103}
     assert connector.status.last_error == (
-        "holding registers 50-50 (s/a/l/c/e/far) of unit 1: exception response 2 (illegal_address)"
+        "unit 1 holding registers 50-50 (s/a/l/c/e/far): exception response 2 (illegal_address)"
     )
     warnings = [r.getMessage() for r in caplog.records if "no points from it" in r.getMessage()]
     assert len(warnings) == 1  # a persistent problem is logged once, counted every poll

@@ -109,7 +109,7 @@ def test_image_and_blocks_round_trip_through_the_same_codecs() -> None:
         "input": np.zeros(8, np.uint16),
     }
     values = np.array([21.5, -3.2, 69000.0, -1e-3])
-    m.encode_into(images, values)
+    m.encode_into({1: images}, values)
     assert images["holding"][:2].tolist() == [0x0000, 0x41AC]
     read = np.full(len(values), np.nan)
     for block in m.blocks:
@@ -126,5 +126,5 @@ def test_a_binding_past_the_table_is_an_error_naming_the_signal() -> None:
 def test_block_description_names_registers_and_signals() -> None:
     m = _map([modbus_signal(f"s{i}", i) for i in range(5)])
     assert m.blocks[0].describe(m.paths) == (
-        "holding registers 0-4 (s/a/l/c/e/s0, s/a/l/c/e/s1, s/a/l/c/e/s2 and 2 more)"
+        "unit 1 holding registers 0-4 (s/a/l/c/e/s0, s/a/l/c/e/s1, s/a/l/c/e/s2 and 2 more)"
     )
