@@ -14,11 +14,12 @@ import logging
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, quiet_library
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
     Float64Array,
@@ -34,6 +35,7 @@ from smartfab.platform.points import PointBatch, Quality, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
+quiet_library("pymodbus.logging")
 
 _FUNCTION_CODE = {"coil": 1, "discrete_input": 2, "holding": 3, "input": 4}
 
@@ -66,6 +68,10 @@ class ModbusConnector(Connector):
         self._client: AsyncModbusTcpClient | None = None
         self._block_errors: dict[int, str] = {}  # block index -> its current problem
         self.status.signals = len(register_map.paths)
+
+    @property
+    def signal_ids(self) -> npt.NDArray[np.int32]:
+        return self._ids
 
     @classmethod
     def from_plant(

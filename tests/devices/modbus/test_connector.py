@@ -122,7 +122,7 @@ async def test_a_device_answering_the_wrong_length_yields_errors_not_points() ->
     assert connector.status.state == "stopped"
 
 
-async def test_reconnects_after_the_device_went_away_with_one_gap(
+async def test_reconnects_after_the_device_went_away_with_one_outage(
     device: VirtualModbusServer,
 ) -> None:
     connector = connector_for(device_plant(device.port))
@@ -142,5 +142,6 @@ async def test_reconnects_after_the_device_went_away_with_one_gap(
     assert stopped <= start <= stopped + 300_000  # noticed at the next poll
     assert start + seconds * 1e6 >= restarted  # covers the outage
     assert connector.status.gaps == 1
-    after = got.points.take(got.points.ts >= restarted)
+    got.assert_one_outage(connector.signal_ids, lasted_s=0.6)
+    after = got.good.take(got.good.ts >= restarted)
     assert len(after) >= 4 and 99.0 in after.value
