@@ -10,6 +10,7 @@ Semantic checks need a schema-valid plant to look at, so they run once the schem
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import re
@@ -31,18 +32,38 @@ from smartfab.model.plant import (
     TABLE_SIZE_FIELD,
     TABLE_TITLES,
     WEEKDAYS,
+    Area,
     Equipment,
+    EquipmentAlarms,
+    FaultAlarm,
+    FlatlineAlarm,
+    FlatlineRule,
+    LimitAlarm,
+    Line,
     ModbusBinding,
     ModbusConnection,
+    MqttBinding,
     MqttConnection,
     OpcUaBinding,
     OpcUaConnection,
     PlannedStop,
     Plant,
+    QualityRange,
+    QualityRules,
+    RateAlarm,
     Shift,
+    ShiftBreak,
     Signal,
+    SignalAlarms,
     SignalRef,
+    Site,
     Slug,
+    Source,
+    SpikeRule,
+    StaleAlarm,
+    StaleRule,
+    StateAlarm,
+    WorkCell,
 )
 from smartfab.model.units import UnknownUnitError, lookup_unit
 
@@ -61,17 +82,78 @@ class PlantIssue:
     field: str  # e.g. "site.areas[0].lines[1].cells[0].equipment[2].signals[3].unit"; "" if none
     value: str | None  # repr of the offending value; None when there is none (a missing field)
     reason: str
+    section: str = ""  # where docs/plant-file.md explains the field (an anchor), if known
 
     @property
     def location(self) -> str:
         """``file:line:column``, or only the file when the problem has no line."""
         return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
 
+    @property
+    def see(self) -> str:
+        """The reference's section that explains the field, e.g. "docs/plant-file.md#modbus"."""
+        return f"{REFERENCE}#{self.section}" if self.section else ""
+
     def __str__(self) -> str:
         what = self.field if self.value is None else f"{self.field} = {self.value}"
-        return (
+        text = (
             f"{self.location}: {what}: {self.reason}" if what else f"{self.location}: {self.reason}"
         )
+        return f"{text} (see {self.see})" if self.section else text
+
+
+REFERENCE = "docs/plant-file.md"  # every field of the plant file, with examples per protocol
+
+# The section of the reference that documents each model's fields, by heading (a test holds the
+# reference to it: every model has one, and every field is in its section's table).
+DOC_SECTIONS: dict[type[BaseModel], str] = {
+    Plant: "The file",
+    Site: "Site",
+    Area: "Areas, lines and cells",
+    Line: "Areas, lines and cells",
+    WorkCell: "Areas, lines and cells",
+    Equipment: "Equipment",
+    Signal: "Signals",
+    Source: "Sources",
+    OpcUaConnection: "OPC UA",
+    OpcUaBinding: "OPC UA",
+    ModbusConnection: "Modbus TCP",
+    ModbusBinding: "Modbus TCP",
+    MqttConnection: "MQTT",
+    MqttBinding: "MQTT",
+    Shift: "Shifts and planned stops",
+    ShiftBreak: "Shifts and planned stops",
+    PlannedStop: "Shifts and planned stops",
+    SignalAlarms: "Alarms",
+    LimitAlarm: "Alarms",
+    RateAlarm: "Alarms",
+    StaleAlarm: "Alarms",
+    FlatlineAlarm: "Alarms",
+    EquipmentAlarms: "Alarms",
+    StateAlarm: "Alarms",
+    FaultAlarm: "Alarms",
+    QualityRules: "Data quality rules",
+    QualityRange: "Data quality rules",
+    StaleRule: "Data quality rules",
+    FlatlineRule: "Data quality rules",
+    SpikeRule: "Data quality rules",
+}
+
+
+def anchor(heading: str) -> str:
+    """The anchor a Markdown heading gets (GitHub's rule): lowercase, punctuation dropped,
+    spaces as hyphens."""
+    kept = "".join(c for c in heading.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def _section(path: tuple[object, ...]) -> str:
+    """The anchor of the section documenting the value at ``path`` (the deepest model on it)."""
+    for end in range(len(path), -1, -1):
+        model = _model_at(tuple(p for p in path[:end] if isinstance(p, int | str)))
+        if model is not None:
+            return anchor(DOC_SECTIONS.get(model, "The file"))
+    return anchor("The file")
 
 
 class PlantError(SmartfabError):
@@ -315,9 +397,18 @@ class _Reader:
         raise AssertionError("the root is always known")
 
     def _issue_at(
-        self, path: DataPath, value: str | None, reason: str, *, key: bool = False
+        self,
+        path: DataPath,
+        value: str | None,
+        reason: str,
+        *,
+        key: bool = False,
+        loc: tuple[object, ...] | None = None,
     ) -> PlantIssue:
-        return self._issue_at_node(self._node_at(path, key=key), path, value, reason)
+        """The issue at ``path``, naming the reference's section for ``loc`` (the schema's
+        location, which tells the protocol of a connection; default: ``path``)."""
+        issue = self._issue_at_node(self._node_at(path, key=key), path, value, reason)
+        return dataclasses.replace(issue, section=_section(path if loc is None else loc))
 
     def finding_issue(self, finding: _Finding) -> PlantIssue:
         reason = finding.reason
@@ -335,22 +426,23 @@ class _Reader:
         value: str | None = _show(err["input"])
         reason = _first_lower(err["msg"].removeprefix("Value error, "))
         if kind == "missing":
-            return self._issue_at(path, None, "required field is missing")
+            return self._issue_at(path, None, "required field is missing", loc=loc)
         if kind == "extra_forbidden":
-            return self._issue_at(path, value, _unknown_field(loc), key=True)
+            return self._issue_at(path, value, _unknown_field(loc), key=True, loc=loc)
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             ctx = err.get("ctx", {})
             path = (*path, str(ctx["discriminator"]).strip("'"))
             if kind == "union_tag_not_found":
-                return self._issue_at(path, None, "required field is missing")
-            return self._issue_at(path, _show(ctx["tag"]), f"must be one of {ctx['expected_tags']}")
+                return self._issue_at(path, None, "required field is missing", loc=loc)
+            reason = f"must be one of {ctx['expected_tags']}"
+            return self._issue_at(path, _show(ctx["tag"]), reason, loc=loc)
         if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == _SLUG:
             reason = (
                 "not a valid name: use up to 63 lowercase letters, digits, '-' and '_', "
                 "starting with a letter or digit"
             )
         if loc and loc[-1] == "[key]":
-            return self._issue_at(path, _show(path[-1]), reason, key=True)
+            return self._issue_at(path, _show(path[-1]), reason, key=True, loc=loc)
         node = self._node_at(path)
         if kind == "string_type" and node.tag == _BOOL_TAG and isinstance(node, yaml.ScalarNode):
             # YAML 1.1 reads unquoted off/on/yes/no as booleans: the classic "state off" trap.
@@ -358,7 +450,7 @@ class _Reader:
         elif kind == "string_type" and isinstance(node, yaml.ScalarNode) and ":" in node.value:
             # YAML 1.1 reads an unquoted 14:00 as a base-60 number (840): the clock-time trap.
             reason += f"; YAML reads an unquoted {node.value} as a number, write '{node.value}'"
-        return self._issue_at(path, value, reason)
+        return self._issue_at(path, value, reason, loc=loc)
 
 
 _SLUG: str = get_args(Slug)[1].pattern

@@ -273,7 +273,7 @@ def test_unknown_unit(tmp_path: Path) -> None:
     column = text.splitlines()[line - 1].index("degF") + 1
     assert str(issue) == (
         f"{tmp_path / 'plant.yaml'}:{line}:{column}: {EQ}.signals[1].unit = 'degF': "
-        "unknown unit; did you mean 'degC'?"
+        "unknown unit; did you mean 'degC'? (see docs/plant-file.md#signals)"
     )
 
 
