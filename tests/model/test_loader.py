@@ -152,6 +152,9 @@ MODEL_QUANTITIES = {
         "feed_override": "%",  # a setpoint
     },
     "press": {
+        "running": "1",  # discrete inputs and a coil (sim: timeline bits)
+        "faulted": "1",
+        "auto_mode": "1",
         "ram_force": "kN",
         "stroke_rate": "1/min",
         "hydraulic_pressure": "bar",
@@ -231,7 +234,11 @@ def test_demo_addresses_follow_the_convention(demo: Plant) -> None:
             conn = str(source.connection)
             if ref.owner.path not in blocks.setdefault(conn, []):
                 blocks[conn].append(ref.owner.path)
-            base = 100 * (blocks[conn].index(ref.owner.path) + 1)
+            index = blocks[conn].index(ref.owner.path)
+            if source.modbus.table in ("coil", "discrete_input"):  # 16 bits per equipment
+                assert 16 * index <= source.modbus.register < 16 * index + 16, ref.path
+                continue
+            base = 100 * (index + 1)
             assert base <= source.modbus.register < base + 100, ref.path
             type_, scale = MODBUS_TYPES.get(ref.signal.name, ("float32", 1.0))
             assert (source.modbus.type, source.modbus.scale) == (type_, scale), ref.path
