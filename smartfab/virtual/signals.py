@@ -88,7 +88,7 @@ class Sampler:
             case "auto_mode":
                 return self.get("on")
             case "faulted":
-                return (tl.seg_fault[self._seg] != 0).astype(np.float64)
+                return np.asarray(tl.seg_fault[self._seg] != 0, np.float64)
             case "good_count":
                 return tl.good[self._part()]
             case "scrap_count":
