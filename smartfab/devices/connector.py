@@ -249,10 +249,21 @@ class Connector(ABC):
 
     # --- outages: recorded here, alike for every protocol ------------------------------------
 
+    @property
+    def redelivers(self) -> bool:
+        """Whether what the source sends while the connection is down arrives once it is back (an
+        MQTT session the broker keeps): then a lost connection loses no data, and its signals are
+        not marked BAD (they would be wrong between the values that come later)."""
+        return False
+
     async def _connection_lost(self, why: str) -> None:
         if _CONNECTION not in self.outages:
             what = f"{self.protocol} connection {self.name!r} to {self.status.endpoint}"
-            await self.source_lost(_CONNECTION, what, why, self.signal_ids, "reconnecting")
+            if self.redelivers:
+                action = "reconnecting; the broker keeps what arrives meanwhile"
+                await self.source_lost(_CONNECTION, what, why, [], action)
+            else:
+                await self.source_lost(_CONNECTION, what, why, self.signal_ids, "reconnecting")
 
     async def source_lost(
         self,

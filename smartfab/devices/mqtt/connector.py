@@ -178,6 +178,11 @@ class MqttConnector(Connector):
     def signal_ids(self) -> list[int]:
         return self._signal_ids
 
+    @property
+    def redelivers(self) -> bool:
+        # A kept session: the broker queues the QoS >= 1 messages while we are away.
+        return self.options.session_expiry_s > 0 and self.options.qos > 0
+
     @classmethod
     def from_plant(
         cls,
