@@ -123,11 +123,12 @@ async def test_a_device_answering_the_wrong_length_yields_errors_not_points() ->
 
 
 async def test_reconnects_after_the_device_went_away_with_one_outage(
-    device: VirtualModbusServer,
+    device: VirtualModbusServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector = connector_for(device_plant(device.port))
     async with running(connector) as got:
         await got.wait_for(lambda: len(got.batches) >= 2)
+        caplog.clear()
         stopped = now_us()
         await device.stop()
         await asyncio.sleep(0.6)
@@ -143,5 +144,8 @@ async def test_reconnects_after_the_device_went_away_with_one_outage(
     assert start + seconds * 1e6 >= restarted  # covers the outage
     assert connector.status.gaps == 1
     got.assert_one_outage(connector.signal_ids, lasted_s=0.6)
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]  # and no traceback
+    assert line.exc_info is None and line.message.startswith("plc: modbus connection 'plc' to ")
+    assert line.message.endswith("; 4 signals marked bad; reconnecting")
     after = got.good.take(got.good.ts >= restarted)
     assert len(after) >= 4 and 99.0 in after.value
