@@ -98,7 +98,7 @@ def _demote(record: logging.LogRecord) -> bool:
 class Outage:
     """A source of data that is lost: the connection itself, or a part of what it carries."""
 
-    what: str  # e.g. "connection to modbus://10.0.0.5:502/1", "Sparkplug edge node g/e"
+    what: str  # e.g. "modbus connection 'plc' to modbus://10.0.0.5:502/1", "Sparkplug device g/e/d"
     start_us: int
     why: str
 
