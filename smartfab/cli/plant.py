@@ -132,7 +132,8 @@ def _issue_text(issue: PlantIssue) -> Text:
         if issue.value is not None:
             text.append(" = ").append(issue.value, "magenta")
         text.append(": ")
-    return text.append(issue.reason, "red")
+    text.append(issue.reason, "red")
+    return text.append(f" (see {issue.see})", "dim") if issue.see else text
 
 
 def _count(n: int, noun: str) -> str:

@@ -1,9 +1,16 @@
-"""What every protocol connector is, and the one place where reconnection happens.
+"""What every protocol connector is, and the one place where reconnection and outages are handled.
 
 A connector subclass only knows its protocol: how to connect, how to stream batches of points while
 connected, how to disconnect. ``Connector.run`` wraps that in the reconnect loop: when the device
-goes away it backs off exponentially (with jitter, capped), keeps trying, and when the device is
-back it emits a ``gap`` event covering the time no data could be read.
+goes away it backs off exponentially (with jitter, capped) and keeps trying.
+
+Every outage is recorded one way, whatever the protocol, so that OEE, alarms and reports see them
+alike: when it starts, the signals it silences get a BAD point without a value (nobody reads their
+last value as current) and one warning line says what was lost, where, why and what the connector
+does about it; when it ends, a ``gap`` event from its start, its value the seconds it lasted,
+records it. The whole connection is one source of outages (``run`` handles it); a connector whose
+connection carries several independent sources (Sparkplug edge nodes and devices behind one
+broker) reports theirs through ``source_lost`` and ``source_back``.
 """
 
 from __future__ import annotations
@@ -16,8 +23,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from smartfab.model.plant import Signal
-from smartfab.platform.points import EventBatch, EventKind, PointBatch, now_us
+from smartfab.platform.points import EventBatch, EventKind, Int32Array, PointBatch, Quality, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
@@ -65,8 +75,40 @@ class Backoff:
         return next_delay
 
 
+def quiet_library(*loggers: str) -> None:
+    """Demote what the named loggers of a protocol library log to DEBUG. On a lost connection
+    such libraries log errors, often with a traceback, that only repeat, less clearly, the one
+    line the connector logs per outage; at DEBUG they stay there for whoever digs deeper."""
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if _demote not in logger.filters:
+            logger.addFilter(_demote)
+
+
+def _demote(record: logging.LogRecord) -> bool:
+    if record.levelno > logging.DEBUG:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        if record.exc_info:  # the traceback goes into the debug line's text, once
+            record.msg = f"{record.getMessage()} ({record.exc_info[1]!r})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A source of data that is lost: the connection itself, or a part of what it carries."""
+
+    what: str  # e.g. "modbus connection 'plc' to modbus://10.0.0.5:502/1", "Sparkplug device g/e/d"
+    start_us: int
+    why: str
+
+
+_CONNECTION = ""  # the key of the connection's own outage
+
+
 class Connector(ABC):
-    """A protocol connector. Subclasses implement ``_connect``, ``_stream`` and ``_disconnect``."""
+    """A protocol connector. Subclasses implement ``_connect``, ``_stream``, ``_disconnect`` and
+    ``signal_ids``."""
 
     protocol: str = ""
 
@@ -81,10 +123,18 @@ class Connector(ABC):
         # completes once that batch is stored. Connectors whose source redelivers what is not
         # acknowledged (MQTT QoS >= 1) acknowledge only then; the others need not use it.
         self.stored: Callable[[], Awaitable[None]] | None = None
+        self.outages: dict[str, Outage] = {}  # open outages by source ("": the connection)
+        self._points: PointSink | None = None
+        self._events: EventSink | None = None
 
     @property
     def name(self) -> str:
         return self.status.name
+
+    @property
+    @abstractmethod
+    def signal_ids(self) -> npt.ArrayLike:
+        """The ids of every signal this connector delivers (those a lost connection silences)."""
 
     # --- setpoints: the checks are here, once; subclasses only speak their protocol ----------
 
@@ -144,49 +194,51 @@ class Connector(ABC):
         connections and drops them at once stays in one outage (one gap event, backoff growing)
         instead of a gap event per attempt."""
         status = self.status
-        lost_at: int | None = None
-        reason = ""
+        self._points, self._events = points, events
         next_delay = self.backoff.delays()
 
         async def emit(batch: PointBatch) -> None:
-            nonlocal lost_at, next_delay
+            nonlocal next_delay
             status.points += len(batch)
             status.last_data_us = now_us()
-            if lost_at is not None:
-                await events(self._gap_event(lost_at, status.last_data_us, reason))
-                lost_at, next_delay = None, self.backoff.delays()
+            if _CONNECTION in self.outages:
+                await self._outage_over(_CONNECTION, status.last_data_us)
+                next_delay = self.backoff.delays()
             await points(batch)
 
-        while not self._stopping.is_set():
-            status.state = "connecting" if lost_at is None else "reconnecting"
-            try:
-                await self._connect()
-            except Exception as exc:  # noqa: BLE001
-                # Any failure to connect is retried: a device that is down says so in many ways.
-                status.errors += 1
-                status.last_error = f"connect: {exc!r}"
-                if lost_at is None:
-                    lost_at, reason = now_us(), f"connect failed: {exc}"
-                await self._sleep(next_delay())
-                continue
-            status.state = "connected"
-            status.connected_since_us = now_us()
-            try:
-                await self._stream(emit)
-            except asyncio.CancelledError:
+        try:
+            while not self._stopping.is_set():
+                status.state = "reconnecting" if _CONNECTION in self.outages else "connecting"
+                try:
+                    await self._connect()
+                except Exception as exc:  # noqa: BLE001
+                    # Any failure to connect is retried: a device that is down says so in many
+                    # ways.
+                    status.errors += 1
+                    status.last_error = f"connect: {exc}"
+                    await self._connection_lost(f"cannot connect: {_reason(exc)}")
+                    await self._sleep(next_delay())
+                    continue
+                status.state = "connected"
+                status.connected_since_us = now_us()
+                try:
+                    await self._stream(emit)
+                except asyncio.CancelledError:
+                    await self._disconnect()
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    status.errors += 1
+                    status.last_error = f"stream: {exc}"
+                    await self._connection_lost(f"lost: {_reason(exc)}")
                 await self._disconnect()
-                raise
-            except Exception as exc:  # noqa: BLE001
-                status.errors += 1
-                status.last_error = f"stream: {exc!r}"
-                if lost_at is None:
-                    lost_at, reason = now_us(), f"connection lost: {exc}"
-                log.warning("%s: %s; reconnecting", self.name, status.last_error)
-            await self._disconnect()
-            status.connected_since_us = None
-            if lost_at is not None and not self._stopping.is_set():
-                await self._sleep(next_delay())
-        status.state = "stopped"
+                status.connected_since_us = None
+                if _CONNECTION in self.outages and not self._stopping.is_set():
+                    await self._sleep(next_delay())
+            # Stopped during outages: record them up to now, so that none is left unrecorded.
+            for key in list(self.outages):
+                await self._outage_over(key, now_us(), still=True)
+        finally:
+            status.state = "stopped"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -195,14 +247,84 @@ class Connector(ABC):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
-    def _gap_event(self, start_us: int, end_us: int, reason: str) -> EventBatch:
-        """The outage from ``start_us`` until data flowed again at ``end_us``."""
-        self.status.gaps += 1
-        return EventBatch.of(
-            ts=start_us,
-            equipment=f"connector:{self.name}",
-            kind=EventKind.GAP,
-            code="connection_lost",
-            value=(end_us - start_us) / 1e6,
-            detail=f"{reason}; reconnected after {(end_us - start_us) / 1e6:.1f} s",
+    # --- outages: recorded here, alike for every protocol ------------------------------------
+
+    @property
+    def redelivers(self) -> bool:
+        """Whether what the source sends while the connection is down arrives once it is back (an
+        MQTT session the broker keeps): then a lost connection loses no data, and its signals are
+        not marked BAD (they would be wrong between the values that come later)."""
+        return False
+
+    async def _connection_lost(self, why: str) -> None:
+        if _CONNECTION not in self.outages:
+            what = f"{self.protocol} connection {self.name!r} to {self.status.endpoint}"
+            if self.redelivers:
+                action = "reconnecting; the broker keeps what arrives meanwhile"
+                await self.source_lost(_CONNECTION, what, why, [], action)
+            else:
+                await self.source_lost(_CONNECTION, what, why, self.signal_ids, "reconnecting")
+
+    async def source_lost(
+        self,
+        key: str,
+        what: str,
+        why: str,
+        signal_ids: npt.ArrayLike,
+        action: str,
+        ts_us: int | None = None,
+    ) -> None:
+        """``what`` (a source of data, ``key`` among this connector's) is lost since ``ts_us``
+        (default: now) because ``why``: its signals ``signal_ids`` are marked BAD, and one line
+        logged saying so and the connector's ``action``. Nothing happens for a source already
+        lost: an outage is recorded once however often the source fails meanwhile."""
+        if key in self.outages:
+            return
+        ts = now_us() if ts_us is None else ts_us
+        self.outages[key] = Outage(what, ts, why)
+        ids = np.unique(np.asarray(signal_ids, dtype=np.int32))
+        log.warning(
+            "%s: %s %s; %d signals marked bad; %s", self.name, what, why, ids.shape[0], action
         )
+        if ids.shape[0] and self._points is not None:
+            await self._points(_bad(ids, ts))
+
+    async def source_back(self, key: str, ts_us: int | None = None) -> None:
+        """The source ``key`` delivers again (since ``ts_us``, default now): its outage is
+        recorded as a gap event."""
+        if key in self.outages:
+            await self._outage_over(key, now_us() if ts_us is None else ts_us)
+
+    async def _outage_over(self, key: str, end_us: int, still: bool = False) -> None:
+        outage = self.outages.pop(key)
+        seconds = max(0, end_us - outage.start_us) / 1e6
+        self.status.gaps += 1
+        ending = "still lost when the connector stopped" if still else "back"
+        log.info("%s: %s %s after %.1f s", self.name, outage.what, ending, seconds)
+        if self._events is not None:
+            await self._events(
+                EventBatch.of(
+                    ts=outage.start_us,
+                    equipment=f"connector:{self.name}",
+                    kind=EventKind.GAP,
+                    code="connection_lost",
+                    value=seconds,
+                    detail=f"{outage.what} {outage.why}; {ending} after {seconds:.1f} s",
+                )
+            )
+
+
+def _bad(signal_ids: Int32Array, ts_us: int) -> PointBatch:
+    n = signal_ids.shape[0]
+    return PointBatch(
+        np.full(n, ts_us, np.int64),
+        signal_ids,
+        np.full(n, np.nan),
+        np.full(n, Quality.BAD, np.uint8),
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line for the log: its message, or its kind when it has none."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or type(exc).__name__

@@ -13,6 +13,7 @@ else. Only a YAML syntax error stops the reading, at the place where YAML cannot
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import re
@@ -29,21 +30,43 @@ from pydantic_core import ErrorDetails
 
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
-    REGISTER_WORDS,
+    BIT_TABLES,
     STATE_NAMES,
+    TABLE_SIZE_FIELD,
+    TABLE_TITLES,
     WEEKDAYS,
+    Area,
     Equipment,
+    EquipmentAlarms,
+    FaultAlarm,
+    FlatlineAlarm,
+    FlatlineRule,
+    LimitAlarm,
+    Line,
     ModbusBinding,
     ModbusConnection,
+    MqttBinding,
     MqttConnection,
     OpcUaBinding,
     OpcUaConnection,
     PlannedStop,
     Plant,
+    QualityRange,
+    QualityRules,
+    RateAlarm,
     Shift,
+    ShiftBreak,
     Signal,
+    SignalAlarms,
     SignalRef,
+    Site,
     Slug,
+    Source,
+    SpikeRule,
+    StaleAlarm,
+    StaleRule,
+    StateAlarm,
+    WorkCell,
 )
 from smartfab.model.units import UnknownUnitError, lookup_unit
 
@@ -62,17 +85,78 @@ class PlantIssue:
     field: str  # e.g. "site.areas[0].lines[1].cells[0].equipment[2].signals[3].unit"; "" if none
     value: str | None  # repr of the offending value; None when there is none (a missing field)
     reason: str
+    section: str = ""  # where docs/plant-file.md explains the field (an anchor), if known
 
     @property
     def location(self) -> str:
         """``file:line:column``, or only the file when the problem has no line."""
         return self.file if self.line is None else f"{self.file}:{self.line}:{self.column}"
 
+    @property
+    def see(self) -> str:
+        """The reference's section that explains the field, e.g. "docs/plant-file.md#modbus"."""
+        return f"{REFERENCE}#{self.section}" if self.section else ""
+
     def __str__(self) -> str:
         what = self.field if self.value is None else f"{self.field} = {self.value}"
-        return (
+        text = (
             f"{self.location}: {what}: {self.reason}" if what else f"{self.location}: {self.reason}"
         )
+        return f"{text} (see {self.see})" if self.section else text
+
+
+REFERENCE = "docs/plant-file.md"  # every field of the plant file, with examples per protocol
+
+# The section of the reference that documents each model's fields, by heading (a test holds the
+# reference to it: every model has one, and every field is in its section's table).
+DOC_SECTIONS: dict[type[BaseModel], str] = {
+    Plant: "The file",
+    Site: "Site",
+    Area: "Areas, lines and cells",
+    Line: "Areas, lines and cells",
+    WorkCell: "Areas, lines and cells",
+    Equipment: "Equipment",
+    Signal: "Signals",
+    Source: "Sources",
+    OpcUaConnection: "OPC UA",
+    OpcUaBinding: "OPC UA",
+    ModbusConnection: "Modbus TCP",
+    ModbusBinding: "Modbus TCP",
+    MqttConnection: "MQTT",
+    MqttBinding: "MQTT",
+    Shift: "Shifts and planned stops",
+    ShiftBreak: "Shifts and planned stops",
+    PlannedStop: "Shifts and planned stops",
+    SignalAlarms: "Alarms",
+    LimitAlarm: "Alarms",
+    RateAlarm: "Alarms",
+    StaleAlarm: "Alarms",
+    FlatlineAlarm: "Alarms",
+    EquipmentAlarms: "Alarms",
+    StateAlarm: "Alarms",
+    FaultAlarm: "Alarms",
+    QualityRules: "Data quality rules",
+    QualityRange: "Data quality rules",
+    StaleRule: "Data quality rules",
+    FlatlineRule: "Data quality rules",
+    SpikeRule: "Data quality rules",
+}
+
+
+def anchor(heading: str) -> str:
+    """The anchor a Markdown heading gets (GitHub's rule): lowercase, punctuation dropped,
+    spaces as hyphens."""
+    kept = "".join(c for c in heading.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def _section(path: tuple[object, ...]) -> str:
+    """The anchor of the section documenting the value at ``path`` (the deepest model on it)."""
+    for end in range(len(path), -1, -1):
+        model = _model_at(tuple(p for p in path[:end] if isinstance(p, int | str)))
+        if model is not None:
+            return anchor(DOC_SECTIONS.get(model, "The file"))
+    return anchor("The file")
 
 
 class PlantError(SmartfabError):
@@ -424,9 +508,18 @@ class _Reader:
         raise AssertionError("the root is always known")
 
     def _issue_at(
-        self, path: DataPath, value: str | None, reason: str, *, key: bool = False
+        self,
+        path: DataPath,
+        value: str | None,
+        reason: str,
+        *,
+        key: bool = False,
+        loc: tuple[object, ...] | None = None,
     ) -> PlantIssue:
-        return self._issue_at_node(self._node_at(path, key=key), path, value, reason)
+        """The issue at ``path``, naming the reference's section for ``loc`` (the schema's
+        location, which tells the protocol of a connection; default: ``path``)."""
+        issue = self._issue_at_node(self._node_at(path, key=key), path, value, reason)
+        return dataclasses.replace(issue, section=_section(path if loc is None else loc))
 
     def finding_issue(self, finding: _Finding) -> PlantIssue:
         reason = finding.reason
@@ -444,22 +537,23 @@ class _Reader:
         value: str | None = _show(err["input"])
         reason = _first_lower(err["msg"].removeprefix("Value error, "))
         if kind == "missing":
-            return self._issue_at(path, None, "required field is missing")
+            return self._issue_at(path, None, "required field is missing", loc=loc)
         if kind == "extra_forbidden":
-            return self._issue_at(path, value, _unknown_field(loc), key=True)
+            return self._issue_at(path, value, _unknown_field(loc), key=True, loc=loc)
         if kind in ("union_tag_invalid", "union_tag_not_found"):
             ctx = err.get("ctx", {})
             path = (*path, str(ctx["discriminator"]).strip("'"))
             if kind == "union_tag_not_found":
-                return self._issue_at(path, None, "required field is missing")
-            return self._issue_at(path, _show(ctx["tag"]), f"must be one of {ctx['expected_tags']}")
+                return self._issue_at(path, None, "required field is missing", loc=loc)
+            reason = f"must be one of {ctx['expected_tags']}"
+            return self._issue_at(path, _show(ctx["tag"]), reason, loc=loc)
         if kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == _SLUG:
             reason = (
                 "not a valid name: use up to 63 lowercase letters, digits, '-' and '_', "
                 "starting with a letter or digit"
             )
         if loc and loc[-1] == "[key]":
-            return self._issue_at(path, _show(path[-1]), reason, key=True)
+            return self._issue_at(path, _show(path[-1]), reason, key=True, loc=loc)
         node = self._node_at(path)
         if kind == "string_type" and node.tag == _BOOL_TAG and isinstance(node, yaml.ScalarNode):
             # YAML 1.1 reads unquoted off/on/yes/no as booleans: the classic "state off" trap.
@@ -467,7 +561,7 @@ class _Reader:
         elif kind == "string_type" and isinstance(node, yaml.ScalarNode) and ":" in node.value:
             # YAML 1.1 reads an unquoted 14:00 as a base-60 number (840): the clock-time trap.
             reason += f"; YAML reads an unquoted {node.value} as a number, write '{node.value}'"
-        return self._issue_at(path, value, reason)
+        return self._issue_at(path, value, reason, loc=loc)
 
 
 _SLUG: str = get_args(Slug)[1].pattern
@@ -779,6 +873,7 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
     for c in plant.connections:
         connections.setdefault(c.name, c)
     registers: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}
+    bits: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}  # register bits
     first_read: dict[tuple[str, ...], _Named] = {}  # (connection, OPC UA node or MQTT topic, field)
     for ref, path in _signal_paths(plant):
         source = ref.signal.source
@@ -801,19 +896,27 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
         if isinstance(binding, ModbusBinding):
             if isinstance(conn, ModbusConnection):  # it is, the protocols match; this tells mypy
                 named = _Named((*src_path, "register"), ref.path)
-                last = binding.register + REGISTER_WORDS[binding.type] - 1
-                size = (
-                    conn.holding_registers if binding.table == "holding" else conn.input_registers
-                )
+                last = binding.register + binding.words - 1
+                size = conn.table_size(binding.table)
                 if last >= size:
+                    what = (
+                        f"{binding.table} {binding.register} is"
+                        if binding.table in BIT_TABLES
+                        else f"{binding.type} needs registers {binding.register}-{last},"
+                    )
                     reason = (
-                        f"{binding.type} needs registers {binding.register}-{last}, past the end "
-                        f"of {conn.name!r} ({binding.table}_registers: {size})"
+                        f"{what} past the end of {conn.name!r} "
+                        f"({TABLE_SIZE_FIELD[binding.table]}: {size})"
                     )
                     yield _Finding(named.path, _show(binding.register), reason)
                 # Keyed by device, not connection: two connections to one device share registers.
-                device = (conn.host, conn.port, conn.unit, binding.table)
-                registers.setdefault(device, []).append((binding.register, last, named))
+                unit = conn.unit if binding.unit is None else binding.unit
+                device = (conn.host, conn.port, unit, binding.table)
+                if binding.bit is not None:
+                    register, shift = binding.bit_location
+                    bits.setdefault(device, []).append((register, shift, named))
+                else:
+                    registers.setdefault(device, []).append((binding.register, last, named))
             continue
         address: tuple[str, ...]
         if isinstance(binding, OpcUaBinding):
@@ -826,8 +929,33 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
         if earlier is not named:
             reason = f"{what} already read on this connection by {earlier.label}"
             yield _Finding(named.path, _show(address[-1]), reason, earlier.path)
-    for (host, port, unit, table), spans in registers.items():
-        yield from _overlaps(spans, f"{host}:{port} unit {unit}, {table} registers")
+    for key in sorted(registers.keys() | bits.keys()):
+        host, port, unit, table = key
+        where = f"{host}:{port} unit {unit}, {TABLE_TITLES[table]}"
+        spans = registers.get(key, [])
+        yield from _overlaps(spans, where)
+        yield from _bit_clashes(bits.get(key, []), spans, where)
+
+
+def _bit_clashes(
+    bits: list[tuple[int, int, _Named]], spans: list[tuple[int, int, _Named]], device: str
+) -> Iterator[_Finding]:
+    """Register bit fields may share a register with each other, one bit each, but not with a
+    whole value: a device image could not hold both."""
+    taken: dict[tuple[int, int], _Named] = {}
+    for register, shift, named in bits:
+        whole = next((s for s in spans if s[0] <= register <= s[1]), None)
+        if whole is not None:
+            reason = (
+                f"bit {shift} of register {register} is inside registers {whole[0]}-{whole[1]} "
+                f"of {whole[2].label} ({device})"
+            )
+            yield _Finding(named.path, _show(register), reason, whole[2].path)
+            continue
+        earlier = taken.setdefault((register, shift), named)
+        if earlier is not named:
+            reason = f"bit {shift} of register {register} is already read by {earlier.label}"
+            yield _Finding(named.path, _show(register), reason, earlier.path)
 
 
 def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Finding]:

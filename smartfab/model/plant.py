@@ -94,11 +94,18 @@ class ModbusConnection(_Strict):
     protocol: Literal["modbus"]
     host: str
     port: int = Field(default=502, ge=1, le=65535)
-    unit: int = Field(default=1, ge=0, le=247)
+    unit: int = Field(default=1, ge=0, le=247)  # the unit id of bindings that name none
     poll_ms: int = Field(default=1000, ge=10, le=3_600_000)
-    # How many registers of each table the device has; a binding past the end is an error.
+    # How many addresses of each table the device has (per unit); a binding past the end is an
+    # error, and so is one in a table the device does not have (0).
     holding_registers: int = Field(default=10_000, ge=0, le=65536)
     input_registers: int = Field(default=0, ge=0, le=65536)
+    coils: int = Field(default=0, ge=0, le=65536)
+    discrete_inputs: int = Field(default=0, ge=0, le=65536)
+
+    def table_size(self, table: ModbusTable) -> int:
+        """How many addresses the device has in ``table``."""
+        return int(getattr(self, TABLE_SIZE_FIELD[table]))
 
 
 class MqttConnection(_Strict):
@@ -151,9 +158,25 @@ class OpcUaBinding(_Strict):
     node: str = Field(pattern=r"^(ns=\d+;)?[isgb]=.+$")  # OPC UA NodeId string form
 
 
-RegisterType = Literal["int16", "uint16", "int32", "uint32", "float32", "float64"]
+# The four Modbus tables: coils (1 bit, read FC1, written FC5/FC15), discrete inputs (1 bit, read
+# FC2, read-only), holding registers (16 bits, read FC3, written FC6/FC16), input registers
+# (16 bits, read FC4, read-only).
+ModbusTable = Literal["coil", "discrete_input", "holding", "input"]
+BIT_TABLES: frozenset[str] = frozenset({"coil", "discrete_input"})
+TABLE_SIZE_FIELD: dict[str, str] = {
+    "coil": "coils", "discrete_input": "discrete_inputs",
+    "holding": "holding_registers", "input": "input_registers",
+}  # fmt: skip
+TABLE_TITLES: dict[str, str] = {
+    "coil": "coils", "discrete_input": "discrete inputs",
+    "holding": "holding registers", "input": "input registers",
+}  # fmt: skip
+RegisterType = Literal[
+    "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"
+]
 REGISTER_WORDS: dict[str, int] = {
-    "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4,
+    "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "int64": 4, "uint64": 4,
+    "float32": 2, "float64": 4,
 }  # fmt: skip
 
 # pydantic warns that the field "register" shadows ABCMeta.register, a method of the model's
@@ -163,11 +186,17 @@ warnings.filterwarnings("ignore", r'Field name "register" in "ModbusBinding"', U
 
 class ModbusBinding(_Strict):
     connection: Slug
-    table: Literal["holding", "input"] = "holding"
-    register: int = Field(ge=0, le=65535)  # zero-based protocol address
+    table: ModbusTable = "holding"
+    # Zero-based protocol address: of the first register (holding, input) or of the bit (coil,
+    # discrete_input).
+    register: int = Field(ge=0, le=65535)
+    unit: int | None = Field(default=None, ge=0, le=247)  # default: the connection's unit
+    # Registers only: how the value is laid out in them.
     type: RegisterType = "uint16"
     word_order: Literal["big", "little"] = "big"
-    # engineering value = raw * scale + offset
+    # One bit of an integer register value (0: least significant), read as 0 or 1.
+    bit: int | None = Field(default=None, ge=0, le=63)
+    # engineering value = raw * scale + offset (not for bits)
     scale: float = 1.0
     offset: float = 0.0
 
@@ -177,6 +206,46 @@ class ModbusBinding(_Strict):
         if scale == 0:
             raise ValueError("scale must not be 0: every reading would equal the offset")
         return scale
+
+    @model_validator(mode="after")
+    def _layout_fits_table(self) -> ModbusBinding:
+        given = self.model_fields_set
+        if self.table in BIT_TABLES:
+            extra = [f for f in ("type", "word_order", "bit") if f in given]
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)}: a {self.table} is one bit, not a register layout; "
+                    "leave them out"
+                )
+        if self.is_bit and ("scale" in given or "offset" in given):
+            raise ValueError("scale and offset do not apply to a bit, which reads 0 or 1")
+        if self.bit is not None:
+            if self.type.startswith("float"):
+                raise ValueError(f"bit needs an integer register type, not {self.type}")
+            width = 16 * REGISTER_WORDS[self.type]
+            if self.bit >= width:
+                raise ValueError(f"bit {self.bit} is past the {width} bits of a {self.type}")
+        return self
+
+    @property
+    def is_bit(self) -> bool:
+        """Whether the binding reads one bit (a coil, a discrete input or a register's bit)."""
+        return self.table in BIT_TABLES or self.bit is not None
+
+    @property
+    def bit_location(self) -> tuple[int, int]:
+        """Where the ``bit`` of a register value is: (register, bit 0-15 within it). Bit 0 is in
+        the least significant word, the last register in big word order."""
+        assert self.bit is not None  # only for register bit fields
+        word = self.bit // 16
+        if self.word_order == "big":
+            word = REGISTER_WORDS[self.type] - 1 - word
+        return self.register + word, self.bit % 16
+
+    @property
+    def words(self) -> int:
+        """Addresses the binding spans in its table (a bit table's address is one bit)."""
+        return 1 if self.table in BIT_TABLES else REGISTER_WORDS[self.type]
 
 
 class MqttBinding(_Strict):
@@ -465,10 +534,17 @@ class Signal(_Strict):
         protocol = self.source.protocol
         if protocol not in ("opcua", "modbus"):
             raise ValueError(f"only OPC UA and Modbus signals can be writable, not {protocol}")
-        if self.source.modbus is not None and self.source.modbus.table != "holding":
+        modbus = self.source.modbus
+        if modbus is not None and modbus.table not in ("holding", "coil"):
             raise ValueError(
-                "a writable Modbus signal must be in the holding registers: "
-                "input registers are read-only"
+                "a writable Modbus signal must be a coil or in the holding registers: "
+                f"{TABLE_TITLES[modbus.table]} are read-only"
+            )
+        if modbus is not None and modbus.bit is not None:
+            # Writing one bit means reading the register and writing it back, which would undo
+            # whatever the PLC changed in between.
+            raise ValueError(
+                "a bit of a holding register cannot be written safely; bind a coil instead"
             )
         return self
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from smartfab.model.plant import (
+    BIT_TABLES,
     ModbusConnection,
     MqttConnection,
     OpcUaConnection,
@@ -51,7 +52,11 @@ def address(source: Source) -> str:
         return source.opcua.node
     if source.modbus is not None:
         m = source.modbus
-        return f"{m.table} register {m.register} {m.type}"
+        unit = "" if m.unit is None else f"unit {m.unit} "
+        if m.table in BIT_TABLES:
+            return f"{unit}{m.table} {m.register}"
+        bit = "" if m.bit is None else f" bit {m.bit}"
+        return f"{unit}{m.table} register {m.register} {m.type}{bit}"
     if source.mqtt is not None:
         return f"{source.mqtt.topic} {source.mqtt.field}"
     return ""

@@ -83,6 +83,12 @@ class Sampler:
                 return self._state_codes[self._state].astype(np.float64)
             case "fault_code":
                 return tl.seg_fault[self._seg].astype(np.float64)
+            case "running":
+                return self.get("run")
+            case "auto_mode":
+                return self.get("on")
+            case "faulted":
+                return np.asarray(tl.seg_fault[self._seg] != 0, np.float64)
             case "good_count":
                 return tl.good[self._part()]
             case "scrap_count":

@@ -43,6 +43,14 @@ class VirtualSource(Connector):
         self.start_us, self.until_us, self.speed, self.step_s = start_us, until_us, speed, step_s
         self.cursor_us = max(start_us, min(resume_us or start_us, until_us))
 
+    @property
+    def signal_ids(self) -> list[int]:
+        return [
+            self._ids[ref.path]
+            for ref in self._plant.iter_signals()
+            if ref.signal.sim is not None and ref.path in self._ids
+        ]
+
     async def _connect(self) -> None:
         pass
 

@@ -82,7 +82,7 @@ def test_show_demo_tree_with_signal_counts() -> None:
     )
     cnc = next(line for line in lines if "cnc-01" in line)
     assert cnc.endswith("(cnc, opcua-factory, 18 signals)")
-    assert any(line.endswith("Press shop  (43 signals)") for line in lines)
+    assert any(line.endswith("Press shop  (52 signals)") for line in lines)
     assert "spindle_speed" not in result.output
 
 

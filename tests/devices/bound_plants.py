@@ -20,11 +20,14 @@ def plant(signals: list[dict[str, Any]], connections: list[dict[str, Any]]) -> P
     )
 
 
-def modbus_signal(name: str, register: int, type: str = "uint16", **binding: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "source": {"modbus": {"connection": "plc", "register": register, "type": type, **binding}},
-    }
+def modbus_signal(
+    name: str, register: int, type: str | None = "uint16", **binding: Any
+) -> dict[str, Any]:
+    """A signal at ``register`` of connection ``plc``; ``type`` None for a coil or discrete
+    input, which has none."""
+    layout = {} if type is None else {"type": type}
+    modbus = {"connection": "plc", "register": register, **layout, **binding}
+    return {"name": name, "source": {"modbus": modbus}}
 
 
 def modbus_connection(port: int, **options: Any) -> dict[str, Any]:

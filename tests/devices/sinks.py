@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import numpy as np
+
 from smartfab.devices.connector import Connector
-from smartfab.platform.points import EventBatch, PointBatch
+from smartfab.platform.points import EventBatch, PointBatch, Quality
 
 
 class Collected:
@@ -34,6 +36,24 @@ class Collected:
     def gaps(self) -> EventBatch:
         events = EventBatch.concat(self.events)
         return events.take(events.kind == "gap")
+
+    @property
+    def good(self) -> PointBatch:
+        points = self.points
+        return points.take(points.quality == Quality.GOOD)
+
+    def assert_one_outage(self, signal_ids: object, lasted_s: float) -> None:
+        """The way every outage is recorded: each of ``signal_ids`` got one BAD point without a
+        value at the outage's start, and one gap event from that start lasted ``lasted_s`` or
+        more (and less than a minute)."""
+        gaps = self.gaps
+        assert len(gaps) == 1, gaps.detail.tolist()
+        assert gaps.code[0] == "connection_lost" and lasted_s <= gaps.value[0] < 60
+        points = self.points
+        # (A device may also deliver BAD points of its own, at other times.)
+        bad = points.take((points.quality == Quality.BAD) & (points.ts == gaps.ts[0]))
+        assert sorted(bad.signal_id.tolist()) == sorted(np.asarray(signal_ids).tolist())
+        assert np.isnan(bad.value).all()
 
     async def wait_for(self, condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s

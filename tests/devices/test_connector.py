@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.virtual.modbus.server import VirtualModbusServer
-from tests.devices.modbus.plants import device_plant, ids_of
+from tests.devices.modbus.plants import FAST, device_plant, ids_of
 from tests.devices.sinks import running
 
 
@@ -43,3 +44,19 @@ async def test_a_device_that_accepts_and_drops_is_one_outage_with_growing_backof
             assert got.gaps.value[0] >= 2.5
         finally:
             await device.stop()
+
+
+async def test_an_outage_still_going_on_at_stop_is_recorded_up_to_the_stop() -> None:
+    # Nothing listens on the port: the device is down from the start.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    plant = device_plant(port)
+    connector = ModbusConnector.from_plant(plant, "plc", ids_of(plant), backoff=FAST)
+    async with running(connector) as got:
+        await got.wait_for(lambda: connector.status.errors >= 3)
+        assert len(got.gaps) == 0
+    assert connector.outages == {} and connector.status.state == "stopped"
+    got.assert_one_outage(connector.signal_ids, lasted_s=0.0)
+    assert got.gaps.detail[0].startswith(f"modbus connection 'plc' to modbus://127.0.0.1:{port}/1")
+    assert "still lost when the connector stopped" in got.gaps.detail[0]

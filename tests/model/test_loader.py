@@ -152,6 +152,9 @@ MODEL_QUANTITIES = {
         "feed_override": "%",  # a setpoint
     },
     "press": {
+        "running": "1",  # discrete inputs and a coil (sim: timeline bits)
+        "faulted": "1",
+        "auto_mode": "1",
         "ram_force": "kN",
         "stroke_rate": "1/min",
         "hydraulic_pressure": "bar",
@@ -231,7 +234,11 @@ def test_demo_addresses_follow_the_convention(demo: Plant) -> None:
             conn = str(source.connection)
             if ref.owner.path not in blocks.setdefault(conn, []):
                 blocks[conn].append(ref.owner.path)
-            base = 100 * (blocks[conn].index(ref.owner.path) + 1)
+            index = blocks[conn].index(ref.owner.path)
+            if source.modbus.table in ("coil", "discrete_input"):  # 16 bits per equipment
+                assert 16 * index <= source.modbus.register < 16 * index + 16, ref.path
+                continue
+            base = 100 * (index + 1)
             assert base <= source.modbus.register < base + 100, ref.path
             type_, scale = MODBUS_TYPES.get(ref.signal.name, ("float32", 1.0))
             assert (source.modbus.type, source.modbus.scale) == (type_, scale), ref.path
@@ -273,7 +280,7 @@ def test_unknown_unit(tmp_path: Path) -> None:
     column = text.splitlines()[line - 1].index("degF") + 1
     assert str(issue) == (
         f"{tmp_path / 'plant.yaml'}:{line}:{column}: {EQ}.signals[1].unit = 'degF': "
-        "unknown unit; did you mean 'degC'?"
+        "unknown unit; did you mean 'degC'? (see docs/plant-file.md#signals)"
     )
 
 
@@ -972,7 +979,7 @@ def test_only_opc_ua_and_modbus_holding_registers_are_writable(tmp_path: Path) -
     text = plant_yaml(SIGNALS + inputs, connections=CONNECTIONS.replace(
         "holding_registers: 10", "holding_registers: 10, input_registers: 2"))  # fmt: skip
     issue = only_issue(write(tmp_path, text))
-    assert "must be in the holding registers: input registers are read-only" in issue.reason
+    assert "a coil or in the holding registers: input registers are read-only" in issue.reason
 
 
 def test_writable_signals_and_quality_rules_load(tmp_path: Path) -> None:

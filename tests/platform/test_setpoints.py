@@ -100,3 +100,20 @@ async def test_refused_writes_change_nothing_and_are_audited_with_the_reason(
         (REFUSED, "no/such/signal", 1), (REFUSED, PRESSURE, 200),
     ]  # fmt: skip
     assert "outside the writable range" in refused[0].after["reason"]
+
+
+async def test_a_coil_is_written_through_the_audited_path(
+    factory: tuple[Running, AuditLog],
+) -> None:
+    target, audit = factory
+    # The press's automatic mode is a coil: written with FC5, read back with FC1.
+    mode = "shenyang/pressing/press-line-1/cell-1/press-01/auto_mode"
+    before = await target.connectors["modbus-press"].read(mode)
+    result = await write_setpoint(target, mode, 1 - before, "erin", audit)
+    assert (result.old, result.new) == (before, 1 - before)
+    assert await target.connectors["modbus-press"].read(mode) == 1 - before
+    with pytest.raises(SetpointError, match=r"2 1 is outside the writable range \[0, 1\]"):
+        await write_setpoint(target, mode, 2, "erin", audit)
+    assert [(e.action, e.after["value"]) for e in audit.entries()] == [
+        (WRITE, 1 - before), (REFUSED, 2),
+    ]  # fmt: skip

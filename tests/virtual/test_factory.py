@@ -346,3 +346,17 @@ def test_week_every_state_on_every_machine() -> None:
     points, _ = VirtualFactory(plant, ids, seed=2, start_us=MONDAY).advance(MONDAY + 7 * DAY)
     for sid in ids.values():
         assert set(series(points, sid)[1].tolist()) == set(DEFAULT_STATES)
+
+
+def test_plc_bits_follow_the_state_and_fault_code() -> None:
+    # running, faulted and auto_mode are what a PLC shows as discrete inputs and coils: exact
+    # functions of the machine's state and fault code, sampled on the same grid.
+    names = ["state", "fault_code", "running", "faulted", "auto_mode"]
+    plant = one_machine({"model": "press", "signals": [signal(n, n) for n in names]})
+    ids = {f"s/a/l/c/m/{n}": i for i, n in enumerate(names)}
+    points, _ = VirtualFactory(plant, ids, seed=3, start_us=MONDAY).advance(MONDAY + 7 * DAY)
+    state, fault, running, faulted, auto = (series(points, i)[1] for i in range(5))
+    codes = {name: code for code, name in DEFAULT_STATES.items()}
+    assert np.array_equal(running, state == codes["running"]) and running.any()
+    assert np.array_equal(faulted, fault != 0) and faulted.any()
+    assert np.array_equal(auto, state != codes["off"]) and not auto.all()

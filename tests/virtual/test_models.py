@@ -13,7 +13,10 @@ from smartfab.virtual.models import (
 )
 from smartfab.virtual.models.cnc import MODEL as CNC
 
-EVERY_MODEL = {"state", "fault_code", "good_count", "scrap_count", "energy", "power", "cycle_time"}
+EVERY_MODEL = {
+    "state", "fault_code", "good_count", "scrap_count", "energy", "power", "cycle_time",
+    "running", "faulted", "auto_mode",
+}  # fmt: skip
 QUANTITIES = {
     "cnc": {
         "spindle_speed", "spindle_power", "spindle_temp", "vibration", "coolant_temp", "feed_rate",

@@ -38,7 +38,7 @@ from smartfab.devices.mqtt.topics import DEFAULT_ENTERPRISE, uns_binding, uns_to
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
-from smartfab.platform.points import EventBatch, PointBatch, Quality
+from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,7 @@ class EdgeStats:
     points_forwarded: int = 0  # acknowledged by the broker
     messages: int = 0
     broker_outages: int = 0
+    source_outages: int = 0  # of the devices read (recorded by their connectors)
     refused: int = 0  # messages the broker acknowledged without taking them (e.g. no subscriber)
     broker_connected: bool = False
     last_error: str = ""
@@ -280,10 +281,10 @@ class EdgeAgent:
         return take
 
     async def _event(self, batch: EventBatch) -> None:
-        # Connector gaps stay local: the server sees the outage as a gap in the data, and the
-        # agent's log says why.
-        for detail in batch.detail.tolist():
-            log.warning("edge: %s", detail)
+        # A source's outage reaches the servers as its signals' BAD points (forwarded like any
+        # point, see Connector); its gap event stays here, counted, and the connector's log
+        # lines say what was lost, why and for how long.
+        self.stats.source_outages += int((batch.kind == EventKind.GAP).sum())
 
     # --- disk -> broker ----------------------------------------------------------------------
     async def _forward(self) -> None:

@@ -1,4 +1,5 @@
-"""Modbus TCP connector: polls the register blocks of one connection and decodes them vectorised.
+"""Modbus TCP connector: polls the blocks of one connection (coils, discrete inputs, holding and
+input registers, of any unit id) and decodes them vectorised.
 
 A block that the device refuses (exception response) or answers with something that is not the
 registers asked for yields no points and counts an error naming the block and its signals; nothing
@@ -13,11 +14,12 @@ import logging
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, quiet_library
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
     Float64Array,
@@ -25,15 +27,17 @@ from smartfab.devices.modbus.registers import (
     RegisterMap,
     decode,
     encode_one,
+    pack_bits,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import REGISTER_WORDS, ModbusBinding, Plant, Signal
+from smartfab.model.plant import ModbusBinding, Plant, Signal
 from smartfab.platform.points import PointBatch, Quality, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
+quiet_library("pymodbus.logging")
 
-_FUNCTION_CODE = {"holding": 3, "input": 4}
+_FUNCTION_CODE = {"coil": 1, "discrete_input": 2, "holding": 3, "input": 4}
 
 
 class ModbusConnector(Connector):
@@ -64,6 +68,10 @@ class ModbusConnector(Connector):
         self._client: AsyncModbusTcpClient | None = None
         self._block_errors: dict[int, str] = {}  # block index -> its current problem
         self.status.signals = len(register_map.paths)
+
+    @property
+    def signal_ids(self) -> npt.NDArray[np.int32]:
+        return self._ids
 
     @classmethod
     def from_plant(
@@ -126,13 +134,14 @@ class ModbusConnector(Connector):
         conn = self.map.connection
         if client is None or not client.connected:
             raise ConnectionError(f"connection to {conn.host}:{conn.port} lost")
-        read = (
-            client.read_holding_registers
-            if block.table == "holding"
-            else client.read_input_registers
-        )
+        read = {
+            "coil": client.read_coils,
+            "discrete_input": client.read_discrete_inputs,
+            "holding": client.read_holding_registers,
+            "input": client.read_input_registers,
+        }[block.table]
         try:
-            response = await read(block.start, count=block.count, device_id=conn.unit)
+            response = await read(block.start, count=block.count, device_id=block.unit)
         except ConnectionException as exc:
             raise ConnectionError(f"connection to {conn.host}:{conn.port} lost: {exc}") from exc
         except ModbusIOException as exc:
@@ -143,56 +152,76 @@ class ModbusConnector(Connector):
         if response.isError():
             self._block_error(index, block, _exception_text(response))
             return None
-        registers = getattr(response, "registers", None)
-        if response.function_code != _FUNCTION_CODE[block.table] or registers is None:
+        # A bit answer is padded to whole bytes: only the first ``count`` bits are asked for.
+        answer = getattr(response, "bits" if block.bits else "registers", None)
+        if response.function_code != _FUNCTION_CODE[block.table] or answer is None:
             self._block_error(index, block, f"unexpected response {type(response).__name__}")
             return None
-        if len(registers) != block.count:
-            self._block_error(index, block, f"{len(registers)} registers in the answer")
+        if len(answer) < block.count or (not block.bits and len(answer) != block.count):
+            unit = "bits" if block.bits else "registers"
+            self._block_error(index, block, f"{len(answer)} {unit} in the answer")
             return None
         if self._block_errors.pop(index, None) is not None:
             log.info("%s: %s read again", self.name, block.describe(self.map.paths))
-        return block.decode(np.asarray(registers, dtype=np.uint16))
+        if block.bits:
+            return block.decode(pack_bits(answer[: block.count]))
+        return block.decode(np.asarray(answer, dtype=np.uint16))
 
     # --- setpoints ---------------------------------------------------------------------------
 
     async def _write_setpoint(self, path: str, signal: Signal, value: float) -> None:
         binding = _binding(signal)
-        try:
-            words = encode_one(value, binding)
-        except SmartfabError as exc:
-            raise SetpointError(f"{path}: {exc}") from None
+        unit = self._unit(binding)
         client = self._connected()
-        unit = self.map.connection.unit
         try:
-            response = await client.write_registers(binding.register, words, device_id=unit)
+            if binding.table == "coil":
+                where = f"coil {binding.register}"
+                response = await client.write_coil(
+                    binding.register, bool(value), device_id=unit
+                )  # FC5
+            else:
+                where = f"holding register {binding.register}"
+                try:
+                    words = encode_one(value, binding)
+                except SmartfabError as exc:
+                    raise SetpointError(f"{path}: {exc}") from None
+                # FC6 for one register: devices that implement only it are common.
+                if len(words) == 1:
+                    response = await client.write_register(
+                        binding.register, words[0], device_id=unit
+                    )
+                else:
+                    response = await client.write_registers(binding.register, words, device_id=unit)
         except (ConnectionException, ModbusIOException) as exc:
             raise SetpointError(f"{path}: write to unit {unit} failed: {exc}") from exc
         if response.isError():
             raise SetpointError(
-                f"{path}: unit {unit} refused the write to holding register "
-                f"{binding.register}: {_exception_text(response)}"
+                f"{path}: unit {unit} refused the write to {where}: {_exception_text(response)}"
             )
         log.info("%s: wrote %s = %g", self.name, path, value)
 
     async def _read_setpoint(self, path: str, signal: Signal) -> float:
         binding = _binding(signal)
+        unit = self._unit(binding)
         client = self._connected()
-        unit = self.map.connection.unit
-        count = REGISTER_WORDS[binding.type]
+        count = binding.words
+        read = client.read_coils if binding.table == "coil" else client.read_holding_registers
         try:
-            response = await client.read_holding_registers(
-                binding.register, count=count, device_id=unit
-            )
+            response = await read(binding.register, count=count, device_id=unit)
         except (ConnectionException, ModbusIOException) as exc:
             raise SetpointError(f"{path}: read from unit {unit} failed: {exc}") from exc
-        registers = getattr(response, "registers", None)
-        if response.isError() or registers is None or len(registers) != count:
+        answer = getattr(response, "bits" if binding.table == "coil" else "registers", None)
+        if response.isError() or answer is None or len(answer) < count:
             raise SetpointError(f"{path}: unit {unit} did not answer the read: {response}")
-        words = np.asarray(registers, dtype=np.uint16)
+        if binding.table == "coil":
+            return float(answer[0])
+        words = np.asarray(answer[:count], dtype=np.uint16)
         return float(
             decode(words, binding.type, binding.word_order, binding.scale, binding.offset)[0]
         )
+
+    def _unit(self, binding: ModbusBinding) -> int:
+        return self.map.connection.unit if binding.unit is None else binding.unit
 
     def _connected(self) -> AsyncModbusTcpClient:
         client = self._client
@@ -202,7 +231,7 @@ class ModbusConnector(Connector):
         return client
 
     def _block_error(self, index: int, block: ReadBlock, problem: str) -> None:
-        message = f"{block.describe(self.map.paths)} of unit {self.map.connection.unit}: {problem}"
+        message = f"{block.describe(self.map.paths)}: {problem}"
         self.status.errors += 1
         self.status.last_error = message
         # Log when a block's problem starts or changes, not on every poll of a persistent one.

@@ -168,10 +168,20 @@ class MqttConnector(Connector):
         self._acks: set[asyncio.Task[None]] = set()
         self.rejected: dict[str, int] = {}  # reason -> messages (or values) rejected for it
         self.status.signals = len(bound)
+        self._signal_ids = [b.signal_id for b in bound]
         self.status.extra.update(messages=0, rebirth_requests=0)
         self._logged: set[tuple[str, str]] = set()
         self._client: aiomqtt.Client | None = None
         self._inbox: asyncio.Queue[aiomqtt.Message] | None = None
+
+    @property
+    def signal_ids(self) -> list[int]:
+        return self._signal_ids
+
+    @property
+    def redelivers(self) -> bool:
+        # A kept session: the broker queues the QoS >= 1 messages while we are away.
+        return self.options.session_expiry_s > 0 and self.options.qos > 0
 
     @classmethod
     def from_plant(
@@ -358,6 +368,15 @@ class MqttConnector(Connector):
             for topic, payload in commands:
                 log.info("%s: asking for a Sparkplug rebirth on %s", self.name, topic)
                 await client.publish(topic, payload, qos=0)
+        if host is not None and host.sources:
+            changes, host.sources = host.sources, []
+            for c in changes:
+                if c.lost:
+                    await self.source_lost(
+                        c.key, c.what, c.why, c.signal_ids, "waiting for its birth", c.ts_us
+                    )
+                else:
+                    await self.source_back(c.key, c.ts_us)
         if len(out):
             await emit(out.batch())
         self._acknowledge(client, [(m.mid, m.qos) for m in messages if m.qos])

@@ -50,6 +50,18 @@ NodeKey = tuple[str, str]
 Command = tuple[str, bytes]  # topic, payload to publish
 
 
+@dataclass(frozen=True, slots=True)
+class SourceChange:
+    """An edge node or device died (``lost``) or was born again."""
+
+    key: str  # "group/edge" or "group/edge/device"
+    what: str
+    lost: bool
+    ts_us: int
+    why: str = ""
+    signal_ids: tuple[int, ...] = ()  # those the death silences
+
+
 def metric_value(metric: Metric) -> float | None:
     """The metric's value as a number, or None when it is not numeric (text, bytes, ...)."""
     kind = metric.WhichOneof("value")
@@ -119,6 +131,7 @@ class SparkplugHost:
         self.rebirth_interval_s = rebirth_interval_s
         self._clock = clock
         self.commands: list[Command] = []
+        self.sources: list[SourceChange] = []  # deaths and births, in order, for the connector
         self.rebirth_requests = 0
 
     def knows(self, topic: SparkplugTopic) -> bool:
@@ -150,6 +163,8 @@ class SparkplugHost:
             problems.append(Reject("unknown_topic", f"no signal bound to device {topic}"))
             return problems
         kind = topic.kind
+        if kind in ("NBIRTH", "DBIRTH"):
+            self.sources.append(SourceChange(_key(topic), _what(topic), False, received_us))
         if kind == "NBIRTH":
             node.born, node.bdseq = True, _bdseq(payload.metrics)
             node.rebirth_at = -math.inf
@@ -173,7 +188,10 @@ class SparkplugHost:
         elif kind == "DDEATH":
             device.born = False
             ts = _us(payload.timestamp) if payload.HasField("timestamp") else received_us
-            _bad(device.bound.values(), ts, out)
+            self.sources.append(SourceChange(
+                _key(topic), _what(topic), True, ts, "sent DDEATH",
+                tuple(device.bound.values()),
+            ))  # fmt: skip
         elif kind == "NDEATH":
             bdseq = _bdseq(payload.metrics)
             if bdseq is not None and node.bdseq is not None and bdseq != node.bdseq:
@@ -183,10 +201,14 @@ class SparkplugHost:
                 ))  # fmt: skip
                 return problems
             node.born, node.seq = False, None
-            # The will was registered when the node connected: its timestamp is not the death's.
             for d in node.devices.values():
                 d.born = False
-                _bad(d.bound.values(), received_us, out)
+            # The will was registered when the node connected: its timestamp is not the death's.
+            self.sources.append(SourceChange(
+                _key(topic), _what(topic), True, received_us,
+                f"sent NDEATH (bdSeq {bdseq}): its MQTT session ended",
+                tuple(sid for d in node.devices.values() for sid in d.bound.values()),
+            ))  # fmt: skip
         return problems
 
     def _sequence(
@@ -275,12 +297,13 @@ def _us(ms: int) -> int:
     return min(ms * 1000, _MAX_US)
 
 
-def _bad(signal_ids: Iterable[int], ts_us: int, out: Columns) -> None:
-    for sid in signal_ids:
-        out.ts.append(ts_us)
-        out.signal_id.append(sid)
-        out.value.append(math.nan)
-        out.quality.append(Quality.BAD)
+def _key(topic: SparkplugTopic) -> str:
+    return "/".join(p for p in (topic.group, topic.edge, topic.device) if p is not None)
+
+
+def _what(topic: SparkplugTopic) -> str:
+    kind = "device" if topic.device is not None else "edge node"
+    return f"Sparkplug {kind} {_key(topic)}"
 
 
 class SparkplugEdge:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
@@ -29,7 +30,7 @@ from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, quiet_library
 from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import OpcUaConnection, Plant, Signal
@@ -37,6 +38,13 @@ from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
+quiet_library(
+    "asyncua.client.client",
+    "asyncua.client.ua_client.UASocketProtocol",
+    "asyncua.client.ua_client.UaClient",
+    "asyncua.client.ua_session",
+    "asyncua.client.ua_session.UaSession",
+)
 
 _BAD = 0x80000000  # StatusCode severity bits: 00 good, 01 uncertain, 1x bad
 _KEEPALIVE_MS = 5_000  # how often an idle subscription still hears from the server
@@ -119,6 +127,10 @@ class OpcUaConnector(Connector):
         self._failed: asyncio.Future[Exception] | None = None
         self._rejected: set[int] = set()  # handles whose wrong-typed value was logged already
         self._variant_types: dict[str, ua.VariantType] = {}  # setpoint path -> its node's type
+
+    @property
+    def signal_ids(self) -> npt.NDArray[np.int32]:
+        return self._ids
 
     @classmethod
     def from_plant(

@@ -1,15 +1,15 @@
 """A virtual Modbus TCP device: a real pymodbus server on a socket, serving the registers of the
 plant's Modbus-bound signals.
 
-One server stands for one host:port; every unit id of the connections given gets its own holding
-and input register tables (two connections to the same unit share them). Values are set as
-engineering values and encoded through ``smartfab.devices.modbus.registers``, the same code the
-connector decodes with.
+One server stands for one host:port; every unit id of the connections given gets its own four
+tables (coils, discrete inputs, holding and input registers; two connections to the same unit
+share them). Values are set as engineering values and encoded through
+``smartfab.devices.modbus.registers``, the same code the connector decodes with.
 
-Clients may write the holding registers of writable signals (setpoints), and only those: a write
-touching any other register is refused with "illegal address", as a PLC refuses writes to its
-read-only data. The simulation sets a setpoint until a client first writes it; from then on the
-registers hold what the client wrote.
+Clients may write the coils and holding registers of writable signals (setpoints), and only those:
+a write touching any other address is refused with "illegal address", as a PLC refuses writes to
+its read-only data. The simulation sets a setpoint until a client first writes it; from then on the
+device holds what the client wrote.
 """
 
 from __future__ import annotations
@@ -24,12 +24,21 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from smartfab.devices.modbus.registers import Float64Array, RegisterMap, Table, Words, decode
+from smartfab.devices.modbus.registers import (
+    TABLES,
+    Float64Array,
+    RegisterMap,
+    Table,
+    Words,
+    decode,
+)
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import REGISTER_WORDS, ModbusBinding, ModbusConnection, Plant
+from smartfab.model.plant import BIT_TABLES, ModbusBinding, ModbusConnection, Plant
 
-_READ_TABLE: dict[int, Table] = {3: "holding", 4: "input"}  # function code -> table
-_WRITE_HOLDING = {6, 16}  # write single register, write multiple registers
+# function code -> the table it reads
+_READ_TABLE: dict[int, Table] = {1: "coil", 2: "discrete_input", 3: "holding", 4: "input"}
+# function code -> the table it writes: single and multiple coils, single and multiple registers
+_WRITE_TABLE: dict[int, Table] = {5: "coil", 15: "coil", 6: "holding", 16: "holding"}
 
 
 class VirtualModbusServer:
@@ -55,26 +64,33 @@ class VirtualModbusServer:
         self.paths: tuple[str, ...] = tuple(p for m in self.maps for p in m.paths)
         self._bounds = np.cumsum([0, *(len(m.paths) for m in self.maps)])
         self._values = np.zeros(len(self.paths), np.float64)
+        # unit -> table -> addresses (registers, or bits of a bit table), the largest any
+        # connection to the unit declares
         sizes: dict[int, dict[Table, int]] = {}
         for m in self.maps:
-            size = sizes.setdefault(m.connection.unit, {"holding": 0, "input": 0})
-            size["holding"] = max(size["holding"], m.connection.holding_registers)
-            size["input"] = max(size["input"], m.connection.input_registers)
+            for unit in m.units:
+                size = sizes.setdefault(unit, dict.fromkeys(TABLES, 0))
+                for t in TABLES:
+                    size[t] = max(size[t], m.connection.table_size(t))
         self._sizes = sizes
-        # Setpoints: unit -> holding register -> (slot, binding) for every register they span.
-        self._writable: dict[int, dict[int, tuple[int, ModbusBinding]]] = {}
+        # Setpoints: (unit, table) -> address -> (slot, binding) for every address they span.
+        self._writable: dict[tuple[int, Table], dict[int, tuple[int, ModbusBinding]]] = {}
         slots = {path: i for i, path in enumerate(self.paths)}
         for ref in plant.iter_signals():
             b = ref.signal.source.modbus
             if ref.signal.writable and b is not None and ref.path in slots:
-                unit = plant.connection(b.connection)
-                assert isinstance(unit, ModbusConnection)
-                registers = self._writable.setdefault(unit.unit, {})
-                for r in range(b.register, b.register + REGISTER_WORDS[b.type]):
-                    registers[r] = (slots[ref.path], b)
+                conn = plant.connection(b.connection)
+                assert isinstance(conn, ModbusConnection)
+                unit = conn.unit if b.unit is None else b.unit
+                addresses = self._writable.setdefault((unit, b.table), {})
+                for r in range(b.register, b.register + b.words):
+                    addresses[r] = (slots[ref.path], b)
         self.held = np.zeros(len(self.paths), np.bool_)  # setpoints a client wrote
+        # Bit tables are kept packed, 16 bits a word (see registers.pack_bits), which is also
+        # how pymodbus stores them.
         self.images: dict[int, dict[Table, Words]] = {
-            unit: {t: np.zeros(n, np.uint16) for t, n in s.items()} for unit, s in sizes.items()
+            unit: {t: np.zeros(_words(t, n), np.uint16) for t, n in s.items()}
+            for unit, s in sizes.items()
         }
         self._server: ModbusTcpServer | None = None
 
@@ -94,20 +110,26 @@ class VirtualModbusServer:
     def _encode(self) -> None:
         for i, m in enumerate(self.maps):
             lo, hi = self._bounds[i], self._bounds[i + 1]
-            m.encode_into(self.images[m.connection.unit], self._values[lo:hi])
+            m.encode_into(self.images, self._values[lo:hi])
 
-    def _client_write(self, unit: int, address: int, words: list[int]) -> ExcCodes | None:
-        """Take a client's write of ``words`` from holding register ``address``: only setpoint
-        registers may be written."""
-        writable = self._writable.get(unit, {})
-        targets = [writable.get(r) for r in range(address, address + len(words))]
-        if not words or any(t is None for t in targets):
+    def _client_write(
+        self, unit: int, table: Table, address: int, values: list[int]
+    ) -> ExcCodes | None:
+        """Take a client's write of ``values`` (register words, or coil bits) from ``address``:
+        only setpoint addresses may be written."""
+        writable = self._writable.get((unit, table), {})
+        targets = [writable.get(r) for r in range(address, address + len(values))]
+        if not values or any(t is None for t in targets):
             return ExcCodes.ILLEGAL_ADDRESS
         image = self.images[unit]["holding"]
-        image[address : address + len(words)] = words
+        if table == "holding":  # a write may cover a part of a value: decode the whole one
+            image[address : address + len(values)] = values
         for slot, b in {t[0]: t[1] for t in targets if t is not None}.items():
-            registers = image[b.register : b.register + REGISTER_WORDS[b.type]]
-            self._values[slot] = decode(registers, b.type, b.word_order, b.scale, b.offset)[0]
+            if table == "coil":
+                self._values[slot] = float(bool(values[b.register - address]))
+            else:
+                words = image[b.register : b.register + b.words]
+                self._values[slot] = decode(words, b.type, b.word_order, b.scale, b.offset)[0]
             self.held[slot] = True
         self._encode()
         return None
@@ -144,17 +166,21 @@ class VirtualModbusServer:
             await listener.wait_closed()
 
     def _device(self, unit: int) -> SimDevice:
-        # Writes reach on_access only where pymodbus' store is writable; it refuses the others.
-        readonly = not self._writable.get(unit)
+        writable = {t for u, t in self._writable if u == unit}
+        image = self.images[unit]
 
-        def table(n: int) -> list[SimData]:
+        def table(t: Table) -> list[SimData]:
+            # Writes reach on_access only where pymodbus' store is writable; it refuses others.
+            readonly = t not in writable
+            n = self._sizes[unit][t]
+            if t in BIT_TABLES:
+                # pymodbus needs bits in both bit tables; a device without the table refuses
+                # every access to it (on_access below).
+                return [SimData(0, values=[False] * 16, count=max(1, _words(t, n)),
+                                datatype=DataType.BITS, readonly=readonly)]  # fmt: skip
             if n == 0:  # a device without this table answers "illegal address"
                 return [SimData(0, datatype=DataType.INVALID)]
             return [SimData(0, count=n, datatype=DataType.REGISTERS, readonly=readonly)]
-
-        # pymodbus needs coils and discrete inputs too; the plant model has none, so one of each.
-        bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS, readonly=True)]
-        image = self.images[unit]
 
         async def on_access(
             function_code: int,
@@ -165,26 +191,32 @@ class VirtualModbusServer:
             _set_values: list[int] | list[bool] | None,
         ) -> ExcCodes | None:
             if _set_values is not None:
-                if function_code not in _WRITE_HOLDING:
+                target = _WRITE_TABLE.get(function_code)
+                if target is None:
                     return ExcCodes.ILLEGAL_FUNCTION
-                return self._client_write(unit, address, [int(v) for v in _set_values])
-            # The images are the truth; copy just the requested range into pymodbus' store.
+                return self._client_write(unit, target, address, [int(v) for v in _set_values])
+            # The images are the truth; copy the requested range into pymodbus' store. For bits
+            # ``address`` counts bits and ``count`` the 16-bit words that hold them.
             table_name = _READ_TABLE.get(function_code)
+            if table_name is not None and self._sizes[unit][table_name] == 0:
+                return ExcCodes.ILLEGAL_ADDRESS
             if table_name is not None:
-                lo = address - start_address
-                registers[lo : lo + count] = image[table_name][address : address + count].tolist()
+                first = address // 16 if table_name in BIT_TABLES else address
+                lo = first - start_address
+                registers[lo : lo + count] = image[table_name][first : first + count].tolist()
             return None
 
         return SimDevice(
             unit,
-            simdata=(
-                bits,
-                list(bits),
-                table(self._sizes[unit]["holding"]),
-                table(self._sizes[unit]["input"]),
-            ),
+            simdata=(table("coil"), table("discrete_input"), table("holding"), table("input")),
             action=on_access,
+            use_bit_addressing=True,  # coil n is bit n % 16 of word n // 16, as in the images
         )
+
+
+def _words(table: Table, n: int) -> int:
+    """The 16-bit words of an image of ``n`` addresses of ``table``."""
+    return -(-n // 16) if table in BIT_TABLES else n
 
 
 def _listener(server: ModbusTcpServer) -> asyncio.Server:

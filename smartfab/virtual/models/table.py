@@ -28,7 +28,12 @@ from types import MappingProxyType
 DRIVERS = frozenset({"on", "run", "act", "busy", "cpm", "job", "mat", "amb"})
 
 # Quantities every model has, read straight off the machine's timeline rather than computed.
-TIMELINE_QUANTITIES = frozenset({"state", "fault_code", "good_count", "scrap_count", "cycle_time"})
+TIMELINE_QUANTITIES = frozenset({
+    "state", "fault_code", "good_count", "scrap_count", "cycle_time",
+    # 0/1, the bits a PLC shows as discrete inputs or coils. The simulated operator never picks
+    # manual mode: a machine that is on is in automatic.
+    "running", "faulted", "auto_mode",
+})  # fmt: skip
 
 WEAR = "wear."  # prefix of the wear factors
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import aiomqtt
 import numpy as np
@@ -19,13 +20,16 @@ from smartfab.devices.edge.agent import (
     server_plant,
 )
 from smartfab.devices.edge.buffer import DiskBuffer
+from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.devices.mqtt.payload import Columns, JsonTopic
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch, Quality, now_us
 from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.modbus.server import VirtualModbusServer
 from smartfab.virtual.runner import RunnerProcess
 from tests.conftest import demo_plant_on_free_ports
+from tests.devices.modbus.plants import FAST, device_plant
 from tests.devices.mqtt.broker import HOST, shared_broker_port
 
 PLANT = load_plant(DEMO_PLANT)
@@ -140,3 +144,59 @@ async def test_reads_the_plant_devices_and_publishes_them(tmp_path) -> None:  # 
                 agent.stop()
                 await asyncio.wait_for(task, 30)
                 buffer.close()
+
+
+async def test_a_device_outage_reaches_the_broker_as_bad_points(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The agent records a device's outage the way every connector does: the device's signals go
+    to the servers as BAD points without a value when it is lost, values follow once it is back,
+    and the outage is counted."""
+    port = shared_broker_port()
+    device = VirtualModbusServer(device_plant())
+    device.set_values(np.arange(4), [21.5, 1.5, 7, 0.25])
+    await device.start()
+    plant = device_plant(device.port)
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    enterprise = f"t{uuid.uuid4().hex[:10]}"
+    served = Plant.model_validate(server_plant(plant, host=HOST, enterprise=enterprise))
+    fields: dict[str, list[tuple[str, int]]] = {}
+    for ref in served.iter_signals():
+        b = ref.signal.source.mqtt
+        assert b is not None
+        fields.setdefault(b.topic, []).append((b.field, ids[ref.path]))
+    topics = {topic: JsonTopic(f) for topic, f in fields.items()}
+    buffer = DiskBuffer(tmp_path / "edge")
+    options = EdgeOptions(host=HOST, port=port, enterprise=enterprise, client_id=enterprise)
+    source = ModbusConnector.from_plant(plant, "plc", ids, timeout_s=0.5, backoff=FAST)
+    agent = EdgeAgent(plant, buffer, options, [source], ids)
+    received: list[PointBatch] = []
+    try:
+        async with aiomqtt.Client(HOST, port) as client:
+            await client.subscribe(f"{enterprise}/#", qos=1)
+            task = asyncio.create_task(agent.run())
+
+            async def until(condition: Callable[[PointBatch], bool]) -> None:
+                async with asyncio.timeout(20):
+                    async for message in client.messages:
+                        payload = bytes(message.payload)  # type: ignore[arg-type]
+                        received.append(decode([(message.topic.value, payload)], topics))
+                        if condition(PointBatch.concat(received)):
+                            return
+
+            try:
+                await until(lambda p: bool((p.value == 21.5).any()))
+                await device.stop()
+                await until(lambda p: int((p.quality == Quality.BAD).sum()) >= 4)
+                device.set_values([0], [22.5])
+                await device.start()
+                await until(lambda p: bool((p.value == 22.5).any()))
+            finally:
+                agent.stop()
+                await asyncio.wait_for(task, 30)
+                buffer.close()
+    finally:
+        await device.stop()
+    points = PointBatch.concat(received)
+    bad = points.take(points.quality == Quality.BAD)
+    assert sorted(bad.signal_id.tolist()) == [0, 1, 2, 3] and np.isnan(bad.value).all()
+    assert len(set(bad.ts.tolist())) == 1  # all at the outage's start
+    assert agent.stats.source_outages == 1

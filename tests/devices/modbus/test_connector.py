@@ -55,7 +55,7 @@ async def test_an_exception_response_costs_only_its_block(
     assert 104 not in got.points.signal_id  # nothing emitted for the refused block
     assert set(got.points.signal_id.tolist()) == {100, 101, 102, 103}
     assert connector.status.last_error == (
-        "holding registers 50-50 (s/a/l/c/e/far) of unit 1: exception response 2 (illegal_address)"
+        "unit 1 holding registers 50-50 (s/a/l/c/e/far): exception response 2 (illegal_address)"
     )
     warnings = [r.getMessage() for r in caplog.records if "no points from it" in r.getMessage()]
     assert len(warnings) == 1  # a persistent problem is logged once, counted every poll
@@ -122,12 +122,13 @@ async def test_a_device_answering_the_wrong_length_yields_errors_not_points() ->
     assert connector.status.state == "stopped"
 
 
-async def test_reconnects_after_the_device_went_away_with_one_gap(
-    device: VirtualModbusServer,
+async def test_reconnects_after_the_device_went_away_with_one_outage(
+    device: VirtualModbusServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     connector = connector_for(device_plant(device.port))
     async with running(connector) as got:
         await got.wait_for(lambda: len(got.batches) >= 2)
+        caplog.clear()
         stopped = now_us()
         await device.stop()
         await asyncio.sleep(0.6)
@@ -142,5 +143,9 @@ async def test_reconnects_after_the_device_went_away_with_one_gap(
     assert stopped <= start <= stopped + 300_000  # noticed at the next poll
     assert start + seconds * 1e6 >= restarted  # covers the outage
     assert connector.status.gaps == 1
-    after = got.points.take(got.points.ts >= restarted)
+    got.assert_one_outage(connector.signal_ids, lasted_s=0.6)
+    (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]  # and no traceback
+    assert line.exc_info is None and line.message.startswith("plc: modbus connection 'plc' to ")
+    assert line.message.endswith("; 4 signals marked bad; reconnecting")
+    after = got.good.take(got.good.ts >= restarted)
     assert len(after) >= 4 and 99.0 in after.value

@@ -4,15 +4,18 @@ import numpy as np
 import pytest
 
 from smartfab.devices.modbus.registers import (
+    MAX_READ_BITS,
     MAX_READ_REGISTERS,
     RegisterMap,
     Table,
     Words,
     decode,
     encode,
+    encode_one,
+    pack_bits,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import REGISTER_WORDS
+from smartfab.model.plant import REGISTER_WORDS, ModbusBinding
 from tests.devices.bound_plants import modbus_connection, modbus_signal, plant
 
 SAMPLES = {
@@ -20,6 +23,8 @@ SAMPLES = {
     "uint16": [0, 1, 40000, 65535],
     "int32": [-(2**31), -70000, -1, 0, 70000, 2**31 - 1],
     "uint32": [0, 1, 70000, 2**32 - 1],
+    "int64": [-(2**63), -(2**40), -1, 0, 2**53, 2**62],
+    "uint64": [0, 1, 2**53, 2**63, 2**64 - 2**11],  # float64 holds these exactly
     "float32": [-1.5, 0.0, 21.5, 3.0e38, 1.0e-30],
     "float64": [-1.0e300, -2.5, 0.0, np.pi, 1.0e-300],
 }
@@ -109,7 +114,7 @@ def test_image_and_blocks_round_trip_through_the_same_codecs() -> None:
         "input": np.zeros(8, np.uint16),
     }
     values = np.array([21.5, -3.2, 69000.0, -1e-3])
-    m.encode_into(images, values)
+    m.encode_into({1: images}, values)
     assert images["holding"][:2].tolist() == [0x0000, 0x41AC]
     read = np.full(len(values), np.nan)
     for block in m.blocks:
@@ -126,5 +131,51 @@ def test_a_binding_past_the_table_is_an_error_naming_the_signal() -> None:
 def test_block_description_names_registers_and_signals() -> None:
     m = _map([modbus_signal(f"s{i}", i) for i in range(5)])
     assert m.blocks[0].describe(m.paths) == (
-        "holding registers 0-4 (s/a/l/c/e/s0, s/a/l/c/e/s1, s/a/l/c/e/s2 and 2 more)"
+        "unit 1 holding registers 0-4 (s/a/l/c/e/s0, s/a/l/c/e/s1, s/a/l/c/e/s2 and 2 more)"
     )
+
+
+def test_64_bit_integers_saturate_without_overflowing_the_cast() -> None:
+    assert decode(encode([1e30, -1e30], "int64"), "int64").tolist() == [
+        float(np.nextafter(2.0**63, 0)),
+        -(2.0**63),
+    ]
+    assert decode(encode([2.0**64, -5], "uint64"), "uint64").tolist() == [
+        float(np.nextafter(2.0**64, 0)),
+        0.0,
+    ]
+    assert encode([-2], "int64", "little").tolist() == [[0xFFFE, 0xFFFF, 0xFFFF, 0xFFFF]]
+
+
+def test_a_64_bit_setpoint_beyond_its_type_is_refused() -> None:
+    b = ModbusBinding(connection="plc", register=0, type="uint64")
+    assert encode_one(2.0**63, b) == [0x8000, 0, 0, 0]
+    with pytest.raises(SmartfabError, match="outside what a uint64 holds"):
+        encode_one(2.0**64, b)
+
+
+def test_bits_pack_sixteen_to_a_word_least_significant_first() -> None:
+    assert pack_bits([True, False, True]).tolist() == [0b101]
+    assert pack_bits([False] * 16 + [True]).tolist() == [0, 1]
+    assert pack_bits([]).tolist() == []
+
+
+def test_bit_tables_and_register_bits_are_planned_like_registers() -> None:
+    m = _map([
+        *(modbus_signal(f"c{i}", 100 * i, None, table="coil") for i in range(22)),
+        modbus_signal("b3", 5, "uint16", bit=3),
+        modbus_signal("b20", 6, "int32", bit=20),
+        modbus_signal("d", 1, None, table="discrete_input", unit=2),
+    ], coils=2200, discrete_inputs=2)  # fmt: skip
+    blocks = [(b.unit, b.table, b.start, b.count, b.slots.tolist()) for b in m.blocks]
+    assert blocks == [
+        (1, "coil", 0, 1901, list(range(20))),  # holes of 99 bits are read across ...
+        (1, "coil", 2000, 101, [20, 21]),  # ... up to 2000 bits a request
+        (1, "holding", 5, 3, [22, 23]),
+        (2, "discrete_input", 1, 1, [24]),
+    ]
+    assert all(b.count <= MAX_READ_BITS for b in m.blocks)
+    # Bit 20 of a big-word-order int32 is bit 4 of its first register.
+    words = np.zeros(3, np.uint16)
+    words[1] = 1 << 4
+    assert m.blocks[2].decode(words).tolist() == [0.0, 1.0]

@@ -107,25 +107,34 @@ def test_unknown_alias_is_dropped_and_asks_for_rebirth() -> None:
     assert len(h.host.commands) == 1
 
 
-def test_deaths_mark_signals_bad() -> None:
+def test_deaths_and_births_are_outages_of_their_node_or_device() -> None:
     h, e = Host(), edge()
     h.feed(*births(e))
+    assert [(c.key, c.lost) for c in h.host.sources] == [("s/a.l", False), ("s/a.l/c.e", False)]
+    h.host.sources.clear()
     out = h.feed(e.device_death("c.e", 5000))
-    assert sorted(out.signal_id) == [1, 2] and out.ts == [5_000_000] * 2
-    assert all(math.isnan(v) for v in out.value) and set(out.quality) == {Quality.BAD}
+    assert len(out) == 0  # the connector marks the signals bad, as for every outage
+    (death,) = h.host.sources
+    assert (death.key, death.lost, death.ts_us) == ("s/a.l/c.e", True, 5_000_000)
+    assert sorted(death.signal_ids) == [1, 2] and death.what == "Sparkplug device s/a.l/c.e"
     out = h.feed(e.data("c.e", [6], [0], [1.0]))  # a dead device's data: needs a birth
     assert len(out) == 0 and h.reasons() == ["sparkplug_no_birth"]
-    out = h.feed(e.death())  # the node's will: its own and its devices' signals
-    assert sorted(out.signal_id) == [1, 2, 3] and set(out.quality) == {Quality.BAD}
-    assert out.ts == [NOW_US] * 3  # the will's time is its registration's; arrival counts
+    h.host.sources.clear()
+    h.feed(e.death())  # the node's will: its own and its devices' signals
+    (death,) = h.host.sources
+    assert (death.key, death.lost) == ("s/a.l", True) and sorted(death.signal_ids) == [1, 2, 3]
+    assert death.ts_us == NOW_US  # the will's time is its registration's; arrival counts
+    assert "NDEATH (bdSeq 7)" in death.why
 
 
 def test_death_of_an_older_session_is_ignored() -> None:
     h = Host()
     old, new = edge(), SparkplugEdge("s", "a.l", {"c.e": ["temp"]}, bdseq=8)
     h.feed(*new.births(0, {"c.e": [1.0]}))
+    h.host.sources.clear()
     out = h.feed(old.death())
     assert len(out) == 0 and h.reasons() == ["sparkplug_stale_death"]
+    assert h.host.sources == []
 
 
 def test_unbound_devices_and_nodes_are_unknown_topics() -> None:

@@ -120,7 +120,7 @@ async def test_a_wrong_password_or_no_tls_is_refused_and_no_secret_shows(
         connector = connector_for(p)
         async with running(connector) as got:
             await got.wait_for(lambda c=connector: c.status.errors >= 1)
-        assert len(got.points) == 0 and connector.status.last_error
+        assert len(got.good) == 0 and connector.status.last_error
         assert_secret_free(
             caplog.text, json.dumps(asdict(connector.status)), repr(connector.options), repr(p)
         )

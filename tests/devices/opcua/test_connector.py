@@ -131,7 +131,9 @@ async def test_a_value_that_is_not_a_number_is_counted_and_logged(
     assert "'hello'" in logged[0] and TEXT_NODE in logged[0]
 
 
-async def test_reconnects_after_a_server_restart_with_one_gap() -> None:
+async def test_reconnects_after_a_server_restart_with_one_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     own = VirtualOpcUaServer(ua_plant())
     await own.publish([0], [1.0], TS)
     await own.start()
@@ -139,6 +141,7 @@ async def test_reconnects_after_a_server_restart_with_one_gap() -> None:
         connector = connector_for(own.endpoint)
         async with running(connector) as got:
             await got.wait_for(lambda: 1.0 in got.points.value)
+            caplog.clear()
             stopped = now_us()
             await own.stop()
             await asyncio.sleep(1.0)
@@ -147,7 +150,14 @@ async def test_reconnects_after_a_server_restart_with_one_gap() -> None:
             await own.start()
             await got.wait_for(lambda: 2.0 in got.points.value)
         assert_one_gap_covering(got, stopped, restarted)
+        got.assert_one_outage(connector.signal_ids, lasted_s=1.0)
         assert connector.status.gaps == 1
+        # One line says it all: no client library errors or tracebacks around it (the server's
+        # warnings on its restart are the device's, not the connector's).
+        client_side = [r for r in caplog.records if not r.name.startswith("asyncua.server")]
+        (line,) = [r for r in client_side if r.levelno >= logging.WARNING]
+        assert line.exc_info is None and "opcua connection 'ua' to opc.tcp://" in line.message
+        assert " lost: " in line.message and line.message.endswith("reconnecting")
     finally:
         await own.stop()
 

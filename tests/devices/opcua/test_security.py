@@ -78,7 +78,7 @@ async def test_a_client_without_security_is_refused(server: VirtualOpcUaServer) 
     c = connector(server)
     async with running(c) as got:
         await got.wait_for(lambda: c.status.errors >= 1)
-    assert len(got.points) == 0 and c.status.state == "stopped"
+    assert len(got.good) == 0 and c.status.state == "stopped"
     assert "No matching endpoints" in c.status.last_error  # the server offers no None endpoint
 
 
@@ -89,7 +89,7 @@ async def test_an_untrusted_server_is_refused(
     c = connector(server, **secure(pki, "SignAndEncrypt", trusted=other.client_trusts))
     async with running(c) as got:
         await got.wait_for(lambda: c.status.errors >= 1)
-    assert len(got.points) == 0
+    assert len(got.good) == 0
     assert "BadCertificateUntrusted" in c.status.last_error  # the client refused the server
 
 
@@ -103,7 +103,7 @@ async def test_an_untrusted_client_is_refused(
     c = connector(server, **options)
     async with running(c) as got:
         await got.wait_for(lambda: c.status.errors >= 1)
-    assert len(got.points) == 0
+    assert len(got.good) == 0
     assert "BadCertificateUntrusted" in c.status.last_error  # the server refused the client
 
 
