@@ -114,13 +114,15 @@ class Assessment:
         return self.rul_h is not None and self.rul_h <= horizon_h
 
 
-def risk(health: float, rul_h: float | None, low: float | None, high: float | None,
-         horizon_h: float) -> float | None:  # fmt: skip
-    """How likely a failure within the horizon is, to rank equipment by: with a RUL, the share of
-    its interval that falls within the horizon (the interval read as uniform); without, the
-    health lost; None when neither is known."""
+def risk(
+    rul_h: float | None, low: float | None, high: float | None, horizon_h: float
+) -> float | None:
+    """How likely a failure within the horizon is, to rank equipment by: the share of the RUL
+    interval that falls within the horizon (the interval read as uniform). None without a RUL:
+    a health index from the equipment's own baseline says how far its sensors left their normal
+    spread, which no recorded failure has tied to a chance of failing (it ranks those instead)."""
     if rul_h is None or low is None or high is None:
-        return float(np.clip(1.0 - health / 100.0, 0.0, 1.0)) if math.isfinite(health) else None
+        return None
     if high <= low:
         return 1.0 if rul_h <= horizon_h else 0.0
     return float(np.clip((horizon_h - low) / (high - low), 0.0, 1.0))
@@ -255,7 +257,9 @@ class FleetAssessor:
             out += [self._assess(h, step, horizon_h, found, likely, note) for h in group]
         if untrained:
             self.start_training(end_us)
+        # Known risks first, highest first; then the least healthy; unknown health last.
         return sorted(out, key=lambda a: (a.risk is None, -(a.risk or 0.0),
+                                          math.isnan(a.current_health),
                                           a.current_health, a.equipment))  # fmt: skip
 
     def _missing(self, have: int, tried: bool) -> Note:
@@ -411,7 +415,7 @@ class FleetAssessor:
         return Assessment(
             h.equipment, int(h.times[-1]) if rows else None, step, h.signals, h.times, health,
             rul, low, high, anomalies, label, mode,
-            risk(float(health[-1]) if len(health) else math.nan, rul, low, high, horizon_h),
+            risk(rul, low, high, horizon_h),
             health_note, rul_note,
         )  # fmt: skip
 

@@ -55,10 +55,12 @@ def test_fleet_ranked_by_risk(served: tuple[TestClient, DuckDBStore, str]) -> No
     assert r.status_code == 200, r.text
     fleet = r.json()["equipment"]
     assert len(fleet) == 17  # every machine of the virtual factory
-    risks = [e["risk"] for e in fleet]
-    assert risks == sorted(risks, reverse=True)
-    # Six hours hold no recorded failure: no RUL model, health from each machine's baseline.
+    # Six hours hold no recorded failure: no RUL model, health from each machine's baseline,
+    # and no chance of failing to state; the least healthy first.
     assert {e["model"] for e in fleet} == {"baseline"}
+    assert all(e["risk"] is None and e["rul_note"]["code"] == "failures" for e in fleet)
+    health = [e["health"] for e in fleet]
+    assert health == sorted(health)
     assert all(e["rul_h"] is None and 0 <= e["health"] <= 100 for e in fleet)
     cnc = next(e for e in fleet if e["equipment"] == CNC)
     assert cnc["open_orders"] == 1

@@ -114,7 +114,7 @@ async function fleetPage(root, refresh) {
         fleet.equipment.map((e, i) => h("tr", { class: e.failure_predicted ? "alarm-unack" : "", dataset: { equipment: e.equipment } },
           h("td", { class: "num" }, String(i + 1)),
           h("td", {}, h("a", { href: `#/maintenance/${e.equipment}` }, leaf(e.equipment))),
-          h("td", {}, riskBar(e.risk, e.health_note)),
+          h("td", {}, riskBar(e.risk, e.health === null ? e.health_note : e.rul_note)),
           h("td", { class: "num" }, e.health === null ? unknown(e.health_note) : num(e.health, 0)),
           h("td", {}, rul(e)),
           h("td", { class: "num" }, String(e.anomalies)),
