@@ -42,13 +42,17 @@ class Collected:
         points = self.points
         return points.take(points.quality == Quality.GOOD)
 
-    def assert_one_outage(self, signal_ids: object, lasted_s: float) -> None:
+    def assert_one_outage(self, signal_ids: object, back_us: int | None = None) -> None:
         """The way every outage is recorded: each of ``signal_ids`` got one BAD point without a
-        value at the outage's start, and one gap event from that start lasted ``lasted_s`` or
-        more (and less than a minute)."""
+        value at the outage's start, and one gap event from that start, shorter than a minute,
+        that lasts at least until ``back_us``, when the source was started again (a connector
+        cannot be back before its source; a wall-clock length would depend on the machine's
+        load)."""
         gaps = self.gaps
         assert len(gaps) == 1, gaps.detail.tolist()
-        assert gaps.code[0] == "connection_lost" and lasted_s <= gaps.value[0] < 60
+        assert gaps.code[0] == "connection_lost" and 0 <= gaps.value[0] < 60
+        if back_us is not None:  # within a millisecond: the length is stored as seconds
+            assert int(gaps.ts[0]) + gaps.value[0] * 1e6 >= back_us - 1_000
         points = self.points
         # (A device may also deliver BAD points of its own, at other times.)
         bad = points.take((points.quality == Quality.BAD) & (points.ts == gaps.ts[0]))

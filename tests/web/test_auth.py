@@ -7,7 +7,6 @@ must say who may use it, here and in its route."""
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +21,11 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.security.events import Kind
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime.ingestion import Ingestion
 from smartfab.web.api import create_app
 from smartfab.web.auth import ApiLimits
 from smartfab.web.server import ApiServer
 from tests.conftest import FILLED_END_US, FILLED_START_US
+from tests.web.conftest import served_api
 
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
 SIGNAL = f"{CNC}/spindle_power"
@@ -256,25 +255,14 @@ def expected(op: Op, role: str | None, scope: str) -> str:
 async def server(
     tmp_path: Path, filled_store: Path, demo_plant: Plant
 ) -> AsyncIterator[tuple[str, Security, Context]]:
-    shutil.copy(filled_store, tmp_path / "s.duckdb")
-    with DuckDBStore(tmp_path / "s.duckdb") as store, Security(tmp_path / "sec.sqlite") as sec:
+    async with served_api(tmp_path, filled_store, demo_plant) as served:
+        sec = served.security
         sec.users.add("test", "matrix", "viewer", "", PASSWORD)
         sec.users.add("test", "matrix-2", "viewer", "", PASSWORD)
-        ingestion = Ingestion(demo_plant, store)
-        await ingestion.start(connectors=False)
-        limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
-        app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
-        api = ApiServer(app, "127.0.0.1", 0)
-        await api.start()
         alarm = next(
-            a.id for a in ingestion.alarms.alarms(include_normal=True) if a.equipment == CNC
+            a.id for a in served.ingestion.alarms.alarms(include_normal=True) if a.equipment == CNC
         )
-        context = Context(alarm, demo_plant.connections[0].name, itertools.count())
-        try:
-            yield api.url, sec, context
-        finally:
-            await api.stop()
-            await ingestion.stop()
+        yield served.url, sec, Context(alarm, demo_plant.connections[0].name, itertools.count())
 
 
 async def _status(

@@ -11,7 +11,6 @@ The role table itself (who may do what, with valid requests and bodies) is test_
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,15 +21,11 @@ import httpx
 import pytest
 
 from smartfab.model.plant import Plant
-from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.security.roles import PERMISSIONS, PLANT_WIDE, Principal, Role
-from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime.ingestion import Ingestion
-from smartfab.web.api import create_app
 from smartfab.web.auth import ApiLimits
-from smartfab.web.server import ApiServer
 from tests.conftest import FILLED_END_US, FILLED_START_US
+from tests.web.conftest import served_api
 
 MINE = "shenyang/machining"  # the part of the plant the scoped callers hold
 CNC = f"{MINE}/cnc-line-1/cell-1/cnc-01"
@@ -251,26 +246,15 @@ async def _ask(client: httpx.AsyncClient, method: str, url: str, params: Any,
 async def app_server(
     tmp_path: Path, filled_store: Path, demo_plant: Plant
 ) -> AsyncIterator[tuple[str, Security, Values, dict[str, Any]]]:
-    shutil.copy(filled_store, tmp_path / "s.duckdb")
-    with DuckDBStore(tmp_path / "s.duckdb") as store, Security(tmp_path / "sec.sqlite") as sec:
-        ingestion = Ingestion(demo_plant, store)
-        await ingestion.start(connectors=False)
-        limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
-        app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
-        api = ApiServer(app, "127.0.0.1", 0)
-        await api.start()
-        alarms = ingestion.alarms.alarms(include_normal=True)
+    async with served_api(tmp_path, filled_store, demo_plant) as served:
+        alarms = served.ingestion.alarms.alarms(include_normal=True)
         values = Values(
             mine={"asset": CNC, "signal": f"{CNC}/power",
                   "alarm": next(a.id for a in alarms if a.equipment == CNC)},
             other={"asset": PRESS, "signal": f"{PRESS}/power",
                    "alarm": next(a.id for a in alarms if a.equipment == PRESS)},
         )  # fmt: skip
-        try:
-            yield api.url, sec, values, app.openapi()
-        finally:
-            await api.stop()
-            await ingestion.stop()
+        yield served.url, served.security, values, served.app.openapi()
 
 
 def _token(sec: Security, role: str, scope: str) -> dict[str, str]:

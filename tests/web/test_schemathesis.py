@@ -13,7 +13,6 @@ event loop that serves them."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,13 +29,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from smartfab.model.plant import Plant
-from smartfab.platform.queries import PlantData
-from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
-from smartfab.runtime.ingestion import Ingestion
-from smartfab.web.api import create_app
-from smartfab.web.auth import ApiLimits
-from smartfab.web.server import ApiServer
+from tests.web.conftest import served_api
 
 # The live feed is an endless stream: a request for it never completes. It takes no input, and
 # test_auth.py calls it by every role.
@@ -58,28 +52,18 @@ def server(
     tmp_path_factory: pytest.TempPathFactory, filled_store: Path, demo_plant: Plant
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    shutil.copy(filled_store, folder / "s.duckdb")
     ready = threading.Event()
     box: dict[str, Any] = {}
 
     async def serve() -> None:
-        with DuckDBStore(folder / "s.duckdb") as store, Security(folder / "sec.sqlite") as sec:
+        async with served_api(folder, filled_store, demo_plant) as served:
+            sec = served.security
             _, secret = sec.tokens.create("test", "schemathesis", "admin", "", expires_days=1)
-            ingestion = Ingestion(demo_plant, store)
-            await ingestion.start(connectors=False)
-            limits = ApiLimits(requests_per_s=1e6, request_burst=1e6, login_burst=1e6)
-            app = create_app(PlantData(store, demo_plant), ingestion, security=sec, limits=limits)
-            api = ApiServer(app, "127.0.0.1", 0)
-            await api.start()
             stop = asyncio.Event()
-            box.update(url=api.url, secret=secret, stop=stop, loop=asyncio.get_running_loop(),
-                       store=store)  # fmt: skip
+            box.update(url=served.url, secret=secret, stop=stop, loop=asyncio.get_running_loop(),
+                       store=served.store)  # fmt: skip
             ready.set()
-            try:
-                await stop.wait()
-            finally:
-                await api.stop()
-                await ingestion.stop()
+            await stop.wait()
 
     def run() -> None:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from smartfab.model.plant import Plant
-from smartfab.platform.points import PointBatch
+from smartfab.platform.points import PointBatch, now_us
 from tests.devices.bound_plants import EQUIPMENT, modbus_signal
 from tests.devices.modbus.plants import connector_for, device_plant
 from tests.devices.mqtt.broker import free_port
@@ -101,8 +101,9 @@ async def test_a_server_outage_is_one_outage(server: Any) -> None:
         await got.wait_for(lambda: bool(connector.outages), timeout_s=5)
         await asyncio.sleep(0.5)
         server.data_bank.set_coils(5, [False])
+        back = now_us()
         server.start()
         await got.wait_for(lambda: not connector.outages, timeout_s=10)
         await got.wait_for(lambda: values(got.good.take(got.good.ts > got.gaps.ts[0]))
                            .get("run") == 0.0)  # fmt: skip
-    got.assert_one_outage(connector.signal_ids, lasted_s=0.5)
+    got.assert_one_outage(connector.signal_ids, back_us=back)

@@ -21,7 +21,7 @@ import pytest
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector
-from smartfab.platform.points import Quality
+from smartfab.platform.points import Quality, now_us
 from tests.devices.mqtt.broker import mqtt_plant, mqtt_signal, signal_ids
 from tests.devices.sinks import Collected, running
 
@@ -80,11 +80,12 @@ async def test_a_third_party_node_dying_and_born_again_is_one_outage(shared_brok
             node.stdin.close()  # type: ignore[union-attr]  # it exits: the broker sends NDEATH
             await got.wait_for(lambda: (got.points.quality == Quality.BAD).sum() == 3)
             await asyncio.sleep(0.5)
+        back = now_us()
         with edge_node(shared_broker, group) as node:  # born again
             send(node, 1300.0, 2**40 + 2)
             await got.wait_for(lambda: 1300.0 in good(got, force))
     assert good(got, ids["s/a/l/c/e/temp"])[:1] == [20.5]  # from the NBIRTH
     assert 2**40 + 1 in good(got, strokes) and 2**40 + 2 in good(got, strokes)
-    got.assert_one_outage(list(ids.values()), lasted_s=0.5)
+    got.assert_one_outage(list(ids.values()), back_us=back)
     assert "NDEATH" in got.gaps.detail[0] and f"edge node {group}/press-1" in got.gaps.detail[0]
     assert connector.rejected == {}  # the other implementation's messages all understood
