@@ -27,12 +27,21 @@ import numpy as np
 import numpy.typing as npt
 
 from smartfab.model.plant import Signal
-from smartfab.platform.points import EventBatch, EventKind, Int32Array, PointBatch, Quality, now_us
+from smartfab.platform.points import (
+    AnyPoints,
+    EventBatch,
+    EventKind,
+    Int32Array,
+    PointBatch,
+    Quality,
+    now_us,
+)
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
 
-PointSink = Callable[[PointBatch], Awaitable[None]]
+# Points of any kind: numbers, texts (string signals) and arrays (array signals).
+PointSink = Callable[[AnyPoints], Awaitable[None]]
 EventSink = Callable[[EventBatch], Awaitable[None]]
 
 
@@ -197,7 +206,7 @@ class Connector(ABC):
         self._points, self._events = points, events
         next_delay = self.backoff.delays()
 
-        async def emit(batch: PointBatch) -> None:
+        async def emit(batch: AnyPoints) -> None:
             nonlocal next_delay
             status.points += len(batch)
             status.last_data_us = now_us()

@@ -453,8 +453,25 @@ class EquipmentAlarms(_Strict):
 
 # --- hierarchy ---------------------------------------------------------------------------------
 
+ValueKind = Literal["number", "text", "array"]
+
+
+def value_kind(data_type: str) -> ValueKind:
+    """The storage kind of a signal's data type (a type the model does not know is a number, as
+    stores written before strings and arrays existed hold only numbers)."""
+    return "text" if data_type == "string" else "array" if data_type == "array" else "number"
+
+
 SignalRole = Literal["measurement", "state", "fault", "good_count", "scrap_count", "energy"]
-DataType = Literal["float", "int", "bool"]
+# float, int and bool are one number; an enum is an integer whose values have names (a recipe
+# step, a mode), stored as the number and shown by name; string and array values are stored in
+# their own tables (smartfab.platform.points.TextBatch, ArrayBatch).
+DataType = Literal["float", "int", "bool", "enum", "string", "array"]
+NUMERIC_TYPES: frozenset[str] = frozenset({"float", "int", "bool", "enum"})
+# The longest text and array a signal may declare: a product code or an alarm text is far shorter,
+# a spectrum of 4096 bins fits.
+MAX_STRING_LENGTH = 4096
+MAX_ARRAY_LENGTH = 65_536
 
 
 class QualityRange(_Strict):
@@ -520,6 +537,41 @@ class Signal(_Strict):
     # within ``range``, which a writable signal must therefore have.
     writable: bool = False
     quality: QualityRules | None = None
+    # enum: the name of each value (code -> name), as OPC UA EnumStrings or a PLC's table.
+    values: dict[int, str] | None = None
+    # array: the number of elements (required); string: the most characters (default
+    # MAX_STRING_LENGTH; a Modbus string needs it, since it sets how many registers hold it).
+    length: int | None = Field(default=None, ge=1, le=MAX_ARRAY_LENGTH)
+
+    @property
+    def kind(self) -> ValueKind:
+        """How its values are stored: one number, a text, or an array of numbers."""
+        return value_kind(self.type)
+
+    @model_validator(mode="after")
+    def _type_fields(self) -> Signal:
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum signal needs values: the name of each code, e.g. {0: off}")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError(f"values names the codes of an enum signal, not of a {self.type}")
+        if self.type == "array" and self.length is None:
+            raise ValueError("an array signal needs length: how many elements each value has")
+        if self.type == "string" and self.length is not None and self.length > MAX_STRING_LENGTH:
+            raise ValueError(f"length {self.length}: a string holds at most {MAX_STRING_LENGTH}")
+        if self.type not in ("string", "array") and self.length is not None:
+            raise ValueError(f"length is for string and array signals, not for a {self.type}")
+        if self.kind != "number":
+            numeric = [f for f in ("range", "alarms", "quality") if getattr(self, f) is not None]
+            if numeric or self.writable:
+                raise ValueError(
+                    f"{', '.join(numeric + ['writable'] * self.writable)}: only for signals of "
+                    f"one number, and this one is {self.type}"
+                )
+            if self.role != "measurement":
+                raise ValueError(
+                    f"role {self.role} needs a number; a {self.type} signal is a measurement"
+                )
+        return self
 
     @model_validator(mode="after")
     def _writable_bounded(self) -> Signal:
@@ -560,6 +612,8 @@ class Signal(_Strict):
             return f"{value:g} {self.unit} is outside the writable range [{low:g}, {high:g}]"
         if self.type != "float" and value != round(value):
             return f"{value:g} is not a whole number, and the signal is {self.type}"
+        if self.values is not None and int(value) not in self.values:
+            return f"{value:g} is none of the enum's codes {sorted(self.values)}"
         return None
 
 

@@ -16,9 +16,9 @@ import asyncio
 from collections import deque
 
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import EventBatch, PointBatch
+from smartfab.platform.points import AnyPoints, EventBatch
 
-BusItem = PointBatch | EventBatch
+BusItem = AnyPoints | EventBatch
 
 
 class BusClosedError(SmartfabError):
@@ -47,7 +47,7 @@ class Bus:
     def published_batches(self) -> int:
         return self._published
 
-    async def publish_points(self, batch: PointBatch) -> None:
+    async def publish_points(self, batch: AnyPoints) -> None:
         await self._put(batch)
 
     async def publish_events(self, batch: EventBatch) -> None:

@@ -55,10 +55,31 @@ class EventKind:
     WORKORDER = "workorder"  # code = work-order id, detail = JSON (apps.maintenance.workorders)
 
 
+# Values that are not one number travel in their own batches and tables: text (product codes,
+# material lots, recipes, operators) and fixed-length numeric arrays (a profile, a spectrum).
+TEXT_POINT_SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("signal_id", pa.int32()),
+        ("value", pa.string()),
+        ("quality", pa.uint8()),
+    ]
+)
+
+ARRAY_POINT_SCHEMA = pa.schema(
+    [
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("signal_id", pa.int32()),
+        ("value", pa.list_(pa.float64())),
+        ("quality", pa.uint8()),
+    ]
+)
+
 Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 Float64Array = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
+ObjectArray = npt.NDArray[np.object_]
 
 
 def now_us() -> int:
@@ -205,3 +226,161 @@ class EventBatch:
         return EventBatch(
             *(np.concatenate([getattr(b, f) for b in batches]) for f in EventBatch.__slots__)
         )
+
+
+def _ts_column(ts: Int64Array) -> pa.Array:
+    return pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+
+@dataclass(frozen=True, slots=True)
+class TextBatch:
+    """Points of string signals as four columns; ``text`` is a NumPy object array of str (a BAD
+    point carries "")."""
+
+    ts: Int64Array
+    signal_id: Int32Array
+    text: ObjectArray
+    quality: UInt8Array
+
+    @classmethod
+    def empty(cls) -> TextBatch:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, object),
+                   np.empty(0, np.uint8))  # fmt: skip
+
+    @classmethod
+    def of(
+        cls,
+        ts: npt.ArrayLike,
+        signal_id: npt.ArrayLike,
+        text: str | Sequence[str],
+        quality: npt.ArrayLike | int = Quality.GOOD,
+    ) -> TextBatch:
+        """Build a batch from array-likes, broadcasting scalars."""
+        t = np.empty(1 if isinstance(text, str) else len(text), object)
+        t[:] = [text] if isinstance(text, str) else list(text)
+        n = max(t.shape[0], np.asarray(ts).size, np.asarray(signal_id).size)
+        return cls(
+            np.broadcast_to(np.asarray(ts, dtype=np.int64), (n,)).copy(),
+            np.broadcast_to(np.asarray(signal_id, dtype=np.int32), (n,)).copy(),
+            np.broadcast_to(t, (n,)).copy(),
+            np.broadcast_to(np.asarray(quality, dtype=np.uint8), (n,)).copy(),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> TextBatch:
+        return TextBatch(self.ts[index], self.signal_id[index], self.text[index],
+                         self.quality[index])  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [_ts_column(self.ts), pa.array(self.signal_id, pa.int32()),
+             pa.array(self.text, pa.string()), pa.array(self.quality, pa.uint8())],
+            schema=TEXT_POINT_SCHEMA,
+        )  # fmt: skip
+
+    @staticmethod
+    def concat(batches: Sequence[TextBatch]) -> TextBatch:
+        if not batches:
+            return TextBatch.empty()
+        if len(batches) == 1:
+            return batches[0]
+        return TextBatch(
+            *(np.concatenate([getattr(b, f) for b in batches]) for f in TextBatch.__slots__)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayBatch:
+    """Points of array signals, in Arrow's list layout: point i's elements are
+    ``values[offsets[i]:offsets[i + 1]]`` (``offsets`` has one entry more than there are points),
+    so a batch may mix signals of different lengths without an object per point. A BAD point
+    carries no elements."""
+
+    ts: Int64Array
+    signal_id: Int32Array
+    values: Float64Array
+    offsets: Int64Array
+    quality: UInt8Array
+
+    @classmethod
+    def empty(cls) -> ArrayBatch:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float64),
+                   np.zeros(1, np.int64), np.empty(0, np.uint8))  # fmt: skip
+
+    @classmethod
+    def of(
+        cls,
+        ts: npt.ArrayLike,
+        signal_id: npt.ArrayLike,
+        rows: npt.ArrayLike,
+        quality: npt.ArrayLike | int = Quality.GOOD,
+    ) -> ArrayBatch:
+        """Build a batch of points of equal length from a 2-D array-like (one row per point; a
+        1-D one is one point), broadcasting ts, signal_id and quality."""
+        r = np.asarray(rows, dtype=np.float64)
+        r = r.reshape(1, -1) if r.ndim == 1 else r
+        n, width = r.shape
+        return cls(
+            np.broadcast_to(np.asarray(ts, dtype=np.int64), (n,)).copy(),
+            np.broadcast_to(np.asarray(signal_id, dtype=np.int32), (n,)).copy(),
+            np.ascontiguousarray(r).reshape(-1),
+            np.arange(n + 1, dtype=np.int64) * width,
+            np.broadcast_to(np.asarray(quality, dtype=np.uint8), (n,)).copy(),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    @property
+    def lengths(self) -> Int64Array:
+        """How many elements each point has."""
+        return np.diff(self.offsets)
+
+    def row(self, i: int) -> Float64Array:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def take(self, index: npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> ArrayBatch:
+        at = np.arange(len(self))[index]
+        starts, ends = self.offsets[at], self.offsets[at + 1]
+        lengths = ends - starts
+        offsets = np.zeros(len(at) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # Element positions of the chosen rows: each row's start repeated, plus 0..length-1.
+        within = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+        elements = np.repeat(starts, lengths) + within
+        return ArrayBatch(self.ts[at], self.signal_id[at], self.values[elements], offsets,
+                          self.quality[at])  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        values = pa.ListArray.from_arrays(
+            pa.array(self.offsets.astype(np.int32), pa.int32()), pa.array(self.values, pa.float64())
+        )
+        return pa.RecordBatch.from_arrays(
+            [_ts_column(self.ts), pa.array(self.signal_id, pa.int32()), values,
+             pa.array(self.quality, pa.uint8())],
+            schema=ARRAY_POINT_SCHEMA,
+        )  # fmt: skip
+
+    @staticmethod
+    def concat(batches: Sequence[ArrayBatch]) -> ArrayBatch:
+        if not batches:
+            return ArrayBatch.empty()
+        if len(batches) == 1:
+            return batches[0]
+        shifts = np.cumsum([0] + [len(b.values) for b in batches[:-1]])
+        return ArrayBatch(
+            np.concatenate([b.ts for b in batches]),
+            np.concatenate([b.signal_id for b in batches]),
+            np.concatenate([b.values for b in batches]),
+            np.concatenate(
+                [batches[0].offsets[:1]]
+                + [b.offsets[1:] + s for b, s in zip(batches, shifts, strict=True)]
+            ),
+            np.concatenate([b.quality for b in batches]),
+        )
+
+
+# What a connector emits and the bus carries besides events: points of every kind of value.
+AnyPoints = PointBatch | TextBatch | ArrayBatch

@@ -17,7 +17,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from smartfab.platform.points import EventBatch, PointBatch, now_us
+from smartfab.model.plant import ValueKind, value_kind
+from smartfab.platform.points import (
+    AnyPoints,
+    ArrayBatch,
+    EventBatch,
+    PointBatch,
+    TextBatch,
+    now_us,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,35 +104,54 @@ def retention_cutoffs(
     return out
 
 
+_KIND_CODE: dict[str, int] = {"number": 0, "text": 1, "array": 2}
+_KIND_OF_BATCH: dict[type, ValueKind] = {PointBatch: "number", TextBatch: "text",
+                                         ArrayBatch: "array"}  # fmt: skip
+
+
 class KnownSignals:
-    """The catalogued signal ids, as a mask indexed by id: what an append checks its batch against
-    without a query. Every store keeps one and adds the ids of each registration to it."""
+    """The catalogued signal ids and the kind of value each holds, as an array indexed by id
+    (-1: not catalogued): what an append checks its batch against without a query. Every store
+    keeps one and adds each registration to it."""
 
     def __init__(self) -> None:
-        self.mask: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
+        self.kind: npt.NDArray[np.int8] = np.zeros(0, np.int8)
 
     def __len__(self) -> int:
-        return len(self.mask)
+        return len(self.kind)
 
-    def add(self, ids: Iterable[int]) -> None:
-        at = np.fromiter(ids, np.intp)
+    def add(self, signals: Iterable[tuple[int, str]]) -> None:
+        """Add (id, data type) pairs."""
+        pairs = list(signals)
+        at = np.fromiter((i for i, _ in pairs), np.intp, len(pairs))
         size = int(at.max()) + 1 if len(at) else 0
-        if size > len(self.mask):
-            self.mask = np.concatenate([self.mask, np.zeros(size - len(self.mask), np.bool_)])
-        self.mask[at] = True
+        if size > len(self.kind):
+            self.kind = np.concatenate([self.kind, np.full(size - len(self.kind), -1, np.int8)])
+        self.kind[at] = [_KIND_CODE[value_kind(t)] for _, t in pairs]
 
-    def check(self, batch: PointBatch) -> None:
-        """Raise unless every signal id of ``batch`` is catalogued: points of an unknown signal
-        are a caller's error, and the whole batch is refused so that nothing is half-stored."""
-        sid, known = batch.signal_id, self.mask
+    def check(self, batch: AnyPoints) -> None:
+        """Raise unless every signal id of ``batch`` is catalogued and holds the batch's kind of
+        value: points of an unknown signal, or text for a numeric one, are a caller's error, and
+        the whole batch is refused so that nothing is half-stored."""
+        sid, kinds = batch.signal_id, self.kind
         if len(batch) == 0:
             return
-        if sid.min() < 0 or sid.max() >= len(known) or not known[sid].all():
-            inside = (sid >= 0) & (sid < len(known))
-            unknown = np.unique(sid[~inside | ~known[np.where(inside, sid, 0)]])
+        want = _KIND_OF_BATCH[type(batch)]
+        inside = (sid >= 0) & (sid < len(kinds))
+        got = np.where(inside, kinds[np.where(inside, sid, 0)], -1)
+        if (got == -1).any():
+            unknown = np.unique(sid[got == -1])
             raise StoreError(
                 f"points for unknown signal ids {unknown[:10].tolist()}: register the signals "
                 f"first; none of the {len(batch)} points was stored"
+            )
+        wrong = got != _KIND_CODE[want]
+        if wrong.any():
+            ids = np.unique(sid[wrong])
+            held = next(k for k, c in _KIND_CODE.items() if c == got[wrong][0])
+            raise StoreError(
+                f"{want} points for signal ids {ids[:10].tolist()}, which hold {held} values; "
+                f"none of the {len(batch)} points was stored"
             )
 
 
@@ -147,12 +174,24 @@ class Store(ABC):
 
     # --- writing ---------------------------------------------------------------------------
     @abstractmethod
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
-        """Store points and events in one transaction: all of both, or nothing. A (signal, ts)
-        already stored is not stored again; within the batch the last duplicate wins. Returns
-        the numbers of points and events written."""
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
+        """Store points (numbers, and the texts and arrays of string and array signals) and
+        events in one transaction: all of them, or nothing. A (signal, ts) already stored is not
+        stored again; within the batch the last duplicate wins. Returns the numbers of points (of
+        every kind) and events written."""
 
-    def append_points(self, batch: PointBatch) -> int:
+    def append_points(self, batch: AnyPoints) -> int:
+        """Store one batch of points of any kind."""
+        if isinstance(batch, TextBatch):
+            return self.append(PointBatch.empty(), EventBatch.empty(), texts=batch)[0]
+        if isinstance(batch, ArrayBatch):
+            return self.append(PointBatch.empty(), EventBatch.empty(), arrays=batch)[0]
         return self.append(batch, EventBatch.empty())[0]
 
     def append_events(self, batch: EventBatch) -> int:
@@ -160,13 +199,25 @@ class Store(ABC):
 
     # --- reading: the contract and its argument checks here, the queries in each store --------
     def raw(
-        self, signal_ids: Sequence[int], start: int, end: int, limit: int | None = None
+        self,
+        signal_ids: Sequence[int],
+        start: int,
+        end: int,
+        limit: int | None = None,
+        kind: ValueKind = "number",
     ) -> pa.Table:
         """Points of the signals with start <= ts < end, ordered by signal, ts; at most
-        ``limit``. Columns: ts, signal_id, value, quality."""
+        ``limit``. Columns: ts, signal_id, value, quality; ``value`` is a float64 for numeric
+        signals, a string for ``kind="text"``, a list of float64 for ``kind="array"`` (the
+        signals of one call hold one kind)."""
         if limit is not None and limit < 0:
             raise StoreError(f"raw: limit {limit} is negative")
-        return self._raw(signal_ids, int(start), int(end), None if limit is None else int(limit))
+        if kind not in _KIND_CODE:
+            raise StoreError(f"raw: kind {kind!r} is none of {sorted(_KIND_CODE)}")
+        lim = None if limit is None else int(limit)
+        if kind == "number":
+            return self._raw(signal_ids, int(start), int(end), lim)
+        return self._raw_values(kind, signal_ids, int(start), int(end), lim)
 
     def downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         """Fixed-width buckets over [start, end): bucket (start time), min, max, avg, last, count
@@ -175,9 +226,16 @@ class Store(ABC):
             raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
         return self._downsample(int(signal_id), int(start), int(end), int(bucket_us))
 
-    @abstractmethod
-    def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
-        """Newest point of each signal (all when None): ts, signal_id, value, quality."""
+    def latest(
+        self, signal_ids: Sequence[int] | None = None, kind: ValueKind = "number"
+    ) -> pa.Table:
+        """Newest point of each signal of that kind (all when None): ts, signal_id, value,
+        quality, with ``value`` typed as in :meth:`raw`."""
+        if kind not in _KIND_CODE:
+            raise StoreError(f"latest: kind {kind!r} is none of {sorted(_KIND_CODE)}")
+        if kind == "number":
+            return self._latest(signal_ids)
+        return self._latest_values(kind, signal_ids)
 
     @abstractmethod
     def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
@@ -220,6 +278,18 @@ class Store(ABC):
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table: ...
 
     @abstractmethod
+    def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table: ...
+
+    # Text and array points ("text" or "array" for kind), in their own tables.
+    @abstractmethod
+    def _raw_values(
+        self, kind: ValueKind, signal_ids: Sequence[int], start: int, end: int, limit: int | None
+    ) -> pa.Table: ...
+
+    @abstractmethod
+    def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table: ...
+
+    @abstractmethod
     def _events(
         self,
         start: int,
@@ -253,8 +323,9 @@ class Store(ABC):
 
     @abstractmethod
     def apply_retention(self, now: int | None = None) -> RetentionReport:
-        """Delete the points (and 1-minute rollups) older than their class's retention; hourly
-        rollups and events stay, so long trends outlive the raw points. Idempotent."""
+        """Delete the points of every kind (and 1-minute rollups) older than their class's
+        retention; hourly rollups and events stay, so long trends outlive the raw points.
+        Idempotent."""
 
     def apply_retention_if_due(self, now: int | None = None) -> RetentionReport | None:
         """Apply the policy if there is one and it was last applied over an hour ago: what
@@ -272,7 +343,8 @@ class Store(ABC):
         self, signal_ids: Sequence[int] | None = None, start: int | None = None,
         end: int | None = None,
     ) -> int:  # fmt: skip
-        """How many points the store holds; of those signals, with start <= ts < end."""
+        """How many points (of every kind) the store holds; of those signals, with
+        start <= ts < end."""
 
     # --- settings that must survive a restart (connector configuration, ...) ------------------
     @abstractmethod
