@@ -36,6 +36,7 @@ from smartfab.model.plant import (
     TABLE_TITLES,
     WEEKDAYS,
     Area,
+    DigitalInventory,
     Equipment,
     EquipmentAlarms,
     FaultAlarm,
@@ -61,6 +62,7 @@ from smartfab.model.plant import (
     SignalRef,
     Site,
     Slug,
+    Software,
     Source,
     SpikeRule,
     StaleAlarm,
@@ -140,6 +142,8 @@ DOC_SECTIONS: dict[type[BaseModel], str] = {
     StaleRule: "Data quality rules",
     FlatlineRule: "Data quality rules",
     SpikeRule: "Data quality rules",
+    DigitalInventory: "Digital transformation",
+    Software: "Digital transformation",
 }
 
 
