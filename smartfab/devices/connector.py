@@ -5,12 +5,13 @@ connected, how to disconnect. ``Connector.run`` wraps that in the reconnect loop
 goes away it backs off exponentially (with jitter, capped) and keeps trying.
 
 Every outage is recorded one way, whatever the protocol, so that OEE, alarms and reports see them
-alike: when it starts, the signals it silences get a BAD point without a value (nobody reads their
-last value as current) and one warning line says what was lost, where, why and what the connector
-does about it; when it ends, a ``gap`` event from its start, its value the seconds it lasted,
-records it. The whole connection is one source of outages (``run`` handles it); a connector whose
-connection carries several independent sources (Sparkplug edge nodes and devices behind one
-broker) reports theirs through ``source_lost`` and ``source_back``.
+alike: when it starts, the signals it silences get a BAD point without a value (a number NaN, a
+text "", an array of no elements: nobody reads their last value as current) and one warning line
+says what was lost, where, why and what the connector does about it; when it ends, a ``gap`` event
+from its start, its value the seconds it lasted, records it. The whole connection is one source of
+outages (``run`` handles it); a connector whose connection carries several independent sources
+(Sparkplug edge nodes and devices behind one broker) reports theirs through ``source_lost`` and
+``source_back``.
 """
 
 from __future__ import annotations
@@ -20,20 +21,22 @@ import contextlib
 import logging
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from smartfab.model.plant import Signal
+from smartfab.model.plant import Signal, ValueKind
 from smartfab.platform.points import (
     AnyPoints,
+    ArrayBatch,
     EventBatch,
     EventKind,
     Int32Array,
     PointBatch,
     Quality,
+    TextBatch,
     now_us,
 )
 from smartfab.platform.setpoints import SetpointError
@@ -115,6 +118,30 @@ class Outage:
 _CONNECTION = ""  # the key of the connection's own outage
 
 
+@dataclass(frozen=True, slots=True)
+class SignalIds:
+    """Signal ids by the kind of value they carry, so that an outage marks every kind BAD in a
+    batch of its own. Plain ids, where a connector gives them, are ids of number signals."""
+
+    number: Int32Array
+    text: Int32Array
+    array: Int32Array
+
+    @classmethod
+    def of(cls, ids: npt.ArrayLike, kinds: Sequence[ValueKind] | None = None) -> SignalIds:
+        """The ``ids`` sorted by their ``kinds`` (one per id; None: all numbers)."""
+        every = np.asarray(ids, dtype=np.int32).reshape(-1)
+        if kinds is None:
+            return cls(every, every[:0], every[:0])
+        kind = np.asarray(kinds, dtype=object)
+        if kind.shape != every.shape:
+            raise ValueError(f"{every.shape[0]} signal ids but {kind.shape[0]} kinds")
+        return cls(every[kind == "number"], every[kind == "text"], every[kind == "array"])
+
+    def __len__(self) -> int:
+        return int(self.number.shape[0] + self.text.shape[0] + self.array.shape[0])
+
+
 class Connector(ABC):
     """A protocol connector. Subclasses implement ``_connect``, ``_stream``, ``_disconnect`` and
     ``signal_ids``."""
@@ -142,8 +169,9 @@ class Connector(ABC):
 
     @property
     @abstractmethod
-    def signal_ids(self) -> npt.ArrayLike:
-        """The ids of every signal this connector delivers (those a lost connection silences)."""
+    def signal_ids(self) -> npt.ArrayLike | SignalIds:
+        """The ids of every signal this connector delivers (those a lost connection silences), by
+        kind where any of them is not a number."""
 
     # --- setpoints: the checks are here, once; subclasses only speak their protocol ----------
 
@@ -279,7 +307,7 @@ class Connector(ABC):
         key: str,
         what: str,
         why: str,
-        signal_ids: npt.ArrayLike,
+        signal_ids: npt.ArrayLike | SignalIds,
         action: str,
         ts_us: int | None = None,
     ) -> None:
@@ -291,12 +319,11 @@ class Connector(ABC):
             return
         ts = now_us() if ts_us is None else ts_us
         self.outages[key] = Outage(what, ts, why)
-        ids = np.unique(np.asarray(signal_ids, dtype=np.int32))
-        log.warning(
-            "%s: %s %s; %d signals marked bad; %s", self.name, what, why, ids.shape[0], action
-        )
-        if ids.shape[0] and self._points is not None:
-            await self._points(_bad(ids, ts))
+        ids = signal_ids if isinstance(signal_ids, SignalIds) else SignalIds.of(signal_ids)
+        log.warning("%s: %s %s; %d signals marked bad; %s", self.name, what, why, len(ids), action)
+        if self._points is not None:
+            for batch in _bad(ids, ts):
+                await self._points(batch)
 
     async def source_back(self, key: str, ts_us: int | None = None) -> None:
         """The source ``key`` delivers again (since ``ts_us``, default now): its outage is
@@ -323,14 +350,18 @@ class Connector(ABC):
             )
 
 
-def _bad(signal_ids: Int32Array, ts_us: int) -> PointBatch:
-    n = signal_ids.shape[0]
-    return PointBatch(
-        np.full(n, ts_us, np.int64),
-        signal_ids,
-        np.full(n, np.nan),
-        np.full(n, Quality.BAD, np.uint8),
-    )
+def _bad(ids: SignalIds, ts_us: int) -> list[AnyPoints]:
+    """A BAD point at ``ts_us`` for every signal of ``ids`` (each once), a batch per kind."""
+    batches: list[AnyPoints] = []
+    number, text, array = (np.unique(i) for i in (ids.number, ids.text, ids.array))
+    if number.shape[0]:
+        batches.append(PointBatch.of(ts_us, number, np.full(number.shape[0], np.nan), Quality.BAD))
+    if text.shape[0]:
+        batches.append(TextBatch.of(ts_us, text, [""] * text.shape[0], Quality.BAD))
+    if array.shape[0]:
+        empty = np.empty((array.shape[0], 0), np.float64)
+        batches.append(ArrayBatch.of(ts_us, array, empty, Quality.BAD))
+    return batches
 
 
 def _reason(exc: BaseException) -> str:

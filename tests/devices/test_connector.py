@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from smartfab.devices.connector import Backoff
+import pytest
+
+from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds
 from smartfab.devices.modbus.connector import ModbusConnector
 from smartfab.virtual.modbus.server import VirtualModbusServer
 from tests.devices.modbus.plants import FAST, device_plant, ids_of
@@ -60,3 +62,42 @@ async def test_an_outage_still_going_on_at_stop_is_recorded_up_to_the_stop() -> 
     got.assert_one_outage(connector.signal_ids)
     assert got.gaps.detail[0].startswith(f"modbus connection 'plc' to modbus://127.0.0.1:{port}/1")
     assert "still lost when the connector stopped" in got.gaps.detail[0]
+
+
+class _Unreachable(Connector):
+    """A device that never answers, with a signal of every kind of value."""
+
+    protocol = "test"
+
+    def __init__(self) -> None:
+        super().__init__("unreachable", "test://nowhere", FAST)
+
+    @property
+    def signal_ids(self) -> SignalIds:
+        return SignalIds.of([7, 8, 9, 10], ["number", "text", "array", "text"])
+
+    async def _connect(self) -> None:
+        raise ConnectionRefusedError("refused")
+
+    async def _stream(self, emit: PointSink) -> None:
+        raise AssertionError("never connected")
+
+    async def _disconnect(self) -> None:
+        pass
+
+
+async def test_an_outage_marks_every_kind_of_value_stale_alike() -> None:
+    connector = _Unreachable()
+    async with running(connector) as got:
+        await got.wait_for(lambda: connector.status.errors >= 2)
+    got.assert_one_outage(connector.signal_ids)
+    assert got.texts.signal_id.tolist() == [8, 10] and got.texts.text.tolist() == ["", ""]
+    assert got.arrays.signal_id.tolist() == [9] and got.arrays.lengths.tolist() == [0]
+    assert got.points.signal_id.tolist() == [7]
+
+
+def test_signal_ids_need_one_kind_per_id() -> None:
+    with pytest.raises(ValueError, match="2 signal ids but 1 kinds"):
+        SignalIds.of([1, 2], ["text"])
+    plain = SignalIds.of([3, 4])
+    assert plain.number.tolist() == [3, 4] and len(plain) == 2 and len(plain.text) == 0
