@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smartfab.apps.transformation.maturity import Questionnaire
+from smartfab.apps.transformation.evidence import Evidence
+from smartfab.apps.transformation.maturity import MODELS, AssessmentBook, Questionnaire
+from smartfab.model.plant import Plant
+from smartfab.platform.store.base import Store
 
 Lang = Literal["en", "zh", "ru"]
 LANGS: tuple[Lang, ...] = ("en", "zh", "ru")
@@ -82,6 +85,33 @@ class Summary:
     assessments: list[tuple[Questionnaire, dict[str, Any]]] = field(default_factory=list)
     kpis: list[dict[str, Any]] = field(default_factory=list)
     appraisals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def build(
+    plant: Plant,
+    store: Store,
+    evidence: dict[str, Evidence],
+    folder: Path | None = None,
+    econ: Path | None = None,
+) -> Summary:
+    """The summary of the plant as the store holds it: the newest assessment of each model, the
+    KPIs now, and every project appraised."""
+    from smartfab.apps.transformation.finance import ProjectBook, appraise
+    from smartfab.apps.transformation.kpis import kpis, national_figures
+    from smartfab.apps.transformation.maturity import questionnaire, targets
+    from smartfab.apps.transformation.subsidies import programmes
+
+    book = AssessmentBook(store)
+    newest = [(questionnaire(m, folder), h[-1]) for m in MODELS if (h := book.all(m))]
+    national = national_figures(econ) if econ is not None else None
+    rules = programmes(folder)
+    return Summary(
+        plant=plant.enterprise or plant.site.title or plant.site.name,
+        generated=datetime.now(UTC).date().isoformat(),
+        assessments=newest,
+        kpis=kpis(evidence, targets(folder).targets, national),
+        appraisals=[appraise(p, rules) for p in ProjectBook(store).all()],
+    )
 
 
 def _pct(x: float | None) -> str:
