@@ -37,6 +37,7 @@ from smartfab.web.routes import (
     scheduling,
     session,
     setpoints,
+    transformation,
     twin,
     users,
 )
@@ -120,6 +121,7 @@ def create_app(
     api.include_router(users.router())
     api.include_router(security_log.router())
     api.include_router(governance.router(data))
+    api.include_router(transformation.router(data, models_dir))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.
