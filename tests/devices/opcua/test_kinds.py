@@ -184,11 +184,11 @@ async def test_the_served_nodes_have_the_types_opc_ua_servers_give_them(
     async with Client(server.endpoint) as client:
         mode = client.get_node(f"ns=2;s={EQUIPMENT}.mode")
         enum_type = client.get_node(await mode.read_data_type())
-        assert (await mode.read_data_value()).Value.VariantType == ua.VariantType.Int32
+        assert await mode.read_data_type_as_variant_type() == ua.VariantType.Int32
         enum_values = await (await enum_type.get_child("0:EnumValues")).read_value()
         assert {v.Value: v.DisplayName.Text for v in enum_values} == MODES
         spectrum = client.get_node(f"ns=2;s={EQUIPMENT}.spectrum")
         assert await spectrum.read_value_rank() == 1
         assert await spectrum.read_array_dimensions() == [4]
         product = client.get_node(f"ns=2;s={EQUIPMENT}.product")
-        assert (await product.read_data_value()).Value.VariantType == ua.VariantType.String
+        assert await product.read_data_type_as_variant_type() == ua.VariantType.String
