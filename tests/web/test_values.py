@@ -130,6 +130,30 @@ def test_text_history_is_its_changes(client: TestClient, history: KindsHistory) 
     assert cut["rows"] == 2 and cut["truncated"] and cut["columns"]["value"] == history.lots[:2]
 
 
+def test_changes_begin_with_the_value_in_force(client: TestClient, history: KindsHistory) -> None:
+    """A range that starts between two points begins with the point before it, which says what
+    held at its start (its ts lies before the start); so does a range without any point."""
+    path = f"{CNC}/material_lot"
+    start = history.start_us + 20 * 60_000_000 + 30_000_000  # 20.5 minutes in: the second lot
+    body = client.get(
+        "/api/history",
+        params={"signal": path, "start": _iso(start), "end": _iso(history.end_us)},
+    ).json()
+    assert body["columns"]["ts"][0] == _iso(start - 30_000_000)
+    assert body["columns"]["value"][:2] == history.lots[1:3]
+    quiet = client.get(  # lots are read every minute: nothing within these 20 s
+        "/api/history",
+        params={"signal": path, "start": _iso(start), "end": _iso(start + 20_000_000)},
+    ).json()
+    assert quiet["rows"] == 1 and quiet["columns"]["value"] == [history.lots[1]]
+    before = client.get(
+        "/api/history",
+        params={"signal": path, "start": _iso(history.start_us - 3_600_000_000),
+                "end": _iso(history.start_us)},
+    ).json()  # fmt: skip
+    assert before["rows"] == 0
+
+
 def test_enum_history_as_changes_with_names_or_as_numbers(
     client: TestClient, history: KindsHistory
 ) -> None:

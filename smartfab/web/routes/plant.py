@@ -20,6 +20,7 @@ from smartfab.platform.security.roles import Principal
 from smartfab.platform.store.base import SignalInfo
 from smartfab.web.auth import require
 from smartfab.web.schemas import (
+    MAX_SPAN,
     Columns,
     End,
     HistoryForm,
@@ -27,6 +28,7 @@ from smartfab.web.schemas import (
     Start,
     WithUnit,
     columns,
+    epoch_us,
     table_out,
 )
 
@@ -258,6 +260,10 @@ PROFILES = 500  # array points of one answer, unless the request says
 MAX_ELEMENTS = 2_000_000  # numbers in one answer of profiles (about 20 MB of JSON)
 CHANGES_READ = 2_000_000  # raw points read to find the changes of one answer
 _CHUNK = 100_000  # raw array points read at once while sampling
+_MINUTE_US = 60_000_000
+_LOOKBACK_US = int(
+    MAX_SPAN.total_seconds() * 1e6
+)  # how far back the value in force at a range's start is looked for
 
 
 class Values:
@@ -372,14 +378,40 @@ class Values:
         self, info: SignalInfo, kind: ValueKind, start: datetime | None, end: datetime | None,
         limit: int,
     ) -> tuple[pa.Table, bool]:  # fmt: skip
-        """The points of the range whose value or quality differs from the point before (the
-        first always), at most ``limit``; and whether the answer was cut."""
+        """The value in force at the range's start (the last point before it, unless a point
+        lies at the start) and the points of the range whose value or quality differs from the
+        point before, at most ``limit``; and whether the answer was cut."""
         r = TimeRange.of(start, end)
         t = self.data.store.raw([info.id], r.start_us, r.end_us, CHANGES_READ, kind=kind)
         t = t.select(["ts", "value", "quality"])
-        keep = _changed(t)
-        found = t.filter(pa.array(keep))
+        if t.num_rows == 0 or epoch_us(t.column("ts"))[0] > r.start_us:
+            t = pa.concat_tables([self._in_force(info.id, kind, r.start_us), t])
+        found = t.filter(pa.array(_changed(t)))
         return found.slice(0, limit), found.num_rows > limit or t.num_rows >= CHANGES_READ
+
+    def _in_force(self, signal_id: int, kind: ValueKind, at: int) -> pa.Table:
+        """The last point before ``at`` (no row if there is none within _LOOKBACK_US), looked
+        for in windows that reach back from ``at``, a minute first, each 16 times the one
+        before."""
+        hi, width = at, _MINUTE_US
+        while True:
+            lo = max(0, hi - width)
+            last = self._last(signal_id, kind, lo, hi)
+            if last.num_rows or lo == 0 or at - lo >= _LOOKBACK_US:
+                return last
+            hi, width = lo, width * 16
+
+    def _last(self, signal_id: int, kind: ValueKind, lo: int, hi: int) -> pa.Table:
+        """The last point in [lo, hi) (no row if there is none), read CHANGES_READ at a time."""
+        last = None
+        while True:
+            t = self.data.store.raw([signal_id], lo, hi, CHANGES_READ, kind=kind)
+            t = t.select(["ts", "value", "quality"])
+            if t.num_rows or last is None:
+                last = t.slice(max(0, t.num_rows - 1))
+            if t.num_rows < CHANGES_READ:
+                return last
+            lo = int(epoch_us(t.column("ts"))[-1]) + 1
 
     def _profiles(
         self, info: SignalInfo, start: datetime | None, end: datetime | None, cap: int
