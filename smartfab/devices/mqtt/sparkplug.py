@@ -164,7 +164,7 @@ def set_value(metric: Metric, datatype: int, value: object) -> None:
     """``value`` into ``metric`` as one of the types ``metric_datatype`` gives (or Int64,
     Boolean); None and a NaN number are null."""
     metric.datatype = datatype
-    if value is None or (type(value) is float and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         metric.is_null = True
     elif datatype == DataType.DOUBLE:
         metric.double_value = float(value)  # type: ignore[arg-type]
