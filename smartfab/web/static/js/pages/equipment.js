@@ -11,7 +11,7 @@ import { TrendChart } from "../charts/trend.js";
 import { dateTime, duration, h, leaf, num, rangeButtons, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 import { alarmTable, loadAlarms } from "./alarms.js";
-import { firstRow, iso, kpiCards, lossChart, loadTimelines, timelineChart } from "./common.js";
+import { firstRow, iso, kpiCards, lossChart, loadTimelines, measured, timelineChart } from "./common.js";
 
 let span = 8 * 3600e3;
 const selected = new Map(); // equipment -> signal shown in the trend
@@ -25,9 +25,7 @@ function resolution(x0, x1, sampleS, widthPx) {
 
 const RECENT = 5; // profiles drawn over each other: the newest and the few before it
 
-// What the trend draws: numbers that are measured (an enum's codes are no quantity: its names
-// show as bands, as texts do).
-function trended(s) { return s.role === "measurement" && s.kind === "number" && s.data_type !== "enum"; }
+// What the bands show: texts, and an enum's names (the trend draws measured numbers only).
 function banded(s) { return s.kind === "text" || s.data_type === "enum"; }
 
 /** A value as the signal table shows it: an enum by its name, a text as it is, an array by its
@@ -54,7 +52,7 @@ function bandRow(s, body, x1) {
 
 export async function render(root, route, plant, refresh) {
   const info = await get(`equipment/${route.path}`);
-  const measurements = info.signals.filter(trended);
+  const measurements = info.signals.filter(measured);
   const bandSignals = info.signals.filter(banded);
   const arrays = info.signals.filter((s) => s.kind === "array");
   const profilePanels = new Map(); // array signal path -> its panel, charts and newest profiles
@@ -211,7 +209,7 @@ export async function render(root, route, plant, refresh) {
     const cell = h("td", { class: `value kind-${s.kind}${s.data_type === "enum" ? " enum" : ""}` }, "–");
     valueCells.set(s.path, cell);
     // A measured number picks the trend; an array leads to its profile.
-    const pick = trended(s) ? () => showSignal(s)
+    const pick = measured(s) ? () => showSignal(s)
       : s.kind === "array" ? () => profilePanels.get(s.path)?.panel.scrollIntoView({ behavior: "smooth" }) : undefined;
     signalTable.append(h("tr", {
       class: pick ? "clickable" : "", dataset: { path: s.path, kind: s.kind, type: s.data_type },
