@@ -180,6 +180,16 @@ _ELEMENTS = {float, int, bool, type(None)}  # of an array value (null: NaN)
 _MAX_LAYOUTS = 256  # value-name tuples remembered per topic
 
 
+def json_values(points: AnyPoints) -> list[object]:
+    """Each point's value as UNS JSON carries it: a number (NaN: null), a text, a list of numbers
+    (NaN elements become null when serialised)."""
+    if isinstance(points, PointBatch):
+        return [None if v != v else v for v in points.value.tolist()]
+    if isinstance(points, TextBatch):
+        return list(points.text.tolist())
+    return [points.row(i).tolist() for i in range(len(points))]
+
+
 def timestamp_us(ts: object, received_us: int) -> int:
     """A record's ``ts`` in epoch µs: a number is epoch milliseconds (what Sparkplug and most
     gateways send), text is ISO 8601 (UTC unless it says otherwise), absent is ``received_us``."""

@@ -28,11 +28,12 @@ import aiomqtt
 import numpy as np
 import orjson
 
+from smartfab.devices.mqtt.payload import json_values
 from smartfab.devices.mqtt.sparkplug import REBIRTH_METRIC, SparkplugEdge, metric_datatype
 from smartfab.devices.mqtt.sparkplug_b_pb2 import Payload
 from smartfab.devices.mqtt.topics import DEFAULT_ENTERPRISE, sparkplug_ids, uns_topic
 from smartfab.model.plant import Plant
-from smartfab.platform.points import AnyPoints, PointBatch, Quality, TextBatch
+from smartfab.platform.points import AnyPoints, PointBatch, Quality
 
 log = logging.getLogger(__name__)
 
@@ -215,13 +216,12 @@ class VirtualMqttPublisher:
 
 def _values(points: AnyPoints) -> list[object]:
     """Each point's value as published: a number, a text or a list of numbers; None for a
-    missing number (NaN) and for a BAD text or array."""
+    missing number (NaN) and for a BAD text or array (it has no value, quality is not sent)."""
+    values = json_values(points)
     if isinstance(points, PointBatch):
-        return [None if v != v else v for v in points.value.tolist()]
+        return values
     bad = (points.quality == Quality.BAD).tolist()
-    if isinstance(points, TextBatch):
-        return [None if b else t for t, b in zip(points.text.tolist(), bad, strict=True)]
-    return [None if b else points.row(i).tolist() for i, b in enumerate(bad)]
+    return [None if b else v for v, b in zip(values, bad, strict=True)]
 
 
 def _now_ms() -> int:
