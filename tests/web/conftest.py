@@ -88,8 +88,8 @@ KINDS_HOURS = 2  # of history, ending at the fixture's start
 # the material lot it works on (texts), a vibration spectrum (an array).
 KINDS_SIGNALS: list[dict[str, Any]] = [
     {"name": "mode", "unit": "1", "type": "enum", "values": MODES, "sample_s": 10},
-    {"name": "product", "unit": "1", "type": "string", "length": 16, "sample_s": 10},
-    {"name": "material_lot", "unit": "1", "type": "string", "sample_s": 60},
+    {"name": "product_code", "unit": "1", "type": "string", "length": 16, "sample_s": 10},
+    {"name": "material_lot", "unit": "1", "type": "string", "length": 16, "sample_s": 60},
     {"name": "vibration_spectrum", "unit": "mm/s", "type": "array", "length": SPECTRUM,
      "sample_s": 10},
 ]  # fmt: skip
@@ -158,7 +158,7 @@ def fill_kinds(store: DuckDBStore, plant: Plant, end_us: int) -> KindsHistory:
         ]),
         EventBatch.empty(),
         texts=TextBatch.concat([
-            TextBatch.of(t10, ids[at + "product"], product),
+            TextBatch.of(t10, ids[at + "product_code"], product),
             TextBatch(t60, np.full(len(t60), ids[at + "material_lot"], np.int32),
                       np.array(lot, object), lot_quality),
         ]),

@@ -105,16 +105,16 @@ def test_equipment_page_shows_texts_enum_names_and_array_charts(
         # The live feed's first message fills the table: texts as they are, the enum by name.
         page.wait_for_function(
             "sel => document.querySelector(sel).textContent !== '–'",
-            arg=f"tr[data-path='{KINDS_CNC}/product'] td.value",
+            arg=f"tr[data-path='{KINDS_CNC}/product_code'] td.value",
         )
-        assert cell("product").inner_text() == history.products[-1]
+        assert cell("product_code").inner_text() == history.products[-1]
         assert cell("material_lot").inner_text() == history.lots[-1]
         assert cell("mode").inner_text() == MODES[history.modes[-1]]
         assert cell("mode").get_attribute("title") == f"Code {history.modes[-1]}"
         assert cell("vibration_spectrum").inner_text() == "32 values"
 
         # The trend offers measured numbers only: texts, the enum and the array pick nothing.
-        for name in ("product", "material_lot", "mode"):
+        for name in ("product_code", "material_lot", "mode"):
             row = page.locator(f"tr[data-path='{KINDS_CNC}/{name}']")
             assert "clickable" not in (row.get_attribute("class") or "")
         assert "clickable" in page.locator(

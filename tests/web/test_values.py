@@ -59,7 +59,7 @@ def test_signal_listings_say_type_enum_names_and_length(client: TestClient) -> N
     listed = {s["name"]: s for s in client.get("/api/signals", params={"under": CNC}).json()}
     assert listed["mode"]["data_type"] == "enum" and listed["mode"]["kind"] == "number"
     assert listed["mode"]["values"] == {str(k): v for k, v in MODES.items()}  # JSON keys
-    assert listed["product"]["kind"] == "text" and listed["product"]["length"] == 16
+    assert listed["product_code"]["kind"] == "text" and listed["product_code"]["length"] == 16
     assert listed["vibration_spectrum"]["kind"] == "array"
     assert listed["vibration_spectrum"]["length"] == SPECTRUM
     power = listed["spindle_power"]
@@ -86,7 +86,7 @@ def test_latest_values_of_every_kind(client: TestClient, history: KindsHistory) 
     mode = row("mode")
     assert mode["kind"] == "number" and mode["value"] == history.modes[-1]
     assert mode["value_name"] == MODES[history.modes[-1]] and mode["ts"] == last_ts
-    product = row("product")
+    product = row("product_code")
     assert product["kind"] == "text" and product["value"] == history.products[-1]
     assert product["value_name"] is None
     assert row("material_lot")["value"] == history.lots[-1]
@@ -97,7 +97,7 @@ def test_latest_values_of_every_kind(client: TestClient, history: KindsHistory) 
 
     # Named signals of different kinds in one request.
     named = client.get(
-        "/api/latest", params={"signal": [f"{CNC}/product", f"{CNC}/spindle_power"]}
+        "/api/latest", params={"signal": [f"{CNC}/product_code", f"{CNC}/spindle_power"]}
     ).json()
     assert sorted(named["columns"]["kind"]) == ["number", "text"]
 
@@ -119,7 +119,7 @@ def test_text_history_is_its_changes(client: TestClient, history: KindsHistory) 
     assert all(_us(b) > _us(a) for a, b in itertools.pairwise(cols["ts"]))
 
     products = client.get(
-        "/api/history", params={"signal": f"{CNC}/product", **_window(history)}
+        "/api/history", params={"signal": f"{CNC}/product_code", **_window(history)}
     ).json()
     assert products["columns"]["value"] == history.products
 
@@ -215,10 +215,10 @@ def test_what_a_kind_cannot_answer_is_refused_with_the_reason(
 ) -> None:
     r = client.get(
         "/api/history",
-        params={"signal": f"{CNC}/product", "buckets": 100, **_window(history)},
+        params={"signal": f"{CNC}/product_code", "buckets": 100, **_window(history)},
     )
     assert r.status_code == 422 and "text signal" in r.json()["detail"]
-    r = client.get("/api/spc", params={"signal": f"{CNC}/product", **_window(history)})
+    r = client.get("/api/spc", params={"signal": f"{CNC}/product_code", **_window(history)})
     assert r.status_code == 422 and "string" in r.json()["detail"]
 
 
@@ -231,6 +231,6 @@ async def test_live_feed_carries_texts_arrays_and_enum_codes(
         first = await anext(stream)
     await stream.aclose()
     values = json.loads(first.split("data: ", 1)[1])["values"]
-    assert values[f"{CNC}/product"][1] == history.products[-1]
+    assert values[f"{CNC}/product_code"][1] == history.products[-1]
     assert values[f"{CNC}/mode"][1] == history.modes[-1]
     assert len(values[f"{CNC}/vibration_spectrum"][1]) == SPECTRUM
