@@ -1,5 +1,5 @@
 """MQTT ingestion benchmark: points/s from publishers through a real Mosquitto into MqttConnector
-workers that emit PointBatches, against the raw limit of the same run (messages/s that a bare
+workers that emit columnar batches, against the raw limit of the same run (messages/s that a bare
 aiomqtt subscriber receives from the same publisher).
 
 Every party is a process of its own, as in a deployment: a publisher sending as fast as the broker
@@ -32,7 +32,7 @@ from smartfab.devices.mqtt.connector import BoundTopic, MqttConnector, MqttOptio
 from smartfab.devices.mqtt.sparkplug import SparkplugEdge
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import MqttConnection
-from smartfab.platform.points import EventBatch, PointBatch
+from smartfab.platform.points import AnyPoints, EventBatch
 
 HOST = "127.0.0.1"
 EQUIPMENT = 20  # topics (UNS) or devices (Sparkplug)
@@ -169,7 +169,7 @@ def _worker(kind: str, port: int, group: str | None, done: Synchronized[int], to
     options = MqttOptions(shared_group=group, qos=1)
     connector = MqttConnector(connection, _bound(kind), options=options, backoff=Backoff())
 
-    async def points(batch: PointBatch) -> None:
+    async def points(batch: AnyPoints) -> None:
         with done.get_lock():
             done.value += len(batch)
 

@@ -900,13 +900,19 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
         if isinstance(binding, ModbusBinding):
             if isinstance(conn, ModbusConnection):  # it is, the protocols match; this tells mypy
                 named = _Named((*src_path, "register"), ref.path)
-                last = binding.register + binding.words - 1
+                signal = ref.signal
+                last = binding.register + binding.span(signal.kind, signal.length) - 1
                 size = conn.table_size(binding.table)
                 if last >= size:
+                    layout = {
+                        "number": binding.type,
+                        "text": f"a string of {signal.length} characters",
+                        "array": f"an array of {signal.length} {binding.type}",
+                    }[signal.kind]
                     what = (
                         f"{binding.table} {binding.register} is"
                         if binding.table in BIT_TABLES
-                        else f"{binding.type} needs registers {binding.register}-{last},"
+                        else f"{layout} needs registers {binding.register}-{last},"
                     )
                     reason = (
                         f"{what} past the end of {conn.name!r} "

@@ -152,6 +152,8 @@ Connection = Annotated[
 
 # --- signal bindings ---------------------------------------------------------------------------
 
+ValueKind = Literal["number", "text", "array"]
+
 
 class OpcUaBinding(_Strict):
     connection: Slug
@@ -178,6 +180,9 @@ REGISTER_WORDS: dict[str, int] = {
     "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "int64": 4, "uint64": 4,
     "float32": 2, "float64": 4,
 }  # fmt: skip
+# The most registers one "read holding/input registers" request may ask for: a string or an array
+# must fit one, so that its elements are read at one instant, never torn between two polls.
+MAX_READ_REGISTERS = 125
 
 # pydantic warns that the field "register" shadows ABCMeta.register, a method of the model's
 # metaclass that instances never see; without this every command would print that warning.
@@ -191,9 +196,12 @@ class ModbusBinding(_Strict):
     # discrete_input).
     register: int = Field(ge=0, le=65535)
     unit: int | None = Field(default=None, ge=0, le=247)  # default: the connection's unit
-    # Registers only: how the value is laid out in them.
+    # Registers only: how the value (an array: each element) is laid out in them.
     type: RegisterType = "uint16"
     word_order: Literal["big", "little"] = "big"
+    # Strings only: which byte of a register holds the first of its two characters ("big": the
+    # high byte, as most PLCs).
+    byte_order: Literal["big", "little"] = "big"
     # One bit of an integer register value (0: least significant), read as 0 or 1.
     bit: int | None = Field(default=None, ge=0, le=63)
     # engineering value = raw * scale + offset (not for bits)
@@ -211,7 +219,7 @@ class ModbusBinding(_Strict):
     def _layout_fits_table(self) -> ModbusBinding:
         given = self.model_fields_set
         if self.table in BIT_TABLES:
-            extra = [f for f in ("type", "word_order", "bit") if f in given]
+            extra = [f for f in ("type", "word_order", "byte_order", "bit") if f in given]
             if extra:
                 raise ValueError(
                     f"{', '.join(extra)}: a {self.table} is one bit, not a register layout; "
@@ -244,8 +252,51 @@ class ModbusBinding(_Strict):
 
     @property
     def words(self) -> int:
-        """Addresses the binding spans in its table (a bit table's address is one bit)."""
+        """Addresses a number bound here spans in its table (a bit table's address is one bit)."""
         return 1 if self.table in BIT_TABLES else REGISTER_WORDS[self.type]
+
+    def span(self, kind: ValueKind = "number", length: int | None = None) -> int:
+        """Addresses a value of ``kind`` spans from ``register``: a number its ``words``; a
+        string of ``length`` characters one register per two; an array ``length`` elements of
+        ``type`` each."""
+        if kind == "text":
+            return -(-(length or MAX_STRING_LENGTH) // 2)
+        if kind == "array":
+            return (length or 0) * REGISTER_WORDS[self.type]
+        return self.words
+
+    def kind_problem(self, kind: ValueKind, type: str, length: int | None) -> str | None:
+        """Why a signal of ``kind`` (data ``type``, ``length``) cannot be bound here, or None."""
+        given = self.model_fields_set
+        if kind == "text" and length is None:
+            return "a Modbus string needs length: the characters its registers hold, 2 each"
+        if kind != "number":
+            if self.table in BIT_TABLES:
+                return f"a {self.table} is one bit: {_a(type)} needs holding or input registers"
+            if self.bit is not None:
+                return f"bit reads one bit, not {_a(type)}"
+            span = self.span(kind, length)
+            if span > MAX_READ_REGISTERS:
+                return (
+                    f"{_a(type)} of {length} needs {span} registers, more than one read request "
+                    f"may ask for ({MAX_READ_REGISTERS})"
+                )
+        if kind == "text":
+            extra = [f for f in ("type", "word_order", "scale", "offset") if f in given]
+            if extra:
+                return (
+                    f"{', '.join(extra)}: a string's registers hold characters, two each; "
+                    "byte_order says which byte comes first"
+                )
+        elif "byte_order" in given:
+            return f"byte_order is for strings; the bytes of a {type} are big-endian (Modbus)"
+        if type == "enum" and self.table not in BIT_TABLES and self.type.startswith("float"):
+            return f"an enum's codes are whole numbers: bind an integer type, not {self.type}"
+        return None
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 class MqttBinding(_Strict):
@@ -453,8 +504,6 @@ class EquipmentAlarms(_Strict):
 
 # --- hierarchy ---------------------------------------------------------------------------------
 
-ValueKind = Literal["number", "text", "array"]
-
 
 def value_kind(data_type: str) -> ValueKind:
     """The storage kind of a signal's data type (a type the model does not know is a number, as
@@ -560,6 +609,11 @@ class Signal(_Strict):
             raise ValueError(f"length {self.length}: a string holds at most {MAX_STRING_LENGTH}")
         if self.type not in ("string", "array") and self.length is not None:
             raise ValueError(f"length is for string and array signals, not for a {self.type}")
+        modbus = self.source.modbus
+        if modbus is not None:
+            problem = modbus.kind_problem(self.kind, self.type, self.length)
+            if problem is not None:
+                raise ValueError(problem)
         if self.kind != "number":
             numeric = [f for f in ("range", "alarms", "quality") if getattr(self, f) is not None]
             if numeric or self.writable:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from smartfab.model.plant import ValueKind, value_kind
 from smartfab.platform.points import now_us
 from smartfab.platform.queries import PlantData
-from smartfab.web.schemas import epoch_us
+from smartfab.web.schemas import epoch_us, finite
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,8 @@ class LiveFeed:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._seen_stored: int | None = None
-        self._ids = np.zeros(0, np.int64)
-        self._ts = np.zeros(0, np.int64)
+        # Per kind of value: the signal ids and timestamps of the last read.
+        self._seen: dict[ValueKind, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
         self._snapshot: dict[str, Any] = {"values": {}, "states": {}}
         self._state_of = self._state_signals()
 
@@ -159,29 +160,47 @@ class LiveFeed:
     def _refresh(self) -> dict[str, Any]:
         """Read the newest values; return those that changed since the last read, and update the
         snapshot that new browsers start from."""
-        table = self._data.latest()
-        ids = np.asarray(table.column("signal_id").to_numpy(), np.int64)
-        ts = epoch_us(table.column("ts"))
-        # Rows are ordered by signal id; look each up in the previous read, vectorised. A new
-        # point has a new timestamp, so comparing timestamps finds every change.
-        if len(self._ids):
-            pos = np.searchsorted(self._ids, ids).clip(0, len(self._ids) - 1)
-            changed = (self._ids[pos] != ids) | (self._ts[pos] != ts)
-        else:
+        values: dict[str, list[Any]] = {}
+        states: dict[str, str] = {}
+        for kind, table in self._latest():
+            ids = np.asarray(table.column("signal_id").to_numpy(), np.int64)
+            ts = epoch_us(table.column("ts"))
+            # Rows are ordered by signal id; look each up in the previous read, vectorised. A
+            # new point has a new timestamp, so comparing timestamps finds every change.
             changed = np.ones(len(ids), np.bool_)
-        self._ids, self._ts = ids, ts
-        rows = np.flatnonzero(changed)
-        values, states = self._rows(table, rows)
+            before_ids, before_ts = self._seen.get(kind, (np.zeros(0, np.int64),) * 2)
+            if len(before_ids):
+                pos = np.searchsorted(before_ids, ids).clip(0, len(before_ids) - 1)
+                changed = (before_ids[pos] != ids) | (before_ts[pos] != ts)
+            self._seen[kind] = (ids, ts)
+            self._rows(kind, table, np.flatnonzero(changed), values, states)
         self._snapshot["values"].update(values)
         self._snapshot["states"].update(states)
         return {"ts": _iso_now(), "values": values, "states": states}
 
+    def _latest(self) -> Iterator[tuple[ValueKind, pa.Table]]:
+        """The newest point of every signal, a table (with a path column) per kind of value."""
+        yield "number", self._data.latest()
+        signals = self._data.signals()
+        for kind in ("text", "array"):
+            paths = {s.id: s.path for s in signals if value_kind(s.data_type) == kind}
+            if not paths:
+                continue
+            t = self._data.store.latest(list(paths), kind=kind)
+            ids = t.column("signal_id").to_pylist()
+            yield kind, t.append_column("path", pa.array([paths[i] for i in ids], pa.string()))
+
     def _rows(
-        self, table: pa.Table, rows: npt.NDArray[np.intp]
-    ) -> tuple[dict[str, list[Any]], dict[str, str]]:
+        self,
+        kind: ValueKind,
+        table: pa.Table,
+        rows: npt.NDArray[np.intp],
+        values: dict[str, list[Any]],
+        states: dict[str, str],
+    ) -> None:
+        """Add the rows' values (and the states that number rows give) to ``values``
+        (``states``)."""
         part = table.take(pa.array(rows, pa.int64()))
-        values: dict[str, list[Any]] = {}
-        states: dict[str, str] = {}
         for path, t, v, q in zip(
             part.column("path").to_pylist(),
             part.column("ts").to_pylist(),
@@ -189,12 +208,16 @@ class LiveFeed:
             part.column("quality").to_pylist(),
             strict=True,
         ):
-            finite = v is not None and np.isfinite(v)
-            values[path] = [t.isoformat(), v if finite else None, q]
-            if path in self._state_of and finite:
-                equipment, names = self._state_of[path]
-                states[equipment] = names.get(int(v), f"code {int(v)}")
-        return values, states
+            if kind == "text":
+                values[path] = [t.isoformat(), v, q]
+            elif kind == "array":
+                values[path] = [t.isoformat(), [finite(x) for x in v or []], q]
+            else:
+                number = finite(v)
+                values[path] = [t.isoformat(), number, q]
+                if path in self._state_of and number is not None:
+                    equipment, names = self._state_of[path]
+                    states[equipment] = names.get(int(number), f"code {int(number)}")
 
 
 def _iso_now() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from smartfab.model.plant import ValueKind
 from smartfab.model.units import display_unit
 
 # Times a request may name: beyond them no plant has data, and far enough out the stores'
@@ -123,9 +124,33 @@ class WithUnit(BaseModel):
         return display_unit(self.unit)
 
 
+HistoryForm = Literal["buckets", "raw", "changes", "profiles"]
+
+
 class HistoryOut(Columns, WithUnit):
+    """One signal's history; ``form`` says what a row is:
+
+    - ``buckets`` (numbers, with ``buckets``): a time bucket: bucket, min, max, avg, last, count;
+    - ``raw`` (numbers): a point: ts, value, quality;
+    - ``changes`` (text signals; numbers with ``changes=true``): a point whose value or quality
+      differs from the one before, the range's first point included: ts, value, quality (a value
+      lasts until the next row's ts);
+    - ``profiles`` (array signals): a point, the range's points evenly sampled to at most
+      ``limit`` (or ``buckets``): ts, value (a list of ``length`` numbers), quality.
+
+    Rows of an enum signal also have ``value_name``, the name of each value (null for a code the
+    plant file does not name)."""
+
     signal: str
-    bucket_s: float | None = Field(description="Bucket width; null for raw points")
+    form: HistoryForm
+    kind: ValueKind = Field(description="How the signal's values are stored: number, text, array")
+    data_type: str = Field(description="float, int, bool, enum, string or array")
+    values: dict[int, str] | None = Field(description="Enum: the name of each code")
+    length: int | None = Field(description="Array: its elements; string: its most characters")
+    bucket_s: float | None = Field(description="Bucket width; null unless form is buckets")
+    stride: int | None = Field(
+        default=None, description="Profiles: every stride-th point of the range (1: all)"
+    )
 
 
 def columns(table: pa.Table) -> dict[str, list[Any]]:
@@ -136,6 +161,8 @@ def columns(table: pa.Table) -> dict[str, list[Any]]:
             out[name] = [None if v is None else v.isoformat() for v in col.to_pylist()]
         elif pa.types.is_floating(col.type):
             out[name] = [finite(v) for v in col.to_pylist()]
+        elif pa.types.is_list(col.type) and pa.types.is_floating(col.type.value_type):
+            out[name] = [None if a is None else [finite(v) for v in a] for a in col.to_pylist()]
         else:
             out[name] = col.to_pylist()
     return out

@@ -34,11 +34,19 @@ import orjson
 from smartfab.devices.connector import Backoff, Connector, PointSink
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.modbus.connector import ModbusConnector
+from smartfab.devices.mqtt.payload import json_values
 from smartfab.devices.mqtt.topics import DEFAULT_ENTERPRISE, uns_binding, uns_topic
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
-from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
+from smartfab.platform.points import (
+    AnyPoints,
+    EventBatch,
+    EventKind,
+    PointBatch,
+    Quality,
+    TextBatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +60,11 @@ def edge_signal_ids(plant: Plant) -> dict[str, int]:
 
 
 class UnsEncoder:
-    """PointBatches as UNS JSON messages: per equipment, on ``enterprise/<equipment path>``, an
-    array of ``{"ts": ms, "values": {signal: value}}`` records, one per sample time and quality
-    (``"quality"`` is given when not good); NaN travels as null. What ``MqttConnector`` reads with
-    the bindings of ``server_plant``."""
+    """Batches of points as UNS JSON messages: per equipment, on ``enterprise/<equipment path>``,
+    an array of ``{"ts": ms, "values": {signal: value}}`` records, one per sample time and
+    quality (``"quality"`` is given when not good). A value is a number (NaN: null), a string (a
+    BAD one "") or a list of numbers (a BAD one empty), so each point comes back as it was. What
+    ``MqttConnector`` reads with the bindings of ``server_plant``."""
 
     def __init__(self, plant: Plant, signal_ids: Mapping[str, int], enterprise: str) -> None:
         size = max(signal_ids.values(), default=-1) + 1
@@ -70,7 +79,7 @@ class UnsEncoder:
             self._name[sid] = ref.signal.name
         self._topics = [uns_topic(path, enterprise) for path in equipment]
 
-    def encode(self, points: PointBatch) -> list[tuple[str, bytes]]:
+    def encode(self, points: AnyPoints) -> list[tuple[str, bytes]]:
         known = (points.signal_id >= 0) & (points.signal_id < len(self._owner))
         owner = np.where(known, self._owner[np.where(known, points.signal_id, 0)], -1)
         if not (owner >= 0).all():  # only the agent makes ids: a bug, not a device's doing
@@ -81,12 +90,12 @@ class UnsEncoder:
         ts_ms = (points.ts / 1000).tolist()  # float ms keep the microseconds exactly
         quality = points.quality.tolist()
         names = [self._name[s] for s in points.signal_id.tolist()]
-        values = points.value.tolist()
+        values = json_values(points)
         out = []
         for start, end in zip(starts, [*starts[1:], len(owner)], strict=True):
             records: list[dict[str, Any]] = []
             key: tuple[float, int] | None = None
-            current: dict[str, float | None] = {}
+            current: dict[str, object] = {}
             for i in range(start, end):
                 if (ts_ms[i], quality[i]) != key:
                     key = (ts_ms[i], quality[i])
@@ -95,10 +104,33 @@ class UnsEncoder:
                     if quality[i]:
                         record["quality"] = _QUALITY_TEXT[quality[i]]
                     records.append(record)
-                v = values[i]
-                current[names[i]] = None if v != v else v  # NaN: no value
+                current[names[i]] = values[i]
             out.append((self._topics[int(owner[start])], orjson.dumps(records)))
         return out
+
+
+def _why_lost(client: aiomqtt.Client) -> BaseException | None:
+    """Why the client's connection ended, if it did. Retrieving it also keeps asyncio from
+    logging it as an exception nobody retrieved when the client is left."""
+    gone = client._disconnected
+    return gone.exception() if gone.done() and not gone.cancelled() else None
+
+
+def _slices(batch: AnyPoints, budget: int) -> list[AnyPoints]:
+    """``batch`` in slices of about ``budget`` points, where an array's element and 16 characters
+    of a text count as a point more each (a slice goes over by less than its largest point)."""
+    if isinstance(batch, PointBatch):
+        weight = np.ones(len(batch), np.int64)
+    elif isinstance(batch, TextBatch):
+        weight = 1 + np.fromiter(map(len, batch.text), np.int64, len(batch)) // 16
+    else:
+        weight = 1 + batch.lengths
+    part = (np.cumsum(weight) - 1) // budget  # of the slice where each point ends
+    starts = np.flatnonzero(np.r_[True, part[1:] != part[:-1]]).tolist()
+    if len(starts) <= 1:
+        return [batch]
+    return [batch.take(np.arange(a, b)) for a, b in zip(starts, [*starts[1:], len(batch)],
+                                                       strict=True)]  # fmt: skip
 
 
 def server_plant(
@@ -266,7 +298,7 @@ class EdgeAgent:
 
     # --- sources -> disk ---------------------------------------------------------------------
     def _sink(self, source: Connector) -> PointSink:
-        async def take(batch: PointBatch) -> None:
+        async def take(batch: AnyPoints) -> None:
             # A replayable source's position goes to disk with its own batch, in one transaction.
             keep = (
                 {cursor_key(source.name): str(source.cursor_us)}
@@ -344,7 +376,7 @@ class EdgeAgent:
         for topic, payload in messages:
             info = client._client.publish(topic, payload, qos=self.options.qos)
             if info.rc != 0:
-                raise aiomqtt.MqttCodeError(info.rc, "could not publish")
+                raise aiomqtt.MqttCodeError(info.rc, "could not publish") from _why_lost(client)
             future: asyncio.Future[int] = loop.create_future()
             if info.is_published():  # QoS 0
                 future.set_result(0)
@@ -361,7 +393,9 @@ class EdgeAgent:
         if everything not in done:
             everything.cancel()
             self._pubacks.clear()
-            raise aiomqtt.MqttError("the broker went away before acknowledging every message")
+            raise aiomqtt.MqttError(
+                "the broker went away before acknowledging every message"
+            ) from _why_lost(client)
         return sum(code >= 0x10 for code in everything.result())
 
     async def _send_backlog(self, client: aiomqtt.Client) -> bool:
@@ -376,15 +410,14 @@ class EdgeAgent:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), 1.0)
                 continue
-            last, batch = chunk
+            last, batches = chunk
             # A batch larger than a round (a source that read a long span at once) goes out in
             # slices, so that no message outgrows the brokers' and servers' payload limits.
             messages = [
                 m
-                for i in range(0, len(batch), o.max_points)
-                for m in self._encoder.encode(
-                    batch.take(np.arange(i, min(i + o.max_points, len(batch))))
-                )
+                for batch in batches
+                for piece in _slices(batch, o.max_points)
+                for m in self._encoder.encode(piece)
             ]
             refused = await self._publish(client, messages)
             if refused:
@@ -400,5 +433,5 @@ class EdgeAgent:
                 await asyncio.sleep(o.retry_refused_s)
                 continue
             await asyncio.to_thread(self.buffer.ack, last)
-            self.stats.points_forwarded += len(batch)
+            self.stats.points_forwarded += sum(len(b) for b in batches)
             self.stats.messages += len(messages)

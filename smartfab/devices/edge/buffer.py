@@ -3,10 +3,16 @@ acknowledged them.
 
 It is an SQLite database in WAL mode with ``synchronous=FULL``: every append is one transaction,
 on disk (fsynced) before ``append`` returns, so a batch survives a kill -9 or a power cut the
-moment the connector has handed it over. A batch is stored as its four columns (NumPy bytes, 21
-bytes a point), never a row per point. Sources that can replay (the virtual factory) keep their
-position in the same transaction as the batch, so that after a crash they resume exactly after the
-last batch that is safe on disk.
+moment the connector has handed it over. A batch is stored as its columns (NumPy bytes), never a
+row per point: numbers as ts, signal id, value and quality (21 bytes a point); texts with their
+UTF-8 bytes one after the other as the value and where each ends in ``offsets``; arrays with their
+elements (float64) one after the other and ``offsets`` the same way. Sources that can replay (the
+virtual factory) keep their position in the same transaction as the batch, so that after a crash
+they resume exactly after the last batch that is safe on disk.
+
+The file says its format in SQLite's ``user_version``: 0 is the first one (numbers only), which
+opening upgrades in place (its batches are numbers); 2 is this one; a later one is refused, since
+this version cannot read what it would hold.
 
 The queue is bounded (``max_bytes`` of column data). When a new batch does not fit, the *oldest*
 batches are dropped to make room and counted (``dropped_points``, kept on disk): after a very long
@@ -25,16 +31,23 @@ from pathlib import Path
 import numpy as np
 
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import PointBatch
+from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, TextBatch
 
+_FORMAT = 2  # user_version of the file (see the module's doc)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     points INTEGER NOT NULL,
     bytes INTEGER NOT NULL,
-    ts BLOB NOT NULL, signal_id BLOB NOT NULL, value BLOB NOT NULL, quality BLOB NOT NULL
+    ts BLOB NOT NULL, signal_id BLOB NOT NULL, value BLOB NOT NULL, quality BLOB NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'number', offsets BLOB
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Format 0 to 2: the kind of a batch, and where each text or array of it ends.
+_UPGRADE = """
+ALTER TABLE batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'number';
+ALTER TABLE batches ADD COLUMN offsets BLOB;
 """
 _DROPPED = "dropped_points"
 
@@ -50,9 +63,9 @@ class BufferStats:
 
 
 class DiskBuffer:
-    """A bounded, durable FIFO of PointBatches in ``folder/buffer.sqlite``. Thread-safe: the
-    agent calls it from worker threads (``asyncio.to_thread``), since every append waits for the
-    disk."""
+    """A bounded, durable FIFO of batches of points of every kind in ``folder/buffer.sqlite``.
+    Thread-safe: the agent calls it from worker threads (``asyncio.to_thread``), since every
+    append waits for the disk."""
 
     def __init__(self, folder: Path, max_bytes: int = 1 << 30) -> None:
         if max_bytes <= 0:
@@ -65,13 +78,31 @@ class DiskBuffer:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # fsync at every commit
-            self._db.executescript(_SCHEMA)
+            self._upgrade()
             n, points, size = self._db.execute(
                 "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
             ).fetchone()
         except sqlite3.Error as exc:
             raise SmartfabError(f"{self.path}: cannot open the edge buffer: {exc}") from exc
         self.stats = BufferStats(n, points, size, int(self.get(_DROPPED) or 0))
+
+    def _upgrade(self) -> None:
+        """Create the tables, or bring an older file's to this format (one transaction)."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > _FORMAT:
+            raise SmartfabError(
+                f"{self.path}: edge buffer of format {version}, written by a newer smartfab; "
+                f"this one reads format {_FORMAT} and older (forward its batches with the newer "
+                "agent, or move the file away to start an empty buffer)"
+            )
+        if version == _FORMAT:
+            return
+        old = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone()
+        # executescript commits what is pending first, then runs the script as it is written.
+        self._db.executescript(
+            f"BEGIN IMMEDIATE; {_UPGRADE if old else _SCHEMA} PRAGMA user_version = {_FORMAT};"
+            " COMMIT;"
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -83,24 +114,26 @@ class DiskBuffer:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def append(self, batch: PointBatch, keep: Mapping[str, str] | None = None) -> None:
+    def append(self, batch: AnyPoints, keep: Mapping[str, str] | None = None) -> None:
         """Store ``batch`` (and the ``keep`` values) durably; drop the oldest batches first if
         the bound requires it."""
+        kind, value, offsets = _values(batch)
         cols = (
             np.ascontiguousarray(batch.ts, np.int64).tobytes(),
             np.ascontiguousarray(batch.signal_id, np.int32).tobytes(),
-            np.ascontiguousarray(batch.value, np.float64).tobytes(),
+            value,
             np.ascontiguousarray(batch.quality, np.uint8).tobytes(),
+            offsets,
         )
-        size = sum(len(c) for c in cols)
+        size = sum(len(c) for c in cols if c is not None)
         with self._lock, self._db:  # one transaction: the batch, the drops and the kept values
             self._db.execute("BEGIN IMMEDIATE")
             dropped, gone, freed = self._make_room(size) if len(batch) else (0, 0, 0)
             if len(batch):
                 self._db.execute(
-                    "INSERT INTO batches (points, bytes, ts, signal_id, value, quality) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (len(batch), size, *cols),
+                    "INSERT INTO batches (points, bytes, ts, signal_id, value, quality, offsets,"
+                    " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (len(batch), size, *cols, kind),
                 )
             kept = dict(keep or {})
             if dropped:
@@ -136,9 +169,10 @@ class DiskBuffer:
             over -= row[2]
         return dropped, gone, freed
 
-    def peek(self, max_points: int) -> tuple[int, PointBatch] | None:
-        """The oldest batches, concatenated, up to ``max_points`` (at least one batch), and the
-        sequence number of the last of them for ``ack``; None when the queue is empty."""
+    def peek(self, max_points: int) -> tuple[int, list[AnyPoints]] | None:
+        """The oldest batches up to ``max_points`` (at least one batch), concatenated per kind
+        (numbers, texts, arrays: those there are), and the sequence number of the last of them
+        for ``ack``; None when the queue is empty."""
         with self._lock:
             # Sizes first, then the columns of only the batches taken: after a long outage the
             # queue may hold gigabytes.
@@ -153,19 +187,27 @@ class DiskBuffer:
                     break
                 total, last = total + points, seq
             rows = self._db.execute(
-                "SELECT ts, signal_id, value, quality FROM batches WHERE seq <= ? ORDER BY seq",
+                "SELECT kind, ts, signal_id, value, quality, offsets FROM batches WHERE seq <= ?"
+                " ORDER BY seq",
                 (last,),
             ).fetchall()
-        batches = [
-            PointBatch(
-                np.frombuffer(ts, np.int64),
-                np.frombuffer(sid, np.int32),
-                np.frombuffer(value, np.float64),
-                np.frombuffer(quality, np.uint8),
-            )
-            for ts, sid, value, quality in rows
-        ]
-        return last, PointBatch.concat(batches)
+        numbers: list[PointBatch] = []
+        texts: list[TextBatch] = []
+        arrays: list[ArrayBatch] = []
+        for row in rows:
+            batch = _batch(*row)
+            if isinstance(batch, TextBatch):
+                texts.append(batch)
+            elif isinstance(batch, ArrayBatch):
+                arrays.append(batch)
+            else:
+                numbers.append(batch)
+        out: list[AnyPoints] = [PointBatch.concat(numbers)] if numbers else []
+        if texts:
+            out.append(TextBatch.concat(texts))
+        if arrays:
+            out.append(ArrayBatch.concat(arrays))
+        return last, out
 
     def ack(self, through: int) -> None:
         """Delete the batches up to sequence number ``through``: the broker has them."""
@@ -180,3 +222,38 @@ class DiskBuffer:
         self.stats.batches -= n
         self.stats.points -= points
         self.stats.bytes -= size
+
+
+def _values(batch: AnyPoints) -> tuple[str, bytes, bytes | None]:
+    """A batch's kind, its values as bytes and, for texts and arrays, where each point's end."""
+    if isinstance(batch, PointBatch):
+        return "number", np.ascontiguousarray(batch.value, np.float64).tobytes(), None
+    if isinstance(batch, TextBatch):
+        # Lone surrogates (no valid Unicode, hence no UTF-8) become "?": the broker and the
+        # stores would refuse them, and a batch nobody can forward would block the queue.
+        texts = [t.encode("utf-8", "replace") for t in batch.text.tolist()]
+        ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+        return "text", b"".join(texts), ends.tobytes()
+    ends = np.ascontiguousarray(batch.offsets[1:] - batch.offsets[0], np.int64)
+    values = batch.values[batch.offsets[0] : batch.offsets[-1]]
+    return "array", np.ascontiguousarray(values, np.float64).tobytes(), ends.tobytes()
+
+
+def _batch(
+    kind: str, ts: bytes, sid: bytes, value: bytes, quality: bytes, ends: bytes | None
+) -> AnyPoints:
+    """A stored batch (see ``_values``)."""
+    columns = (np.frombuffer(ts, np.int64), np.frombuffer(sid, np.int32))
+    q = np.frombuffer(quality, np.uint8)
+    if kind == "number":
+        return PointBatch(*columns, np.frombuffer(value, np.float64), q)
+    offsets = np.zeros(columns[0].shape[0] + 1, np.int64)
+    offsets[1:] = np.frombuffer(ends or b"", np.int64)
+    if kind == "array":
+        return ArrayBatch(*columns, np.frombuffer(value, np.float64), offsets, q)
+    if kind != "text":  # only a newer format writes other kinds, and it is refused on opening
+        raise SmartfabError(f"edge buffer: a batch of unknown kind {kind!r}")
+    text = np.empty(columns[0].shape[0], object)
+    text[:] = [value[a:b].decode() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(),
+                                                   strict=True)]  # fmt: skip
+    return TextBatch(*columns, text, q)

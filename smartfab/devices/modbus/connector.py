@@ -1,5 +1,6 @@
 """Modbus TCP connector: polls the blocks of one connection (coils, discrete inputs, holding and
-input registers, of any unit id) and decodes them vectorised.
+input registers, of any unit id) and decodes them vectorised: numbers into a PointBatch, strings
+into a TextBatch and arrays into an ArrayBatch per poll.
 
 A block that the device refuses (exception response) or answers with something that is not the
 registers asked for yields no points and counts an error naming the block and its signals; nothing
@@ -14,24 +15,23 @@ import logging
 from collections.abc import Mapping
 
 import numpy as np
-import numpy.typing as npt
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, quiet_library
+from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
-    Float64Array,
     ReadBlock,
     RegisterMap,
+    Words,
     decode,
     encode_one,
     pack_bits,
 )
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import ModbusBinding, Plant, Signal
-from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.platform.points import ArrayBatch, PointBatch, TextBatch, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,14 @@ class ModbusConnector(Connector):
         self.map = register_map
         self.timeout_s = timeout_s
         self._ids = np.array([signal_ids[p] for p in register_map.paths], dtype=np.int32)
+        self._signal_ids = SignalIds.of(self._ids, register_map.kinds)
         self._client: AsyncModbusTcpClient | None = None
         self._block_errors: dict[int, str] = {}  # block index -> its current problem
         self.status.signals = len(register_map.paths)
 
     @property
-    def signal_ids(self) -> npt.NDArray[np.int32]:
-        return self._ids
+    def signal_ids(self) -> SignalIds:
+        return self._signal_ids
 
     @classmethod
     def from_plant(
@@ -114,22 +115,35 @@ class ModbusConnector(Connector):
         due = loop.time()
         while not self.stopping.is_set():
             ts = now_us()
-            batches = []
+            numbers: list[PointBatch] = []
+            texts: list[TextBatch] = []
+            arrays: list[ArrayBatch] = []
             for i, block in enumerate(self.map.blocks):
-                values = await self._read(i, block)
-                if values is not None:
-                    batches.append(PointBatch(
-                        np.full(values.shape[0], ts, np.int64), self._ids[block.slots], values,
-                        np.full(values.shape[0], Quality.GOOD, np.uint8),
-                    ))  # fmt: skip
-            if batches:
-                await emit(PointBatch.concat(batches))
+                registers = await self._read(i, block)
+                if registers is None:
+                    continue
+                if block.slots.shape[0]:
+                    values = block.decode(registers)
+                    numbers.append(PointBatch.of(ts, self._ids[block.slots], values))
+                for text_codec in block.texts:
+                    words = text_codec.decode(registers)
+                    texts.append(TextBatch.of(ts, self._ids[text_codec.index], words.tolist()))
+                for array_codec in block.arrays:
+                    rows = array_codec.decode(registers)
+                    arrays.append(ArrayBatch.of(ts, self._ids[array_codec.index], rows))
+            if numbers:
+                await emit(PointBatch.concat(numbers))
+            if texts:
+                await emit(TextBatch.concat(texts))
+            if arrays:
+                await emit(ArrayBatch.concat(arrays))
             # A poll that overran its period is not made up for: the next one starts now.
             due = max(due + period, loop.time())
             await self._sleep(due - loop.time())
 
-    async def _read(self, index: int, block: ReadBlock) -> Float64Array | None:
-        """The block's values, or None (error counted) when the device did not deliver them."""
+    async def _read(self, index: int, block: ReadBlock) -> Words | None:
+        """The block's registers (bits: packed, see ``pack_bits``), or None (error counted) when
+        the device did not deliver them."""
         client = self._client
         conn = self.map.connection
         if client is None or not client.connected:
@@ -164,8 +178,8 @@ class ModbusConnector(Connector):
         if self._block_errors.pop(index, None) is not None:
             log.info("%s: %s read again", self.name, block.describe(self.map.paths))
         if block.bits:
-            return block.decode(pack_bits(answer[: block.count]))
-        return block.decode(np.asarray(answer, dtype=np.uint16))
+            return pack_bits(answer[: block.count])
+        return np.asarray(answer, dtype=np.uint16)
 
     # --- setpoints ---------------------------------------------------------------------------
 

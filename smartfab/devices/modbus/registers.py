@@ -11,11 +11,15 @@ Engineering value = raw * scale + offset, so encoding divides it back out.
 Bits (coils, discrete inputs, and ``bit:`` fields of registers) are handled as 16-bit words too:
 coil or discrete input ``a`` is bit ``a % 16`` of word ``a // 16`` (``pack_bits`` makes such words
 of the bits a device answered), so one kind of codec reads and writes every bit.
+
+A string is UTF-8 bytes, two a register (``byte_order`` says which byte comes first), padded with
+NULs; trailing NULs and spaces are not part of it. An array is ``length`` consecutive values of the
+binding's type, each encoded as a number is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +29,7 @@ import numpy.typing as npt
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
     BIT_TABLES,
+    MAX_READ_REGISTERS,
     REGISTER_WORDS,
     TABLE_TITLES,
     ModbusBinding,
@@ -32,16 +37,18 @@ from smartfab.model.plant import (
     ModbusTable,
     Plant,
     RegisterType,
+    ValueKind,
 )
 
 Table = ModbusTable
 TABLES: tuple[Table, ...] = ("coil", "discrete_input", "holding", "input")
 WordOrder = Literal["big", "little"]
+ByteOrder = Literal["big", "little"]
 Words = npt.NDArray[np.uint16]
 Float64Array = npt.NDArray[np.float64]
 IndexArray = npt.NDArray[np.intp]
+ObjectArray = npt.NDArray[np.object_]
 
-MAX_READ_REGISTERS = 125  # most registers one "read holding/input registers" request may ask for
 MAX_READ_BITS = 2000  # most bits one "read coils/discrete inputs" request may ask for
 DEFAULT_MAX_HOLE = 8  # unused registers worth reading to save a request (16 times as many bits)
 
@@ -99,6 +106,34 @@ def decode(
         w = w[:, ::-1]
     raw = np.ascontiguousarray(w, dtype=">u2").view(_BIG_ENDIAN[type]).reshape(-1)
     return raw.astype(np.float64) * scale + offset
+
+
+def encode_text(texts: Sequence[str], registers: int, byte_order: ByteOrder = "big") -> Words:
+    """Texts -> register words, shape (n, registers): UTF-8, two bytes a register, NUL-padded; a
+    text longer than the registers hold is cut at the last whole character that fits."""
+    size = 2 * registers
+    raw = []
+    for text in texts:
+        data = text.encode("utf-8")
+        if len(data) > size:
+            data = data[:size].decode("utf-8", "ignore").encode("utf-8")
+        raw.append(data)
+    packed = np.array(raw, dtype=f"S{size}").tobytes()  # NUL-padded to size
+    words = np.frombuffer(packed, dtype=">u2" if byte_order == "big" else "<u2")
+    return words.reshape(len(raw), registers).astype(np.uint16)
+
+
+def decode_text(words: npt.ArrayLike, byte_order: ByteOrder = "big") -> ObjectArray:
+    """Register words, shape (n, registers) -> texts, shape (n,), without trailing NULs and
+    spaces; bytes that are not UTF-8 become U+FFFD."""
+    w = np.asarray(words, dtype=np.uint16)
+    w = w.reshape(-1, w.shape[-1]) if w.ndim else w.reshape(1, 1)
+    raw = w.astype(">u2" if byte_order == "big" else "<u2").tobytes()
+    # A bytes dtype drops trailing NULs by itself.
+    chunks = np.frombuffer(raw, dtype=f"S{2 * w.shape[1]}").tolist()
+    out = np.empty(len(chunks), object)
+    out[:] = [c.decode("utf-8", "replace").rstrip(" ") for c in chunks]
+    return out
 
 
 def pack_bits(bits: npt.ArrayLike) -> Words:
@@ -176,13 +211,62 @@ class BitCodec:
         np.bitwise_or.at(registers, self.word[on], masks[on])
 
 
+@dataclass(frozen=True, slots=True)
+class TextCodec:
+    """String signals of ``words.shape[1]`` registers each and one byte order; ``index``: the
+    signals' slots in the connection's ``paths``."""
+
+    byte_order: ByteOrder
+    index: IndexArray
+    words: IndexArray
+
+    def decode(self, registers: Words) -> ObjectArray:
+        return decode_text(registers[self.words], self.byte_order)
+
+    def encode_into(self, texts: ObjectArray, registers: Words) -> None:
+        """``texts``: one per slot of the connection."""
+        registers[self.words] = encode_text(
+            texts[self.index].tolist(), self.words.shape[1], self.byte_order
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ArrayCodec:
+    """Array signals of ``length`` elements of one type and word order; ``index``: the signals'
+    slots in the connection's ``paths``, ``words`` (shape (n, length * words of the type)) their
+    registers, element after element."""
+
+    type: RegisterType
+    word_order: WordOrder
+    length: int
+    index: IndexArray
+    words: IndexArray
+    scale: Float64Array  # per signal
+    offset: Float64Array
+
+    def decode(self, registers: Words) -> Float64Array:
+        """The arrays, one row each, shape (n, length)."""
+        per_element = np.repeat(self.scale, self.length), np.repeat(self.offset, self.length)
+        flat = decode(registers[self.words], self.type, self.word_order, *per_element)
+        return flat.reshape(-1, self.length)
+
+    def encode_into(self, arrays: ObjectArray, registers: Words) -> None:
+        """``arrays``: one per slot of the connection, each ``length`` values."""
+        rows = np.stack([np.asarray(arrays[i], np.float64) for i in self.index])
+        per_element = np.repeat(self.scale, self.length), np.repeat(self.offset, self.length)
+        words = encode(rows.reshape(-1), self.type, self.word_order, *per_element)
+        registers[self.words] = words.reshape(self.words.shape)
+
+
 AnyCodec = Codec | BitCodec
+ImageCodec = Codec | BitCodec | TextCodec | ArrayCodec
 
 
 @dataclass(frozen=True, slots=True)
 class ReadBlock:
     """One read request: ``count`` registers or bits from ``start`` of ``table`` of ``unit``,
-    holding the signals ``slots`` (positions in the map's ``paths``)."""
+    holding the number signals ``slots`` (positions in the map's ``paths``) and the strings and
+    arrays of ``texts`` and ``arrays``."""
 
     unit: int
     table: Table
@@ -190,6 +274,9 @@ class ReadBlock:
     count: int
     slots: IndexArray
     codecs: tuple[AnyCodec, ...]  # index: position in slots; words: relative to start
+    # index: slots in the map's paths; words: relative to start
+    texts: tuple[TextCodec, ...] = ()
+    arrays: tuple[ArrayCodec, ...] = ()
 
     @property
     def bits(self) -> bool:
@@ -204,8 +291,10 @@ class ReadBlock:
         return out
 
     def describe(self, paths: tuple[str, ...]) -> str:
-        names = ", ".join(paths[i] for i in self.slots[:3])
-        more = f" and {self.slots.shape[0] - 3} more" if self.slots.shape[0] > 3 else ""
+        valued = [c.index for c in self.texts] + [c.index for c in self.arrays]
+        members = np.sort(np.concatenate([self.slots, *valued]))
+        names = ", ".join(paths[i] for i in members[:3])
+        more = f" and {members.shape[0] - 3} more" if members.shape[0] > 3 else ""
         last = self.start + self.count - 1
         return f"unit {self.unit} {TABLE_TITLES[self.table]} {self.start}-{last} ({names}{more})"
 
@@ -215,6 +304,8 @@ class _Binding:
     slot: int
     unit: int
     b: ModbusBinding
+    kind: ValueKind = "number"
+    length: int | None = None  # a string's characters, an array's elements
 
     @property
     def table(self) -> Table:
@@ -226,7 +317,7 @@ class _Binding:
 
     @property
     def end(self) -> int:
-        return self.b.register + self.b.words
+        return self.b.register + self.b.span(self.kind, self.length)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +328,9 @@ class RegisterMap:
     paths: tuple[str, ...]  # the signals bound to the connection, in plant order ("slots")
     blocks: tuple[ReadBlock, ...]
     # (unit, table) -> codecs over the device's image of that table: registers, or packed bits
-    # (see pack_bits); words: absolute addresses.
-    image_codecs: Mapping[tuple[int, Table], tuple[AnyCodec, ...]]
+    # (see pack_bits); index: slots; words: absolute addresses.
+    image_codecs: Mapping[tuple[int, Table], tuple[ImageCodec, ...]]
+    kinds: tuple[ValueKind, ...] = ()  # of each path
 
     @classmethod
     def for_connection(
@@ -254,23 +346,26 @@ class RegisterMap:
             if b is None or b.connection != connection:
                 continue
             size = conn.table_size(b.table)
-            if b.register + b.words > size:
-                what = b.table if b.table in BIT_TABLES else f"{b.type} at {b.table} register"
+            signal = ref.signal
+            unit = conn.unit if b.unit is None else b.unit
+            bound = _Binding(len(paths), unit, b, signal.kind, signal.length)
+            if bound.end > size:
+                layout = b.type if signal.kind == "number" else f"{signal.type} of {signal.length}"
+                what = b.table if b.table in BIT_TABLES else f"{layout} at {b.table} register"
                 raise SmartfabError(
                     f"{ref.path}: {what} {b.register} is past the end of the {size} "
                     f"{b.table} addresses of connection {connection!r}"
                 )
             paths.append(ref.path)
-            bindings.append(_Binding(len(paths) - 1, conn.unit if b.unit is None else b.unit, b))
+            bindings.append(bound)
         blocks = tuple(_plan_blocks(bindings, max_hole))
         groups = sorted({(b.unit, b.table) for b in bindings})
-        image_codecs = {
-            (unit, table): _codecs(
-                [(b, b.slot, 0) for b in bindings if (b.unit, b.table) == (unit, table)]
-            )
-            for unit, table in groups
-        }
-        return cls(conn, tuple(paths), blocks, image_codecs)
+        image_codecs = {}
+        for unit, table in groups:
+            members = [b for b in bindings if (b.unit, b.table) == (unit, table)]
+            numbers = _codecs([(b, b.slot, 0) for b in members if b.kind == "number"])
+            image_codecs[unit, table] = (*numbers, *_value_codecs(members, 0))
+        return cls(conn, tuple(paths), blocks, image_codecs, tuple(b.kind for b in bindings))
 
     @property
     def units(self) -> list[int]:
@@ -278,13 +373,26 @@ class RegisterMap:
         return sorted({unit for unit, _ in self.image_codecs})
 
     def encode_into(
-        self, images: Mapping[int, Mapping[Table, Words]], values: Float64Array
+        self,
+        images: Mapping[int, Mapping[Table, Words]],
+        values: Float64Array,
+        texts: ObjectArray | None = None,
+        arrays: ObjectArray | None = None,
     ) -> None:
-        """Write the engineering ``values`` (one per path) into the ``images`` (unit -> table ->
-        registers or packed bits) of the device's tables."""
+        """Write the engineering ``values``, ``texts`` (str) and ``arrays`` (float arrays of their
+        signal's length), each one per path and read at the paths of its kind, into the
+        ``images`` (unit -> table -> registers or packed bits) of the device's tables."""
         for (unit, table), codecs in self.image_codecs.items():
+            image = images[unit][table]
             for codec in codecs:
-                codec.encode_into(values, images[unit][table])
+                if isinstance(codec, TextCodec):
+                    if texts is not None:
+                        codec.encode_into(texts, image)
+                elif isinstance(codec, ArrayCodec):
+                    if arrays is not None:
+                        codec.encode_into(arrays, image)
+                else:
+                    codec.encode_into(values, image)
 
 
 def _plan_blocks(bindings: list[_Binding], max_hole: int) -> list[ReadBlock]:
@@ -315,9 +423,47 @@ def _plan_blocks(bindings: list[_Binding], max_hole: int) -> list[ReadBlock]:
 
 
 def _block(unit: int, table: Table, start: int, end: int, members: list[_Binding]) -> ReadBlock:
-    codecs = _codecs([(b, i, start) for i, b in enumerate(members)])
-    slots = np.array([b.slot for b in members], dtype=np.intp)
-    return ReadBlock(unit, table, start, end - start, slots, codecs)
+    numbers = [b for b in members if b.kind == "number"]
+    codecs = _codecs([(b, i, start) for i, b in enumerate(numbers)])
+    slots = np.array([b.slot for b in numbers], dtype=np.intp)
+    values = _value_codecs(members, start)
+    texts = tuple(c for c in values if isinstance(c, TextCodec))
+    arrays = tuple(c for c in values if isinstance(c, ArrayCodec))
+    return ReadBlock(unit, table, start, end - start, slots, codecs, texts, arrays)
+
+
+def _value_codecs(members: list[_Binding], base: int) -> list[TextCodec | ArrayCodec]:
+    """The codecs of the strings (one per register count and byte order) and arrays (one per
+    type, word order and length) among ``members``, indexed by slot, words counted from
+    ``base``."""
+    codecs: list[TextCodec | ArrayCodec] = []
+    texts = [b for b in members if b.kind == "text"]
+    for registers, order in sorted({(b.end - b.start, b.b.byte_order) for b in texts}):
+        group = [b for b in texts if (b.end - b.start, b.b.byte_order) == (registers, order)]
+        codecs.append(TextCodec(order, _slots(group), _spans(group, base, registers)))
+    arrays = [b for b in members if b.kind == "array"]
+    for type_, order, length in sorted({(b.b.type, b.b.word_order, b.length) for b in arrays}):
+        group = [
+            b for b in arrays if (b.b.type, b.b.word_order, b.length) == (type_, order, length)
+        ]
+        assert length is not None  # an array signal has one (validated)
+        codecs.append(ArrayCodec(
+            type_, order, length, _slots(group),
+            _spans(group, base, length * REGISTER_WORDS[type_]),
+            np.array([b.b.scale for b in group], dtype=np.float64),
+            np.array([b.b.offset for b in group], dtype=np.float64),
+        ))  # fmt: skip
+    return codecs
+
+
+def _slots(group: list[_Binding]) -> IndexArray:
+    return np.array([b.slot for b in group], dtype=np.intp)
+
+
+def _spans(group: list[_Binding], base: int, width: int) -> IndexArray:
+    """The registers of each of ``group``, ``width`` from its first, counted from ``base``."""
+    first = np.array([b.start - base for b in group], dtype=np.intp)
+    return first[:, None] + np.arange(width, dtype=np.intp)
 
 
 def _codecs(entries: list[tuple[_Binding, int, int]]) -> tuple[AnyCodec, ...]:

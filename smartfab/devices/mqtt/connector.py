@@ -1,5 +1,6 @@
 """MQTT connector: subscribes to a broker, decodes UNS JSON and Sparkplug B messages, and emits
-them as PointBatches, a batch per gathering of the messages that arrived together.
+them as columnar batches, per gathering of the messages that arrived together a PointBatch of
+the numbers and, when there are any, a TextBatch of the strings and an ArrayBatch of the arrays.
 
 Nothing a publisher sends stops ingestion: a message that is too large, not decodable, on a topic
 nothing binds, or breaking Sparkplug's rules is counted under its reason (``rejected`` and the
@@ -43,9 +44,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from smartfab.devices.connector import Backoff, Connector, PointSink
+from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds
 from smartfab.devices.mqtt import paho_speedups
-from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject
+from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject, SignalType
 from smartfab.devices.mqtt.sparkplug import DeviceKey, SparkplugHost
 from smartfab.devices.mqtt.topics import (
     covering_filters,
@@ -107,6 +108,7 @@ class BoundTopic:
     topic: str
     field: str
     signal_id: int
+    type: SignalType | None = None  # None: a plain number (float, int, bool)
 
 
 class MqttConnector(Connector):
@@ -135,6 +137,7 @@ class MqttConnector(Connector):
             )
         json_fields: dict[str, list[tuple[str, int]]] = {}
         sparkplug: dict[DeviceKey, dict[str, int]] = {}
+        types = {b.signal_id: b.type for b in bound if b.type is not None}
         for b in bound:
             problem = validate_topic(b.topic)
             if problem:
@@ -148,9 +151,9 @@ class MqttConnector(Connector):
                 )
             else:
                 json_fields.setdefault(b.topic, []).append((b.field, b.signal_id))
-        self._json = {topic: JsonTopic(fields) for topic, fields in json_fields.items()}
+        self._json = {topic: JsonTopic(fields, types) for topic, fields in json_fields.items()}
         self._sparkplug = (
-            SparkplugHost(sparkplug, rebirth_interval_s=options.rebirth_interval_s)
+            SparkplugHost(sparkplug, types, rebirth_interval_s=options.rebirth_interval_s)
             if sparkplug
             else None
         )
@@ -168,15 +171,19 @@ class MqttConnector(Connector):
         self._acks: set[asyncio.Task[None]] = set()
         self.rejected: dict[str, int] = {}  # reason -> messages (or values) rejected for it
         self.status.signals = len(bound)
-        self._signal_ids = [b.signal_id for b in bound]
+        self._kinds = {b.signal_id: b.type.kind if b.type else "number" for b in bound}
+        self._signal_ids = self._by_kind([b.signal_id for b in bound])
         self.status.extra.update(messages=0, rebirth_requests=0)
         self._logged: set[tuple[str, str]] = set()
         self._client: aiomqtt.Client | None = None
         self._inbox: asyncio.Queue[aiomqtt.Message] | None = None
 
     @property
-    def signal_ids(self) -> list[int]:
+    def signal_ids(self) -> SignalIds:
         return self._signal_ids
+
+    def _by_kind(self, ids: Sequence[int]) -> SignalIds:
+        return SignalIds.of(ids, [self._kinds[i] for i in ids])
 
     @property
     def redelivers(self) -> bool:
@@ -203,7 +210,9 @@ class MqttConnector(Connector):
                 continue
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
-            bound.append(BoundTopic(ref.path, b.topic, b.field, signal_ids[ref.path]))
+            bound.append(BoundTopic(
+                ref.path, b.topic, b.field, signal_ids[ref.path], SignalType.of(ref.signal)
+            ))  # fmt: skip
         if options is None:
             options = MqttOptions(
                 version=conn.version,
@@ -352,7 +361,7 @@ class MqttConnector(Connector):
                 if decoder is not None:
                     bad, first = decoder.decode(payload, received, out)
                     if bad:
-                        self._reject(topic, Reject("not_a_number", first), bad)
+                        self._reject(topic, Reject("wrong_type", first), bad)
                     continue
                 sp = parse_sparkplug(topic) if host is not None else None
                 if sp is None or host is None:
@@ -373,12 +382,17 @@ class MqttConnector(Connector):
             for c in changes:
                 if c.lost:
                     await self.source_lost(
-                        c.key, c.what, c.why, c.signal_ids, "waiting for its birth", c.ts_us
+                        c.key,
+                        c.what,
+                        c.why,
+                        self._by_kind(c.signal_ids),
+                        "waiting for its birth",
+                        c.ts_us,
                     )
                 else:
                     await self.source_back(c.key, c.ts_us)
-        if len(out):
-            await emit(out.batch())
+        for batch in out.batches():
+            await emit(batch)
         self._acknowledge(client, [(m.mid, m.qos) for m in messages if m.qos])
 
     def _acknowledge(self, client: aiomqtt.Client, acks: list[tuple[int, int]]) -> None:

@@ -1,11 +1,13 @@
 """OPC UA connector: one data-change subscription over every bound node of a connection.
 
 Notifications are handled a whole publish response at a time (asyncua's subscription handler API
-would spawn a task per changed value), turned into PointBatch columns: source timestamp, value,
-quality from the StatusCode severity. A value that is not a number is counted and logged with its
-signal, never emitted. A bound node the server does not have is reported naming the signal; the
-others are still read. asyncua's session watchdog tells when the server stops answering, and
-``_stream`` then raises so that ``Connector.run`` reconnects.
+would spawn a task per changed value), turned into columns: source timestamp, value, quality from
+the StatusCode severity; a PointBatch for signals of one number (Double, Float, integers, Boolean,
+an enumeration's Int32), a TextBatch for string signals (String, LocalizedText) and an ArrayBatch
+for array signals (one-dimensional numeric arrays). A value that is not of its signal's kind is
+counted and logged with its signal, never emitted. A bound node the server does not have is
+reported naming the signal; the others are still read. asyncua's session watchdog tells when the
+server stops answering, and ``_stream`` then raises so that ``Connector.run`` reconnects.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, quiet_library
+from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
 from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import OpcUaConnection, Plant, Signal
-from smartfab.platform.points import PointBatch, now_us
+from smartfab.model.plant import OpcUaConnection, Plant, Signal, ValueKind
+from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, TextBatch, now_us
 from smartfab.platform.setpoints import SetpointError
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class BoundNode:
     node: str  # NodeId string form, e.g. "ns=2;s=site/area/line/cell/eq.temp"
     signal_id: int
     sample_s: float = 1.0  # how often the server updates it: sizes the server-side queue
+    kind: ValueKind = "number"  # what its values are: one number, a text or an array
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,17 +123,19 @@ class OpcUaConnector(Connector):
         self.status.extra["rejected_values"] = 0
         self._node_ids = [ua.NodeId.from_string(n.node) for n in self.nodes]
         self._ids = np.array([n.signal_id for n in self.nodes], dtype=np.int32)
+        self._kinds = [n.kind for n in self.nodes]  # by client handle, as _ids
+        self._signal_ids = SignalIds.of(self._ids, self._kinds)
         self._client: Client | None = None
         self._emit: PointSink | None = None
         # The initial values arrive while subscribing, before _stream has a sink to give them to.
-        self._early: list[PointBatch] = []
+        self._early: list[AnyPoints] = []
         self._failed: asyncio.Future[Exception] | None = None
         self._rejected: set[int] = set()  # handles whose wrong-typed value was logged already
         self._variant_types: dict[str, ua.VariantType] = {}  # setpoint path -> its node's type
 
     @property
-    def signal_ids(self) -> npt.NDArray[np.int32]:
-        return self._ids
+    def signal_ids(self) -> SignalIds:
+        return self._signal_ids
 
     @classmethod
     def from_plant(
@@ -154,7 +159,10 @@ class OpcUaConnector(Connector):
                 continue
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
-            nodes.append(BoundNode(ref.path, b.node, signal_ids[ref.path], ref.signal.sample_s))
+            signal = ref.signal
+            nodes.append(
+                BoundNode(ref.path, b.node, signal_ids[ref.path], signal.sample_s, signal.kind)
+            )
             if ref.signal.writable:
                 setpoints[ref.path] = ref.signal
         connector = cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
@@ -337,17 +345,16 @@ class OpcUaConnector(Connector):
             return
         for notification in result.NotificationMessage.NotificationData or ():
             if isinstance(notification, ua.DataChangeNotification):
-                batch = self._batch(notification.MonitoredItems)
-                if not len(batch):
-                    continue
-                if self._emit is None:
-                    self._early.append(batch)
-                else:
+                for batch in self._batches(notification.MonitoredItems):
+                    if self._emit is None:
+                        self._early.append(batch)
+                        continue
                     try:
                         await self._emit(batch)
                     except Exception as exc:  # noqa: BLE001
                         # asyncua would swallow it; make the stream fail like the sink did.
                         self._fail(exc)
+                        return
             elif (
                 isinstance(notification, ua.StatusChangeNotification)
                 and notification.Status.value & _BAD
@@ -355,47 +362,77 @@ class OpcUaConnector(Connector):
                 name, _ = get_name_and_doc(notification.Status.value)
                 self._fail(ConnectionError(f"subscription ended by the server: {name}"))
 
-    def _batch(self, items: Sequence[ua.MonitoredItemNotification]) -> PointBatch:
-        """The points of one data-change notification, as columns."""
-        handles: list[int] = []
-        values: list[float] = []
-        codes: list[int] = []
-        stamps: list[float] = []
+    def _batches(self, items: Sequence[ua.MonitoredItemNotification]) -> list[AnyPoints]:
+        """The points of one data-change notification as columns, a batch per kind of value
+        (none for a kind without points)."""
+        rows: dict[ValueKind, _Rows] = {"number": _Rows(), "text": _Rows(), "array": _Rows()}
         received = now_us() / 1e6
+        kinds = self._kinds
+        kind: ValueKind
         for item in items:
             dv = item.Value
             value: Any = dv.Value.Value if dv.Value is not None else None
             code = dv.StatusCode.value if dv.StatusCode is not None else 0
-            if type(value) is float or type(value) is int or type(value) is bool:
-                values.append(float(value))
-            elif value is None and code & _BAD:  # a bad value carries no value at all
-                values.append(math.nan)
+            handle = item.ClientHandle
+            kind = kinds[handle]
+            out = rows[kind]
+            if value is None and code & _BAD:  # a bad value carries no value at all
+                value = _NO_VALUE[kind]
+            elif kind == "number":
+                # bool and an enumeration's IntEnum are ints too
+                if not isinstance(value, int | float):
+                    self._reject(handle, value, code)
+                    continue
+                value = float(value)
+            elif kind == "text":
+                if isinstance(value, ua.LocalizedText):
+                    value = value.Text or ""
+                elif not isinstance(value, str):
+                    self._reject(handle, value, code)
+                    continue
             else:
-                self._reject(item.ClientHandle, value, code)
-                continue
-            handles.append(item.ClientHandle)
-            codes.append(code)
+                value = _vector(value)
+                if value is None:
+                    self._reject(handle, dv.Value.Value if dv.Value else None, code)
+                    continue
             ts = dv.SourceTimestamp or dv.ServerTimestamp
-            stamps.append(ts.timestamp() if ts is not None else received)
-        index = np.array(handles, dtype=np.intp)
-        return PointBatch(
-            np.rint(np.array(stamps, dtype=np.float64) * 1e6).astype(np.int64),
-            self._ids[index],
-            np.array(values, dtype=np.float64),
-            np.minimum(np.array(codes, dtype=np.uint32) >> 30, 2).astype(np.uint8),
-        )
+            out.add(handle, value, code, ts.timestamp() if ts is not None else received)
+        batches: list[AnyPoints] = []
+        for kind, r in rows.items():
+            if not r.handles:
+                continue
+            index = np.array(r.handles, dtype=np.intp)
+            ts_us = np.rint(np.array(r.stamps, dtype=np.float64) * 1e6).astype(np.int64)
+            ids = self._ids[index]
+            quality = np.minimum(np.array(r.codes, dtype=np.uint32) >> 30, 2).astype(np.uint8)
+            if kind == "number":
+                batches.append(PointBatch(ts_us, ids, np.array(r.values, np.float64), quality))
+            elif kind == "text":
+                text = np.empty(len(r.values), object)
+                text[:] = r.values
+                batches.append(TextBatch(ts_us, ids, text, quality))
+            else:
+                offsets = np.zeros(len(r.values) + 1, np.int64)
+                np.cumsum([len(v) for v in r.values], out=offsets[1:])
+                values = np.concatenate(r.values) if r.values else np.empty(0)
+                batches.append(ArrayBatch(ts_us, ids, values, offsets, quality))
+        return batches
 
     def _reject(self, handle: int, value: object, code: int) -> None:
         bound = self.nodes[handle]
+        expected = _EXPECTED[bound.kind]
         self.status.extra["rejected_values"] += 1
         self.status.errors += 1
-        self.status.last_error = f"{bound.path}: value {value!r} from {bound.node} is not a number"
+        self.status.last_error = (
+            f"{bound.path}: value {_short(value)} from {bound.node} is not {expected}"
+        )
         # Logged once per signal: a node of the wrong type never sends anything else.
         if handle not in self._rejected:
             self._rejected.add(handle)
             log.warning(
-                "%s: %s: value %r (%s, status 0x%08X) from node %s is not a number; dropped",
-                self.name, bound.path, value, type(value).__name__, code, bound.node,
+                "%s: %s: value %s (%s, status 0x%08X) from node %s is not %s; dropped",
+                self.name, bound.path, _short(value), type(value).__name__, code, bound.node,
+                expected,
             )  # fmt: skip
 
     async def _on_connection_lost(self, client: Client, exc: Exception) -> None:
@@ -498,6 +535,48 @@ def _as_type(path: str, value: float, vtype: ua.VariantType) -> float | int | bo
     if vtype in _INTEGER_TYPES and value == round(value):
         return int(value)
     raise SetpointError(f"{path}: {value:g} cannot be written to a node of type {vtype.name}")
+
+
+class _Rows:
+    """The columns of one kind of value, a row per point, while a notification is read."""
+
+    __slots__ = ("codes", "handles", "stamps", "values")
+
+    def __init__(self) -> None:
+        self.handles: list[int] = []
+        self.values: list[Any] = []
+        self.codes: list[int] = []
+        self.stamps: list[float] = []
+
+    def add(self, handle: int, value: object, code: int, stamp: float) -> None:
+        self.handles.append(handle)
+        self.values.append(value)
+        self.codes.append(code)
+        self.stamps.append(stamp)
+
+
+# What a point without a value (bad status) carries, by kind, and what a value must be.
+_NO_VALUE: dict[str, object] = {"number": math.nan, "text": "", "array": np.empty(0)}
+_EXPECTED: dict[str, str] = {
+    "number": "a number",
+    "text": "a text (String or LocalizedText)",
+    "array": "a one-dimensional array of numbers",
+}
+
+
+def _vector(value: object) -> npt.NDArray[np.float64] | None:
+    """An array value as float64 elements, or None when it is not a one-dimensional array of
+    numbers (a scalar, a matrix, texts)."""
+    if not isinstance(value, list | tuple | np.ndarray) or any(
+        not isinstance(v, int | float) for v in value
+    ):
+        return None
+    return np.asarray(value, dtype=np.float64)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _chunks(items: list[_T]) -> list[list[_T]]:

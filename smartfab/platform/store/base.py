@@ -16,8 +16,10 @@ from typing import Self
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from smartfab.model.plant import ValueKind, value_kind
+from smartfab.platform.order import has_unique_keys, sort_by_signal_ts, superseded
 from smartfab.platform.points import (
     AnyPoints,
     ArrayBatch,
@@ -43,6 +45,9 @@ class SignalInfo:
     high: float | None = None
     source: str = ""  # lineage: which connection produced it ("opcua:plc-1", "virtual", ...)
     id: int = -1
+    # array: its number of elements; string: its most characters (None: MAX_STRING_LENGTH);
+    # None for numbers.
+    length: int | None = None
 
 
 class StoreError(Exception):
@@ -107,6 +112,49 @@ def retention_cutoffs(
 _KIND_CODE: dict[str, int] = {"number": 0, "text": 1, "array": 2}
 _KIND_OF_BATCH: dict[type, ValueKind] = {PointBatch: "number", TextBatch: "text",
                                          ArrayBatch: "array"}  # fmt: skip
+KINDS: tuple[ValueKind, ...] = ("number", "text", "array")
+
+
+def kind_of(batch: AnyPoints) -> ValueKind:
+    """The kind of value a batch holds."""
+    return _KIND_OF_BATCH[type(batch)]
+
+
+def arrow_of(batch: AnyPoints) -> pa.RecordBatch:
+    """A batch as Arrow, or StoreError naming the first value no store can hold: a text that is
+    not a str (None, bytes), or that holds a NUL character (PostgreSQL's text cannot)."""
+    kind = kind_of(batch)
+    try:
+        rows = batch.to_arrow()
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise StoreError(f"{kind} points: a value cannot be stored: {exc}") from exc
+    value = rows.column("value")
+    bad = value.is_null()
+    if kind == "text":
+        bad = pc.or_kleene(bad, pc.match_substring(value, "\x00"))
+    if pc.any(bad).as_py():
+        at = bad.index(True).as_py()
+        raise StoreError(
+            f"{kind} point of signal id {batch.signal_id[at]} at {batch.ts[at]} us: value "
+            f"{value[at].as_py()!r:.80} cannot be stored (no value, or a NUL character; a BAD "
+            "point carries an empty one)"
+        )
+    return rows
+
+
+def key_order(batch: AnyPoints) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """None when no (signal, ts) of ``batch`` repeats; else the rows to keep, in (signal, ts)
+    order, and the rows that a later row of the same (signal, ts) replaces. Found on the keys
+    alone (their row numbers riding along as values), so one order serves every kind of batch."""
+    n = len(batch)
+    keys = PointBatch(batch.ts, batch.signal_id, np.arange(n, dtype=np.float64),
+                      np.zeros(n, np.uint8))  # fmt: skip
+    if n == 0 or has_unique_keys(keys):
+        return None
+    keys = sort_by_signal_ts(keys)
+    dup = superseded(keys)
+    at = keys.value.astype(np.intp)
+    return at[~dup], at[dup]
 
 
 class KnownSignals:

@@ -19,6 +19,11 @@ Layout, and why:
 * ``latest`` is one row per signal, upserted in the same transaction as the points, so that
   ``latest()`` for thousands of signals reads a small table and open() need not scan ``points``.
 * Signal ids come from a sequence and are never reused; a path keeps its id across restarts.
+* Texts (string signals) and arrays (array signals) have tables of their own, laid out as the
+  numbers' (``text_points``, ``array_points`` and their ``*_latest``), appended in the same
+  transaction with the same duplicate rule; the high-water marks serve every kind, as a signal
+  holds one. They have no rollups: a text has no average, and an array's history is read as
+  points (see ``platform/queries.py``).
 
 Threads: DuckDB connections are not safe to share between threads, so every thread gets its own
 cursor (a connection to the same database) and reads never wait for the writer; MVCC gives each
@@ -43,14 +48,29 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
-from smartfab.platform.points import POINT_SCHEMA, EventBatch, Int64Array, PointBatch, now_us
+from smartfab.model.plant import ValueKind
+from smartfab.platform.order import BoolArray
+from smartfab.platform.points import (
+    ARRAY_POINT_SCHEMA,
+    POINT_SCHEMA,
+    TEXT_POINT_SCHEMA,
+    AnyPoints,
+    ArrayBatch,
+    EventBatch,
+    Int64Array,
+    PointBatch,
+    TextBatch,
+    now_us,
+)
 from smartfab.platform.store.base import (
     KnownSignals,
     RetentionReport,
     SignalInfo,
     Store,
     StoreError,
+    arrow_of,
+    key_order,
+    kind_of,
     retention_cutoffs,
 )
 from smartfab.platform.store.shared import SharedStore, StoreHost, announcement
@@ -102,7 +122,43 @@ CREATE TABLE IF NOT EXISTS rollup_1h (
     signal_id INTEGER NOT NULL, bucket TIMESTAMPTZ NOT NULL, min DOUBLE, max DOUBLE,
     sum DOUBLE, count BIGINT NOT NULL, last_ts TIMESTAMPTZ, last DOUBLE
 );
+-- Since string and array signals: their points and latest values, laid out as the numbers'
+-- (a BAD text is '', a BAD array has no elements), and the length each such signal declares.
+-- IF NOT EXISTS: a store made before them gets them when it opens.
+CREATE TABLE IF NOT EXISTS text_points (
+    ts TIMESTAMPTZ NOT NULL,
+    signal_id INTEGER NOT NULL,
+    value VARCHAR NOT NULL,
+    quality UTINYINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS text_latest (
+    signal_id INTEGER PRIMARY KEY,
+    ts TIMESTAMPTZ NOT NULL,
+    value VARCHAR NOT NULL,
+    quality UTINYINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS array_points (
+    ts TIMESTAMPTZ NOT NULL,
+    signal_id INTEGER NOT NULL,
+    value DOUBLE[] NOT NULL,
+    quality UTINYINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS array_latest (
+    signal_id INTEGER PRIMARY KEY,
+    ts TIMESTAMPTZ NOT NULL,
+    value DOUBLE[] NOT NULL,
+    quality UTINYINT NOT NULL
+);
+ALTER TABLE signals ADD COLUMN IF NOT EXISTS length INTEGER;
 """
+
+# Per kind of value: its points' table, its latest-value table and the schema of both.
+_TABLES: dict[ValueKind, tuple[str, str, pa.Schema]] = {
+    "number": ("points", "latest", POINT_SCHEMA),
+    "text": ("text_points", "text_latest", TEXT_POINT_SCHEMA),
+    "array": ("array_points", "array_latest", ARRAY_POINT_SCHEMA),
+}
+_POINT_TABLES = [(table, "ts") for table, _, _ in _TABLES.values()]
 
 # Rollups: per signal and minute (hour), the min, max, sum, count and last of its GOOD and
 # UNCERTAIN points, as *partial* aggregates: a minute whose points arrived in two roll-ups has two
@@ -222,8 +278,9 @@ class DuckDBStore(Store):
         self._known = KnownSignals()
         self._hwm: Int64Array = np.zeros(0, np.int64)
         self._grow()
-        for sid, ts in self._rows("SELECT signal_id, epoch_us(ts) FROM latest"):
-            self._hwm[sid] = ts
+        for _, latest, _ in _TABLES.values():
+            for sid, ts in self._rows(f"SELECT signal_id, epoch_us(ts) FROM {latest}"):
+                self._hwm[sid] = ts
 
     def share(self) -> None:
         """Answer the reads of other processes while this one holds the file (see
@@ -252,7 +309,9 @@ class DuckDBStore(Store):
 
     def _grow(self) -> None:
         """Size the per-id arrays to the catalogue (after open and after registration)."""
-        self._known.add(i for (i,) in self._rows("SELECT id FROM signals"))
+        self._known.add(
+            (int(i), str(t)) for i, t in self._rows("SELECT id, data_type FROM signals")
+        )
         if len(self._known) > len(self._hwm):
             self._hwm = np.concatenate(
                 [self._hwm, np.full(len(self._known) - len(self._hwm), _NEVER)]
@@ -273,6 +332,7 @@ class DuckDBStore(Store):
                 },
                 "low": pa.array([s.low for s in rows], pa.float64()),
                 "high": pa.array([s.high for s in rows], pa.float64()),
+                "length": pa.array([s.length for s in rows], pa.int32()),
             }
         )
         cur = self._cursor()
@@ -283,10 +343,12 @@ class DuckDBStore(Store):
                     cur.execute(
                         "UPDATE signals SET equipment = g.equipment, name = g.name, "
                         "unit = g.unit, data_type = g.data_type, role = g.role, low = g.low, "
-                        "high = g.high, source = g.source FROM given g WHERE signals.path = g.path"
+                        "high = g.high, source = g.source, length = g.length FROM given g "
+                        "WHERE signals.path = g.path"
                     )
                     cur.execute(
-                        f"INSERT INTO signals SELECT nextval('signal_ids'), {_SIGNAL_COLUMNS} "
+                        "INSERT INTO signals SELECT nextval('signal_ids'), "
+                        f"{_SIGNAL_COLUMNS}, length "
                         "FROM (SELECT * FROM given ANTI JOIN signals USING (path) ORDER BY ord)"
                     )
                     ids = cur.execute("SELECT path, id FROM signals SEMI JOIN given USING (path)")
@@ -297,42 +359,64 @@ class DuckDBStore(Store):
         return result
 
     def signals(self) -> list[SignalInfo]:
-        rows = self._rows(f"SELECT {_SIGNAL_COLUMNS}, id FROM signals ORDER BY id")
+        rows = self._rows(f"SELECT {_SIGNAL_COLUMNS}, id, length FROM signals ORDER BY id")
         return [SignalInfo(*row) for row in rows]
 
     # --- writing ---------------------------------------------------------------------------
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
-        if len(points) == 0 and len(events) == 0:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
+        batches = [b for b in (points, texts, arrays) if b is not None and len(b)]
+        if not batches and len(events) == 0:
             return 0, 0
+        n = sum(len(b) for b in batches)
         try:
             event_rows = events.to_arrow() if len(events) else None
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise StoreError(f"events batch of {len(events)}: invalid column value: {exc}") from exc
         cur = self._cursor()
         with self._write_lock:
-            self._known.check(points)
-            batch = points
-            if len(batch) and not has_unique_keys(batch):
-                batch = sort_by_signal_ts(batch)
-                batch = batch.take(~superseded(batch))
+            for batch in batches:  # every batch checked before anything is stored
+                self._known.check(batch)
+            # Within the batch the last duplicate wins.
+            orders = [key_order(b) for b in batches]
+            batches = [
+                b if o is None else b.take(o[0]) for b, o in zip(batches, orders, strict=True)
+            ]
             hwm = self._hwm
-            old = hwm[batch.signal_id]
-            late = batch.ts <= old
-            with _transaction(cur, f"appending {len(points)} points and {len(events)} events"):
-                if late.any():
-                    fresh = ~self._stored(cur, batch, late)
-                    batch, old = batch.take(fresh), old[fresh]
-                new_hwm = hwm
-                if len(batch):
-                    new_hwm = hwm.copy()
-                    np.maximum.at(new_hwm, batch.signal_id, batch.ts)
-                    newest = (batch.ts == new_hwm[batch.signal_id]) & (batch.ts > old)
-                    self._insert(cur, "points", batch.to_arrow())
-                    self._insert(cur, "latest", batch.take(newest).to_arrow(), "OR REPLACE")
+            stored = 0
+            with _transaction(cur, f"appending {n} points and {len(events)} events"):
+                for batch in batches:
+                    new, hwm = self._append_new(cur, batch, hwm)
+                    stored += new
                 if event_rows is not None:
                     self._insert(cur, "events", event_rows)
-            self._hwm = new_hwm
-        return len(batch), len(events)
+            self._hwm = hwm
+        return stored, len(events)
+
+    def _append_new(
+        self, cur: duckdb.DuckDBPyConnection, batch: AnyPoints, hwm: Int64Array
+    ) -> tuple[int, Int64Array]:
+        """Insert the points of a deduplicated batch that are not stored yet, and update the
+        latest values; returns how many, and the high-water marks with them."""
+        table, latest, _ = _TABLES[kind_of(batch)]
+        old = hwm[batch.signal_id]
+        late = batch.ts <= old
+        if late.any():
+            fresh = ~self._stored(cur, table, batch, late)
+            batch, old = batch.take(fresh), old[fresh]
+        if not len(batch):
+            return 0, hwm
+        new_hwm = hwm.copy()
+        np.maximum.at(new_hwm, batch.signal_id, batch.ts)
+        newest = (batch.ts == new_hwm[batch.signal_id]) & (batch.ts > old)
+        self._insert(cur, table, arrow_of(batch))
+        self._insert(cur, latest, arrow_of(batch.take(newest)), "OR REPLACE")
+        return len(batch), new_hwm
 
     @staticmethod
     def _insert(
@@ -345,8 +429,10 @@ class DuckDBStore(Store):
             cur.unregister("rows")
 
     @staticmethod
-    def _stored(cur: duckdb.DuckDBPyConnection, batch: PointBatch, late: BoolArray) -> BoolArray:
-        """Which rows of ``batch`` among the ``late`` ones are already stored."""
+    def _stored(
+        cur: duckdb.DuckDBPyConnection, table: str, batch: AnyPoints, late: BoolArray
+    ) -> BoolArray:
+        """Which rows of ``batch`` among the ``late`` ones are already stored in ``table``."""
         idx = np.flatnonzero(late)
         keys = pa.table(
             {
@@ -359,7 +445,7 @@ class DuckDBStore(Store):
         try:
             # The explicit ts range lets the zonemaps skip every row group outside it.
             found = cur.execute(
-                "SELECT k.i FROM late_keys k SEMI JOIN (SELECT signal_id, ts FROM points "
+                f"SELECT k.i FROM late_keys k SEMI JOIN (SELECT signal_id, ts FROM {table} "
                 "WHERE ts BETWEEN make_timestamptz($lo) AND make_timestamptz($hi)) p "
                 "ON p.signal_id = k.signal_id AND p.ts = k.ts",
                 {"lo": int(batch.ts[idx].min()), "hi": int(batch.ts[idx].max())},
@@ -378,15 +464,21 @@ class DuckDBStore(Store):
             raise StoreError(f"query failed: {exc}") from exc
 
     def _raw(self, signal_ids: Sequence[int], start: int, end: int, limit: int | None) -> pa.Table:
+        return self._raw_values("number", signal_ids, start, end, limit)
+
+    def _raw_values(
+        self, kind: ValueKind, signal_ids: Sequence[int], start: int, end: int, limit: int | None
+    ) -> pa.Table:
+        table, _, schema = _TABLES[kind]
         if not signal_ids:
-            return POINT_SCHEMA.empty_table()
+            return schema.empty_table()
         return self._arrow(
-            "SELECT ts, signal_id, value, quality FROM points "
+            f"SELECT ts, signal_id, value, quality FROM {table} "
             f"WHERE signal_id IN ({_id_list(signal_ids)}) "
             "AND ts >= make_timestamptz($start) AND ts < make_timestamptz($end) "
             "ORDER BY signal_id, ts" + (f" LIMIT {int(limit)}" if limit is not None else ""),
             {"start": int(start), "end": int(end)},
-        )
+        ).cast(schema)
 
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         params: dict[str, object] = {"sid": int(signal_id), "start": int(start),
@@ -474,24 +566,28 @@ class DuckDBStore(Store):
                 for role, cutoff in sorted(cutoffs.items()):
                     if cutoff is None:
                         continue
-                    for table, column in (("points", "ts"), ("rollup_1m", "bucket")):
+                    for table, column in (*_POINT_TABLES, ("rollup_1m", "bucket")):
                         # The ts bound first: zonemaps skip the row groups after the cutoff.
                         ((n,),) = cur.execute(
                             f"DELETE FROM {table} WHERE {column} < make_timestamptz($cutoff) "
                             "AND signal_id IN (SELECT id FROM signals WHERE role = $role)",
                             {"cutoff": cutoff, "role": role},
                         ).fetchall()
-                        deleted += int(n) if table == "points" else 0
+                        deleted += int(n) if column == "ts" else 0
         return RetentionReport(rows_deleted=deleted)
 
-    def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
+    def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table:
+        return self._latest_values("number", signal_ids)
+
+    def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table:
+        _, latest, schema = _TABLES[kind]
         if signal_ids is not None and not signal_ids:
-            return POINT_SCHEMA.empty_table()
+            return schema.empty_table()
         many = signal_ids is None or len(signal_ids) > 64
         where = "" if many else f"WHERE signal_id IN ({_id_list(signal_ids or [])})"
         table = self._arrow(
-            f"SELECT ts, signal_id, value, quality FROM latest {where} ORDER BY signal_id"
-        )
+            f"SELECT ts, signal_id, value, quality FROM {latest} {where} ORDER BY signal_id"
+        ).cast(schema)
         if signal_ids is None or not many:
             return table
         # The table holds one row per signal: reading it whole and filtering in Arrow beats
@@ -545,7 +641,11 @@ class DuckDBStore(Store):
         if end is not None:
             where.append("ts < make_timestamptz($end)")
             params["end"] = int(end)
-        n = self._arrow(f"SELECT count(*) AS n FROM points WHERE {' AND '.join(where)}", params)
+        counts = " + ".join(
+            f"(SELECT count(*) FROM {table} WHERE {' AND '.join(where)})"
+            for table, _, _ in _TABLES.values()
+        )
+        n = self._arrow(f"SELECT {counts} AS n", params)
         return int(n.column("n")[0].as_py())
 
     def earliest(self, signal_ids: Sequence[int]) -> pa.Table:

@@ -37,7 +37,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from smartfab.platform.points import EventBatch, PointBatch
+from smartfab.model.plant import ValueKind
+from smartfab.platform.points import ArrayBatch, EventBatch, PointBatch, TextBatch
 from smartfab.platform.store.base import RetentionReport, SignalInfo, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -210,11 +211,19 @@ class SharedStore(Store):
     def _raw(self, signal_ids: Sequence[int], start: int, end: int, limit: int | None) -> pa.Table:
         return self._call("raw", list(signal_ids), start, end, limit)
 
+    def _raw_values(
+        self, kind: ValueKind, signal_ids: Sequence[int], start: int, end: int, limit: int | None
+    ) -> pa.Table:
+        return self._call("raw", list(signal_ids), start, end, limit, kind=kind)
+
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         return self._call("downsample", signal_id, start, end, bucket_us)
 
-    def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
+    def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table:
         return self._call("latest", None if signal_ids is None else list(signal_ids))
+
+    def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table:
+        return self._call("latest", None if signal_ids is None else list(signal_ids), kind=kind)
 
     def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         return self._call("earliest", list(signal_ids))
@@ -246,7 +255,13 @@ class SharedStore(Store):
     def register_signals(self, signals: Sequence[SignalInfo]) -> dict[str, int]:
         raise self._refuse("registering signals")
 
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
         raise self._refuse("storing data")
 
     def set_setting(self, key: str, value: str) -> None:

@@ -3,8 +3,9 @@ plant's Modbus-bound signals.
 
 One server stands for one host:port; every unit id of the connections given gets its own four
 tables (coils, discrete inputs, holding and input registers; two connections to the same unit
-share them). Values are set as engineering values and encoded through
-``smartfab.devices.modbus.registers``, the same code the connector decodes with.
+share them). Values are set as engineering values (``set_values``), texts (``set_texts``) and
+arrays (``set_arrays``) and encoded through ``smartfab.devices.modbus.registers``, the same code
+the connector decodes with.
 
 Clients may write the coils and holding registers of writable signals (setpoints), and only those:
 a write touching any other address is refused with "illegal address", as a PLC refuses writes to
@@ -64,6 +65,11 @@ class VirtualModbusServer:
         self.paths: tuple[str, ...] = tuple(p for m in self.maps for p in m.paths)
         self._bounds = np.cumsum([0, *(len(m.paths) for m in self.maps)])
         self._values = np.zeros(len(self.paths), np.float64)
+        # Strings and arrays, one per path (those of other signals unused): empty, zeros at first.
+        self._texts = np.full(len(self.paths), "", object)
+        self._arrays = np.empty(len(self.paths), object)
+        length = {ref.path: ref.signal.length or 0 for ref in plant.iter_signals()}
+        self._arrays[:] = [np.zeros(length[path]) for path in self.paths]
         # unit -> table -> addresses (registers, or bits of a bit table), the largest any
         # connection to the unit declares
         sizes: dict[int, dict[Table, int]] = {}
@@ -107,10 +113,30 @@ class VirtualModbusServer:
         self._values[index[free]] = vals[free]
         self._encode()
 
+    def set_texts(self, slots: npt.ArrayLike, texts: Sequence[str]) -> None:
+        """Set the texts of the string signals at ``slots``; a text longer than its registers
+        hold is cut, as a PLC's string variable would be."""
+        index = np.asarray(slots, dtype=np.intp)
+        self._texts[index] = list(texts)
+        self._encode()
+
+    def set_arrays(self, slots: npt.ArrayLike, rows: Sequence[npt.ArrayLike]) -> None:
+        """Set the arrays of the array signals at ``slots``, each of its signal's length."""
+        index = np.asarray(slots, dtype=np.intp).tolist()
+        for slot, row in zip(index, rows, strict=True):
+            values = np.asarray(row, dtype=np.float64)
+            if values.shape != self._arrays[slot].shape:
+                raise SmartfabError(
+                    f"{self.paths[slot]}: {values.shape[0]} elements, its registers hold "
+                    f"{self._arrays[slot].shape[0]}"
+                )
+            self._arrays[slot] = values
+        self._encode()
+
     def _encode(self) -> None:
         for i, m in enumerate(self.maps):
             lo, hi = self._bounds[i], self._bounds[i + 1]
-            m.encode_into(self.images, self._values[lo:hi])
+            m.encode_into(self.images, self._values[lo:hi], self._texts[lo:hi], self._arrays[lo:hi])
 
     def _client_write(
         self, unit: int, table: Table, address: int, values: list[int]

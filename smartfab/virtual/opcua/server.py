@@ -3,8 +3,12 @@ the plant as a variable with exactly its bound NodeId.
 
 Variables sit in folders following the ISA-95 hierarchy (site/area/line/cell/equipment; folder node
 ids ``ns=1;s=<path>``) and carry their EngineeringUnits (and EURange when the signal has a range).
-``publish`` writes many values at once through the server's direct attribute write, which is what
-makes 10,000+ value changes per second possible in Python.
+Each has its signal's type as OPC UA servers have it: Double, Int64, Boolean; an enum signal an
+Int32 of its own Enumeration data type (``ns=1;s=<path>.Enum``, whose EnumValues name the codes);
+a string signal a String; an array signal a Double array (ValueRank 1, ArrayDimensions [length]).
+``publish`` (numbers), ``publish_texts`` and ``publish_arrays`` write many values at once through
+the server's direct attribute write, which is what makes 10,000+ value changes per second possible
+in Python.
 
 Writable signals (setpoints) are variables clients may write. The simulation sets them until a
 client first writes one; from then on the variable holds what the client wrote, as a PLC holds
@@ -15,7 +19,7 @@ SignAndEncrypt) and accepts only clients whose certificate is in its trust list.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -51,6 +55,9 @@ _VARIANT = {
     "float": ua.VariantType.Double,
     "int": ua.VariantType.Int64,
     "bool": ua.VariantType.Boolean,
+    "enum": ua.VariantType.Int32,  # an enumeration's values are Int32 (OPC UA Part 3 8.14)
+    "string": ua.VariantType.String,
+    "array": ua.VariantType.Double,  # with ValueRank 1
 }
 # Indexed by Quality; shared by all DataValues, which never mutate them.
 _STATUS = tuple(
@@ -163,6 +170,10 @@ class VirtualOpcUaServer:
             ua.NodeId.from_string(_binding_node(ref)) for ref in self.signals
         )
         self._vtypes = [_VARIANT[ref.signal.type] for ref in self.signals]
+        self._dims = [
+            [ua.Int32(ref.signal.length or 0)] if ref.signal.type == "array" else None
+            for ref in self.signals
+        ]
         self.security = security
         self._writable = {
             node_id: slot
@@ -219,38 +230,95 @@ class VirtualOpcUaServer:
         ts_us: npt.ArrayLike,
         quality: npt.ArrayLike | int = Quality.GOOD,
     ) -> None:
-        """Write values (source timestamps ``ts_us``, epoch µs) to the variables at ``slots``
-        (positions in ``paths``), in order; a slot may repeat to publish several samples.
+        """Write values (source timestamps ``ts_us``, epoch µs) to the number variables at
+        ``slots`` (positions in ``paths``), in order; a slot may repeat to publish several
+        samples.
 
-        A NaN for an integer or boolean variable is published as Bad, with no value.
+        A NaN for an integer, enumeration or boolean variable is published as Bad, with no value.
         """
-        server = await self._built()
         index = np.asarray(slots, dtype=np.intp)
         n = index.shape[0]
         vals = np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))
+        vtypes = self._vtypes
+
+        def variant(slot: int, value: float) -> ua.Variant | None:
+            vtype = vtypes[slot]
+            if vtype is ua.VariantType.Double:
+                return ua.Variant(value, vtype)
+            if value != value:  # NaN has no integer or boolean form
+                return None
+            if vtype is ua.VariantType.Boolean:
+                return ua.Variant(value != 0, vtype)
+            return ua.Variant(round(value), vtype)
+
+        await self._write(index, map(variant, index.tolist(), vals.tolist()), ts_us, quality)
+
+    async def publish_texts(
+        self,
+        slots: npt.ArrayLike,
+        texts: Sequence[str] | npt.NDArray[np.object_],
+        ts_us: npt.ArrayLike,
+        quality: npt.ArrayLike | int = Quality.GOOD,
+    ) -> None:
+        """Write texts to the String variables at ``slots``, as ``publish`` writes numbers."""
+        index = np.asarray(slots, dtype=np.intp)
+        await self._write(
+            index, (ua.Variant(str(s), ua.VariantType.String) for s in texts), ts_us, quality
+        )
+
+    async def publish_arrays(
+        self,
+        slots: npt.ArrayLike,
+        values: npt.ArrayLike,
+        offsets: npt.ArrayLike,
+        ts_us: npt.ArrayLike,
+        quality: npt.ArrayLike | int = Quality.GOOD,
+    ) -> None:
+        """Write arrays to the array variables at ``slots``, as ``publish`` writes numbers; value
+        i is ``values[offsets[i]:offsets[i + 1]]`` (``ArrayBatch``'s layout), and one of no
+        elements is published as Bad, with no value."""
+        index = np.asarray(slots, dtype=np.intp)
+        flat = np.asarray(values, dtype=np.float64).tolist()
+        bounds = np.asarray(offsets, dtype=np.int64).tolist()
+        dims = self._dims
+
+        def variant(i: int, slot: int) -> ua.Variant | None:
+            a, b = bounds[i], bounds[i + 1]
+            if a == b:
+                return None
+            return ua.Variant(flat[a:b], ua.VariantType.Double, Dimensions=dims[slot])
+
+        await self._write(
+            index, map(variant, range(index.shape[0]), index.tolist()), ts_us, quality
+        )
+
+    async def _write(
+        self,
+        index: npt.NDArray[np.intp],
+        variants: Iterable[ua.Variant | None],
+        ts_us: npt.ArrayLike,
+        quality: npt.ArrayLike | int,
+    ) -> None:
+        """Write each variant (None: no value, status Bad) to the variable at its slot in
+        ``index``, with its source timestamp and quality; setpoints a client wrote are skipped."""
+        server = await self._built()
+        n = index.shape[0]
         stamps = np.broadcast_to(np.asarray(ts_us, dtype=np.int64), (n,))
         qualities = np.broadcast_to(np.asarray(quality, dtype=np.uint8), (n,))
-        node_ids, vtypes = self.node_ids, self._vtypes
+        node_ids = self.node_ids
         when: dict[int, ua.DateTime] = {}
         now = ua.DateTime.now(UTC)
-        rows = zip(index.tolist(), vals.tolist(), stamps.tolist(), qualities.tolist(), strict=True)
+        rows = zip(index.tolist(), variants, stamps.tolist(), qualities.tolist(), strict=True)
         held = self.held
-        for written, (slot, value, ts, q) in enumerate(rows, start=1):
+        for written, (slot, variant, ts, q) in enumerate(rows, start=1):
             if slot in held:
                 continue
             source_ts = when.get(ts)
             if source_ts is None:
                 source_ts = when[ts] = _EPOCH + timedelta(microseconds=ts)
-            vtype = vtypes[slot]
             status = _STATUS[q]
-            if vtype is ua.VariantType.Double:
-                variant = ua.Variant(value, vtype)
-            elif value != value:  # NaN has no integer or boolean form
+            if variant is None:
                 variant, status = _NULL, _STATUS[Quality.BAD]
-            elif vtype is ua.VariantType.Int64:
-                variant = ua.Variant(round(value), vtype)
-            else:
-                variant = ua.Variant(value != 0, vtype)
             await server.write_attribute_value(
                 node_ids[slot],
                 _SharedDataValue(variant, status, SourceTimestamp=source_ts, ServerTimestamp=now),
@@ -339,13 +407,22 @@ async def _folder(server: Server, folders: dict[str, Node], path: str) -> Node:
 async def _variable(server: Server, parent: Node, node_id: ua.NodeId, ref: SignalRef) -> None:
     signal = ref.signal
     vtype = _VARIANT[signal.type]
+    initial: object = False if vtype is ua.VariantType.Boolean else 0
+    if signal.type == "array":
+        assert signal.length is not None  # an array signal has one (validated)
+        initial = [0.0] * signal.length
+    elif signal.type == "string":
+        initial = ""
+    data_type = None if signal.values is None else await _enumeration(server, ref)
     try:
         var = await parent.add_variable(
-            node_id,
-            ua.QualifiedName(signal.name, node_id.NamespaceIndex),
-            ua.Variant(False if vtype is ua.VariantType.Boolean else 0, vtype),
-            vtype,
-        )
+            node_id, ua.QualifiedName(signal.name, node_id.NamespaceIndex), initial, vtype,
+            data_type,
+        )  # fmt: skip
+        if signal.length is not None and signal.type == "array":
+            await var.write_value_rank(ua.ValueRank.OneDimension)
+            dims = ua.Variant([ua.UInt32(signal.length)], ua.VariantType.UInt32)
+            await var.write_attribute(AttributeIds.ArrayDimensions, ua.DataValue(dims))
     except UaStatusCodeError as exc:
         raise SmartfabError(f"{ref.path}: cannot create OPC UA node {node_id}: {exc}") from exc
     if signal.writable:
@@ -375,6 +452,29 @@ async def _variable(server: Server, parent: Node, node_id: ua.NodeId, ref: Signa
             ua.VariantType.ExtensionObject,
             ua.NodeId(ua.Int32(ObjectIds.Range)),
         )
+
+
+async def _enumeration(server: Server, ref: SignalRef) -> ua.NodeId:
+    """An Enumeration data type of the enum signal's codes and names: its EnumValues property
+    (codes need not run 0, 1, 2, ...) and its DataTypeDefinition (OPC UA 1.04)."""
+    values = ref.signal.values
+    assert values is not None  # an enum signal has them (validated)
+    dtype = await server.nodes.enum_data_type.add_data_type(
+        _own_node(f"{ref.path}.Enum"), ua.QualifiedName(f"{ref.signal.name}Enum", _FOLDER_NS)
+    )
+    fields = [
+        ua.EnumField(Value=ua.Int64(code), DisplayName=ua.LocalizedText(name), Name=name)
+        for code, name in sorted(values.items())
+    ]
+    await dtype.write_data_type_definition(ua.EnumDefinition(Fields=fields))
+    await dtype.add_property(
+        _own_node(f"{ref.path}.Enum.EnumValues"),
+        ua.QualifiedName("EnumValues", 0),
+        [ua.EnumValueType(Value=f.Value, DisplayName=f.DisplayName) for f in fields],
+        ua.VariantType.ExtensionObject,
+        ua.NodeId(ua.Int32(ObjectIds.EnumValueType)),
+    )
+    return dtype.nodeid
 
 
 def _eu_information(signal: Signal) -> ua.EUInformation:

@@ -29,7 +29,7 @@ from smartfab.apps.monitoring.production import (
     equipment_below,
 )
 from smartfab.apps.monitoring.states import StateSeries, Timeline, state_in_force
-from smartfab.model.plant import EquipmentRef
+from smartfab.model.plant import EquipmentRef, value_kind
 from smartfab.platform.points import EventKind, now_us
 from smartfab.platform.queries import PlantData, TimeRange
 from smartfab.web.auth import require
@@ -224,6 +224,10 @@ def router(data: PlantData) -> APIRouter:
         usl: Annotated[float | None, Query(description="Upper specification limit")] = None,
     ) -> SpcOut:
         info = data.signal(signal)
+        if value_kind(info.data_type) != "number" or info.data_type == "enum":
+            raise HTTPException(
+                422, f"{signal} is a {info.data_type} signal: SPC charts measured numbers only"
+            )
         r = _until_now(TimeRange.of(start, end, default=timedelta(hours=8)))
         t = data.store.raw([info.id], r.start_us, r.end_us, SPC_MAX_POINTS + 1)
         sampled = t.num_rows > SPC_MAX_POINTS

@@ -1,9 +1,11 @@
-"""The edge agent's disk buffer: order, acknowledgement, durability across a kill, the bound."""
+"""The edge agent's disk buffer: order, acknowledgement, durability across a kill, the bound;
+texts and arrays beside numbers; a file of the first format, and one of a later format."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import PointBatch, Quality
+from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, Quality, TextBatch
 
 
 def batch(first: int, n: int = 10) -> PointBatch:
@@ -19,11 +21,26 @@ def batch(first: int, n: int = 10) -> PointBatch:
     return PointBatch.of(ts, np.arange(n) % 3, np.arange(n) * 0.5, Quality.UNCERTAIN)
 
 
-def same(a: PointBatch, b: PointBatch) -> bool:
-    return all(
-        np.array_equal(getattr(a, c), getattr(b, c))
-        for c in ("ts", "signal_id", "value", "quality")
-    )
+def texts(first: int) -> TextBatch:
+    ts = np.arange(first, first + 3, dtype=np.int64) * 1_000_000
+    return TextBatch.of(ts, [7, 8, 7], ["A-17", "", "Ä ✓ 𝄞 \x00"], [0, 2, 1])
+
+
+def arrays(first: int) -> ArrayBatch:
+    rows = ArrayBatch.of(first * 1_000_000, [9, 9], [[1.0, np.nan, -2.5], [0.0, 1e300, 3.0]])
+    bad = ArrayBatch.of((first + 1) * 1_000_000, 9, np.empty((1, 0)), Quality.BAD)
+    return ArrayBatch.concat([rows.take(np.array([1, 0])), bad])  # offsets not from 0 at row 0
+
+
+def same(got: list[AnyPoints], expected: AnyPoints | list[AnyPoints]) -> bool:
+    """``got`` holds the batches of ``expected``, column for column (NaN equal to NaN)."""
+    want = expected if isinstance(expected, list) else [expected]
+    return len(got) == len(want) and all(
+        type(a) is type(b)
+        and all(np.array_equal(getattr(a, c), getattr(b, c), equal_nan=c == "values")
+                for c in a.__slots__)
+        for a, b in zip(got, want, strict=True)
+    )  # fmt: skip
 
 
 def test_oldest_first_until_acknowledged(tmp_path: Path) -> None:
@@ -41,6 +58,71 @@ def test_oldest_first_until_acknowledged(tmp_path: Path) -> None:
     assert same(got, batch(20))
     buf.ack(last)
     assert buf.peek(100) is None and buf.stats.bytes == 0
+
+
+def test_texts_and_arrays_come_back_as_they_went_in_per_kind(tmp_path: Path) -> None:
+    buf = DiskBuffer(tmp_path)
+    for i in range(2):
+        buf.append(texts(i * 10))
+        buf.append(batch(i * 10, 2))
+        buf.append(arrays(i * 10))
+    assert buf.stats.points == 2 * (3 + 2 + 3)
+    buf.close()
+    buf = DiskBuffer(tmp_path)  # from the file
+    last, got = buf.peek(100)  # type: ignore[misc]
+    assert same(got, [PointBatch.concat([batch(0, 2), batch(10, 2)]),
+                      TextBatch.concat([texts(0), texts(10)]),
+                      ArrayBatch.concat([arrays(0), arrays(10)])])  # fmt: skip
+    buf.ack(last)
+    assert buf.peek(100) is None and buf.stats.bytes == 0
+
+
+def test_a_lone_surrogate_is_stored_as_a_question_mark(tmp_path: Path) -> None:
+    """Text that is no Unicode cannot be sent as UTF-8: stored as such it would block the queue."""
+    buf = DiskBuffer(tmp_path)
+    buf.append(TextBatch.of(0, 1, "a\udc80b"))
+    got = buf.peek(10)
+    assert got is not None and got[1][0].text.tolist() == ["a?b"]  # type: ignore[union-attr]
+
+
+FIRST_FORMAT = """
+CREATE TABLE batches (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    points INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    ts BLOB NOT NULL, signal_id BLOB NOT NULL, value BLOB NOT NULL, quality BLOB NOT NULL
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def test_a_buffer_of_the_first_format_is_read_and_upgraded(tmp_path: Path) -> None:
+    """A buffer left by an agent from before texts and arrays: its batches are numbers."""
+    old = batch(0, 4)
+    db = sqlite3.connect(tmp_path / "buffer.sqlite")
+    db.executescript(FIRST_FORMAT)
+    cols = [old.ts.tobytes(), old.signal_id.tobytes(), old.value.tobytes(), old.quality.tobytes()]
+    db.execute("INSERT INTO batches (points, bytes, ts, signal_id, value, quality) "
+               "VALUES (4, 84, ?, ?, ?, ?)", cols)  # fmt: skip
+    db.execute("INSERT INTO meta VALUES ('cursor:virtual', '123')")
+    db.commit()
+    db.close()
+    buf = DiskBuffer(tmp_path)
+    assert buf.stats.points == 4 and buf.get("cursor:virtual") == "123"
+    buf.append(texts(10))
+    _, got = buf.peek(100)  # type: ignore[misc]
+    assert same(got, [old, texts(10)])
+    buf.close()
+    assert DiskBuffer(tmp_path).stats.points == 7  # upgraded once, opened as this format since
+
+
+def test_a_buffer_of_a_later_format_is_refused(tmp_path: Path) -> None:
+    DiskBuffer(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "buffer.sqlite")
+    db.execute("PRAGMA user_version = 9")
+    db.close()
+    with pytest.raises(SmartfabError, match="edge buffer of format 9, written by a newer smartfab"):
+        DiskBuffer(tmp_path)
 
 
 def _append_and_die(folder: Path) -> None:

@@ -1,6 +1,7 @@
 """The Modbus connector against a Modbus TCP server that is not pymodbus (pyModbusTCP's, from
-PyPI): all four tables, bits of registers, 64-bit values, scale and offset, setpoint writes to a
-coil and to registers, and the server going away and coming back (one outage)."""
+PyPI): all four tables, bits of registers, 64-bit values, scale and offset, strings (either byte
+order), arrays, enumerations, setpoint writes to a coil and to registers, and the server going away
+and coming back (one outage, every kind of value marked stale)."""
 
 from __future__ import annotations
 
@@ -33,13 +34,22 @@ SIGNALS = [
     | {"writable": True, "range": [-50, 100]},
     modbus_signal("power", 15, "float32") | {"writable": True, "range": [0, 1000]},
     modbus_signal("level", 3, "uint32", table="input", scale=0.01),
+    {**modbus_signal("mode", 17, "int16"), "type": "enum", "values": {-1: "fault", 2: "auto"}},
 ]
-SIZES = {"holding_registers": 20, "input_registers": 10, "coils": 16, "discrete_inputs": 16}
+# Beside the numbers: kept apart, so that values() above reads the numbers' names by id.
+VALUED = [
+    {**modbus_signal("product", 20, None), "type": "string", "length": 9},  # 20-24
+    {**modbus_signal("lot", 25, None, byte_order="little"), "type": "string", "length": 4},
+    {**modbus_signal("profile", 27, "int32", word_order="little", scale=0.1), "type": "array",
+     "length": 3},  # 27-32
+    {**modbus_signal("spectrum", 5, "float32", table="input"), "type": "array", "length": 2},
+]  # fmt: skip
+SIZES = {"holding_registers": 40, "input_registers": 10, "coils": 16, "discrete_inputs": 16}
 COUNT = 2**48 + 5
 
 
 def interop_plant(port: int) -> Plant:
-    return device_plant(port, SIGNALS, **SIZES)
+    return device_plant(port, SIGNALS + VALUED, **SIZES)
 
 
 @pytest.fixture
@@ -54,7 +64,13 @@ def server() -> Iterator[Any]:
     words += [0x4009, 0x21FB, 0x5444, 0x2D18]  # registers 10-13: pi as float64
     words += [715]  # register 14: (21.5 + 50) / 0.1
     bank.set_holding_registers(1, words)
+    bank.set_holding_registers(17, [0xFFFF])  # mode -1
+    # "HSG-4410A" high byte first, NUL-padded; "AL-7" low byte first
+    bank.set_holding_registers(20, [0x4853, 0x472D, 0x3434, 0x3130, 0x4100, 0x4C41, 0x372D])
+    # -1.5, 0, 70000.5 as int32 tenths, least significant word first
+    bank.set_holding_registers(27, [0xFFF1, 0xFFFF, 0, 0, 0xAE65, 0x000A])
     bank.set_input_registers(3, [0x0001, 0x86A0])  # 100000 * 0.01
+    bank.set_input_registers(5, [0x41AC, 0x0000, 0xBF80, 0x0000])  # 21.5, -1.0 as float32
     srv.start()
     yield srv
     srv.stop()
@@ -70,12 +86,17 @@ def values(points: PointBatch) -> dict[str, float]:
 async def test_reads_every_table_and_layout(server: Any) -> None:
     connector = connector_for(interop_plant(server.port))
     async with running(connector) as got:
-        await got.wait_for(lambda: len(values(got.good)) == len(SIGNALS))
+        await got.wait_for(lambda: len(values(got.good)) == len(SIGNALS) and len(got.arrays) >= 2)
     read = values(got.good)
     assert read == pytest.approx({
         "run": 1, "auto": 0, "door": 1, "ready": 1, "count": COUNT, "offset": -2,
-        "speed": 3.141592653589793, "temp": 21.5, "power": 0.0, "level": 1000.0,
+        "speed": 3.141592653589793, "temp": 21.5, "power": 0.0, "level": 1000.0, "mode": -1,
     })  # fmt: skip
+    texts = got.texts.take(got.texts.ts == got.texts.ts[-1])
+    assert sorted(texts.text.tolist()) == ["AL-7", "HSG-4410A"]
+    arrays = got.arrays.take(got.arrays.ts == got.arrays.ts[-1])
+    rows = sorted(arrays.row(i).tolist() for i in range(len(arrays)))
+    assert rows == [[-1.5, 0.0, 70000.5], [21.5, -1.0]]
     assert connector.status.errors == 0
 
 

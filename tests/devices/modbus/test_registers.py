@@ -5,17 +5,18 @@ import pytest
 
 from smartfab.devices.modbus.registers import (
     MAX_READ_BITS,
-    MAX_READ_REGISTERS,
     RegisterMap,
     Table,
     Words,
     decode,
+    decode_text,
     encode,
     encode_one,
+    encode_text,
     pack_bits,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import REGISTER_WORDS, ModbusBinding
+from smartfab.model.plant import MAX_READ_REGISTERS, REGISTER_WORDS, ModbusBinding
 from tests.devices.bound_plants import modbus_connection, modbus_signal, plant
 
 SAMPLES = {
@@ -179,3 +180,70 @@ def test_bit_tables_and_register_bits_are_planned_like_registers() -> None:
     words = np.zeros(3, np.uint16)
     words[1] = 1 << 4
     assert m.blocks[2].decode(words).tolist() == [0.0, 1.0]
+
+
+def test_strings_are_two_utf8_bytes_a_register_in_either_byte_order() -> None:
+    assert encode_text(["ABC"], 2).tolist() == [[0x4142, 0x4300]]
+    assert encode_text(["ABC"], 2, "little").tolist() == [[0x4241, 0x0043]]
+    for order in ("big", "little"):
+        words = encode_text(["HSG-4410", "", "Zürich ", "x"], 5, order)  # type: ignore[arg-type]
+        assert words.shape == (4, 5) and words.dtype == np.uint16
+        # Trailing NULs and spaces are padding, not text.
+        assert decode_text(words, order).tolist() == ["HSG-4410", "", "Zürich", "x"]  # type: ignore[arg-type]
+
+
+def test_a_string_too_long_is_cut_at_a_whole_character_and_bad_bytes_are_replaced() -> None:
+    assert decode_text(encode_text(["ABCDEF"], 2)).tolist() == ["ABCD"]
+    assert decode_text(encode_text(["ABCü"], 2)).tolist() == ["ABC"]  # ü needs 2 bytes, 1 left
+    assert decode_text([[0x41FF, 0x4200]]).tolist() == ["A\ufffdB"]
+    assert decode_text([[0x4100, 0x4200]]).tolist() == ["A\x00B"]  # only trailing NULs are padding
+
+
+def test_strings_and_arrays_round_trip_through_image_and_blocks() -> None:
+    m = _map([
+        modbus_signal("n", 0, "int16"),
+        {**modbus_signal("code", 1, None), "type": "string", "length": 5},  # registers 1-3
+        {**modbus_signal("lot", 4, None, byte_order="little"), "type": "string", "length": 8},
+        {**modbus_signal("force", 8, "int16", scale=0.5), "type": "array", "length": 3},
+        {**modbus_signal("spectrum", 20, "float32", word_order="little"), "type": "array",
+         "length": 4},
+        {**modbus_signal("inputs", 0, "uint16", table="input"), "type": "array", "length": 2},
+    ], input_registers=4)  # fmt: skip
+    assert m.kinds == ("number", "text", "text", "array", "array", "array")
+    images: dict[Table, Words] = {
+        "holding": np.zeros(40, np.uint16),
+        "input": np.zeros(4, np.uint16),
+    }
+    values = np.array([7.0, np.nan, np.nan, np.nan, np.nan, np.nan])
+    texts = np.array(["", "HSG44", "AL-00017", "", "", ""], object)
+    arrays = np.empty(6, object)
+    arrays[:] = [np.empty(0), np.empty(0), np.empty(0), np.array([1.5, -2.0, 100.0]),
+                 np.array([0.25, 1.0, 2.5, 1e-3]), np.array([1.0, 65535.0])]  # fmt: skip
+    m.encode_into({1: images}, values, texts, arrays)
+    assert images["holding"][1:4].tolist() == [0x4853, 0x4734, 0x3400]  # "HSG44" big-endian
+    assert images["holding"][4].tolist() == 0x4C41  # "AL", low byte first
+    assert images["holding"][8:11].tolist() == [3, 0xFFFC, 200]  # raw = value / 0.5
+    got_texts: dict[int, str] = {}
+    got_arrays: dict[int, list[float]] = {}
+    for block in m.blocks:
+        words = images[block.table][block.start : block.start + block.count]
+        for tc in block.texts:
+            got_texts |= dict(zip(tc.index.tolist(), tc.decode(words).tolist(), strict=True))
+        for ac in block.arrays:
+            got_arrays |= dict(zip(ac.index.tolist(), ac.decode(words).tolist(), strict=True))
+        if block.slots.shape[0]:
+            assert block.decode(words).tolist() == [7.0]
+    assert got_texts == {1: "HSG44", 2: "AL-00017"}
+    assert got_arrays[3] == [1.5, -2.0, 100.0] and got_arrays[5] == [1.0, 65535.0]
+    np.testing.assert_allclose(got_arrays[4], [0.25, 1.0, 2.5, 1e-3], rtol=1e-6)
+
+
+def test_a_string_or_array_is_read_whole_in_one_block() -> None:
+    m = _map([
+        *(modbus_signal(f"v{i}", i) for i in range(100)),
+        {**modbus_signal("profile", 100, "float32"), "type": "array", "length": 30},  # 100-159
+    ], holding_registers=200)  # fmt: skip
+    # The array does not fit the first block's remaining 25 registers: it opens the next.
+    assert [(b.start, b.count) for b in m.blocks] == [(0, 100), (100, 60)]
+    (codec,) = m.blocks[1].arrays
+    assert codec.words[0, 0] == 0 and codec.words[0, -1] == 59

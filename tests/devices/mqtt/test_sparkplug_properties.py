@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartfab.devices.mqtt.payload import Columns, Reject
+from smartfab.devices.mqtt.payload import Columns, Reject, SignalType
 from smartfab.devices.mqtt.sparkplug import (
     BDSEQ_METRIC,
     DataType,
@@ -20,18 +20,27 @@ from smartfab.devices.mqtt.topics import SparkplugTopic
 
 RECEIVED_US = 1_794_895_200_000_000
 NOW_MS = RECEIVED_US // 1000
-METRICS = {"press": ["force", "stroke"], "oven": ["temp"]}
+METRICS = {"press": ["force", "stroke"], "oven": ["temp"], "line": ["recipe", "profile", "mode"]}
 BINDINGS: dict[DeviceKey, dict[str, int]] = {
     ("plant", "edge-1", d): {m: i for i, m in enumerate(ms, 10 * k)}
     for k, (d, ms) in enumerate(METRICS.items())
 }
+# The line's recipe is a string (20), its profile an array (21), its mode an enum (22).
+TYPES = {20: SignalType("string"), 21: SignalType("array"), 22: SignalType("enum", {"on": 1})}
+DATATYPES = {"line": [DataType.STRING, DataType.DOUBLE_ARRAY, DataType.INT32]}
 
 
 def _valid_messages() -> list[tuple[str, bytes]]:
-    edge = SparkplugEdge("plant", "edge-1", METRICS, bdseq=3)
-    out = [edge.death(), *edge.births(NOW_MS, {"press": [1.0, float("nan")], "oven": [20.0]})]
+    edge = SparkplugEdge("plant", "edge-1", METRICS, bdseq=3, datatypes=DATATYPES)
+    latest: dict[str, list[object]] = {
+        "press": [1.0, float("nan")],
+        "oven": [20.0],
+        "line": ["A", [1.0, 2.0], 1],
+    }
+    out = [edge.death(), *edge.births(NOW_MS, latest)]
     out.append(edge.data("press", [NOW_MS, NOW_MS + 1], [0, 1], [2.0, 3.0]))
     out.append(edge.data("oven", [NOW_MS], [0], [21.0]))
+    out.append(edge.data("line", [NOW_MS] * 3, [0, 1, 2], ["B", [3.0, -1.0], None]))
     out.append(edge.device_death("oven", NOW_MS))
     # Metrics of every type, by name, with extreme timestamps and values.
     p = Payload(timestamp=2**64 - 1, seq=5)
@@ -39,6 +48,12 @@ def _valid_messages() -> list[tuple[str, bytes]]:
     p.metrics.add(name="stroke", datatype=DataType.INT64, long_value=2**64 - 1)
     p.metrics.add(name="force", datatype=DataType.FLOAT, float_value=float("inf"))
     p.metrics.add(name="stroke", datatype=DataType.STRING, string_value="x")
+    p.metrics.add(
+        name="profile", datatype=DataType.BOOLEAN_ARRAY, bytes_value=b"\x09\0\0\0\xff\x80"
+    )
+    p.metrics.add(name="profile", datatype=DataType.INT16_ARRAY, bytes_value=b"\x01\0\x02")
+    p.metrics.add(name="recipe", datatype=DataType.INT32, int_value=5)
+    p.metrics.add(name="mode", datatype=DataType.STRING, string_value="on")
     p.metrics.add(name=BDSEQ_METRIC, datatype=DataType.DOUBLE, double_value=float("nan"))
     out.append((edge.topic("DDATA", "press"), p.SerializeToString()))
     death = Payload()
@@ -80,7 +95,7 @@ topics = st.one_of(
         st.sampled_from(["plant", "other"]),
         st.sampled_from(KINDS),
         st.sampled_from(["edge-1", "edge-2"]),
-        st.sampled_from([None, "press", "oven", "nobody"]),
+        st.sampled_from([None, "press", "oven", "line", "nobody"]),
     ),
 )
 messages = st.one_of(
@@ -95,7 +110,7 @@ messages = st.one_of(
 def test_any_payload_yields_points_or_is_rejected(
     sequence: list[tuple[SparkplugTopic, bytes]],
 ) -> None:
-    host = SparkplugHost(BINDINGS, rebirth_interval_s=0.0)
+    host = SparkplugHost(BINDINGS, TYPES, rebirth_interval_s=0.0)
     out = Columns()
     for topic, raw in sequence:
         n = len(out)
@@ -107,7 +122,9 @@ def test_any_payload_yields_points_or_is_rejected(
             continue
         assert all(isinstance(p, Reject) and p.reason for p in problems)
         assert len(out.ts) == len(out.signal_id) == len(out.value) == len(out.quality)
-    batch = out.batch()
-    assert set(batch.signal_id.tolist()) <= {0, 1, 10}
+        assert len(out.arrays.values) == sum(out.arrays.lengths)
+    batch, texts, arrays = out.batch(), out.texts.batch(), out.arrays.batch()
+    assert set(batch.signal_id.tolist()) <= {0, 1, 10, 22}
+    assert set(texts.signal_id.tolist()) <= {20} and set(arrays.signal_id.tolist()) <= {21}
     for command_topic, payload in host.commands:  # rebirth requests are valid Sparkplug
         assert "/NCMD/" in command_topic and Payload.FromString(payload).metrics

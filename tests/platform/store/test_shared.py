@@ -19,10 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 
 import smartfab
+from smartfab.platform.points import EventBatch, PointBatch
 from smartfab.platform.store.base import StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.platform.store.shared import SharedStore, announcement
 from tests.conftest import FILLED_END_US, FILLED_START_US, demo_plant_on_free_ports, free_port
+from tests.platform.store.points import array_info, arrays, text_info, texts
 
 SIGNAL = "shenyang/machining/cnc-line-1/cell-1/cnc-01/spindle_power"
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
@@ -135,3 +137,23 @@ def test_a_store_held_by_a_process_that_does_not_share_it_says_what_to_do(
         holder.wait()
     message = str(caught.value)
     assert f"in use by process {holder.pid}" in message and "Stop it" in message
+
+
+def test_texts_and_arrays_are_read_through_the_holder(tmp_path: Path) -> None:
+    """The holder answers reads of every kind of value (the kind travels with the call)."""
+    with DuckDBStore(tmp_path / "held.duckdb") as own:
+        got = own.register_signals([text_info("lot"), array_info("profile", 2)])
+        lot, pr = got.values()
+        own.append(PointBatch.empty(), EventBatch.empty(), texts([0, 1], lot, ["Л-1", "批-2"]),
+                   arrays(0, pr, [[1.5, 2.5]]))  # fmt: skip
+        own.share()
+        info = json.loads(announcement(own.path).read_text())
+        other = SharedStore(own.path, info["pid"], info["socket"], info["token"])
+        assert other.raw([lot], 0, 2**62, kind="text").equals(own.raw([lot], 0, 2**62, kind="text"))
+        assert other.raw([lot], 0, 2**62, limit=1, kind="text").num_rows == 1
+        assert other.latest(kind="array").column("value").to_pylist() == [[1.5, 2.5]]
+        assert other.latest([lot], kind="text").column("value").to_pylist() == ["批-2"]
+        assert other.count_points() == 3
+        assert [s.length for s in other.signals()] == [None, 2]
+        with pytest.raises(StoreError, match="not storing data"):
+            other.append_points(texts(5, lot, "x"))

@@ -11,11 +11,30 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
+from smartfab.platform.points import (
+    ARRAY_POINT_SCHEMA,
+    POINT_SCHEMA,
+    TEXT_POINT_SCHEMA,
+    EventBatch,
+    EventKind,
+    PointBatch,
+    Quality,
+)
 from smartfab.platform.store.base import SignalInfo, Store, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.platform.store.postgres import PostgresStore
-from tests.platform.store.points import EQ, T0, S, info, pts, ts_us
+from tests.platform.store.points import (
+    EQ,
+    T0,
+    S,
+    array_info,
+    arrays,
+    info,
+    pts,
+    text_info,
+    texts,
+    ts_us,
+)
 
 # Each opens "the same store" again when called again within one test.
 STORES: dict[str, Callable[[pytest.FixtureRequest, Path], Store]] = {
@@ -419,6 +438,65 @@ def test_duckdb_batch_failing_midway_leaves_nothing(
         assert ts_us(store.latest()) == [T0 + 4 * S]
 
 
+def test_duckdb_texts_and_arrays_fail_with_the_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numbers, texts and arrays of one append are one transaction: the arrays' latest values
+    failing takes back the numbers and texts inserted before them."""
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        got = store.register_signals([info("temp"), text_info("lot"), array_info("profile", 1)])
+        t, lot, pr = got.values()
+        real_insert = DuckDBStore._insert
+
+        def failing(cur: object, table: str, rows: pa.RecordBatch, verb: str = "") -> None:
+            if table == "array_latest":
+                raise StoreError("disk full (simulated)")
+            real_insert(cur, table, rows, verb)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(DuckDBStore, "_insert", staticmethod(failing))
+        batches = (pts(0, t), EventBatch.empty(), texts(0, lot, "L1"), arrays(0, pr, [[1.0]]))
+        with pytest.raises(StoreError, match="disk full"):
+            store.append(*batches)
+        assert store.count_points() == 0
+        monkeypatch.undo()
+        assert store.append(*batches) == (3, 0)
+
+
+def test_duckdb_file_made_before_texts_and_arrays_gets_them(tmp_path: Path) -> None:
+    """A store file of the schema before string and array signals (no text or array tables, no
+    signal length) opens with its data, and then stores texts and arrays."""
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE SEQUENCE signal_ids START 2; CREATE TABLE signals (id INTEGER PRIMARY KEY, "
+        "path VARCHAR NOT NULL UNIQUE, equipment VARCHAR NOT NULL, name VARCHAR NOT NULL, "
+        "unit VARCHAR NOT NULL, data_type VARCHAR NOT NULL, role VARCHAR NOT NULL, low DOUBLE, "
+        "high DOUBLE, source VARCHAR NOT NULL); CREATE TABLE points (ts TIMESTAMPTZ NOT NULL, "
+        "signal_id INTEGER NOT NULL, value DOUBLE NOT NULL, quality UTINYINT NOT NULL); "
+        "CREATE TABLE latest (signal_id INTEGER PRIMARY KEY, ts TIMESTAMPTZ NOT NULL, "
+        "value DOUBLE NOT NULL, quality UTINYINT NOT NULL);"
+        f"INSERT INTO signals VALUES (1, '{EQ}/temp', '{EQ}', 'temp', 'degC', 'float', "
+        "'measurement', 0, 100, 'virtual');"
+        f"INSERT INTO points VALUES (make_timestamptz({T0}), 1, 42.0, 0);"
+        f"INSERT INTO latest VALUES (1, make_timestamptz({T0}), 42.0, 0);"
+    )
+    con.close()
+    with DuckDBStore(path) as store:
+        assert [(s.path, s.id, s.length) for s in store.signals()] == [(f"{EQ}/temp", 1, None)]
+        assert store.append_points(pts(0, 1, 42.0)) == 0  # its high-water mark came along
+        got = store.register_signals([text_info("lot"), array_info("profile", 2)])
+        lot, pr = got.values()
+        assert store.append(
+            pts(1, 1), EventBatch.empty(), texts(0, lot, "L1"), arrays(0, pr, [[1.0, 2.0]])
+        ) == (3, 0)  # fmt: skip
+        assert [s.length for s in store.signals()] == [None, None, 2]
+    with DuckDBStore(path) as store:  # and again, now that it has them
+        assert store.latest(kind="text").column("value").to_pylist() == ["L1"]
+        assert store.count_points() == 4
+
+
 # --- retention per signal class -------------------------------------------------------------------
 
 DAY_US, HOUR_US = 86_400_000_000, 3_600_000_000
@@ -497,3 +575,192 @@ def test_housekeeping_applies_the_retention_policy(store: Store, ids: dict[str, 
     assert store.count_points() == 0
     hour = T0 // HOUR_US * HOUR_US
     assert sum(store.downsample(t, hour, hour + 4 * HOUR_US, HOUR_US)["count"].to_pylist()) == 720
+
+
+# --- texts (string signals) and arrays (array signals) ------------------------------------------
+
+
+@pytest.fixture
+def kinds(store: Store) -> dict[str, int]:
+    """A number, two string and two array signals (of different lengths)."""
+    got = store.register_signals(
+        [info("temp"), text_info("product"), text_info("lot", length=12),
+         array_info("profile", 3), array_info("spectrum", 5)]
+    )  # fmt: skip
+    return {path.rpartition("/")[2]: i for path, i in got.items()}
+
+
+# Texts a COPY stream or a CSV must carry as they are, in the plant's languages.
+TEXTS = [
+    "产品 A-17 批次",
+    "Партия № 5 — сталь",
+    "",
+    "tab\there, two\nlines, back\\slash \\N, \"quoted\", 'single'",
+    "压" * 4096,  # the longest a string signal holds, 3 bytes a character in UTF-8
+    "ascii-only",
+]
+
+
+def test_texts_come_back_exactly(store: Store, kinds: dict[str, int]) -> None:
+    p = kinds["product"]
+    assert store.append_points(texts(np.arange(len(TEXTS)), p, TEXTS)) == len(TEXTS)
+    got = store.raw([p], T0, T0 + 100 * S, kind="text")
+    assert got.schema == TEXT_POINT_SCHEMA
+    assert got.column("value").to_pylist() == TEXTS
+    assert ts_us(got) == [T0 + i * S for i in range(len(TEXTS))]
+    assert store.raw([p], T0, T0 + 100 * S).num_rows == 0  # no numbers for it
+    assert [s.length for s in store.signals()] == [None, None, 12, 3, 5]
+
+
+def test_arrays_of_different_lengths_in_one_batch(store: Store, kinds: dict[str, int]) -> None:
+    pr, sp = kinds["profile"], kinds["spectrum"]
+    rows = [[1.0, -0.0, 2.5], [1e300, -1e-300, 3.0, 4.0, 5.0], [7.0, 8.0, 9.0],
+            [0.1, 0.2, 0.3, 0.4, 0.5]]  # fmt: skip
+    batch = arrays([0, 0, 1, 1], [pr, sp, pr, sp], rows)
+    assert store.append_points(batch) == 4
+    got = store.raw([sp, pr], T0, T0 + 10 * S, kind="array")
+    assert got.schema == ARRAY_POINT_SCHEMA
+    assert got.column("signal_id").to_pylist() == [pr, pr, sp, sp]
+    assert got.column("value").to_pylist() == [rows[0], rows[2], rows[1], rows[3]]
+    assert np.signbit(got.column("value")[0].values.to_numpy()[1])  # -0.0 kept
+
+
+def test_bad_texts_and_arrays_carry_no_value(store: Store, kinds: dict[str, int]) -> None:
+    p, pr = kinds["product"], kinds["profile"]
+    store.append_points(texts([0, 1], p, ["A-17", ""], [Quality.GOOD, Quality.BAD]))
+    store.append_points(arrays([0, 1], pr, [[1.0, 2.0, 3.0], []], [Quality.GOOD, Quality.BAD]))
+    text = store.latest([p], kind="text")
+    assert (text.column("value").to_pylist(), text.column("quality").to_pylist()) == (
+        [""], [Quality.BAD]
+    )  # fmt: skip
+    array = store.raw([pr], T0, T0 + 10 * S, kind="array")
+    assert array.column("value").to_pylist() == [[1.0, 2.0, 3.0], []]
+    assert array.column("quality").to_pylist() == [Quality.GOOD, Quality.BAD]
+
+
+def test_latest_of_each_kind(open_store: OpenStore) -> None:
+    store = open_store()
+    got = store.register_signals(
+        [info("temp"), text_info("product"), text_info("lot"), array_info("profile", 2)]
+    )
+    t, p, lot, pr = got.values()
+    store.append(
+        pts([1, 3], t, [1.0, 3.0]),
+        EventBatch.empty(),
+        texts=texts([5, 2, 9], [p, p, lot], ["B", "A", "L-9"]),
+        arrays=arrays([4, 8], pr, [[1.0, 2.0], [3.0, 4.0]]),
+    )
+    store.append_points(texts(1, p, "late"))  # stored, not the latest
+    store.append_points(arrays(6, pr, [[5.0, 6.0]]))  # late too
+
+    def check(s: Store) -> None:
+        number = s.latest()
+        assert number.schema == POINT_SCHEMA
+        assert (number.column("signal_id").to_pylist(), ts_us(number)) == ([t], [T0 + 3 * S])
+        text = s.latest(kind="text")
+        assert text.schema == TEXT_POINT_SCHEMA
+        assert text.column("signal_id").to_pylist() == [p, lot]
+        assert text.column("value").to_pylist() == ["B", "L-9"]
+        assert ts_us(text) == [T0 + 5 * S, T0 + 9 * S]
+        array = s.latest([pr, t], kind="array")
+        assert array.schema == ARRAY_POINT_SCHEMA
+        assert array.column("value").to_pylist() == [[3.0, 4.0]]
+        assert s.latest([lot], kind="text").column("value").to_pylist() == ["L-9"]
+        assert s.latest([], kind="array").schema == ARRAY_POINT_SCHEMA
+        assert s.latest([t], kind="text").num_rows == 0
+
+    check(store)
+    store.close()
+    check(open_store())
+
+
+def test_raw_by_kind_is_half_open_and_limited(store: Store, kinds: dict[str, int]) -> None:
+    p, lot, pr = kinds["product"], kinds["lot"], kinds["profile"]
+    store.append_points(texts(np.arange(10), [p] * 5 + [lot] * 5, [str(i) for i in range(10)]))
+    store.append_points(arrays(np.arange(5), pr, [[i, i, i] for i in range(5)]))
+    got = store.raw([lot, p], T0 + 2 * S, T0 + 7 * S, kind="text")
+    assert got.column("value").to_pylist() == ["2", "3", "4", "5", "6"]
+    assert store.raw([p, lot], T0, T0 + 10 * S, limit=3, kind="text").num_rows == 3
+    assert store.raw([pr], T0, T0 + 10 * S, limit=2, kind="array").column("value").to_pylist() == [
+        [0.0] * 3, [1.0] * 3
+    ]  # fmt: skip
+    assert store.raw([], T0, T0 + 10 * S, kind="array").schema == ARRAY_POINT_SCHEMA
+    with pytest.raises(StoreError, match="kind 'blob'"):
+        store.raw([p], T0, T0 + S, kind="blob")  # type: ignore[arg-type]
+
+
+def test_texts_and_arrays_are_stored_once(open_store: OpenStore) -> None:
+    store = open_store()
+    got = store.register_signals([text_info("product"), array_info("profile", 2)])
+    p, pr = got.values()
+    text = texts([0, 1, 2], p, ["a", "b", "c"])
+    array = arrays([0, 1], pr, [[1.0, 1.0], [2.0, 2.0]])
+    assert store.append_points(text) == 3
+    assert store.append_points(array) == 2
+    assert store.append_points(text) == 0  # the same batch again
+    # Re-sent and new together: the first write stays, the new points go in.
+    assert store.append_points(texts([1, 3, 2, 5], p, ["x", "d", "y", "e"])) == 2
+    assert store.raw([p], T0, T0 + 10 * S, kind="text").column("value").to_pylist() == [
+        "a", "b", "c", "d", "e"
+    ]  # fmt: skip
+    assert store.append_points(texts(4, p, "late, new")) == 1  # late but new
+    # Within a batch the last of a (signal, ts) wins.
+    assert store.append_points(arrays([5, 6, 5], pr, [[5.0, 5.0], [6.0, 6.0], [7.0, 7.0]])) == 2
+    values = store.raw([pr], T0, T0 + 10 * S, kind="array").column("value").to_pylist()
+    assert values == [[1.0, 1.0], [2.0, 2.0], [7.0, 7.0], [6.0, 6.0]]
+    store.close()
+    store = open_store()
+    assert store.append_points(text) == store.append_points(array) == 0
+    assert store.count_points() == 6 + 4
+
+
+def test_the_wrong_kind_stores_nothing(store: Store, kinds: dict[str, int]) -> None:
+    t, p, pr = kinds["temp"], kinds["product"], kinds["profile"]
+    good_numbers, good_texts = pts([0, 1], t), texts([0, 1], p, ["a", "b"])
+    with pytest.raises(StoreError, match=rf"text points for signal ids \[{t}\], which hold number"):
+        store.append(good_numbers, EventBatch.empty(), texts=texts([0, 1], [p, t], ["a", "b"]))
+    with pytest.raises(StoreError, match=rf"array points for signal ids \[{p}\]"):
+        store.append(good_numbers, events_fixture(), texts=good_texts, arrays=arrays(0, p, [[1.0]]))
+    with pytest.raises(StoreError, match=r"number points for signal ids \[" + str(pr)):
+        store.append_points(pts(0, pr))
+    with pytest.raises(StoreError, match="unknown signal ids"):
+        store.append(PointBatch.empty(), EventBatch.empty(), texts=texts(0, 9999, "x"))
+    with pytest.raises(StoreError, match="NUL"):
+        store.append(good_numbers, EventBatch.empty(), texts=texts([0, 1], p, ["a", "b\x00"]))
+    assert store.count_points() == 0
+    assert store.events(0, 2**62).num_rows == 0
+    assert store.latest().num_rows == store.latest(kind="text").num_rows == 0
+    # All kinds together, all stored.
+    assert store.append(
+        good_numbers, events_fixture(), texts=good_texts, arrays=arrays(0, pr, [[1.0, 2.0, 3.0]])
+    ) == (5, 5)  # fmt: skip
+
+
+def test_count_points_counts_every_kind(store: Store, kinds: dict[str, int]) -> None:
+    t, p, pr = kinds["temp"], kinds["product"], kinds["profile"]
+    store.append(
+        pts(np.arange(4), t),
+        EventBatch.empty(),
+        texts=texts(np.arange(3), p, "x"),
+        arrays=arrays(np.arange(2), pr, [[1.0] * 3] * 2),
+    )
+    assert store.count_points() == 9
+    assert store.count_points([p, pr]) == 5
+    assert store.count_points([t, p, pr], T0 + S, T0 + 3 * S) == 2 + 2 + 1
+    assert store.count_points([kinds["lot"]]) == 0
+
+
+def test_retention_removes_old_texts_and_arrays(store: Store, kinds: dict[str, int]) -> None:
+    p, pr = kinds["product"], kinds["profile"]
+    secs = np.arange(0, 4 * 86_400, 3600)  # hourly for 4 days
+    store.append_points(texts(secs, p, [f"lot {s}" for s in secs]))
+    store.append_points(arrays(secs, pr, [[float(s)] * 3 for s in secs]))
+    store.set_retention({"measurement": 2})
+    now = T0 + 4 * DAY_US
+    report = store.apply_retention(now)
+    kept = int((T0 + secs * S >= now - 2 * DAY_US).sum())
+    assert report.rows_deleted == 2 * (len(secs) - kept)
+    assert store.count_points() == 2 * kept
+    assert ts_us(store.raw([p], 0, 2**62, kind="text"))[0] == now - 2 * DAY_US
+    assert ts_us(store.raw([pr], 0, 2**62, kind="array"))[0] == now - 2 * DAY_US
+    assert store.latest([p], kind="text").column("value").to_pylist() == [f"lot {secs[-1]}"]

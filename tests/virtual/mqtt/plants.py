@@ -10,23 +10,31 @@ from smartfab.model.plant import Plant
 from smartfab.virtual.mqtt.publisher import Mode
 from tests.devices.mqtt.broker import HOST, shared_broker_port
 
-SIGNALS = [("state", "state", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
+Signals = list[tuple[str, str, dict[str, Any]]]  # name (and quantity), unit, other fields
+
+SIGNALS: Signals = [("state", "1", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
+# A signal of each kind that is not a plain number.
+KINDS: Signals = [
+    ("recipe", "1", {"type": "string"}),
+    ("mode", "1", {"type": "enum", "values": {0: "off", 1: "run", 2: "setup"}}),
+    ("profile", "mm", {"type": "array", "length": 3}),
+]
 
 
-def mqtt_plant(site: str, mode: Mode, enterprise: str) -> Plant:
-    """Two CNCs whose simulated signals are bound to where the publisher puts them."""
+def mqtt_plant(site: str, mode: Mode, enterprise: str, signals: Signals = SIGNALS) -> Plant:
+    """Two CNCs whose simulated ``signals`` are bound to where the publisher puts them."""
     equipment = []
     for name in ("cnc-1", "cnc-2"):
-        signals: list[dict[str, Any]] = []
-        for sig, unit, extra in SIGNALS:
+        bound: list[dict[str, Any]] = []
+        for sig, unit, extra in signals:
             path = f"{site}/a/l/c/{name}/{sig}"
             topic, field = (
                 uns_binding(path, enterprise) if mode == "uns" else sparkplug_binding(path)
             )
             source = {"mqtt": {"connection": "broker", "topic": topic, "field": field}}
-            signals.append({"name": sig, "unit": unit if sig != "state" else "1", "sim": sig,
-                            "sample_s": 0.5, "source": source, **extra})  # fmt: skip
-        equipment.append({"name": name, "model": "cnc", "ideal_cycle_s": 60, "signals": signals})
+            bound.append({"name": sig, "unit": unit, "sim": sig, "sample_s": 0.5,
+                          "source": source, **extra})  # fmt: skip
+        equipment.append({"name": name, "model": "cnc", "ideal_cycle_s": 60, "signals": bound})
     cell = {"name": "c", "equipment": equipment}
     area = {"name": "a", "lines": [{"name": "l", "cells": [cell]}]}
     connection = {"name": "broker", "protocol": "mqtt", "host": HOST, "port": shared_broker_port()}

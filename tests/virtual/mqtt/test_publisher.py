@@ -1,5 +1,5 @@
 """The virtual factory over MQTT, as UNS JSON and as Sparkplug B, read back by MqttConnector
-through the real Mosquitto; a flood of rebirth requests."""
+through the real Mosquitto; texts, enums and arrays the same way; a flood of rebirth requests."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.mqtt.sparkplug import rebirth_request
-from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.platform.points import ArrayBatch, PointBatch, Quality, TextBatch, now_us
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
 from tests.devices.mqtt.broker import HOST, shared_broker_port
 from tests.devices.sinks import running
-from tests.virtual.mqtt.plants import mqtt_plant
+from tests.virtual.mqtt.plants import KINDS, mqtt_plant
 
 pytestmark = pytest.mark.services
 
@@ -71,6 +71,59 @@ async def test_factory_over_mqtt_reads_back(mode: Mode) -> None:
         assert connector.rejected.get("unknown_topic", 0) == 0
     finally:
         await publisher.stop()
+
+
+@pytest.mark.parametrize("mode", ["uns", "sparkplug"])
+async def test_texts_enums_and_arrays_over_mqtt_read_back(mode: Mode) -> None:
+    """Each signal published as its kind says, read back as that kind; the node's end (DDEATHs
+    and NDEATH) marks every kind BAD."""
+    site = f"t{uuid.uuid4().hex[:10]}"
+    plant = mqtt_plant(site, mode, enterprise=site, signals=KINDS)
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    recipe, mode_, profile = ([ids[f"{site}/a/l/c/cnc-{n}/{s}"] for n in (1, 2)]
+                              for s in ("recipe", "mode", "profile"))  # fmt: skip
+    publisher = VirtualMqttPublisher(plant, ids, port=shared_broker_port(), mode=mode,
+                                     enterprise=site)  # fmt: skip
+    connector = MqttConnector.from_plant(plant, "broker", ids, backoff=Backoff(initial_s=0.05))
+    t0 = (now_us() // 1000 - 5000) * 1000  # whole milliseconds: Sparkplug's resolution
+    texts = TextBatch.of([t0, t0, t0 + 1000], [recipe[0], recipe[1], recipe[0]],
+                         ["A-17", "B-2", "Ä ✓ 𝄞"])  # fmt: skip
+    codes = PointBatch.of([t0, t0 + 1000], mode_, [1.0, 2.0])
+    arrays = ArrayBatch.of(t0, profile, [[1.0, 2.5, -3.0], [0.0, 1e300, -1e-300]])
+    try:
+        async with running(connector) as got:
+            await got.wait_for(lambda: connector.status.state == "connected")
+            await publisher.start()  # Sparkplug: births of no values yet, nulls: BAD points
+            for batch in (texts, codes, arrays):
+                await publisher.publish(batch)
+            await got.wait_for(lambda: len(got.good) == 2 and (got.arrays.quality == 0).sum() == 2)
+            await got.wait_for(lambda: (got.texts.quality == Quality.GOOD).sum() == 3)
+            n = len(got.texts), len(got.arrays)
+            await publisher.stop()
+            if mode == "sparkplug":  # DDEATHs and NDEATH: every kind BAD
+                await got.wait_for(lambda: len(got.texts) >= n[0] + 4)
+                await got.wait_for(lambda: len(got.arrays) >= n[1] + 4)
+        assert connector.rejected.get("unknown_topic", 0) == 0
+        assert "wrong_type" not in connector.rejected
+    finally:
+        await publisher.stop()
+    good_texts = got.texts.take(got.texts.quality == Quality.GOOD)
+    assert sorted(zip(good_texts.signal_id.tolist(), good_texts.ts.tolist(),
+                      good_texts.text.tolist(), strict=True)) == sorted(
+        zip(texts.signal_id.tolist(), texts.ts.tolist(), texts.text.tolist(), strict=True)
+    )  # fmt: skip
+    assert rows(got.good) == rows(codes)
+    good_arrays = got.arrays.take(got.arrays.quality == Quality.GOOD)
+    got_rows = {int(good_arrays.signal_id[i]): good_arrays.row(i).tolist() for i in range(2)}
+    assert got_rows == {profile[i]: arrays.row(i).tolist() for i in range(2)}
+    assert set(good_arrays.ts.tolist()) == {t0}
+    if mode == "sparkplug":
+        bad_texts = got.texts.take(got.texts.quality == Quality.BAD)
+        assert set(bad_texts.signal_id.tolist()) == set(recipe)
+        assert set(bad_texts.text.tolist()) == {""}
+        bad_arrays = got.arrays.take(got.arrays.quality == Quality.BAD)
+        assert set(bad_arrays.signal_id.tolist()) == set(profile)
+        assert len(bad_arrays.values) == 0
 
 
 async def test_a_flood_of_rebirth_requests_queues_at_most_100(

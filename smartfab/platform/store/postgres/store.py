@@ -14,8 +14,17 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
+from smartfab.model.plant import ValueKind
 from smartfab.platform.order import sort_by_signal_ts, superseded
-from smartfab.platform.points import EVENT_SCHEMA, POINT_SCHEMA, EventBatch, PointBatch, now_us
+from smartfab.platform.points import (
+    EVENT_SCHEMA,
+    POINT_SCHEMA,
+    ArrayBatch,
+    EventBatch,
+    PointBatch,
+    TextBatch,
+    now_us,
+)
 from smartfab.platform.store import migrations
 from smartfab.platform.store.base import (
     KnownSignals,
@@ -176,7 +185,8 @@ class PostgresStore(Store):
 
     # --- catalogue ---------------------------------------------------------------------------
     def _load_catalogue(self) -> None:
-        self._known.add(i for (i,) in self._writer.execute("SELECT id FROM signals"))
+        rows = self._writer.execute("SELECT id, data_type FROM signals")
+        self._known.add((int(i), str(t)) for i, t in rows)
 
     def register_signals(self, signals: Sequence[SignalInfo]) -> dict[str, int]:
         given = {s.path: s for s in signals}  # a path given twice: the last metadata wins
@@ -227,10 +237,18 @@ class PostgresStore(Store):
     def _load_partitions(self) -> None:
         self._days = partition_days(self._writer)
 
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
         """Points go in as per-minute chunks by one binary COPY, with ``latest`` and the rollups
         of exactly the new points and the events, in one transaction: so re-sent points are
         stored and counted once, and a failure stores nothing."""
+        if (texts is not None and len(texts)) or (arrays is not None and len(arrays)):
+            raise StoreError("texts and arrays: not stored in PostgreSQL yet")
         if len(points) == 0 and len(events) == 0:
             return 0, 0
         what = f"appending {len(points)} points and {len(events)} events"
@@ -329,13 +347,21 @@ class PostgresStore(Store):
             }
         )
 
-    def latest(self, signal_ids: Sequence[int] | None = None) -> pa.Table:
+    def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table:
         if signal_ids is not None and not signal_ids:
             return POINT_SCHEMA.empty_table()
         where = "" if signal_ids is None else "WHERE signal_id = ANY(%(ids)s)"
         params = {} if signal_ids is None else {"ids": [int(i) for i in signal_ids]}
         query = f"SELECT ts, signal_id, value, quality FROM latest {where} ORDER BY signal_id"
         return point_table(self._columns(query, params, POINT_FIELDS))
+
+    def _raw_values(
+        self, kind: ValueKind, signal_ids: Sequence[int], start: int, end: int, limit: int | None
+    ) -> pa.Table:
+        raise StoreError("texts and arrays: not stored in PostgreSQL yet")
+
+    def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table:
+        raise StoreError("texts and arrays: not stored in PostgreSQL yet")
 
     def _events(
         self,

@@ -16,6 +16,10 @@ export const LOSSES = [
 
 export function iso(msTime) { return new Date(msTime).toISOString(); }
 
+/** Whether a signal (of /api/equipment) is a measured number, which trends and control charts
+ * draw: an enum's codes are no quantity, texts and arrays are no one number. */
+export function measured(s) { return s.role === "measurement" && s.kind === "number" && s.data_type !== "enum"; }
+
 export function stateLegend() {
   return h("div", { class: "legend" }, STATES.map((s) =>
     h("span", {}, h("i", { style: `background: var(--state-${s})` }), stateLabel(s))));

@@ -5,7 +5,7 @@ import { get } from "../api.js";
 import { ControlChart } from "../charts/control.js";
 import { RANGES, h, leaf, num, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
-import { iso } from "./common.js";
+import { iso, measured } from "./common.js";
 
 let span = 8 * 3600e3;
 // n and subgroups empty: the server chooses them from the values there are (subgroups of up to 5,
@@ -23,7 +23,7 @@ export async function render(root, route, plant, refresh) {
   if (!plant) throw new Error(t("error.no_plant"));
   const eqPath = route.path ? route.path.split("/").slice(0, -1).join("/") : plant.equipment[0].path;
   const info = await get(`equipment/${eqPath}`);
-  const measurements = info.signals.filter((s) => s.role === "measurement");
+  const measurements = info.signals.filter(measured);
   // Cycle time is a value per part, the natural first look at a machine's process.
   const signal = measurements.find((s) => s.path === route.path)
     || measurements.find((s) => s.name === "cycle_time") || measurements[0];
