@@ -135,7 +135,10 @@ def assess(
 
 @app.command()
 def kpis(
-    econ: Annotated[Path | None, typer.Option("--data", help="The econ data folder.")] = None,
+    econ: Annotated[
+        Path | None,
+        typer.Option("--data", help="The econ data folder (default: the insights_data setting)."),
+    ] = None,
     record: Annotated[bool, typer.Option(help="Keep them for the trend.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
     days: DaysOpt = 7,
@@ -151,6 +154,7 @@ def kpis(
     from smartfab.runtime.system import plant_and_store
 
     s = settings(config, data_dir, plant)
+    econ = econ if econ is not None else s.insights_data
     national = national_figures(econ) if econ is not None else None
     with plant_and_store(s, writes=record) as (the_plant, store):
         rows = compute(_evidence(s, the_plant, store, days), targets(folder(s)).targets, national)
@@ -224,7 +228,10 @@ def appraise(
 def summary(
     out: Annotated[Path, typer.Option("--out", "-o", help="PDF or XLSX file.")],
     lang: Annotated[str, typer.Option(help="en, zh or ru.")] = "en",
-    econ: Annotated[Path | None, typer.Option("--data", help="The econ data folder.")] = None,
+    econ: Annotated[
+        Path | None,
+        typer.Option("--data", help="The econ data folder (default: the insights_data setting)."),
+    ] = None,
     days: DaysOpt = 7,
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -243,7 +250,7 @@ def summary(
     s = settings(config, data_dir, plant)
     with plant_and_store(s) as (the_plant, store):
         found = _evidence(s, the_plant, store, days)
-        summ = build(the_plant, store, found, folder(s), econ)
+        summ = build(the_plant, store, found, folder(s), econ or s.insights_data)
     (write_pdf if suffix == ".pdf" else write_xlsx)(summ, out, lang)  # type: ignore[arg-type]
     console.print(f"written {out}")
 
@@ -264,7 +271,7 @@ def sovereignty(
     from smartfab.model.loader import load_plant
 
     s = settings(config, data_dir, plant)
-    rep = report(load_plant(s.plant), settings_urls(s))
+    rep = report(load_plant(s.plant), s.addresses())
     table = Table("part", "runs", "detail", "origin")
     for x in rep["stack"]:
         table.add_row(x["what"], x["where"], x["detail"], x["origin"])
@@ -284,20 +291,6 @@ def sovereignty(
                       f"{sum(c['internet'] for c in found)} to the internet")  # fmt: skip
         for c in found:
             console.print(f"  {c['remote']}:{c['port']} {c['status']}")
-
-
-def settings_urls(s: Settings) -> list[tuple[str, str]]:
-    """Every address the settings make smartfab talk to."""
-    out: list[tuple[str, str]] = []
-    if isinstance(s.store_location, str):
-        out.append(("store", s.store_location))
-    for section in ("alarm_notify", "reports"):
-        values = getattr(s, section)
-        if values.get("webhook_url"):
-            out.append((f"{section} webhook", str(values["webhook_url"])))
-        if values.get("smtp_host"):
-            out.append((f"{section} mail server", str(values["smtp_host"])))
-    return out
 
 
 # --- insights -----------------------------------------------------------------------------------
@@ -341,29 +334,21 @@ def export(
     manufactured exports) of the countries, as CSV (both in one table) or XLSX (a sheet each)."""
     from smartfab.apps.transformation.data import TransformationError
     from smartfab.apps.transformation.insights import (
-        HIGH_TECH,
-        MANUFACTURES,
         Wdi,
-        economies,
-        series_rows,
+        countries_of,
+        joined,
+        sheets,
         write_csv,
         write_xlsx,
     )
 
-    groups = economies().groups
-    codes = groups[countries].countries if countries in groups else [
-        c.strip().upper() for c in countries.split(",") if c.strip()]  # fmt: skip
-    wdi = Wdi(econ)
-    sheets = {"manufactures": series_rows(wdi.series(MANUFACTURES, codes, start, end),
-                                          MANUFACTURES)}  # fmt: skip
-    have = set(wdi.countries(HIGH_TECH))
-    tech = [c for c in codes if c in have]
-    if tech:
-        sheets["high-tech"] = series_rows(wdi.series(HIGH_TECH, tech, start, end), HIGH_TECH)
+    codes = countries_of(countries)
+    tables = sheets(Wdi(econ), codes, start, end)
     if out.suffix.lower() == ".csv":
-        write_csv([r for k, rows in enumerate(sheets.values()) for r in rows[k > 0 :]], out)
+        write_csv(joined(tables), out)
     elif out.suffix.lower() == ".xlsx":
-        write_xlsx(sheets, out)
+        write_xlsx(tables, out)
     else:
         raise TransformationError(f"{out}: give a .csv or .xlsx file")
+    tech = dict.fromkeys(r[1] for r in tables.get("high-tech", [])[1:])
     console.print(f"written {out} ({', '.join(codes)}; high-tech for {', '.join(tech) or 'none'})")

@@ -22,6 +22,8 @@ HIGH_TECH = "TX.VAL.TECH.MF.ZS"  # high-technology exports, % of manufactured ex
 WDI_ALL = "API_TX.VAL.MANF.ZS.UN_DS2_en_csv_v2_7563.csv"  # every country, 1960-2023
 WDI_SUBSET = "wdi_subset.csv"  # tidy rows: both indicators, eight economies
 KPI_POINTS = "china_kpi_points.csv"
+# The years the source article shows of each series.
+YEARS = {MANUFACTURES: (2002, 2023), HIGH_TECH: (2007, 2022)}
 # The files as published (../shared/data/README.md): a changed file is reported, not refused.
 SHA256 = {
     WDI_ALL: "dc566bfe592a52764fa95032051ee8699468ca534a8fca60a19878cbdc2ff25e",
@@ -49,6 +51,7 @@ class Where(_Strict):
 
 class Figure(_Strict):
     what: str
+    title: Text | None = None  # what, in the web app's languages
     country: str = Field(pattern=r"^[A-Z]{3}$")
     year: int
     value: float
@@ -75,6 +78,11 @@ def _need(data: Path, name: str) -> Path:
     if not path.is_file():
         raise TransformationError(f"{path}: missing; give the econ folder (../shared/data/econ)")
     return path
+
+
+def missing_files(data: Path) -> list[str]:
+    """The files of an econ folder that are not there."""
+    return [name for name in SHA256 if not (data / name).is_file()]
 
 
 def checksums(data: Path) -> dict[str, bool]:
@@ -198,7 +206,8 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
         value = None if found is None else round(found * w.scale, 4)
         diff = None if value is None else round(f.value - value, 4)
         out.append({
-            "what": f.what, "country": f.country, "year": f.year, "unit": f.unit,
+            "what": f.what, "title": f.title.model_dump() if f.title else None,
+            "country": f.country, "year": f.year, "unit": f.unit,
             "article": f.value, "data": value, "difference": diff,
             "agrees": diff is not None and abs(diff) <= f.tolerance,
             "vintage": vintage, "source": source,
@@ -211,6 +220,60 @@ def discrepancies(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r[k] for k in keys} for r in rows if not r["agrees"]]
 
 
+def countries_of(spec: str, folder: Path | None = None) -> list[str]:
+    """ISO3 codes of a group of economies.yaml (``major``, ``sco``) or of a comma-separated
+    list."""
+    groups = economies(folder).groups
+    if spec in groups:
+        return list(groups[spec].countries)
+    return [c.strip().upper() for c in spec.split(",") if c.strip()]
+
+
+def sheets(wdi: Wdi, codes: list[str], start: int, end: int) -> dict[str, list[list[Any]]]:
+    """The countries' manufactures series and, for those the data have it, high technology,
+    as tables (see :func:`series_rows`)."""
+    out = {"manufactures": series_rows(wdi.series(MANUFACTURES, codes, start, end), MANUFACTURES)}
+    have = set(wdi.countries(HIGH_TECH))
+    tech = [c for c in codes if c in have]
+    if tech:
+        out["high-tech"] = series_rows(wdi.series(HIGH_TECH, tech, start, end), HIGH_TECH)
+    return out
+
+
+def overview(data: Path, codes: list[str], folder: Path | None = None) -> dict[str, Any]:
+    """What the insights page shows: both series of the countries over the article's years (a
+    country without high-technology data is left out of that one), the countries and groups to
+    choose from, China's accounts, the article's figures checked, and whether the files are
+    the published ones."""
+    wdi = Wdi(data)
+    have = set(wdi.countries(HIGH_TECH))
+
+    def chart(indicator: str, countries: list[str]) -> dict[str, Any]:
+        start, end = YEARS[indicator]
+        found = wdi.series(indicator, countries, start, end)
+        return {
+            "indicator": indicator,
+            "vintage": wdi.vintage.get(indicator, ""),
+            "years": list(range(start, end + 1)),
+            "series": [{"code": c, "name": s["name"], "values": list(s["values"].values())}
+                       for c, s in found.items()],
+        }  # fmt: skip
+
+    countries = [
+        {"code": c, "name": wdi.names.get(c, c), "high_tech": c in have}
+        for c in wdi.countries(MANUFACTURES)
+    ]
+    return {
+        "countries": countries,
+        "groups": {k: g.model_dump() for k, g in economies(folder).groups.items()},
+        "manufactures": chart(MANUFACTURES, codes),
+        "high_tech": chart(HIGH_TECH, [c for c in codes if c in have]),
+        "china": china_accounts(data),
+        "figures": verify(data, folder),
+        "published": checksums(data),
+    }
+
+
 def series_rows(series: dict[str, dict[str, Any]], indicator: str) -> list[list[Any]]:
     """A series as a table: indicator, country, name, year, value (blank where unknown)."""
     rows: list[list[Any]] = [["indicator", "country", "name", "year", "value"]]
@@ -218,6 +281,11 @@ def series_rows(series: dict[str, dict[str, Any]], indicator: str) -> list[list[
         for year, v in s["values"].items():
             rows.append([indicator, code, s["name"], year, "" if v is None else v])
     return rows
+
+
+def joined(tables: dict[str, list[list[Any]]]) -> list[list[Any]]:
+    """Tables of one header as one table (a CSV file holds one)."""
+    return [r for k, rows in enumerate(tables.values()) for r in rows[k > 0 :]]
 
 
 def write_csv(rows: list[list[Any]], path: Path) -> Path:

@@ -17,6 +17,7 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
+from tests.apps.transformation.econ import econ_dir
 from tests.web.conftest import bearer
 
 T = "/api/transformation"
@@ -96,3 +97,46 @@ def test_projects_summary_and_sovereignty(client: TestClient) -> None:
     assert client.delete(f"{T}/projects/mes").status_code == 404
     sov = client.get(f"{T}/sovereignty").json()
     assert sov["without_licence"] == [] and any(p["name"] == "fastapi" for p in sov["packages"])
+    # This process holds no connection beyond this machine (its test client is in-process).
+    assert sov["outbound"]["internet"] == 0 and sov["outbound"]["pid"] > 0
+
+
+def test_without_the_econ_data_the_insights_say_which_setting(client: TestClient) -> None:
+    found = client.get(f"{T}/insights").json()
+    assert found == {"available": False, "setting": "insights_data",
+                     "variable": "SMARTFAB_INSIGHTS_DATA", "missing": []}  # fmt: skip
+    r = client.get(f"{T}/insights/export")
+    assert r.status_code == 409 and "insights_data" in r.json()["detail"]
+    assert "national" not in client.get(f"{T}/kpis", params={"days": 1}).json()["kpis"][0]
+
+
+def test_insights_national_kpis_and_the_settings_addresses(
+    store: DuckDBStore, demo_plant: Plant, security: Security
+) -> None:
+    econ = econ_dir()
+    app = create_app(PlantData(store, demo_plant), security=security, insights=econ,
+                     addresses=[("alarm_notify webhook", "https://hooks.example.com")])  # fmt: skip
+    viewer = TestClient(app, headers=bearer(security, "viewer"))
+    found = viewer.get(f"{T}/insights", params={"countries": "sco"}).json()
+    assert found["available"] and found["groups"]["sco"]["name"]["ru"].startswith("Государства")
+    manufactures = {s["code"]: s for s in found["manufactures"]["series"]}
+    assert set(manufactures) == set(found["groups"]["sco"]["countries"])
+    assert found["manufactures"]["years"][0] == 2002 and len(manufactures["CHN"]["values"]) == 22
+    assert [s["code"] for s in found["high_tech"]["series"]] == ["CHN", "RUS", "IND"]
+    assert found["high_tech"]["vintage"] == "2026-04-08"
+    tech = next(f for f in found["figures"] if f["what"].startswith("high-technology"))
+    assert (tech["article"], tech["data"], tech["agrees"]) == (23.12, 27.7651, False)
+    assert tech["title"]["zh"].startswith("高技术")
+    assert round(found["china"]["industry_share_of_gdp"], 2) == 33.19
+    r = viewer.get(f"{T}/insights", params={"countries": "CHN,XXX"})
+    assert r.status_code == 422 and "XXX" in r.json()["detail"]
+    csv = viewer.get(f"{T}/insights/export", params={"countries": "CHN,USA"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "indicator,country,name,year,value"
+    xlsx = viewer.get(f"{T}/insights/export", params={"countries": "sco", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    rows = {r["kpi"]: r for r in viewer.get(f"{T}/kpis", params={"days": 1}).json()["kpis"]}
+    assert rows["cnc_rate"]["national"]["value"] > 0
+    sov = viewer.get(f"{T}/sovereignty").json()
+    hook = next(x for x in sov["stack"] if x["what"] == "alarm_notify webhook")
+    assert hook["where"] == "external"
