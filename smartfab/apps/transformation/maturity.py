@@ -109,6 +109,7 @@ class Target(_Strict):
     country: str
     source: str
     url: str
+    label: Text | None = None  # who set it, briefly, in the web app's languages
 
 
 class Targets(_Strict):

@@ -41,7 +41,7 @@ from smartfab.apps.transformation.maturity import (
     questionnaire,
     targets,
 )
-from smartfab.apps.transformation.sovereignty import outbound, report
+from smartfab.apps.transformation.sovereignty import outbound, report, sbom_json
 from smartfab.apps.transformation.subsidies import programmes
 from smartfab.apps.transformation.summary import build, write_pdf, write_xlsx
 from smartfab.model.plant import Plant
@@ -201,6 +201,11 @@ def router(
         return {**report(plant(), addresses), "outbound": {
             "pid": os.getpid(), "connections": found,
             "internet": sum(c["internet"] for c in found)}}  # fmt: skip
+
+    @api.get("/sbom", summary="smartfab's software bill of materials (CycloneDX 1.5 JSON)",
+             response_class=Response, dependencies=[READ])  # fmt: skip
+    def sbom() -> Response:
+        return _file(sbom_json().encode(), "application/vnd.cyclonedx+json", "smartfab-sbom.json")
 
     def econ() -> Path:
         if insights is None:

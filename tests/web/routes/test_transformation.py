@@ -99,6 +99,9 @@ def test_projects_summary_and_sovereignty(client: TestClient) -> None:
     assert sov["without_licence"] == [] and any(p["name"] == "fastapi" for p in sov["packages"])
     # This process holds no connection beyond this machine (its test client is in-process).
     assert sov["outbound"]["internet"] == 0 and sov["outbound"]["pid"] > 0
+    sbom = client.get(f"{T}/sbom")
+    assert sbom.headers["content-type"] == "application/vnd.cyclonedx+json"
+    assert sbom.json()["bomFormat"] == "CycloneDX"
 
 
 def test_without_the_econ_data_the_insights_say_which_setting(client: TestClient) -> None:
