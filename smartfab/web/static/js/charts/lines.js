@@ -30,8 +30,8 @@ export class LineChart extends Plot {
   }
 
   /**
-   * series: [{name, x: [...], y: [...], color?, dash?, dots?}]; refs: [{y, label, color?, align?}]
-   * (align: where the label sits, "left" or "right"). Colours not
+   * series: [{name, x: [...], y: [...], color?, dash?, dots?}]; refs: [{y, label, short?, color?,
+   * align?}] (short: the label where the whole one does not fit; align: "left" or "right"). Colours not
    * given follow the categorical palette.
    */
   setData(series, refs = []) {
@@ -102,12 +102,6 @@ export class LineChart extends Plot {
       ctx.strokeStyle = r.color || cssVar("--limit"); ctx.setLineDash([5, 4]); ctx.lineWidth = 1.2;
       ctx.beginPath(); ctx.moveTo(this.margin.left, y); ctx.lineTo(this.width - this.margin.right, y); ctx.stroke();
       ctx.setLineDash([]);
-      if (r.label) {
-        const right = r.align === "right";
-        ctx.fillStyle = r.color || cssVar("--limit"); ctx.textBaseline = "bottom";
-        ctx.textAlign = right ? "right" : "left";
-        ctx.fillText(r.label, right ? this.width - this.margin.right - 4 : this.margin.left + 4, y - 2);
-      }
     }
     for (const s of this.series) {
       ctx.strokeStyle = s.color; ctx.fillStyle = s.color; ctx.lineWidth = 1.8;
@@ -125,6 +119,17 @@ export class LineChart extends Plot {
       });
       ctx.stroke();
       ctx.setLineDash([]);
+    }
+    // Labels last, on the panel's colour: legible where they cross a series.
+    // A label wider than the plot (a phone) gives way to its short form.
+    for (const r of this.refs.filter((x) => x.label)) {
+      const y = Math.round(this.sy(r.y)) + 0.5;
+      const label = ctx.measureText(r.label).width > this.plotWidth - 8 && r.short ? r.short : r.label;
+      const w = ctx.measureText(label).width;
+      const x = r.align === "right" ? this.width - this.margin.right - 4 - w : this.margin.left + 4;
+      ctx.fillStyle = cssVar("--panel"); ctx.fillRect(x - 2, y - 15, w + 4, 13);
+      ctx.fillStyle = r.color || cssVar("--limit"); ctx.textBaseline = "bottom"; ctx.textAlign = "left";
+      ctx.fillText(label, x, y - 2);
     }
     ctx.restore();
     this.drawFrame();

@@ -19,13 +19,12 @@ export async function render(root, route, _plant, refresh) {
   const [name, ...rest] = route.path.split("/");
   const section = name in SECTIONS ? name : "maturity";
   const me = await whoAmI();
-  root.dataset.section = section;
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("nav.transformation"))),
     h("nav", { class: "tabs", role: "tablist" }, Object.keys(SECTIONS).map((s) =>
       h("a", { href: `#/transformation/${s}`, role: "tab", class: s === section ? "active" : "",
         "aria-selected": String(s === section), dataset: { section: s } }, t(`tf.tab.${s}`)))));
-  const body = h("div", { class: "tf-section" });
+  const body = h("div", { class: "tf-section", dataset: { section } });
   root.append(body);
   const canEdit = me.permissions.includes("transformation.edit");
   return SECTIONS[section].render(body, { path: rest.join("/"), canEdit, me, refresh });

@@ -104,6 +104,7 @@ export async function render(root, { canEdit, refresh }) {
     const targets = rows.flatMap((r) => r.targets).map((tg, i) => ({
       y: tg.value, color: cssVar("--limit"), align: i % 2 ? "right" : "left",
       label: t("tf.target_ref", { value: pct(tg.value / 100, 0), year: tg.year, who: tg.label ? local(tg.label) : "" }),
+      short: t("tf.target_short", { value: pct(tg.value / 100, 0), year: tg.year }),
     }));
     chart.setData(series, targets);
     charts.push(chart);

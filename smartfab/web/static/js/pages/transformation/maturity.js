@@ -63,9 +63,9 @@ function questionnaire(q, proposals, draft, canEdit, onSave, onReset) {
         const select = levelSelect(q, a.value, !canEdit);
         const comment = h("input", {
           type: "text", class: "comment", value: a.comment, maxlength: "2000", disabled: !canEdit,
-          placeholder: t("tf.comment_hint"), "aria-label": t("tf.comment"),
+          placeholder: t(p.value === null ? "tf.comment_optional" : "tf.comment_hint"), "aria-label": t("tf.comment"),
         });
-        const row = h("div", { class: "question", dataset: { question: item.id } });
+        const row = h("div", { class: "question", dataset: { question: item.id, proposed: p.value ?? "" } });
         // A confirmed proposal needs no comment: its field shows once the answer departs from
         // the proposal, where there is none to confirm, or when it holds one already.
         const mark = () => {
@@ -78,7 +78,7 @@ function questionnaire(q, proposals, draft, canEdit, onSave, onReset) {
         select.addEventListener("change", () => { a.value = select.value === "" ? null : Number(select.value); mark(); });
         comment.addEventListener("input", () => { a.comment = comment.value; mark(); });
         rows.set(item.id, row);
-        row.append(
+        put(row,
           h("div", { class: "q-head" },
             h("span", { class: "q-num num" }, String(k)),
             h("div", { class: "q-title" }, h("strong", {}, local(item.title)), h("div", { class: "muted" }, local(item.text))),
@@ -103,7 +103,8 @@ function questionnaire(q, proposals, draft, canEdit, onSave, onReset) {
     }
     if (missing.length || uncommented.length) {
       problems.hidden = false;
-      problems.replaceChildren(
+      problems.replaceChildren();
+      put(problems,
         missing.length ? h("div", {}, t("tf.missing_answers", { list: missing.map((x) => local(x.title)).join(", ") })) : null,
         uncommented.length ? h("div", {}, t("tf.missing_comments", { list: uncommented.map((x) => local(x.title)).join(", ") })) : null);
       rows.get((missing[0] || uncommented[0]).id).scrollIntoView({ block: "center" });
@@ -153,6 +154,13 @@ function tierBlock(tier) {
     tier.next ? h("div", { class: "muted" }, t("tf.tier_next", { tier: t(`tf.tier.${tier.next}`), level: tier.next_needs_level, why: local(tier.next_why) })) : null);
 }
 
+// Room for the longest label of a bar chart (the levels' names are long in Russian).
+function labelWidth(labels) {
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
+  return Math.ceil(16 + Math.max(...labels.map((l) => ctx.measureText(l).width)));
+}
+
 function result(q, record, previous, charts) {
   const r = record.result;
   const overrides = Object.values(record.answers).filter((a) => a.overridden).length;
@@ -176,13 +184,14 @@ function result(q, record, previous, charts) {
           h("tr", {}, h("th", {}, t("tf.group")), h("th", { class: "num" }, t("tf.mean")), h("th", { class: "num" }, t("tf.gap"))),
           Object.entries(r.groups).map(([g, mean]) => h("tr", { dataset: { group: g } },
             h("td", {}, local(q.groups[g])), h("td", { class: "num" }, num(mean, 2)),
-            h("td", { class: "num" }, mean < r.target ? num(r.target - mean, 2) : t("tf.met")))))))));
+            mean < r.target ? h("td", { class: "num" }, num(r.target - mean, 2)) : h("td", { class: "met" }, t("tf.met")))))))));
   const legend = radar(radarBox, q, record, previous, charts);
   radarBox.after(legend, h("ol", { class: "radar-key" }, q.questions.map((x) => h("li", {}, local(x.title)))));
   if (Object.keys(r.per_level).length) {
-    const bars = new BarChart(levelsBox, { bars: Object.keys(r.per_level).length, barHeight: 22, labelWidth: 130, valueWidth: 60, unit: "%" });
-    bars.setItems(Object.entries(r.per_level).map(([level, share]) => ({
-      label: levelName(q, Number(level)), value: 100 * share,
+    const labels = Object.keys(r.per_level).map((level) => levelName(q, Number(level)));
+    const bars = new BarChart(levelsBox, { bars: labels.length, barHeight: 22, labelWidth: labelWidth(labels), valueWidth: 60, unit: "%" });
+    bars.setItems(Object.entries(r.per_level).map(([level, share], i) => ({
+      label: labels[i], value: 100 * share,
       color: share >= q.threshold - 1e-9 ? cssVar("--chart-bar") : cssVar("--alarm-medium"),
     })));
     charts.push(bars);

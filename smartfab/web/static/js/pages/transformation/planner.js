@@ -24,7 +24,7 @@ function rate(v) { return v === null || v === undefined ? "–" : pct(v, 1); }
 function ruleText(rule, currency) {
   const types = rule.project_types ? ` (${rule.project_types.map((x) => t(`tf.type.${x}`)).join(", ")})` : "";
   if (rule.basis === "award") {
-    return t("tf.rule_award", { awards: Object.entries(rule.awards).map(([s, a]) => `${t(`tf.status.${s}`)} ${money(a, currency)}`).join(" / ") }) + types;
+    return Object.entries(rule.awards).map(([s, a]) => `${t(`tf.status.${s}`)} ${money(a, currency)}`).join(" / ") + types;
   }
   const vars = { rate: pct(rule.rate, 0), basis: t(`tf.basis.${rule.basis}`), cap: money(rule.cap, currency) };
   return t(rule.cap ? "tf.rule_rate_cap" : "tf.rule_rate", vars) + types;
