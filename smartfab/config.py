@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smartfab.errors import SmartfabError
 
@@ -45,6 +45,11 @@ class Settings(BaseModel):
     # NBS and MIIT statements; see docs/transformation.md). Nothing is downloaded: without it the
     # web app's insights page says how to set it, and the KPIs have no national figures.
     insights_data: Path | None = None
+
+    @field_validator("insights_data", mode="before")
+    @classmethod
+    def _unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # SMARTFAB_INSIGHTS_DATA= unsets it
 
     @property
     def store_location(self) -> str | Path:

@@ -63,4 +63,5 @@ def test_the_addresses_the_settings_make_smartfab_talk_to(
         ("alarm_notify webhook", "https://hooks.example.com"),
         ("alarm_notify mail server", "mx"),
     ]
-    assert load_settings().addresses() == []
+    monkeypatch.setenv("SMARTFAB_INSIGHTS_DATA", "")
+    assert load_settings().addresses() == [] and load_settings().insights_data is None

@@ -21,9 +21,20 @@ function overlaps(a, b) {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
+/** Words of `text` on lines at most `width` pixels wide (a word longer than that keeps its line). */
+function wrap(text, width, ctx) {
+  const lines = [];
+  for (const word of text.split(/\s+/)) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && ctx.measureText(`${last} ${word}`).width <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 export class RadarChart {
   /** axes: [{label, short, group?}], max: the outer ring's value. */
-  constructor(container, { axes = [], max = 5, maxHeight = 420 } = {}) {
+  constructor(container, { axes = [], max = 5, maxHeight = 560 } = {}) {
     this.container = container;
     this.axes = axes;
     this.max = max;
@@ -60,12 +71,9 @@ export class RadarChart {
     svg.replaceChildren();
     const n = this.axes.length;
     const margin = full ? Math.min(150, Math.max(70, width * 0.2)) : 26;
-    const height = Math.min(this.maxHeight, width);
-    const r = Math.max(40, Math.min(width / 2 - margin, height / 2 - (full ? 34 : 24)));
-    const cx = width / 2, cy = height / 2;
+    const r = Math.max(40, Math.min(width / 2 - margin, Math.min(this.maxHeight, width) / 2 - 24));
+    const cx = width / 2, cy = r + 24;
     svg.setAttribute("width", width);
-    svg.setAttribute("height", height);
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     const angle = (i) => -Math.PI / 2 + (2 * Math.PI * i) / n;
     const at = (i, v) => [cx + Math.cos(angle(i)) * r * (v / this.max), cy + Math.sin(angle(i)) * r * (v / this.max)];
     const grid = cssVar("--chart-grid"), axis = cssVar("--chart-axis"), text = cssVar("--chart-text");
@@ -101,22 +109,32 @@ export class RadarChart {
     }
 
     const boxes = [];
+    const measure = document.createElement("canvas").getContext("2d");
+    measure.font = `12px ${font}`;
     this.axes.forEach((a, i) => {
       const cos = Math.cos(angle(i)), sin = Math.sin(angle(i));
       const x = cx + cos * (r + 8), y = cy + sin * (r + 8);
       const anchor = Math.abs(cos) < 0.2 ? "middle" : cos > 0 ? "start" : "end";
+      // Long names wrap onto lines as wide as the margin; lines grow away from the chart.
+      const lines = full ? wrap(a.label, Math.max(60, margin - 14), measure) : [a.short];
+      const lift = sin < -0.5 ? -(lines.length - 1) : sin > 0.5 ? 0 : -(lines.length - 1) / 2;
       const baseline = sin < -0.5 ? "auto" : sin > 0.5 ? "hanging" : "middle";
       const label = el("text", {
         x, y, "text-anchor": anchor, "dominant-baseline": baseline, "font-size": 12,
         fill: cssVar("--text"), "font-family": font, "data-axis": String(i),
-      }, full ? a.label : a.short);
+      });
+      lines.forEach((line, k) => label.append(el("tspan", { x, dy: k ? "1.2em" : `${1.2 * lift}em` }, line)));
       label.append(el("title", {}, a.label));
       svg.append(label);
       boxes.push(label.getBBox());
     });
+    // As tall as what was drawn: labels above and below take the room they need.
+    const all = svg.getBBox();
+    svg.setAttribute("height", Math.ceil(all.height + 8));
+    svg.setAttribute("viewBox", `0 ${Math.floor(all.y - 4)} ${width} ${Math.ceil(all.height + 8)}`);
     this.container.dataset.labels = full ? "names" : "numbers";
     if (!full) return true;
-    const inside = boxes.every((b) => b.x >= 0 && b.y >= 0 && b.x + b.width <= width && b.y + b.height <= height);
+    const inside = boxes.every((b) => b.x >= 0 && b.x + b.width <= width);
     return inside && boxes.every((b, i) => boxes.slice(i + 1).every((c) => !overlaps(b, c)));
   }
 }

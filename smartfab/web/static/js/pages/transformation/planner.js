@@ -121,7 +121,7 @@ function detail(a, programmes, charts, canEdit, edit, remove) {
 function blank(n) {
   return {
     id: `project-${n}`, name: "", type: "smart_factory", programme: null, demonstration: "none", start: new Date().getFullYear(),
-    years: 5, discount_rate: 0.08, subsidy_year: 1, items: [{ name: "", kind: "hardware", amount: 0, qualifying: true, year: 0 }], benefits: [],
+    years: 5, discount_rate: 0.08, subsidy_year: 1, items: [{ name: "", kind: "hardware", amount: null, qualifying: true, year: 0 }], benefits: [],
   };
 }
 
@@ -145,7 +145,7 @@ function editor(p, isNew, programmes, save, cancel) {
   const drawItems = () => items.replaceChildren(...p.items.map((it, i) => h("div", { class: "row item-row" },
     input(it.name, { type: "text", class: "name", "aria-label": t("tf.item_name"), placeholder: t("tf.item_name") }, (v) => { it.name = v; }),
     select(it.kind, ITEM_KINDS.map((k) => [k, t(`tf.kind.${k}`)]), t("tf.kind_label"), (v) => { it.kind = v; }),
-    input(it.amount, { type: "number", class: "amount", min: "0", step: "any", "aria-label": t("tf.amount") }, (v) => { it.amount = v; }),
+    input(it.amount, { type: "number", class: "amount", min: "0", step: "any", "aria-label": t("tf.amount"), placeholder: t("tf.amount") }, (v) => { it.amount = v; }),
     field(t("tf.paid_in_year"), input(it.year, { type: "number", class: "year", min: "0", max: "30", step: "1" }, (v) => { it.year = v ?? 0; })),
     h("label", { class: "check" }, (() => {
       const box = h("input", { type: "checkbox", checked: it.qualifying });
@@ -156,7 +156,7 @@ function editor(p, isNew, programmes, save, cancel) {
   const drawBenefits = () => benefits.replaceChildren(...p.benefits.map((b, i) => h("div", { class: "row benefit-row" },
     input(b.name, { type: "text", class: "name", "aria-label": t("tf.benefit_name"), placeholder: t("tf.benefit_name") }, (v) => { b.name = v; }),
     select(b.kind, BENEFIT_KINDS.map((k) => [k, t(`tf.benefit.${k}`)]), t("tf.kind_label"), (v) => { b.kind = v; }),
-    input(b.annual, { type: "number", class: "amount", step: "any", "aria-label": t("tf.annual_benefit") }, (v) => { b.annual = v; }),
+    input(b.annual, { type: "number", class: "amount", step: "any", "aria-label": t("tf.annual_benefit"), placeholder: t("tf.annual_benefit") }, (v) => { b.annual = v; }),
     input(b.basis, { type: "text", class: "basis", "aria-label": t("tf.basis_text"), placeholder: t("tf.basis_hint") }, (v) => { b.basis = v; }),
     h("button", { type: "button", class: "icon", "aria-label": t("tf.remove"), title: t("tf.remove"), onclick: () => { p.benefits.splice(i, 1); drawBenefits(); } }, "×"))));
   drawItems();
@@ -173,9 +173,9 @@ function editor(p, isNew, programmes, save, cancel) {
       field(t("tf.discount_rate"), input(p.discount_rate === null ? null : +(100 * p.discount_rate).toFixed(4), { type: "number", min: "0", max: "100", step: "any" }, (v) => { p.discount_rate = v === null ? null : v / 100; })),
       field(t("tf.subsidy_year"), input(p.subsidy_year, { type: "number", min: "0", max: "30", step: "1" }, (v) => { p.subsidy_year = v; }))),
     h("h3", {}, t("tf.items")), items,
-    h("button", { type: "button", id: "add-item", onclick: () => { p.items.push({ name: "", kind: "hardware", amount: 0, qualifying: true, year: 0 }); drawItems(); } }, t("tf.add_item")),
+    h("button", { type: "button", id: "add-item", onclick: () => { p.items.push({ name: "", kind: "hardware", amount: null, qualifying: true, year: 0 }); drawItems(); } }, t("tf.add_item")),
     h("h3", {}, t("tf.benefits")), benefits,
-    h("button", { type: "button", id: "add-benefit", onclick: () => { p.benefits.push({ name: "", kind: "oee", annual: 0, basis: "" }); drawBenefits(); } }, t("tf.add_benefit")),
+    h("button", { type: "button", id: "add-benefit", onclick: () => { p.benefits.push({ name: "", kind: "oee", annual: null, basis: "" }); drawBenefits(); } }, t("tf.add_benefit")),
     h("div", { class: "toolbar save-bar" },
       h("button", { class: "primary", type: "submit", id: "save-project" }, t("tf.save_project")),
       h("button", { type: "button", onclick: cancel }, t("tf.cancel"))),
