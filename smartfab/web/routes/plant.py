@@ -261,9 +261,8 @@ MAX_ELEMENTS = 2_000_000  # numbers in one answer of profiles (about 20 MB of JS
 CHANGES_READ = 2_000_000  # raw points read to find the changes of one answer
 _CHUNK = 100_000  # raw array points read at once while sampling
 _MINUTE_US = 60_000_000
-_LOOKBACK_US = int(
-    MAX_SPAN.total_seconds() * 1e6
-)  # how far back the value in force at a range's start is looked for
+# How far back the value in force at a range's start is looked for: the longest range.
+_LOOKBACK_US = int(MAX_SPAN.total_seconds() * 1e6)
 
 
 class Values:
@@ -281,7 +280,7 @@ class Values:
         return {
             "kind": value_kind(s.data_type),
             "values": m.values if m is not None else None,
-            "length": m.length if m is not None else getattr(s, "length", None),
+            "length": m.length if m is not None else s.length,
         }
 
     def name_of(self, path: str, value: Any) -> str | None:
@@ -303,12 +302,12 @@ class Values:
         cols = columns(number)
         cols["kind"] = ["number"] * number.num_rows
         parts = [cols]
+        by_id = {s.id: s for s in infos}
         for kind in ("text", "array"):
             if kind not in kinds:
                 continue
             ids = [s.id for s in infos if value_kind(s.data_type) == kind]
             t = self.data.store.latest(ids, kind=kind)
-            by_id = {s.id: s for s in infos}
             got = columns(t)
             got["path"] = [by_id[i].path for i in got["signal_id"]]
             got["unit"] = [by_id[i].unit for i in got["signal_id"]]
@@ -346,11 +345,9 @@ class Values:
             form = "profiles"
         elif kind == "text" or changes:
             if buckets is not None:
+                what = "a text signal's history" if kind == "text" else "changes=true asks for"
                 raise HTTPException(
-                    422,
-                    f"{path}: the history of "
-                    + ("a text signal" if kind == "text" else "changes")
-                    + " is its changes, which have no buckets; leave buckets out",
+                    422, f"{path}: {what} the changes of the value, which have no buckets"
                 )
             t, truncated = self._changes(info, kind, start, end, limit or RAW_LIMIT)
             form = "changes"
