@@ -90,6 +90,22 @@ def test_messages_decode_to_the_points_read() -> None:
     assert rows(decode(messages, decoder("acme"))) == rows(points)
 
 
+def test_texts_and_arrays_of_the_demo_plant_decode_as_they_were_read() -> None:
+    ids = edge_signal_ids(PLANT)
+    start = (now_us() // 1_000_000 - 600) * 1_000_000
+    done = VirtualFactory(PLANT, ids, seed=3, start_us=start).advance_all(start + 60 * 10**6)
+    assert len(done.texts) and len(done.arrays)  # product codes, lots; spectra
+    encoder, topics = UnsEncoder(PLANT, ids, "acme"), decoder("acme")
+    for batch in (done.texts, done.arrays):
+        out = Columns()
+        for topic, payload in encoder.encode(batch):
+            assert topics[topic].decode(payload, 0, out) == (0, "")
+        (got,) = out.batches()
+        order, want = np.lexsort((got.ts, got.signal_id)), np.lexsort((batch.ts, batch.signal_id))
+        a, b = got.take(order), batch.take(want)
+        assert all(np.array_equal(getattr(a, c), getattr(b, c)) for c in b.__slots__)
+
+
 async def test_batch_kept_until_a_subscriber_takes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = shared_broker_port()
     enterprise = f"t{uuid.uuid4().hex[:10]}"
