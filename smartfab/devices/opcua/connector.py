@@ -28,12 +28,13 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.ua.attribute_ids import AttributeIds
-from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
+from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
 from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
 from smartfab.devices.opcua.certs import application_uri, load_certificate
+from smartfab.devices.opcua.types import ValueType, read_value_types
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import OpcUaConnection, Plant, Signal, ValueKind
 from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, TextBatch, now_us
@@ -92,7 +93,12 @@ class BrowsedVariable:
 
     node: str  # NodeId string form
     path: str  # browse names from the Objects folder, joined with "/"
-    data_type: str  # e.g. "Double", or the data type's NodeId when it is not a standard one
+    type: ValueType | str  # what it holds, or why the server did not tell
+
+    @property
+    def data_type(self) -> str:
+        """E.g. "Double", "Double[32]", "ModeEnum (Int32 enumeration 0 off, 1 on)"."""
+        return str(self.type) if isinstance(self.type, ValueType) else f"unknown ({self.type})"
 
 
 class OpcUaConnector(Connector):
@@ -468,19 +474,10 @@ async def _browse(client: Client) -> list[BrowsedVariable]:
                     found.append((node, path))
                 children.append((node, path))
         level = children
-    types: list[ua.DataValue] = []
-    for chunk in _chunks(found):
-        types += await client.uaclient.read(
-            ua.ReadParameters(
-                NodesToRead=[
-                    ua.ReadValueId(NodeId=node, AttributeId=ua.UInt32(AttributeIds.DataType))
-                    for node, _ in chunk
-                ]
-            )
-        )
+    types = await read_value_types(client, [node for node, _ in found])
     return [
-        BrowsedVariable(node.to_string(), path, _type_name(dv))
-        for (node, path), dv in zip(found, types, strict=True)
+        BrowsedVariable(node.to_string(), path, value_type)
+        for (node, path), value_type in zip(found, types, strict=True)
     ]
 
 
@@ -581,12 +578,3 @@ def _short(value: object) -> str:
 
 def _chunks(items: list[_T]) -> list[list[_T]]:
     return [items[i : i + _PER_REQUEST] for i in range(0, len(items), _PER_REQUEST)]
-
-
-def _type_name(dv: ua.DataValue) -> str:
-    node = dv.Value.Value if dv.Value is not None else None
-    if not isinstance(node, ua.NodeId):
-        return "unknown"
-    if node.NamespaceIndex == 0 and isinstance(node.Identifier, int):
-        return str(ObjectIdNames.get(node.Identifier, node.to_string()))
-    return node.to_string()
