@@ -13,10 +13,11 @@ server stops answering, and ``_stream`` then raises so that ``Connector.run`` re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,7 +33,14 @@ from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
+from smartfab.devices.connector import (
+    Backoff,
+    Connector,
+    Mismatch,
+    PointSink,
+    SignalIds,
+    quiet_library,
+)
 from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.devices.opcua.types import ValueType, read_value_types
 from smartfab.errors import SmartfabError
@@ -125,6 +133,8 @@ class OpcUaConnector(Connector):
         self.watchdog_s = watchdog_s
         self.timeout_s = timeout_s
         self.node_errors: dict[str, str] = {}  # signal path -> why its node cannot be read
+        # The plant's signals of the nodes (path -> signal), for ``check``; set by from_plant.
+        self.signals: Mapping[str, Signal] = {}
         self.status.signals = len(self.nodes)
         self.status.extra["rejected_values"] = 0
         self._node_ids = [ua.NodeId.from_string(n.node) for n in self.nodes]
@@ -159,13 +169,14 @@ class OpcUaConnector(Connector):
             raise SmartfabError(f"connection {connection!r} is {conn.protocol}, not opcua")
         nodes = []
         setpoints: dict[str, Signal] = {}
+        signals: dict[str, Signal] = {}
         for ref in plant.iter_signals():
             b = ref.signal.source.opcua
             if b is None or b.connection != connection:
                 continue
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
-            signal = ref.signal
+            signal = signals[ref.path] = ref.signal
             nodes.append(
                 BoundNode(ref.path, b.node, signal_ids[ref.path], signal.sample_s, signal.kind)
             )
@@ -173,6 +184,7 @@ class OpcUaConnector(Connector):
                 setpoints[ref.path] = ref.signal
         connector = cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
         connector.setpoints = setpoints
+        connector.signals = {n.path: signals[n.path] for n in nodes}
         return connector
 
     # --- discovery ---------------------------------------------------------------------------
@@ -180,11 +192,34 @@ class OpcUaConnector(Connector):
     async def browse(self) -> list[BrowsedVariable]:
         """Every variable under the server's Objects folder (outside namespace 0, i.e. not the
         server's own diagnostics), found over a session of its own."""
+        async with self._own_session() as client:
+            return await _browse(client)
+
+    async def check(self) -> list[Mismatch]:
+        """Each bound node that the server does not have or whose type, value rank, array
+        dimensions or enumeration names do not fit its signal (``signals``, set by
+        ``from_plant``)."""
+        async with self._own_session() as client:
+            types = await read_value_types(client, self._node_ids)
+        mismatches = []
+        for bound, value_type in zip(self.nodes, types, strict=True):
+            signal = self.signals.get(bound.path)
+            if isinstance(value_type, str):
+                problem: str | None = value_type
+            else:
+                problem = None if signal is None else value_type.problem(signal)
+            if problem is not None:
+                mismatches.append(Mismatch(bound.path, f"node {bound.node}", problem))
+        return mismatches
+
+    @contextlib.asynccontextmanager
+    async def _own_session(self) -> AsyncIterator[Client]:
+        """A session of its own, beside the subscription's, closed on leaving."""
         client = Client(self.connection.endpoint, timeout=self.timeout_s)
         await self._secure(client)
         await client.connect()
         try:
-            return await _browse(client)
+            yield client
         finally:
             await client.disconnect()
 
