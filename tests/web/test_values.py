@@ -5,12 +5,14 @@ history (changes of a text or an enum, evenly sampled profiles of an array) and 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -201,6 +203,22 @@ def test_array_history_is_evenly_spread_profiles(client: TestClient, history: Ki
     assert default["rows"] == 500
     ten = client.get("/api/history", params={"signal": path, "buckets": 10, **_window(history)})
     assert ten.json()["rows"] == 10
+
+
+def test_export_holds_texts_and_arrays(client: TestClient, history: KindsHistory) -> None:
+    paths = [f"{CNC}/mode", f"{CNC}/product_code", f"{CNC}/vibration_spectrum"]
+    r = client.get("/api/export", params={"signal": paths, "format": "parquet", **_window(history)})
+    assert r.status_code == 200 and r.headers["X-Points"] == str(3 * 720)
+    t = pq.read_table(io.BytesIO(r.content))
+    assert t.column_names == ["path", "ts", "value", "text", "array", "quality"]
+    rows = t.to_pylist()
+    product = [x["text"] for x in rows if x["path"] == paths[1]]
+    assert list(dict.fromkeys(product)) == history.products
+    spectra = [x["array"] for x in rows if x["path"] == paths[2]]
+    assert len(spectra) == 720 and {len(a) for a in spectra} == {SPECTRUM}
+    csv = client.get("/api/export", params={"signal": paths[1:], "format": "csv",
+                                             **_window(history)})  # fmt: skip
+    assert csv.status_code == 200 and history.products[0] in csv.text
 
 
 def test_what_a_kind_cannot_answer_is_refused_with_the_reason(
