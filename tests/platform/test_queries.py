@@ -151,6 +151,15 @@ def test_profiles_are_a_sample_evenly_spread_over_the_range(kinds: PlantData) ->
         kinds.profiles(profile, points=0)
 
 
+def test_lineage_sees_texts_and_arrays(kinds: PlantData) -> None:
+    from smartfab.platform.lineage import lineage
+
+    got = {r["path"]: r for r in lineage(kinds).to_pylist()}
+    first, last = got[f"{EQ}/product"]["first_seen"], got[f"{EQ}/product"]["last_seen"]
+    assert (to_us(first), to_us(last)) == (T0 - 3 * 86_400 * S, T0 + 200 * S)
+    assert to_us(got[f"{EQ}/profile"]["first_seen"]) == T0
+
+
 def test_enum_value_names_come_from_the_plant_file(tmp_path: Path) -> None:
     plant = load_plant(DEMO_PLANT)
     ref = next(r for r in plant.iter_signals() if r.signal.type == "enum")

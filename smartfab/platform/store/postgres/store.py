@@ -509,7 +509,16 @@ class PostgresStore(Store):
         )
         return int(n)
 
-    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+    def _earliest_values(self, kind: ValueKind, signal_ids: Sequence[int]) -> pa.Table:
+        # An index probe per signal: its first (signal_id, ts) key.
+        first = (
+            "(SELECT p.* FROM unnest(%(ids)s::int4[]) s(id) CROSS JOIN LATERAL "
+            f"(SELECT * FROM {VALUE_TABLES[kind][0]} WHERE signal_id = s.id ORDER BY ts "
+            "LIMIT 1) p) AS first"
+        )
+        return self._values(kind, first, "true", {"ids": [int(i) for i in signal_ids]}, None)
+
+    def _earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         if not signal_ids:
             return POINT_SCHEMA.empty_table()
         # Index probes per signal and day partition for its first minute, whose chunks are
