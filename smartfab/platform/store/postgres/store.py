@@ -312,8 +312,10 @@ class PostgresStore(Store):
             f"COPY stage_{kind}_points (ts, signal_id, quality, value) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.write(stream)
-        row = cur.execute(insert_values(kind)).fetchone()
-        return int(row[0]) if row else 0
+        insert, latest = insert_values(kind)
+        new = cur.execute(insert).rowcount  # type: ignore[arg-type]
+        cur.execute(latest)  # type: ignore[arg-type]
+        return new
 
     @staticmethod
     def _insert_rows(cur: psycopg.Cursor[Any], rows: _Rows) -> None:
