@@ -414,7 +414,10 @@ class Writer:
         else:
             self._arrays.append(item)
             self.stats.arrays_in += len(item)
-        self._buffered_points += len(item)
+        # An array point weighs its elements: a batch of spectra is written before it fills
+        # memory that max_points of numbers would not.
+        weight = len(item.values) if isinstance(item, ArrayBatch) else 0
+        self._buffered_points += max(len(item), weight)
         self.stats.points_in += len(item)
 
     async def _write(self) -> None:
