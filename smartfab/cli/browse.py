@@ -17,8 +17,9 @@ def browse(
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for answers.")] = 10,
 ) -> None:
     """List every variable of an OPC UA server (below its Objects folder, without the server's
-    own diagnostics): node id, browse path and data type. Copy a node id into a signal's
-    `source: {opcua: {connection: ..., node: ...}}` binding."""
+    own diagnostics): node id, browse path and what it holds: its data type, an array's length
+    (Double[32]; Double[] for any length) and an enumeration's value names. Copy a node id into
+    a signal's `source: {opcua: {connection: ..., node: ...}}` binding."""
     from smartfab.devices.opcua.connector import OpcUaConnector
     from smartfab.model.plant import OpcUaConnection
 
@@ -31,7 +32,8 @@ def browse(
         raise SmartfabError(f"{endpoint}: cannot browse: {exc or type(exc).__name__}") from exc
     table = Table(title=f"{len(found)} variables on {endpoint}")
     for column in ("node", "path", "type"):
-        table.add_column(column)
+        # Folded, never cut short: a node id is to be copied whole.
+        table.add_column(column, overflow="fold")
     for v in found:
         table.add_row(v.node, v.path, v.data_type)
     console.print(table)

@@ -23,6 +23,7 @@ def signal_infos(plant: Plant) -> list[SignalInfo]:
                 low=low,
                 high=high,
                 source=f"{src.protocol}:{src.connection}" if src.connection else src.protocol,
+                length=sig.length,
             )
         )
     return out

@@ -5,11 +5,21 @@ within ``max_delay_s``), validates them, derives events and appends both to the 
 derivation and the append run in a worker thread (NumPy and DuckDB release the GIL), so the event
 loop keeps serving connectors and the API meanwhile, and connectors keep publishing into the bus.
 
-Validation is vectorised over the whole batch. A point gets the first reason that applies:
+Points of string and array signals (texts and arrays, ``TextBatch`` and ``ArrayBatch``) are
+gathered beside the numbers and appended in the same transaction. Validation is vectorised over
+the whole batch of each kind. A point gets the first reason that applies:
 
 ==========================  =====================================================================
 unknown_signal              rejected: the signal id is not in the catalogue
-not_finite                  rejected: NaN or infinite value (unless the source marked it BAD)
+wrong_kind                  rejected: a text or an array for a signal of another kind (a number
+                            for a string signal, ...)
+not_finite                  rejected: NaN or infinite value, or array element (unless the source
+                            marked the point BAD)
+invalid_text                rejected: a text no store can hold (not a str, or a NUL character)
+too_long                    rejected: a text longer than its signal's ``length`` (default
+                            MAX_STRING_LENGTH characters)
+wrong_length                rejected: an array whose number of elements is not its signal's
+                            ``length`` (a BAD point may have none)
 implausible_timestamp       rejected: timestamp before 2000 (a device clock that was never set)
 future_timestamp            rejected: timestamp more than ``max_future_s`` ahead of this host
 duplicate                   dropped: the batch holds a later point with the same signal and ts
@@ -21,7 +31,9 @@ flatline, spike             (the plant file's ``quality:``, see ``smartfab.platf
 ==========================  =====================================================================
 
 Each reason is counted in :class:`WriterStats`, logged, and stored as one QUALITY event per
-(signal, reason) and batch, with the count as value and an example in the detail.
+(signal, reason) and batch, with the count as value and an example in the detail (a text or an
+array shortened). The range, the quality rules and the derived events (state, count, fault) are
+for numbers only: a string or array signal has none of them.
 
 Nothing acknowledged is lost: when the store fails (StoreError, OSError: a full disk, a lost
 database connection), the prepared batch is kept and the append retried with exponential backoff
@@ -41,32 +53,44 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from smartfab.errors import SmartfabError
+from smartfab.model.plant import MAX_STRING_LENGTH, value_kind
 from smartfab.platform.bus import Bus, BusItem, Subscription
 from smartfab.platform.derive import EventDeriver, ObjectArray
-from smartfab.platform.order import BoolArray, has_unique_keys, sort_by_signal_ts, superseded
+from smartfab.platform.order import BoolArray
 from smartfab.platform.points import (
+    AnyPoints,
+    ArrayBatch,
     EventBatch,
     EventKind,
     Float64Array,
     Int32Array,
+    Int64Array,
     PointBatch,
     Quality,
+    TextBatch,
     now_us,
 )
 from smartfab.platform.quality import WHAT as QUALITY_RULES
 from smartfab.platform.quality import QualityRules
-from smartfab.platform.store.base import SignalInfo, Store, StoreError
+from smartfab.platform.store.base import KINDS, SignalInfo, Store, StoreError, key_order, kind_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+B = TypeVar("B", PointBatch, TextBatch, ArrayBatch)
 
 Y2000_US = 946_684_800_000_000
 
 UNKNOWN_SIGNAL = "unknown_signal"
+WRONG_KIND = "wrong_kind"
 NOT_FINITE = "not_finite"
+INVALID_TEXT = "invalid_text"
+TOO_LONG = "too_long"
+WRONG_LENGTH = "wrong_length"
 IMPLAUSIBLE_TIMESTAMP = "implausible_timestamp"
 FUTURE_TIMESTAMP = "future_timestamp"
 DUPLICATE = "duplicate"
@@ -75,7 +99,11 @@ INVALID_EVENT = "invalid_event"
 
 _WHAT = {
     UNKNOWN_SIGNAL: "rejected: the signal id is not in the catalogue",
+    WRONG_KIND: "rejected: the signal holds another kind of value",
     NOT_FINITE: "rejected: the value is NaN or infinite",
+    INVALID_TEXT: "rejected: not a text a store can hold (not a string, or a NUL character)",
+    TOO_LONG: "rejected: the text is longer than the signal's length",
+    WRONG_LENGTH: "rejected: the number of elements is not the signal's length",
     IMPLAUSIBLE_TIMESTAMP: "rejected: timestamp before 2000",
     FUTURE_TIMESTAMP: "rejected: timestamp too far in the future",
     DUPLICATE: "dropped: a later point of the batch has the same timestamp",
@@ -89,7 +117,7 @@ _FLAGGED = frozenset({OUT_OF_RANGE, *QUALITY_RULES})  # reasons of points stored
 class WriterStats:
     """What the writer did since it started."""
 
-    points_in: int = 0  # received from the bus
+    points_in: int = 0  # received from the bus, of every kind (numbers, texts, arrays)
     points_stored: int = 0
     points_already_stored: int = 0  # valid, but the store held that (signal, ts) already
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> points (or events)
@@ -97,6 +125,8 @@ class WriterStats:
     events_in: int = 0  # received from the bus
     events_derived: int = 0
     events_stored: int = 0  # received, derived and QUALITY events
+    texts_in: int = 0  # of points_in: texts
+    arrays_in: int = 0  # of points_in: arrays
     batches: int = 0  # batches appended to the store
     retries: int = 0  # failed store appends, each retried
     last_error: str = ""
@@ -112,6 +142,8 @@ class _Catalogue:
     """The store's signals as arrays indexed by signal id, for vectorised lookups."""
 
     known: BoolArray
+    kind: npt.NDArray[np.int8]  # index in KINDS
+    length: Int64Array  # array: elements; string: most characters; number: 0
     low: Float64Array
     high: Float64Array
     path: ObjectArray
@@ -119,26 +151,82 @@ class _Catalogue:
 
     @classmethod
     def of(cls, signals: Sequence[SignalInfo]) -> _Catalogue:
-        size = max((s.id for s in signals), default=-1) + 1
+        # At least one row, so that lookups at an unknown id's placeholder 0 always work.
+        size = max((s.id for s in signals), default=0) + 1
         cat = cls(
             np.zeros(size, np.bool_),
+            np.zeros(size, np.int8),
+            np.zeros(size, np.int64),
             np.full(size, -np.inf),
             np.full(size, np.inf),
             np.full(size, "", object),
             np.full(size, "", object),
         )
         for s in signals:
+            kind = value_kind(s.data_type)
             cat.known[s.id] = True
+            cat.kind[s.id] = KINDS.index(kind)
+            default = MAX_STRING_LENGTH if kind == "text" else 0
+            cat.length[s.id] = default if s.length is None else s.length
             cat.low[s.id] = -np.inf if s.low is None else s.low
             cat.high[s.id] = np.inf if s.high is None else s.high
             cat.path[s.id], cat.equipment[s.id] = s.path, s.equipment
         return cat
 
     def knows(self, signal_id: Int32Array) -> BoolArray:
-        if len(self.known) == 0:  # an empty catalogue knows nothing (and cannot be indexed)
-            return np.zeros(len(signal_id), np.bool_)
         inside = (signal_id >= 0) & (signal_id < len(self.known))
         return inside & self.known[np.where(inside, signal_id, 0)]
+
+
+@dataclass(frozen=True)
+class _Batches:
+    """What one append stores: points of each kind and events."""
+
+    points: PointBatch
+    texts: TextBatch
+    arrays: ArrayBatch
+    events: EventBatch
+
+
+_SHOWN_CHARS, _SHOWN_ELEMENTS = 40, 5  # of a text or an array in a QUALITY event
+
+
+def _example(points: AnyPoints, i: int) -> str:
+    """Point i's value as a QUALITY event shows it: a long text or array shortened."""
+    if isinstance(points, PointBatch):
+        return repr(float(points.value[i]))
+    if isinstance(points, TextBatch):
+        text = points.text[i]
+        if isinstance(text, str) and len(text) > _SHOWN_CHARS:
+            return f"{text[:_SHOWN_CHARS]!r}... ({len(text)} characters)"
+        return repr(text)[: 2 * _SHOWN_CHARS]
+    row = points.row(i)
+    shown = ", ".join(repr(float(x)) for x in row[:_SHOWN_ELEMENTS])
+    return f"[{shown}{', ...' if len(row) > _SHOWN_ELEMENTS else ''}] ({len(row)} elements)"
+
+
+def _texts(text: ObjectArray) -> tuple[pa.Array, BoolArray]:
+    """Texts as Arrow strings, and which of them a store can hold: a str (not None, bytes or a
+    number; encodable as UTF-8) without a NUL character. The others are "" in the result."""
+    try:
+        # From a list: pyarrow converts an object array of non-ASCII str 50 times slower.
+        arrow = pa.array(text.tolist(), pa.string())
+        fine = np.ones(len(text), np.bool_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        # Rare (a connector's bug): told apart one by one.
+        fine = np.fromiter((isinstance(x, str) and _encodable(x) for x in text), np.bool_,
+                           len(text))  # fmt: skip
+        arrow = pa.array(np.where(fine, text, "").tolist(), pa.string())
+    valid = pc.and_not(arrow.is_valid(), pc.match_substring(arrow, "\x00"))
+    return arrow, fine & pc.fill_null(valid, False).to_numpy(zero_copy_only=False)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _points_of(table: pa.Table) -> PointBatch:
@@ -185,6 +273,8 @@ class Writer:
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._points: list[PointBatch] = []
+        self._texts: list[TextBatch] = []
+        self._arrays: list[ArrayBatch] = []
         self._events: list[EventBatch] = []
         self._buffered_points = 0
         self._buffered_items = 0
@@ -312,22 +402,37 @@ class Writer:
         if not self._buffered_items:
             self._deadline = now + self.max_delay_s
         self._buffered_items += 1
-        if isinstance(item, PointBatch):
-            self._points.append(item)
-            self._buffered_points += len(item)
-            self.stats.points_in += len(item)
-        else:
+        if isinstance(item, EventBatch):
             self._events.append(item)
             self.stats.events_in += len(item)
+            return
+        if isinstance(item, PointBatch):
+            self._points.append(item)
+        elif isinstance(item, TextBatch):
+            self._texts.append(item)
+            self.stats.texts_in += len(item)
+        else:
+            self._arrays.append(item)
+            self.stats.arrays_in += len(item)
+        # An array point weighs its elements: a batch of spectra is written before it fills
+        # memory that max_points of numbers would not.
+        weight = len(item.values) if isinstance(item, ArrayBatch) else 0
+        self._buffered_points += max(len(item), weight)
+        self.stats.points_in += len(item)
 
     async def _write(self) -> None:
-        points, events = PointBatch.concat(self._points), EventBatch.concat(self._events)
+        gathered = _Batches(
+            PointBatch.concat(self._points),
+            TextBatch.concat(self._texts),
+            ArrayBatch.concat(self._arrays),
+            EventBatch.concat(self._events),
+        )
         items = self._buffered_items
-        self._points, self._events = [], []
+        self._points, self._texts, self._arrays, self._events = [], [], [], []
         self._buffered_points = self._buffered_items = 0
-        clean, all_events = await asyncio.to_thread(self._prepare, points, events)
+        prepared = await asyncio.to_thread(self._prepare, gathered)
         await self._settle()  # the store takes batches one at a time, in bus order
-        self._appending = asyncio.create_task(self._stored(clean, all_events, items))
+        self._appending = asyncio.create_task(self._stored(prepared, items))
 
     async def _settle(self) -> None:
         """Wait for the append in flight (raising its error, if any)."""
@@ -335,9 +440,9 @@ class Writer:
         if task is not None:
             await task
 
-    async def _stored(self, points: PointBatch, events: EventBatch, items: int) -> None:
+    async def _stored(self, batches: _Batches, items: int) -> None:
         try:
-            await asyncio.to_thread(self._append, points, events)
+            await asyncio.to_thread(self._append, batches)
         except Exception:
             assert self._sub is not None
             await self._sub.wake()  # so that the loop sees the failure now, not at the next batch
@@ -347,26 +452,33 @@ class Writer:
             self._progress.notify_all()
 
     # --- in worker threads -----------------------------------------------------------------
-    def _prepare(self, points: PointBatch, events: EventBatch) -> tuple[PointBatch, EventBatch]:
-        """Validated points, and the events to store with them (received, quality, derived)."""
+    def _prepare(self, gathered: _Batches) -> _Batches:
+        """Validated points of each kind, and the events to store with them (received, quality,
+        derived)."""
         now = now_us()
         issues: list[EventBatch] = []
-        clean = self._validate(points, now, issues)
-        received = self._valid_events(events, now, issues)
-        derived = self._deriver.derive(clean) if self._deriver else EventBatch.empty()
+        points = self._validate(gathered.points, now, issues)
+        texts = self._validate(gathered.texts, now, issues)
+        arrays = self._validate(gathered.arrays, now, issues)
+        received = self._valid_events(gathered.events, now, issues)
+        derived = self._deriver.derive(points) if self._deriver else EventBatch.empty()
         self.stats.events_derived += len(derived)
-        return clean, EventBatch.concat([received, *issues, derived])
+        return _Batches(points, texts, arrays, EventBatch.concat([received, *issues, derived]))
 
-    def _append(self, points: PointBatch, events: EventBatch) -> None:
-        """Append points and events together, retried until the store takes them (and so
-        appended once)."""
-        if len(points) or len(events):
+    def _append(self, b: _Batches) -> None:
+        """Append points of every kind and events together, retried until the store takes them
+        (and so appended once)."""
+        n = len(b.points) + len(b.texts) + len(b.arrays)
+        if n or len(b.events):
             stored, stored_events = self._retrying(
-                f"storing {len(points)} points and {len(events)} events",
-                lambda: self._store.append(points, events),
-            )
+                f"storing {n} points and {len(b.events)} events",
+                lambda: self._store.append(
+                    b.points, b.events, b.texts if len(b.texts) else None,
+                    b.arrays if len(b.arrays) else None,
+                ),
+            )  # fmt: skip
             self.stats.points_stored += stored
-            self.stats.points_already_stored += len(points) - stored
+            self.stats.points_already_stored += n - stored
             self.stats.events_stored += stored_events
         self.stats.batches += 1
 
@@ -384,38 +496,68 @@ class Writer:
                 time.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
 
-    def _validate(self, batch: PointBatch, now: int, issues: list[EventBatch]) -> PointBatch:
+    def _validate(self, batch: B, now: int, issues: list[EventBatch]) -> B:
         """The points to store; every other point is reported under its reason."""
-        known = self._catalogue.knows(batch.signal_id)
+        if not len(batch):
+            return batch
+        sid = batch.signal_id
+        known = self._catalogue.knows(sid)
         if not known.all():  # perhaps registered since: look once more
             signals = self._retrying("reading the signal catalogue", self._store.signals)
             self._catalogue = _Catalogue.of(signals)
-            known = self._catalogue.knows(batch.signal_id)
-        # A BAD point without a value (a failed sensor, no initial data yet) is stored as NaN:
-        # the failure itself is information, and `latest` must not keep showing a stale value.
-        finite = np.isfinite(batch.value) | (batch.quality == Quality.BAD)
-        plausible = batch.ts >= Y2000_US
-        not_future = batch.ts <= now + int(self.max_future_s * 1e6)
-        ok = known & finite & plausible & not_future
+            known = self._catalogue.knows(sid)
+        at = np.where(known, sid, 0)  # where the catalogue's arrays are looked up
+        kind = kind_of(batch)
+        right_kind = known & (self._catalogue.kind[at] == KINDS.index(kind))
+        checks = [(UNKNOWN_SIGNAL, known), (WRONG_KIND, right_kind | ~known)]
+        checks += self._value_checks(batch, self._catalogue.length[at])
+        checks.append((IMPLAUSIBLE_TIMESTAMP, batch.ts >= Y2000_US))
+        checks.append((FUTURE_TIMESTAMP, batch.ts <= now + int(self.max_future_s * 1e6)))
+        ok = np.logical_and.reduce([fine for _, fine in checks])
         if not ok.all():
             left = np.ones(len(batch), np.bool_)
-            for reason, fine in (
-                (UNKNOWN_SIGNAL, known),
-                (NOT_FINITE, finite),
-                (IMPLAUSIBLE_TIMESTAMP, plausible),
-                (FUTURE_TIMESTAMP, not_future),
-            ):
+            for reason, fine in checks:
                 hit = left & ~fine
                 if hit.any():
                     issues.append(self._report(reason, batch.take(hit), now))
                     left &= fine
             batch = batch.take(ok)
-        if not has_unique_keys(batch):
-            batch = sort_by_signal_ts(batch)
-            dup = superseded(batch)
-            if dup.any():
+        order = key_order(batch)
+        if order is not None:
+            keep, dup = order
+            if len(dup):
                 issues.append(self._report(DUPLICATE, batch.take(dup), now))
-                batch = batch.take(~dup)
+            batch = batch.take(keep)
+        if isinstance(batch, PointBatch):
+            batch = self._flag(batch, now, issues)
+        return batch
+
+    @staticmethod
+    def _value_checks(batch: AnyPoints, length: Int64Array) -> list[tuple[str, BoolArray]]:
+        """What each kind of value must be, as (reason, which points pass). ``length``: each
+        point's signal's (for texts and arrays)."""
+        bad = batch.quality == Quality.BAD
+        if isinstance(batch, PointBatch):
+            # A BAD point without a value (a failed sensor, no initial data yet) is stored as
+            # NaN: the failure itself is information, and `latest` must not keep showing a
+            # stale value.
+            return [(NOT_FINITE, np.isfinite(batch.value) | bad)]
+        if isinstance(batch, TextBatch):
+            text, valid = _texts(batch.text)
+            chars = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+            return [(INVALID_TEXT, valid), (TOO_LONG, chars <= length)]
+        # Non-finite elements per point, from a running count over all elements (a point may
+        # have none).
+        running = np.concatenate([[0], np.cumsum(~np.isfinite(batch.values))])
+        non_finite = running[batch.offsets[1:]] - running[batch.offsets[:-1]]
+        lengths = batch.lengths
+        return [
+            (NOT_FINITE, (non_finite == 0) | bad),
+            (WRONG_LENGTH, (lengths == length) | (bad & (lengths == 0))),
+        ]
+
+    def _flag(self, batch: PointBatch, now: int, issues: list[EventBatch]) -> PointBatch:
+        """Numbers outside their signal's range made UNCERTAIN, then the quality rules."""
         sid, value = batch.signal_id, batch.value
         out = (value < self._catalogue.low[sid]) | (value > self._catalogue.high[sid])
         if out.any():
@@ -428,7 +570,7 @@ class Writer:
             )
         return batch
 
-    def _report(self, reason: str, points: PointBatch, now: int) -> EventBatch:
+    def _report(self, reason: str, points: AnyPoints, now: int) -> EventBatch:
         """Count, log and describe (one QUALITY event per signal) the points given a reason."""
         counter = self.stats.flagged if reason in _FLAGGED else self.stats.rejected
         counter[reason] = counter.get(reason, 0) + len(points)
@@ -440,7 +582,7 @@ class Writer:
             name = cat.path[sid] if k else f"signal id {sid}"
             detail = (
                 f"{n} point(s) of {name} {_WHAT[reason]}; "
-                f"e.g. ts {_ts_text(points.ts[i])}, value {float(points.value[i])!r}"
+                f"e.g. ts {_ts_text(points.ts[i])}, value {_example(points, int(i))}"
             )
             details.append(detail)
         # One line per reason and batch: a device sending garbage must not flood the log; the

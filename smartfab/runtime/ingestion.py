@@ -33,7 +33,7 @@ from smartfab.platform.bus import Bus, BusClosedError
 from smartfab.platform.catalog import register_plant
 from smartfab.platform.derive import EventDeriver
 from smartfab.platform.ingest import Writer
-from smartfab.platform.points import PointBatch
+from smartfab.platform.points import AnyPoints, PointBatch
 from smartfab.platform.quality import QualityRules
 from smartfab.platform.store.base import Store
 
@@ -58,11 +58,12 @@ class _TeeBus(Bus):
         super().__init__()
         self._alarms = alarms
 
-    # Only points: the rules read signals (state and fault registers included); the events on the
-    # bus (connector gaps, simulator ground truth) feed no rule.
-    async def publish_points(self, batch: PointBatch) -> None:
+    # Only numbers: the rules read signals of one number (state and fault registers included);
+    # texts and arrays (string and array signals) have no alarms, and the events on the bus
+    # (connector gaps, simulator ground truth) feed no rule.
+    async def publish_points(self, batch: AnyPoints) -> None:
         await super().publish_points(batch)
-        if self._alarms.running:
+        if isinstance(batch, PointBatch) and self._alarms.running:
             # The engine may stop between the check and the publish; its batch is then moot.
             with contextlib.suppress(BusClosedError):
                 await self._alarms.intake.publish_points(batch)

@@ -1,6 +1,7 @@
 """History from the virtual factory, much faster than real time: the factory is advanced in
-chunks and each chunk is published onto the bus, so history takes the same way into the store as
-live data (validation, derived events, idempotent appends)."""
+chunks and each chunk (numbers, texts and arrays, a batch each) is published onto the bus, so
+history takes the same way into the store as live data (validation, derived events, idempotent
+appends)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ async def backfill(
         step = min(factory.now_us + chunk_us, until_us)
         # The simulation runs in a thread (NumPy releases the GIL), so the writer stores the
         # previous chunk on the other core meanwhile.
-        points, failures = await asyncio.to_thread(factory.advance, step)
-        await bus.publish_points(points)
-        if len(failures):
-            await bus.publish_events(failures)
-        published += len(points)
+        done = await asyncio.to_thread(factory.advance_all, step)
+        for batch in (done.points, done.texts, done.arrays):
+            if len(batch):
+                await bus.publish_points(batch)
+        if len(done.failures):
+            await bus.publish_events(done.failures)
+        published += len(done.points) + len(done.texts) + len(done.arrays)
         if progress is not None:
             progress(step, published)
     return published

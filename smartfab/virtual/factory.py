@@ -1,10 +1,11 @@
 """The virtual factory: every simulated machine of a plant, advanced together through time.
 
-``advance(until_us)`` returns the samples of every simulated signal on its own sampling grid
-(aligned to the epoch, so a value's time does not depend on when the simulation started) and the
-ground-truth failures in that range. It serves both the live demo, advanced in small steps behind
-the protocol servers, and the backfill of history, advanced in large chunks much faster than real
-time; for a seed, a plant and a start time the output is the same either way.
+``advance_all(until_us)`` returns the samples of every simulated signal on its own sampling grid
+(aligned to the epoch, so a value's time does not depend on when the simulation started), numbers,
+texts and arrays in a batch of their kind, and the ground-truth failures in that range;
+``advance`` returns only the numbers and failures. It serves both the live demo, advanced in small
+steps behind the protocol servers, and the backfill of history, advanced in large chunks much
+faster than real time; for a seed, a plant and a start time the output is the same either way.
 """
 
 from __future__ import annotations
@@ -13,19 +14,35 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import DEFAULT_STATES, Equipment, Plant
-from smartfab.platform.points import EventBatch, EventKind, Int64Array, PointBatch, Quality
+from smartfab.model.plant import DEFAULT_STATES, Equipment, Plant, Signal, SignalRef, value_kind
+from smartfab.platform.points import (
+    ArrayBatch,
+    EventBatch,
+    EventKind,
+    Int64Array,
+    PointBatch,
+    Quality,
+    TextBatch,
+)
 from smartfab.virtual.calendar import ShiftCalendar
 from smartfab.virtual.equipment import Failure, Timeline, VirtualEquipment
-from smartfab.virtual.models import MODELS, known_quantities
-from smartfab.virtual.signals import Sampler, SignalSim
+from smartfab.virtual.models import (
+    ARRAY_QUANTITIES,
+    MODELS,
+    MODES,
+    TEXT_QUANTITIES,
+    EquipmentModel,
+    known_quantities,
+)
+from smartfab.virtual.signals import ArraySim, Sampler, SignalSim, TextSim
 
-__all__ = ["Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
+__all__ = ["Advance", "Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
 
 
 _FAULT_TEXT = {f.fault_code: f.text for m in MODELS.values() for f in m.failures}
@@ -35,11 +52,24 @@ class VirtualFactoryError(SmartfabError):
     """The plant asks for something the virtual factory cannot simulate."""
 
 
+class Advance(NamedTuple):
+    """What the factory produced over a range of time: samples of each kind, and failures."""
+
+    points: PointBatch
+    texts: TextBatch
+    arrays: ArrayBatch
+    failures: EventBatch
+
+
+Sim = SignalSim | TextSim | ArraySim
+
+
 @dataclass
 class _Machine:
     equipment: VirtualEquipment
     state_codes: Int64Array
-    grids: dict[int, list[SignalSim]] = field(default_factory=dict)  # sample period (us) -> signals
+    lots: tuple[int, int]  # parts per material lot, number of the first lot
+    grids: dict[int, list[Sim]] = field(default_factory=dict)  # sample period (us) -> signals
 
 
 class VirtualFactory:
@@ -77,26 +107,21 @@ class VirtualFactory:
                 )
             if ref.path not in signal_ids:
                 raise VirtualFactoryError(f"{ref.path}: no signal id given for it")
+            _check_kind(ref, model)
             m = self._machines.get(ref.owner.path)
             if m is None:
                 rng = np.random.default_rng(_entropy(seed, ref.owner.path))
                 vm = VirtualEquipment(
                     ref.owner.path, model, eq.ideal_cycle_s, calendar, rng, start_us
                 )
-                m = self._machines[ref.owner.path] = _Machine(vm, _state_codes(eq))
+                lots = _lots(model, seed, ref.owner.path)
+                m = self._machines[ref.owner.path] = _Machine(vm, _state_codes(eq), lots)
             if sig.sim == "state" and len(m.state_codes) == 0:
                 missing = sorted(set(DEFAULT_STATES.values()) - set(eq.states.values()))
                 raise VirtualFactoryError(f"{ref.path}: equipment lacks the states {missing}")
             period_us = max(1, round(sig.sample_s * 1e6))
             m.grids.setdefault(period_us, []).append(
-                SignalSim(
-                    signal_ids[ref.path],
-                    sig.sim,
-                    model.quantities.get(sig.sim),
-                    period_us,
-                    np.random.default_rng(_entropy(seed, ref.path)),
-                    integer=sig.type != "float",
-                )
+                _sim(sig, model, signal_ids[ref.path], period_us, seed, ref.path)
             )
 
     @property
@@ -114,15 +139,23 @@ class VirtualFactory:
         )  # fmt: skip
 
     def advance(self, until_us: int) -> tuple[PointBatch, EventBatch]:
-        """All samples with ``now_us <= ts < until_us`` and the failures in that range.
+        """The number samples with ``now_us <= ts < until_us`` and the failures in that range
+        (``advance_all`` gives the texts and arrays too; these skip them)."""
+        done = self.advance_all(until_us)
+        return done.points, done.failures
+
+    def advance_all(self, until_us: int) -> Advance:
+        """All samples with ``now_us <= ts < until_us``, a batch per kind, and the failures in that
+        range.
 
         The points come grouped by signal, each signal in time order. The whole range is returned
         at once, so a backfill advances in chunks of about an hour (smaller ones cost more per
         point, far larger ones only memory)."""
         start = self._now
         if until_us <= start:
-            return PointBatch.empty(), EventBatch.empty()
-        grids: list[tuple[_Machine, Timeline, Int64Array, list[SignalSim]]] = []
+            return Advance(PointBatch.empty(), TextBatch.empty(), ArrayBatch.empty(),
+                           EventBatch.empty())  # fmt: skip
+        grids: list[tuple[_Machine, Timeline, Int64Array, list[Sim]]] = []
         failures: list[Failure] = []
         for m in self._machines.values():
             m.equipment.extend(until_us)
@@ -134,27 +167,87 @@ class VirtualFactory:
                         (m, timeline, np.arange(first, stop, dtype=np.int64) * period, sims)
                     )
             failures += (f for f in m.equipment.failures if start <= f.failure_us < until_us)
-        # Written straight into the batch's columns: no array per signal to join afterwards.
-        total = sum(len(ts) * len(sims) for _, _, ts, sims in grids)
+        # Numbers are written straight into the batch's columns: no array per signal to join
+        # afterwards. Texts and arrays are few: a batch per signal, joined.
+        total = sum(len(ts) for _, _, ts, sims in grids for s in sims if isinstance(s, SignalSim))
         out = PointBatch(
             np.empty(total, np.int64),
             np.empty(total, np.int32),
             np.empty(total, np.float64),
             np.full(total, Quality.GOOD, np.uint8),
         )
+        texts: list[TextBatch] = []
+        arrays: list[ArrayBatch] = []
         pos = 0
         for m, timeline, ts, sims in grids:
-            sampler = Sampler(m.equipment.model, timeline, ts, self._utc_offset_s, m.state_codes)
+            sampler = Sampler(
+                m.equipment.model, timeline, ts, self._utc_offset_s, m.state_codes, m.lots
+            )
             for sim in sims:
-                end = pos + len(ts)
-                out.ts[pos:end] = ts
-                out.signal_id[pos:end] = sim.signal_id
-                out.value[pos:end] = sim.sample(sampler)
-                pos = end
+                if isinstance(sim, TextSim):
+                    text = sim.sample(sampler)
+                    quality = np.full(len(ts), Quality.GOOD, np.uint8)
+                    texts.append(TextBatch(ts, np.full(len(ts), sim.signal_id, np.int32), text,
+                                           quality))  # fmt: skip
+                elif isinstance(sim, ArraySim):
+                    arrays.append(ArrayBatch.of(ts, sim.signal_id, sim.sample(sampler)))
+                else:
+                    end = pos + len(ts)
+                    out.ts[pos:end] = ts
+                    out.signal_id[pos:end] = sim.signal_id
+                    out.value[pos:end] = sim.sample(sampler)
+                    pos = end
         for m in self._machines.values():
             m.equipment.forget_before(until_us)
         self._now = until_us
-        return out, _failure_events(failures)
+        return Advance(out, TextBatch.concat(texts), ArrayBatch.concat(arrays),
+                       _failure_events(failures))  # fmt: skip
+
+
+def _check_kind(ref: SignalRef, model: EquipmentModel) -> None:
+    """That the signal can hold what its quantity is: a text, an array or a number (and an enum
+    of the operating mode names every mode)."""
+    sig = ref.signal
+    assert sig.sim is not None
+    kind = value_kind("string" if sig.sim in TEXT_QUANTITIES else "array" if sig.sim in
+                      ARRAY_QUANTITIES else "float")  # fmt: skip
+    if sig.kind != kind:
+        wanted = {"text": "string", "array": "array", "number": "float, int, bool or enum"}[kind]
+        raise VirtualFactoryError(
+            f"{ref.path}: model {model.name!r} simulates {sig.sim!r} as {kind}; the signal is "
+            f"{sig.type}, make it {wanted}"
+        )
+    if kind == "text" and sig.length is not None and sig.length < model.text_length(sig.sim):
+        raise VirtualFactoryError(
+            f"{ref.path}: length {sig.length} is too short for {sig.sim!r}, whose values have up "
+            f"to {model.text_length(sig.sim)} characters"
+        )
+    if sig.sim == "mode" and sig.values is not None and not set(MODES) <= set(sig.values):
+        names = ", ".join(f"{c}: {n}" for c, n in MODES.items())
+        raise VirtualFactoryError(f"{ref.path}: an operating mode's values must name {names}")
+
+
+def _sim(
+    sig: Signal, model: EquipmentModel, signal_id: int, period_us: int, seed: int, path: str
+) -> Sim:
+    """The simulation of one signal, with its own random stream."""
+    assert sig.sim is not None
+    if sig.sim in TEXT_QUANTITIES:
+        return TextSim(signal_id, sig.sim)
+    rng = np.random.default_rng(_entropy(seed, path))
+    if sig.sim in ARRAY_QUANTITIES:
+        assert sig.length is not None and model.spectrum is not None  # checked
+        return ArraySim(signal_id, sig.length, model.spectrum.noise, rng)
+    spec = model.quantities.get(sig.sim)
+    return SignalSim(signal_id, sig.sim, spec, period_us, rng, integer=sig.type != "float")
+
+
+def _lots(model: EquipmentModel, seed: int, path: str) -> tuple[int, int]:
+    """How many parts a material lot of the machine lasts and its first lot's number, from a
+    stream of their own: the rest of the simulation does not change with them."""
+    rng = np.random.default_rng(_entropy(seed, f"{path}#material_lot"))
+    low, high = model.lot_parts
+    return int(rng.integers(low, high + 1)), int(rng.integers(100_000, 900_000))
 
 
 def _entropy(seed: int, path: str) -> list[int]:

@@ -1,8 +1,9 @@
 """The virtual factory behind real protocol servers, in real time: what the demo runs in a process
 of its own, standing in for the plant's equipment.
 
-Every tick (200 ms by default) the factory is advanced to the wall clock; every sample goes to the
-OPC UA server with its timestamp, and the latest value of each signal to the Modbus registers.
+Every tick (200 ms by default) the factory is advanced to the wall clock; every sample (number,
+text or array) goes to the OPC UA server with its timestamp, and the latest value of each signal to
+the Modbus registers.
 Bench mode instead rewrites every node at a fixed rate, whatever its ``sample_s``, to measure
 throughput. One server is started per distinct host:port of the plant's OPC UA and Modbus
 connections; a port option moves the server of a protocol, when the plant has one.
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -42,8 +43,8 @@ import numpy.typing as npt
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
-from smartfab.platform.points import PointBatch, now_us
-from smartfab.virtual.factory import VirtualFactory
+from smartfab.platform.points import ArrayBatch, PointBatch, TextBatch, now_us
+from smartfab.virtual.factory import Advance, VirtualFactory
 from smartfab.virtual.modbus.server import VirtualModbusServer
 from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
 from smartfab.virtual.opcua.server import ServerSecurity, VirtualOpcUaServer
@@ -109,13 +110,15 @@ class VirtualDevices:
         self._factory = VirtualFactory(self.plant, self._ids, seed=self.seed, start_us=start)
         # Only the latest value of each signal is kept from the history: nobody is subscribed
         # yet, and days of samples would not fit in memory at once.
-        latest = PointBatch.empty()
+        points, texts, arrays = PointBatch.empty(), TextBatch.empty(), ArrayBatch.empty()
         for until in [*range(start + _REPLAY_CHUNK_US, now, _REPLAY_CHUNK_US), now]:
-            points, _ = self._factory.advance(until)
-            latest = _latest(PointBatch.concat([latest, _in_time_order(points)]))
+            done = self._factory.advance_all(until)
+            points = _latest(PointBatch.concat([points, _in_time_order(done.points)]))
+            texts = _latest(TextBatch.concat([texts, _in_time_order(done.texts)]))
+            arrays = _latest(ArrayBatch.concat([arrays, _in_time_order(done.arrays)]))
         if self.mqtt is not None:
             await self.mqtt.start()
-        await self._publish(latest)
+        await self._publish(Advance(points, texts, arrays, done.failures))
         for server in self._servers():
             await server.start()
 
@@ -132,21 +135,43 @@ class VirtualDevices:
         """Advance the factory to ``until_us`` and publish what it produced; returns the number
         of samples."""
         assert self._factory is not None, "start() first"
-        points, _ = self._factory.advance(until_us)
-        await self._publish(_in_time_order(points))
-        return len(points)
+        done = self._factory.advance_all(until_us)
+        ordered = Advance(
+            _in_time_order(done.points),
+            _in_time_order(done.texts),
+            _in_time_order(done.arrays),
+            done.failures,
+        )
+        await self._publish(ordered)
+        return len(done.points) + len(done.texts) + len(done.arrays)
 
-    async def _publish(self, points: PointBatch) -> None:
-        """Every point (time-ordered) to the OPC UA servers, the latest of each signal to the
+    async def _publish(self, samples: Advance) -> None:
+        """Every sample (time-ordered) to the OPC UA servers, the latest of each signal to the
         Modbus registers."""
+        points, texts, arrays = samples.points, samples.texts, samples.arrays
         for opcua, lookup in zip(self.opcua, self._opcua_slots, strict=True):
             mine = _on(points, lookup)
             await opcua.publish(lookup[mine.signal_id], mine.value, mine.ts, mine.quality)
+            text = _on(texts, lookup)
+            await opcua.publish_texts(lookup[text.signal_id], text.text, text.ts, text.quality)
+            array = _on(arrays, lookup)
+            await opcua.publish_arrays(
+                lookup[array.signal_id], array.values, array.offsets, array.ts, array.quality
+            )
         for modbus, lookup in zip(self.modbus, self._modbus_slots, strict=True):
             latest = _latest(_on(points, lookup))
             modbus.set_values(lookup[latest.signal_id], latest.value)
+            text = _latest(_on(texts, lookup))
+            if len(text):
+                modbus.set_texts(lookup[text.signal_id], text.text.tolist())
+            array = _latest(_on(arrays, lookup))
+            if len(array):
+                rows = [array.row(i) for i in range(len(array))]
+                modbus.set_arrays(lookup[array.signal_id], rows)
         if self.mqtt is not None:
-            await self.mqtt.publish(points)
+            for batch in (points, texts, arrays):
+                if len(batch):
+                    await self.mqtt.publish(batch)
 
     async def bench_step(self, k: int) -> int:
         """Give every node a value different from its last one; returns the number of values."""
@@ -154,8 +179,9 @@ class VirtualDevices:
         value = float(k % 2)  # alternating, so that every write is a data change
         written = 0
         for opcua in self.opcua:
-            await opcua.publish(np.arange(len(opcua.paths)), value, ts)
-            written += len(opcua.paths)
+            numbers = opcua.slots("number")
+            await opcua.publish(numbers, value, ts)
+            written += len(numbers)
         for modbus in self.modbus:
             modbus.set_values(np.arange(len(modbus.paths)), value)
             written += len(modbus.paths)
@@ -169,15 +195,18 @@ class VirtualDevices:
         return lookup
 
 
-def _on(points: PointBatch, lookup: npt.NDArray[np.intp]) -> PointBatch:
+Batch = TypeVar("Batch", PointBatch, TextBatch, ArrayBatch)
+
+
+def _on(points: Batch, lookup: npt.NDArray[np.intp]) -> Batch:
     return points.take(lookup[points.signal_id] >= 0)
 
 
-def _in_time_order(points: PointBatch) -> PointBatch:
+def _in_time_order(points: Batch) -> Batch:
     return points.take(np.argsort(points.ts, kind="stable"))
 
 
-def _latest(points: PointBatch) -> PointBatch:
+def _latest(points: Batch) -> Batch:
     """The last point of each signal of a time-ordered batch."""
     _, from_end = np.unique(points.signal_id[::-1], return_index=True)
     return points.take(len(points) - 1 - from_end)

@@ -6,6 +6,7 @@ memoised, since the signals of a machine share most of them. A ``SignalSim`` tur
 one signal's samples and carries what joins one chunk of samples to the next: the lag filter's
 state, the wander's state, the running integral and its own random stream, from which it draws a
 fixed number of numbers per sample. The output therefore does not depend on how time is chunked.
+``TextSim`` and ``ArraySim`` do the same for the quantities that are texts and arrays.
 """
 
 from __future__ import annotations
@@ -14,17 +15,23 @@ import math
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.special import ndtr
 
-from smartfab.platform.points import Float64Array, Int64Array
-from smartfab.virtual.equipment import OFF, RUNNING, Timeline
+from smartfab.platform.points import Float64Array, Int64Array, ObjectArray
+from smartfab.virtual.equipment import DOWN, OFF, RUNNING, SETUP, Timeline
 from smartfab.virtual.models import WEAR, EquipmentModel, Quantity
+from smartfab.virtual.models.table import LOT_DIGITS
 
 _US = 1_000_000
 _DAY_S = 86_400
 
 
+_MODE = {"off": 0, "automatic": 1, "setup": 2, "maintenance": 3}  # models.MODES, by name
+
+
 class Sampler:
-    """Drivers and noise-free quantities of one machine at the sample times ``ts``."""
+    """Drivers and noise-free quantities of one machine at the sample times ``ts``. ``lots``:
+    how many parts a material lot lasts, and the number of the first lot."""
 
     def __init__(
         self,
@@ -33,12 +40,14 @@ class Sampler:
         ts: Int64Array,
         utc_offset_s: float,
         state_codes: Int64Array,
+        lots: tuple[int, int] = (1, 0),
     ) -> None:
         self._model = model
         self._tl = timeline
         self._ts = ts
         self._utc_offset_s = utc_offset_s
         self._state_codes = state_codes  # state signal value for each DEFAULT_STATES code
+        self._lots = lots
         self._seg: Int64Array = np.searchsorted(timeline.seg_start, ts, "right") - 1
         self._state: Int64Array = timeline.seg_state[self._seg]
         self._cycle: tuple[Float64Array, Float64Array, Float64Array] | None = None
@@ -89,6 +98,15 @@ class Sampler:
                 return self.get("on")
             case "faulted":
                 return np.asarray(tl.seg_fault[self._seg] != 0, np.float64)
+            case "mode":
+                failures = [f.fault_code for f in self._model.failures]
+                repair = (self._state == DOWN) & np.isin(tl.seg_fault[self._seg], failures)
+                mode = np.select(
+                    [self._state == OFF, self._state == SETUP, repair],
+                    [_MODE["off"], _MODE["setup"], _MODE["maintenance"]],
+                    _MODE["automatic"],
+                )
+                return mode.astype(np.float64)
             case "good_count":
                 return tl.good[self._part()]
             case "scrap_count":
@@ -96,6 +114,38 @@ class Sampler:
             case "cycle_time":
                 return tl.part_s[self._part()]
         return self._quantity(self._model.quantities[name])
+
+    def text(self, name: str) -> ObjectArray:
+        """A text quantity: the product code of the job in hand, or the material lot of the part
+        in progress."""
+        if name == "product_code":
+            products = self._model.products
+            # The job's intensity (0.6 to 1) is its product's: the more demanding, the later.
+            share = (self._tl.seg_job[self._seg] - 0.6) / 0.4
+            which = np.clip((share * len(products)).astype(np.intp), 0, len(products) - 1)
+            return np.asarray(products, dtype=object)[which]
+        per_lot, first = self._lots
+        part = self._part()
+        lot = (self._tl.good[part] + self._tl.scrap[part]).astype(np.int64) // per_lot + first
+        # Formatted once per lot, not per sample.
+        numbers, at = np.unique(lot, return_inverse=True)
+        material = self._model.material
+        ids = np.array([f"{material}-{n % 10**LOT_DIGITS:0{LOT_DIGITS}d}" for n in numbers], object)
+        out: ObjectArray = ids[at]
+        return out
+
+    def spectrum(self, length: int) -> Float64Array:
+        """The noise-free spectrum in ``length`` equal bands, shape (samples, length): the floor
+        in every band, each peak spread over the bands by the share of its normal curve in
+        them (so that its level does not depend on how many bands there are)."""
+        spec = self._model.spectrum
+        assert spec is not None  # only models with a spectrum simulate it
+        edges = np.linspace(0.0, spec.max_hz, length + 1)
+        out = np.repeat(self._quantity(spec.floor)[:, None], length, axis=1)
+        for peak in spec.peaks:
+            share = np.diff(ndtr((edges - peak.hz) / peak.width_hz))
+            out += self._quantity(peak.level)[:, None] * share[None, :]
+        return out
 
     def _quantity(self, q: Quantity) -> Float64Array:
         out = np.zeros(len(self._ts))
@@ -183,4 +233,33 @@ class SignalSim:
                 x += w
             np.clip(x, q.low, q.high, out=x)
         out: Float64Array = np.rint(x) if self._integer else x
+        return out
+
+
+class TextSim:
+    """One simulated text signal (a product code, a material lot): exact, no noise."""
+
+    def __init__(self, signal_id: int, quantity: str) -> None:
+        self.signal_id = signal_id
+        self.quantity = quantity
+
+    def sample(self, sampler: Sampler) -> ObjectArray:
+        return sampler.text(self.quantity)
+
+
+class ArraySim:
+    """One simulated spectrum of ``length`` bands, each band's estimate scattered by the model's
+    relative noise, drawing ``length`` numbers per sample from its own random stream."""
+
+    def __init__(self, signal_id: int, length: int, noise: float, rng: np.random.Generator) -> None:
+        self.signal_id = signal_id
+        self.quantity = "spectrum"
+        self.length = length
+        self._noise = noise
+        self._rng = rng
+
+    def sample(self, sampler: Sampler) -> Float64Array:
+        clean = sampler.spectrum(self.length)
+        scatter = 1 + self._noise * self._rng.standard_normal(clean.shape)
+        out: Float64Array = np.maximum(clean * scatter, 0.0)
         return out

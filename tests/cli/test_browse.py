@@ -22,6 +22,14 @@ def test_browse_lists_the_bound_nodes(tmp_path: Path) -> None:
     for ref in opcua[:5]:
         assert ref.signal.source.opcua is not None
         assert ref.signal.source.opcua.node in r.stdout
+    # Each node's real type: an array with its length, an enumeration with its names.
+    lines = r.stdout.splitlines()
+    spectrum = next(line for line in lines if "cnc-01/vibration_spectrum" in line)
+    assert "Double[32]" in spectrum
+    mode = next(line for line in lines if "cnc-01/mode" in line)
+    assert "modeEnum" in mode and "Int32 enumeration" in mode
+    assert "String" in next(line for line in lines if "cnc-01/product_code" in line)
+    assert "…" not in r.stdout  # node ids are folded, never cut
 
 
 def test_browse_an_unreachable_server_is_one_line(tmp_path: Path) -> None:

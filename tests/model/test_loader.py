@@ -99,13 +99,22 @@ def test_demo_plant_has_no_issues() -> None:
 def test_demo_plant_size_and_line_types(demo: Plant) -> None:
     equipment = [ref.equipment for ref in demo.iter_equipment()]
     assert 15 <= len(equipment) <= 25
-    assert 150 <= len(list(demo.iter_signals())) <= 300
+    assert 150 <= len(list(demo.iter_signals())) <= 350
     per_model = Counter(e.model for e in equipment)
     assert 5 <= per_model["cnc"] <= 6
     assert 4 <= per_model["assembly"] <= 5
     assert 2 <= per_model["press"] <= 3
     assert 3 <= per_model["packaging"] <= 4
     assert sum(per_model.values()) == len(equipment)
+
+
+def test_every_demo_machine_has_a_mode_texts_and_a_spectrum(demo: Plant) -> None:
+    for eq in demo.iter_equipment():
+        types = {s.name: (s.type, s.length) for s in eq.equipment.signals}
+        assert types["mode"] == ("enum", None), eq.path
+        assert types["product_code"] == types["material_lot"] == ("string", 16), eq.path
+        kind, bands = types["vibration_spectrum"]
+        assert kind == "array" and bands is not None and 16 <= bands <= 32, eq.path
 
 
 def test_demo_plant_connections(demo: Plant) -> None:
@@ -193,6 +202,13 @@ FAULT_CODES = {
 }
 
 
+# Every machine's values that are not a measured number, and the quantity that feeds each.
+OTHER_KINDS = {
+    "mode": "mode", "product_code": "product_code", "material_lot": "material_lot",
+    "vibration_spectrum": "spectrum",
+}  # fmt: skip
+
+
 def test_demo_signals_use_the_simulator_quantities(demo: Plant) -> None:
     for eq in demo.iter_equipment():
         model = str(eq.equipment.model)
@@ -201,6 +217,9 @@ def test_demo_signals_use_the_simulator_quantities(demo: Plant) -> None:
             sig = signals[name]
             assert (sig.unit, sig.role, sig.type) == (unit, role, type_), f"{eq.path}/{name}"
         for sig in eq.equipment.signals:
+            if sig.name in OTHER_KINDS:
+                assert sig.sim == OTHER_KINDS[sig.name], f"{eq.path}/{sig.name}"
+                continue
             assert sig.sim == sig.name, f"{eq.path}/{sig.name}"
             if sig.name not in COMMON_QUANTITIES:
                 assert MODEL_QUANTITIES[model][sig.name] == sig.unit, f"{eq.path}/{sig.name}"
@@ -220,6 +239,9 @@ MODBUS_TYPES = {
     "good_count": ("uint32", 1.0),
     "scrap_count": ("uint32", 1.0),
     "energy": ("uint32", 0.01),
+    "mode": ("uint16", 1.0),
+    "product_code": ("uint16", 1.0),  # a string's registers have no numeric type: the default
+    "material_lot": ("uint16", 1.0),
 }
 
 

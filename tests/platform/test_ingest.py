@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,15 @@ import pytest
 from smartfab.platform.bus import Bus, BusClosedError
 from smartfab.platform.derive import EventDeriver
 from smartfab.platform.ingest import Writer
-from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality, now_us
+from smartfab.platform.points import (
+    ArrayBatch,
+    EventBatch,
+    EventKind,
+    PointBatch,
+    Quality,
+    TextBatch,
+    now_us,
+)
 from smartfab.platform.store.base import SignalInfo, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 
@@ -33,6 +41,9 @@ def signals() -> list[SignalInfo]:
         SignalInfo(f"{EQ}/temp", EQ, "temp", "degC", "float", low=0.0, high=100.0),
         SignalInfo(f"{EQ}/power", EQ, "power", "kW", "float"),
         SignalInfo(f"{EQ}/state", EQ, "state", "", "int", role="state"),
+        SignalInfo(f"{EQ}/product", EQ, "product", "", "string", length=8),
+        SignalInfo(f"{EQ}/lot", EQ, "lot", "", "string"),
+        SignalInfo(f"{EQ}/profile", EQ, "profile", "mm", "array", length=3),
     ]
 
 
@@ -249,6 +260,126 @@ async def test_out_of_range_is_stored_uncertain_not_dropped(
     assert store.count_points() == 6
 
 
+# --- texts and arrays ---------------------------------------------------------------------------
+
+
+def texts(secs: npt.ArrayLike, signal: npt.ArrayLike, text: Sequence[object]) -> TextBatch:
+    t = T0 + np.atleast_1d(np.asarray(secs, np.int64)) * S
+    column = np.empty(len(text), object)
+    column[:] = text
+    return TextBatch(t, np.broadcast_to(np.asarray(signal, np.int32), t.shape).copy(), column,
+                     np.zeros(len(t), np.uint8))  # fmt: skip
+
+
+def arrays(
+    secs: npt.ArrayLike, signal: npt.ArrayLike, rows: list[list[float]], quality: int = 0
+) -> ArrayBatch:
+    t = T0 + np.atleast_1d(np.asarray(secs, np.int64)) * S
+    return ArrayBatch(
+        t,
+        np.broadcast_to(np.asarray(signal, np.int32), t.shape).copy(),
+        np.array([x for r in rows for x in r], np.float64),
+        np.concatenate([[0], np.cumsum([len(r) for r in rows])]).astype(np.int64),
+        np.broadcast_to(np.asarray(quality, np.uint8), t.shape).copy(),
+    )
+
+
+def details(store: DuckDBStore, reason: str) -> list[str]:
+    ev = store.events(0, 2**62, kinds=[EventKind.QUALITY])
+    return [d for d, c in zip(ev["detail"].to_pylist(), ev["code"].to_pylist(), strict=True)
+            if c == reason]  # fmt: skip
+
+
+async def test_texts_and_arrays_are_stored_with_the_numbers(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    writer.max_delay_s = 10.0  # one append for all three kinds
+    await bus.publish_points(pts(range(3), ids["temp"], 20.0))
+    await bus.publish_points(texts([0, 1], ids["product"], ["产品-17", "Партия"]))
+    await bus.publish_points(arrays([0, 1], ids["profile"], [[1, 2, 3], [4, 5, 6]]))
+    await writer.flush()
+    assert store.count_points() == 7
+    assert store.raw([ids["product"]], 0, 2**62, kind="text")["value"].to_pylist() == [
+        "产品-17", "Партия"
+    ]  # fmt: skip
+    assert store.latest(kind="array")["value"].to_pylist() == [[4.0, 5.0, 6.0]]
+    s = writer.stats
+    assert (s.points_in, s.texts_in, s.arrays_in, s.points_stored) == (7, 2, 2, 7)
+    assert s.batches == 1 and s.rejected == {} and balanced(writer)
+    assert store.events(0, 2**62).num_rows == 0  # nothing derived from texts or arrays
+
+
+async def test_texts_too_long_or_not_storable_are_rejected_point_by_point(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    product, lot = ids["product"], ids["lot"]
+    # Refused besides the one too long: None, a NUL, a number, a lone surrogate (not UTF-8).
+    given = ["ABCDEFGH", "ABCDEFGHI", "产品产品产品产品", None, "a\x00b", 5, "", "\ud800"]
+    await bus.publish_points(texts(range(8), product, given))
+    await bus.publish_points(texts([0, 1], lot, ["x" * 4096, "y" * 4097]))
+    await writer.flush()
+    got = store.raw([product, lot], 0, 2**62, kind="text")["value"].to_pylist()
+    assert got == ["ABCDEFGH", "产品产品产品产品", "", "x" * 4096]
+    assert writer.stats.rejected == {"too_long": 2, "invalid_text": 4} and balanced(writer)
+    assert sorted(quality_events(store)) == [
+        ("invalid_text", EQ, 4.0), ("too_long", EQ, 1.0), ("too_long", EQ, 1.0)
+    ]  # fmt: skip
+    long_lot = next(d for d in details(store, "too_long") if f"{EQ}/lot" in d)
+    assert f"value '{'y' * 40}'... (4097 characters)" in long_lot  # shortened
+    (invalid,) = details(store, "invalid_text")
+    assert f"4 point(s) of {EQ}/product rejected" in invalid and "value None" in invalid
+
+
+async def test_arrays_of_the_wrong_length_or_not_finite_are_rejected(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    profile = ids["profile"]
+    await bus.publish_points(
+        arrays(range(4), profile, [[1, 2, 3], [1, 2], [1, np.nan, 3], list(range(10))])
+    )
+    await bus.publish_points(arrays([4, 5], profile, [[], [np.nan] * 3], Quality.BAD))
+    await writer.flush()
+    got = store.raw([profile], 0, 2**62, kind="array")
+    assert got["value"].to_pylist()[0] == [1.0, 2.0, 3.0]
+    assert got["value"].to_pylist()[1] == []
+    assert got["quality"].to_pylist() == [0, 2, 2]  # a BAD point may carry nothing, or NaN
+    assert writer.stats.rejected == {"wrong_length": 2, "not_finite": 1} and balanced(writer)
+    wrong = details(store, "wrong_length")[0]
+    assert f"2 point(s) of {EQ}/profile rejected: the number of elements" in wrong
+    assert "value [1.0, 2.0] (2 elements)" in wrong
+    assert "[0.0, 1.0, 2.0, 3.0, 4.0, ...] (10 elements)" not in wrong  # the first example only
+    assert "value [1.0, nan, 3.0] (3 elements)" in details(store, "not_finite")[0]
+
+
+async def test_the_wrong_kind_is_rejected_and_the_rest_stored(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    await bus.publish_points(texts([0, 1], [ids["temp"], ids["product"]], ["21.5", "A-1"]))
+    await bus.publish_points(pts([0, 1], [ids["profile"], ids["temp"]], 7.0))
+    await bus.publish_points(arrays(0, ids["lot"], [[1.0, 2.0, 3.0]]))
+    await writer.flush()  # returns: not retried for ever against the store's refusal
+    assert store.count_points() == 2 and writer.stats.retries == 0
+    assert writer.stats.rejected == {"wrong_kind": 3} and balanced(writer)
+    assert any("value '21.5'" in d for d in details(store, "wrong_kind"))
+
+
+async def test_duplicate_texts_keep_the_last_received(
+    running: tuple[Bus, Writer], store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    bus, writer = running
+    writer.max_delay_s = 10.0
+    await bus.publish_points(texts([0, 1, 0], ids["lot"], ["a", "b", "c"]))
+    await bus.publish_points(arrays([0, 0], ids["profile"], [[1, 1, 1], [2, 2, 2]]))
+    await writer.flush()
+    assert store.raw([ids["lot"]], 0, 2**62, kind="text")["value"].to_pylist() == ["c", "b"]
+    assert store.latest(kind="array")["value"].to_pylist() == [[2.0, 2.0, 2.0]]
+    assert writer.stats.rejected == {"duplicate": 2} and balanced(writer)
+
+
 # --- events ------------------------------------------------------------------------------------
 
 
@@ -319,6 +450,22 @@ async def test_partial_batches_are_written_after_max_delay(
     await writer.stop()
 
 
+async def test_array_points_weigh_their_elements_in_a_batch(
+    store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    """Three points of 3 elements fill a batch of 8: written without waiting for max_delay_s."""
+    bus = Bus()
+    writer = Writer(bus, store, max_points=8, max_delay_s=3600.0)
+    await writer.start()
+    await bus.publish_points(arrays([0, 1, 2], ids["profile"], [[1.0, 2.0, 3.0]] * 3))
+    for _ in range(500):
+        if store.count_points():
+            break
+        await asyncio.sleep(0.01)
+    assert store.count_points() == 3 and writer.buffered_points == 0
+    await writer.stop()
+
+
 class FlakyStore(DuckDBStore):
     """A store whose appends fail the first times (a full disk, a lost connection to PostgreSQL
     ...; DuckDB on a healthy disk cannot be made to fail like that)."""
@@ -327,11 +474,17 @@ class FlakyStore(DuckDBStore):
         super().__init__(path)
         self.failures = failures
 
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
         if self.failures:
             self.failures -= 1
             raise StoreError("disk full (simulated)")
-        return super().append(points, events)
+        return super().append(points, events, texts, arrays)
 
 
 async def test_store_failures_are_retried_without_loss_or_duplicates(tmp_path: Path) -> None:
@@ -351,7 +504,13 @@ async def test_store_failures_are_retried_without_loss_or_duplicates(tmp_path: P
 
 
 class BrokenStore(DuckDBStore):
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
         raise RuntimeError("a bug, not an outage")
 
 
@@ -371,9 +530,15 @@ async def test_a_bug_stops_the_writer_loudly_instead_of_retrying(tmp_path: Path)
 
 
 class SlowStore(DuckDBStore):
-    def append(self, points: PointBatch, events: EventBatch) -> tuple[int, int]:
+    def append(
+        self,
+        points: PointBatch,
+        events: EventBatch,
+        texts: TextBatch | None = None,
+        arrays: ArrayBatch | None = None,
+    ) -> tuple[int, int]:
         time.sleep(0.02)
-        return super().append(points, events)
+        return super().append(points, events, texts, arrays)
 
 
 async def test_back_pressure_bounds_memory(tmp_path: Path) -> None:

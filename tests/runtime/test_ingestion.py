@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smartfab.model.loader import load_plant
-from smartfab.model.plant import Plant
+from smartfab.model.plant import MqttConnection, Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime.ingestion import ConfigError, Ingestion
 from smartfab.virtual.runner import VirtualDevices
@@ -126,8 +126,10 @@ async def test_an_mqtt_connection_of_the_plant_file_ingests_into_the_store(tmp_p
         ingestion = Ingestion(plant, store)
         connector_ids = ingestion.signal_ids
         factory = VirtualFactory(plant, connector_ids, seed=5, start_us=now_us() - 20_000_000)
-        publisher = VirtualMqttPublisher(plant, connector_ids, port=plant.connections[0].port,
-                                         mode="uns", enterprise=site)  # fmt: skip
+        (broker,) = plant.connections
+        assert isinstance(broker, MqttConnection)
+        publisher = VirtualMqttPublisher(plant, connector_ids, port=broker.port, mode="uns",
+                                         enterprise=site)  # fmt: skip
         await publisher.start()
         await ingestion.start()
         try:
@@ -144,3 +146,32 @@ async def test_an_mqtt_connection_of_the_plant_file_ingests_into_the_store(tmp_p
             await publisher.stop()
         assert store.count_points() == len(points) > 0
         assert {"state"} <= set(store.events(0, 2**62).column("kind").to_pylist())
+
+
+async def test_texts_and_arrays_reach_the_store_not_the_alarm_engine(
+    tmp_path: Path, demo_plant: Plant
+) -> None:
+    """String and array signals go through the bus to the store beside the numbers; the alarm
+    engine, whose rules read numbers, is handed the numbers alone and keeps running."""
+    from smartfab.platform.points import ArrayBatch, PointBatch, TextBatch, now_us
+
+    refs = {r.signal.kind: r for r in demo_plant.iter_signals()}
+    assert set(refs) == {"number", "text", "array"}, "the demo plant has every kind of signal"
+    with DuckDBStore(tmp_path / "k.duckdb") as store:
+        ingestion = Ingestion(demo_plant, store)
+        ids = {kind: ingestion.signal_ids[ref.path] for kind, ref in refs.items()}
+        width = refs["array"].signal.length
+        assert width is not None
+        await ingestion.start(connectors=False)
+        try:
+            t = now_us() - 60_000_000
+            await ingestion.bus.publish_points(TextBatch.of([t, t + 1], ids["text"], ["A", "Б"]))
+            await ingestion.bus.publish_points(ArrayBatch.of(t, ids["array"], [0.5] * width))
+            await ingestion.bus.publish_points(PointBatch.of(t, ids["number"], 1.0))
+            await ingestion.writer.flush()
+            assert ingestion.alarms.running
+        finally:
+            await ingestion.stop()
+        assert store.latest([ids["text"]], kind="text")["value"].to_pylist() == ["Б"]
+        assert store.latest([ids["array"]], kind="array")["value"].to_pylist() == [[0.5] * width]
+        assert store.count_points() == 4 == ingestion.writer.stats.points_stored

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from smartfab.model.plant import Equipment, Plant, Signal, Source
-from smartfab.virtual.models import MODELS, TIMELINE_QUANTITIES
+from smartfab.virtual.models import MODELS, MODES, TIMELINE_QUANTITIES
 
 # quantity -> (unit, expected range); every model's quantities are named in the brief.
 QUANTITIES: dict[str, tuple[str, tuple[float, float]]] = {
@@ -17,6 +18,7 @@ QUANTITIES: dict[str, tuple[str, tuple[float, float]]] = {
     "running": ("1", (0, 1)),
     "faulted": ("1", (0, 1)),
     "auto_mode": ("1", (0, 1)),
+    "mode": ("1", (0, 3)),
     "energy": ("kWh", (0, 1e9)),
     "power": ("kW", (0, 400)),
     "spindle_speed": ("rpm", (0, 12000)),
@@ -49,6 +51,13 @@ QUANTITIES: dict[str, tuple[str, tuple[float, float]]] = {
 
 _ROLES = {"state": "state", "fault_code": "fault", "good_count": "good_count"}
 _ROLES |= {"scrap_count": "scrap_count", "energy": "energy"}
+# The quantities that are not one number, and their signals' type fields.
+OTHER_QUANTITIES: dict[str, dict[str, Any]] = {
+    "product_code": {"type": "string", "length": 16, "unit": "1"},
+    "material_lot": {"type": "string", "length": 16, "unit": "1"},
+    "spectrum": {"type": "array", "length": 24, "unit": "mm/s"},
+}
+SPECTRUM_SAMPLE_S = 10.0
 
 
 def typical_sample_s(quantity: str) -> float:
@@ -64,9 +73,11 @@ def build_plant(
     sample_s: Callable[[str], float] = typical_sample_s,
     quantities: Callable[[str], bool] = lambda q: True,
     timezone: str = "UTC",
+    others: bool = False,
 ) -> tuple[Plant, dict[str, int]]:
-    """A plant with ``counts[model]`` machines of each model, each with every quantity its model
-    simulates that ``quantities`` accepts; and signal ids by path."""
+    """A plant with ``counts[model]`` machines of each model, each with every number quantity its
+    model simulates that ``quantities`` accepts, and with ``others`` its texts and arrays too
+    (after the numbers); and signal ids by path."""
     lines = []
     for model, n in counts.items():
         equipment = []
@@ -76,7 +87,12 @@ def build_plant(
                 Signal(
                     name=q,
                     unit=QUANTITIES[q][0],
-                    type="int" if q in ("state", "fault_code") else "float",
+                    type="int"
+                    if q in ("state", "fault_code")
+                    else "enum"
+                    if q == "mode"
+                    else ("float"),
+                    values=dict(MODES) if q == "mode" else None,
                     role=_ROLES.get(q, "measurement"),  # type: ignore[arg-type]
                     range=QUANTITIES[q][1],
                     sample_s=sample_s(q),
@@ -86,6 +102,14 @@ def build_plant(
                 for q in names
                 if quantities(q)
             ]
+            signals += [
+                Signal.model_validate({
+                    "name": q, "sim": q, "source": {"virtual": True}, **fields,
+                    "sample_s": SPECTRUM_SAMPLE_S if q == "spectrum" else sample_s(q),
+                })
+                for q, fields in OTHER_QUANTITIES.items()
+                if others and quantities(q)
+            ]  # fmt: skip
             equipment.append(Equipment(name=f"{model}-{i}", model=model, signals=signals))
         lines.append({"name": model, "cells": [{"name": "cell", "equipment": equipment}]})
     plant = Plant.model_validate(

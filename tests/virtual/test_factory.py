@@ -10,7 +10,14 @@ import pytest
 
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import DEFAULT_STATES, Plant
-from smartfab.platform.points import EventBatch, EventKind, PointBatch, Quality
+from smartfab.platform.points import (
+    ArrayBatch,
+    EventBatch,
+    EventKind,
+    PointBatch,
+    Quality,
+    TextBatch,
+)
 from smartfab.virtual.factory import VirtualFactory, VirtualFactoryError, known_quantities
 
 from .plants import QUANTITIES, build_plant
@@ -111,29 +118,45 @@ def odd_rates(quantity: str) -> float:
 
 
 def test_samples_lie_on_their_epoch_aligned_grid_in_the_range_asked_for() -> None:
-    plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates)
+    plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates, others=True)
     start, until = TUESDAY + 123_457, TUESDAY + HOUR + 654_321
     f = VirtualFactory(plant, ids, seed=1, start_us=start)
     assert f.now_us == start
-    points, _ = f.advance(until)
+    points, texts, arrays, _ = f.advance_all(until)
     assert f.now_us == until
-    assert np.all(points.quality == Quality.GOOD)
+    for batch in (points, texts, arrays):
+        assert np.all(batch.quality == Quality.GOOD)
     for ref in plant.iter_signals():
-        ts, values = series(points, ids[ref.path])
+        sid = ids[ref.path]
         period = round(ref.signal.sample_s * S)
         expected = np.arange(-(-start // period), -(-until // period)) * period
+        if ref.signal.kind == "text":
+            text = texts.take(texts.signal_id == sid)
+            assert all(isinstance(s, str) and s for s in text.text), ref.path
+            ts = text.ts
+        elif ref.signal.kind == "array":
+            array = arrays.take(arrays.signal_id == sid)
+            assert np.all(array.lengths == ref.signal.length), ref.path
+            assert np.all(np.isfinite(array.values)) and np.all(array.values >= 0), ref.path
+            ts = array.ts
+        else:
+            number = points.take(points.signal_id == sid)
+            assert np.all(np.isfinite(number.value))
+            ts = number.ts
         assert np.array_equal(ts, expected), ref.path
-        assert np.all(np.isfinite(values))
     for earlier in (until, start):
-        again, events = f.advance(earlier)
-        assert (len(again), len(events), f.now_us) == (0, 0, until)
+        again = f.advance_all(earlier)
+        sizes = (len(again.points), len(again.texts), len(again.arrays), len(again.failures))
+        assert (sizes, f.now_us) == ((0, 0, 0, 0), until)
+        points_again, events_again = f.advance(earlier)
+        assert (len(points_again), len(events_again), f.now_us) == (0, 0, until)
 
 
 def test_output_does_not_depend_on_how_time_is_chunked() -> None:
-    plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates)
+    plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates, others=True)
     start, until = TUESDAY + 123, TUESDAY + 2 * DAY
     once = VirtualFactory(plant, ids, seed=5, start_us=start)
-    points, events = once.advance(until)
+    points, texts, arrays, events = once.advance_all(until)
     assert len(events) >= 1  # failures are part of what must not depend on chunking
 
     chunked = VirtualFactory(plant, ids, seed=5, start_us=start)
@@ -142,19 +165,24 @@ def test_output_does_not_depend_on_how_time_is_chunked() -> None:
         [rng.exponential(20 * 60 * S, 120), [0, 1, 300_000, 499_999, 500_001], rng.random(30) * S]
     )
     rng.shuffle(steps)
-    parts, event_parts, t = [], [], start
-    for step in steps:
+    parts, t = [], start
+    for step in [*steps, until]:
         t = min(until, t + int(step))
-        p, e = chunked.advance(t)
-        parts.append(p)
-        event_parts.append(e)
-    p, e = chunked.advance(until)
-    parts.append(p)
-    event_parts.append(e)
+        parts.append(chunked.advance_all(t))
+    event_parts = [p.failures for p in parts]
 
-    a, b = by_signal(points), by_signal(PointBatch.concat(parts))
+    a, b = by_signal(points), by_signal(PointBatch.concat([p.points for p in parts]))
     for col in ("ts", "signal_id", "value", "quality"):
         assert np.array_equal(getattr(a, col), getattr(b, col)), col
+    joined_texts = TextBatch.concat([p.texts for p in parts])
+    order = np.argsort(joined_texts.signal_id, kind="stable")
+    assert np.array_equal(texts.text[np.argsort(texts.signal_id, kind="stable")],
+                          joined_texts.text[order])  # fmt: skip
+    joined_arrays = ArrayBatch.concat([p.arrays for p in parts])
+    a_arr = arrays.take(np.argsort(arrays.signal_id, kind="stable"))
+    b_arr = joined_arrays.take(np.argsort(joined_arrays.signal_id, kind="stable"))
+    for col in ("ts", "signal_id", "values", "offsets"):
+        assert np.array_equal(getattr(a_arr, col), getattr(b_arr, col)), col
     joined = EventBatch.concat(event_parts)
     for col in ("ts", "equipment", "kind", "code", "value", "detail"):
         assert np.array_equal(getattr(events, col), getattr(joined, col)), col

@@ -6,6 +6,7 @@ import pytest
 
 from smartfab.virtual.models import (
     MODELS,
+    Peak,
     Quantity,
     Term,
     known_quantities,
@@ -15,7 +16,8 @@ from smartfab.virtual.models.cnc import MODEL as CNC
 
 EVERY_MODEL = {
     "state", "fault_code", "good_count", "scrap_count", "energy", "power", "cycle_time",
-    "running", "faulted", "auto_mode",
+    "running", "faulted", "auto_mode", "mode",
+    "product_code", "material_lot", "spectrum",  # a text, a text, an array
 }  # fmt: skip
 QUANTITIES = {
     "cnc": {
@@ -91,6 +93,30 @@ def test_a_quantity_may_use_only_quantities_defined_before_it() -> None:
 def test_a_quantity_may_not_shadow_a_timeline_quantity() -> None:
     with pytest.raises(ValueError, match="state"):
         dataclasses.replace(CNC, quantities={"state": quantity(1)})
+    with pytest.raises(ValueError, match="product_code"):
+        dataclasses.replace(CNC, quantities={"product_code": quantity(1)})
+
+
+def test_a_spectrum_peak_with_an_unknown_factor_is_rejected() -> None:
+    assert CNC.spectrum is not None
+    peak = Peak(100, 10, quantity((1, "busy*wear.nope")))
+    spectrum = dataclasses.replace(CNC.spectrum, peaks=(peak,))
+    with pytest.raises(ValueError, match=r"spectrum\[1\].*wear\.nope"):
+        dataclasses.replace(CNC, spectrum=spectrum)
+
+
+@pytest.mark.parametrize(
+    "change", [{"products": ()}, {"material": ""}, {"lot_parts": (0, 10)}, {"lot_parts": (9, 3)}]
+)
+def test_products_material_and_lots_are_required(change: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="products, a material and lot_parts"):
+        dataclasses.replace(CNC, **change)  # type: ignore[arg-type]
+
+
+def test_without_a_spectrum_a_model_simulates_none() -> None:
+    plain = dataclasses.replace(CNC, spectrum=None)
+    assert plain.other_quantities == {"product_code", "material_lot"}
+    assert CNC.text_length("product_code") == 8 and CNC.text_length("material_lot") == 15
 
 
 @pytest.mark.parametrize(

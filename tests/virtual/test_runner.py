@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -13,7 +14,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.uaerrors import UaError
 from pymodbus.client import AsyncModbusTcpClient
 
-from smartfab.devices.modbus.registers import decode
+from smartfab.devices.modbus.registers import decode, decode_text
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
@@ -44,13 +45,26 @@ site:
              source: {modbus: {connection: plc, register: 2, type: uint32}}}
           - {name: spindle_speed, unit: rpm, sample_s: 0.5, sim: spindle_speed,
              source: {modbus: {connection: plc, register: 8, type: float32}}}
+          - {name: mode, unit: "1", type: enum, sim: mode,
+             values: {0: "off", 1: automatic, 2: setup, 3: maintenance},
+             source: {opcua: {connection: ua, node: "ns=2;s=s/a/l/c/cnc-1.mode"}}}
+          - {name: product, unit: "1", type: string, sample_s: 5, sim: product_code,
+             source: {opcua: {connection: ua, node: "ns=2;s=s/a/l/c/cnc-1.product"}}}
+          - {name: spectrum, unit: mm/s, type: array, length: 8, sample_s: 5, sim: spectrum,
+             source: {opcua: {connection: ua, node: "ns=2;s=s/a/l/c/cnc-1.spectrum"}}}
+          - {name: lot, unit: "1", type: string, length: 16, sample_s: 5, sim: material_lot,
+             source: {modbus: {connection: plc, register: 10}}}
+          - {name: profile, unit: mm/s, type: array, length: 4, sample_s: 5, sim: spectrum,
+             source: {modbus: {connection: plc, register: 20, type: float32}}}
 connections:
 - {name: ua, protocol: opcua, endpoint: "opc.tcp://127.0.0.1:4840/"}
-- {name: plc, protocol: modbus, host: 127.0.0.1, port: 5020, unit: 3, holding_registers: 20}
+- {name: plc, protocol: modbus, host: 127.0.0.1, port: 5020, unit: 3, holding_registers: 30}
 """
 
-OPCUA = ["s/a/l/c/cnc-1/state", "s/a/l/c/cnc-1/spindle_temp"]
-MODBUS = ["s/a/l/c/cnc-1/good_count", "s/a/l/c/cnc-1/spindle_speed"]
+OPCUA = ["s/a/l/c/cnc-1/state", "s/a/l/c/cnc-1/spindle_temp", "s/a/l/c/cnc-1/mode",
+         "s/a/l/c/cnc-1/product", "s/a/l/c/cnc-1/spectrum"]  # fmt: skip
+MODBUS = ["s/a/l/c/cnc-1/good_count", "s/a/l/c/cnc-1/spindle_speed", "s/a/l/c/cnc-1/lot",
+          "s/a/l/c/cnc-1/profile"]  # fmt: skip
 
 
 @pytest.fixture
@@ -60,13 +74,21 @@ def plant_file(tmp_path: Path) -> Path:
     return path
 
 
-def expected_latest(plant_file: Path, start_us: int, until_us: int) -> dict[str, float]:
-    """What the factory says each signal last was, computed independently of the runner."""
+def expected_latest(plant_file: Path, start_us: int, until_us: int) -> dict[str, Any]:
+    """What the factory says each signal last was (a number, a text or a list), computed
+    independently of the runner."""
     plant = load_plant(plant_file)
     ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
-    points, _ = VirtualFactory(plant, ids, seed=5, start_us=start_us).advance(until_us)
-    order = np.argsort(points.ts, kind="stable")
-    latest = dict(zip(points.signal_id[order].tolist(), points.value[order].tolist(), strict=True))
+    points, texts, arrays, _ = VirtualFactory(plant, ids, seed=5, start_us=start_us).advance_all(
+        until_us
+    )
+    latest: dict[int, Any] = {}
+    for i in np.argsort(points.ts, kind="stable").tolist():
+        latest[int(points.signal_id[i])] = float(points.value[i])
+    for i in np.argsort(texts.ts, kind="stable").tolist():
+        latest[int(texts.signal_id[i])] = texts.text[i]
+    for i in np.argsort(arrays.ts, kind="stable").tolist():
+        latest[int(arrays.signal_id[i])] = arrays.row(i).tolist()
     return {path: latest[i] for path, i in ids.items()}
 
 
@@ -86,14 +108,17 @@ async def test_servers_hold_the_factorys_latest_values(plant_file: Path) -> None
         assert dict(zip(devices.opcua[0].paths, values, strict=True)) == {
             path: pytest.approx(expected[path]) for path in OPCUA
         }
+        assert isinstance(expected[OPCUA[3]], str) and len(expected[OPCUA[4]]) == 8
 
         host, port = devices.endpoints["modbus"][0].split(":")
         modbus = AsyncModbusTcpClient(host, port=int(port), timeout=2, reconnect_delay=0)
         assert await modbus.connect()
-        words = np.array((await modbus.read_holding_registers(0, count=10, device_id=3)).registers)
+        words = np.array((await modbus.read_holding_registers(0, count=28, device_id=3)).registers)
         modbus.close()
         assert decode(words[2:4], "uint32")[0] == expected[MODBUS[0]]
         assert decode(words[8:10], "float32")[0] == pytest.approx(expected[MODBUS[1]], rel=1e-6)
+        assert decode_text(words[10:18].reshape(1, -1))[0] == expected[MODBUS[2]]
+        assert decode(words[20:28], "float32").tolist() == pytest.approx(expected[MODBUS[3]])
     finally:
         await devices.stop()
 

@@ -191,7 +191,11 @@ def cursor_key(source_name: str) -> str:
 @runtime_checkable
 class Replayable(Protocol):
     """A source that can start again from a position (the virtual plant's, see
-    ``smartfab.virtual.source``): the agent keeps ``cursor_us`` on disk with each of its batches."""
+    ``smartfab.virtual.source``): the agent keeps ``cursor_us`` on disk with each of its batches,
+    so when a batch is emitted it must say where the source restarts once that batch is safe. A
+    source emitting several batches for one step (numbers, texts, arrays) moves it to the step's
+    end only before the last of them; a restart then repeats the step's earlier batches, which
+    the stores keep once."""
 
     cursor_us: int
 

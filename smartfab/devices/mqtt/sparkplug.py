@@ -125,9 +125,11 @@ def metric_value(metric: Metric) -> float | None:
 def array_values(datatype: int, raw: bytes) -> Float64Array:
     """The elements of an array metric's ``bytes_value``; ValueError when they cannot be read."""
     if datatype == DataType.BOOLEAN_ARRAY:
+        if len(raw) < 4:
+            raise ValueError(f"{len(raw)} bytes, too few for a BooleanArray's 4-byte count")
         count = int.from_bytes(raw[:4], "little")
-        bits = np.unpackbits(np.frombuffer(raw, np.uint8, offset=min(4, len(raw))))
-        if len(raw) < 4 or bits.shape[0] < count:
+        bits = np.unpackbits(np.frombuffer(raw, np.uint8, offset=4))
+        if bits.shape[0] < count:
             raise ValueError(f"{len(raw)} bytes hold fewer than the {count} booleans they announce")
         return bits[:count].astype(np.float64)
     element = _ARRAY_ELEMENTS.get(datatype)

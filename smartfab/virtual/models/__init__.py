@@ -10,13 +10,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from smartfab.virtual.models.table import (
+    ARRAY_QUANTITIES,
     DRIVERS,
+    MODES,
+    TEXT_QUANTITIES,
     TIMELINE_QUANTITIES,
     WEAR,
     EquipmentModel,
     FailureMode,
     MinorStop,
+    Peak,
     Quantity,
+    Spectrum,
     Term,
     quantity,
 )
@@ -39,18 +44,25 @@ MODELS: Mapping[str, EquipmentModel] = _discover()
 def known_quantities(model: str) -> frozenset[str]:
     """The quantities (``Signal.sim``) the virtual model simulates; empty for an unknown model."""
     m = MODELS.get(model)
-    return frozenset() if m is None else TIMELINE_QUANTITIES | frozenset(m.quantities)
+    if m is None:
+        return frozenset()
+    return TIMELINE_QUANTITIES | frozenset(m.quantities) | m.other_quantities
 
 
 __all__ = [
+    "ARRAY_QUANTITIES",
     "DRIVERS",
     "MODELS",
+    "MODES",
+    "TEXT_QUANTITIES",
     "TIMELINE_QUANTITIES",
     "WEAR",
     "EquipmentModel",
     "FailureMode",
     "MinorStop",
+    "Peak",
     "Quantity",
+    "Spectrum",
     "Term",
     "known_quantities",
     "quantity",

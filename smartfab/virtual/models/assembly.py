@@ -6,6 +6,8 @@ from smartfab.virtual.models.table import (
     EquipmentModel,
     FailureMode,
     MinorStop,
+    Peak,
+    Spectrum,
     quantities,
     quantity,
 )
@@ -57,5 +59,27 @@ MODEL = EquipmentModel(
             noise=0.1,
         ),
         power=quantity((0.7, "on"), (0.59, "motor_current"), noise=0.05),
+    ),
+    products=(
+        "GM-37-010",
+        "GM-37-020",
+        "GM-45-010",
+        "GM-45-030",
+        "GM-63-020",
+        "GM-63-050",
+        "GB-90-010",
+        "GB-90-020",
+    ),
+    material="KIT",  # kits of bought-in parts (bearings, seals, screws), a lot per delivery
+    lot_parts=(200, 600),
+    # Robot arm vibration to 1 kHz: the servo's commutation, the gripper's band as it wears and
+    # an overheating servo's rising noise.
+    spectrum=Spectrum(
+        max_hz=1000,
+        floor=quantity((0.01, "on"), (0.04, "act"), (0.05, "run*wear.servo_overheating")),
+        peaks=(
+            Peak(120, 15, quantity((0.5, "act*job"))),
+            Peak(480, 40, quantity((1.8, "act*wear.gripper_wear"))),
+        ),
     ),
 )

@@ -6,6 +6,8 @@ from smartfab.virtual.models.table import (
     EquipmentModel,
     FailureMode,
     MinorStop,
+    Peak,
+    Spectrum,
     quantities,
     quantity,
 )
@@ -71,6 +73,38 @@ MODEL = EquipmentModel(
         coolant_temp=quantity(21, (1.5, "amb"), (0.32, "spindle_power"), lag_s=2400, noise=0.06),
         power=quantity(
             (1.6, "on"), (0.9, "run"), (0.6, "busy"), (1.15, "spindle_power"), noise=0.15
+        ),
+    ),
+    # Housings and covers of the gearbox family, from the lightest cut to the heaviest.
+    products=(
+        "CVR-2205",
+        "CVR-2210",
+        "FLG-3100",
+        "FLG-3150",
+        "HSG-4410",
+        "HSG-4420",
+        "HSG-5510",
+        "HSG-5520",
+    ),
+    material="ENGJL250",  # grey cast iron castings, a lot per casting batch
+    lot_parts=(40, 120),
+    # Spindle vibration to 2 kHz: the spindle's rotation (about 190 Hz), the cutter's tooth pass,
+    # the bearing's defect band that grows with its wear, and a dull tool's chatter band.
+    spectrum=Spectrum(
+        max_hz=2000,
+        floor=quantity((0.02, "on"), (0.06, "busy")),
+        peaks=(
+            Peak(190, 12, quantity((0.9, "busy*job"))),
+            Peak(760, 25, quantity((0.7, "act*mat"), (0.6, "act*wear.tool_breakage"))),
+            Peak(
+                1080,
+                60,
+                quantity(
+                    (1.5, "busy*wear.spindle_bearing_wear"),
+                    (5.0, "busy*wear.spindle_bearing_wear*wear.spindle_bearing_wear"),
+                ),
+            ),
+            Peak(1550, 90, quantity((2.2, "act*wear.tool_breakage"))),
         ),
     ),
 )

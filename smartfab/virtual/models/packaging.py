@@ -6,6 +6,8 @@ from smartfab.virtual.models.table import (
     EquipmentModel,
     FailureMode,
     MinorStop,
+    Peak,
+    Spectrum,
     quantities,
     quantity,
 )
@@ -76,6 +78,34 @@ MODEL = EquipmentModel(
             (-2.0, "on*wear.seal_heater_failure"),
             (0.59, "motor_current"),
             noise=0.08,
+        ),
+    ),
+    products=(
+        "PK-GM37",
+        "PK-GM45",
+        "PK-GM63",
+        "PK-GB90",
+        "PK-SPARE-S",
+        "PK-SPARE-M",
+        "PK-SPARE-L",
+        "PK-EXPORT",
+    ),
+    material="FILM-PE",  # wrapping film, a lot per roll
+    lot_parts=(800, 2000),
+    # Conveyor drive vibration to 1 kHz: the belt's rotation and the motor bearing's band.
+    spectrum=Spectrum(
+        max_hz=1000,
+        floor=quantity((0.02, "on"), (0.05, "run")),
+        peaks=(
+            Peak(50, 8, quantity((0.8, "run*job"))),
+            Peak(
+                620,
+                50,
+                quantity(
+                    (1.2, "run*wear.conveyor_bearing_wear"),
+                    (5.0, "run*wear.conveyor_bearing_wear*wear.conveyor_bearing_wear"),
+                ),
+            ),
         ),
     ),
 )

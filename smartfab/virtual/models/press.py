@@ -6,6 +6,8 @@ from smartfab.virtual.models.table import (
     EquipmentModel,
     FailureMode,
     MinorStop,
+    Peak,
+    Spectrum,
     quantities,
     quantity,
 )
@@ -71,5 +73,35 @@ MODEL = EquipmentModel(
         ),
         die_temp=quantity(23, (2, "amb"), (1.9, "cpm*job"), lag_s=1800, noise=0.25),  # stroke heat
         power=quantity((1.2, "on"), (0.59, "motor_current"), noise=0.6),  # 400 V, cos phi 0.85
+    ),
+    products=(
+        "CLP-0090",
+        "CLP-0095",
+        "BRK-1120",
+        "BRK-1140",
+        "CVR-0310",
+        "CVR-0320",
+        "PLT-0450",
+        "PLT-0460",
+    ),
+    material="DC04",  # cold-rolled steel coil, a lot per coil
+    lot_parts=(1500, 4000),
+    # Frame vibration to 500 Hz: the crank's stroke harmonics, the hydraulic pump's ripple (a leak
+    # makes it work harder) and the main bearing's band.
+    spectrum=Spectrum(
+        max_hz=500,
+        floor=quantity((0.05, "on"), (0.1, "run")),
+        peaks=(
+            Peak(20, 6, quantity((1.6, "run*job"))),
+            Peak(150, 10, quantity((0.4, "on"), (1.2, "on*wear.hydraulic_leak"))),
+            Peak(
+                330,
+                30,
+                quantity(
+                    (1.4, "run*wear.main_bearing_wear"),
+                    (5.0, "run*wear.main_bearing_wear*wear.main_bearing_wear"),
+                ),
+            ),
+        ),
     ),
 )

@@ -17,6 +17,13 @@ Drivers, evaluated at every sample time:
     job    intensity of the loaded job (speed and force setpoint), 0.6 to 1, changes at setup
     mat    material factor of the part in progress (hardness, thickness), about 1
     amb    hall temperature swing over the local day, -1 at 03:00 to 1 at 15:00
+
+Besides numbers a machine has quantities of other kinds, read off its timeline and its table: the
+product code of the job in hand (one of ``products``, the one whose speed and force the job's
+intensity is), the material lot of the part in progress (``material`` and a lot number, a new lot
+every so many parts), its operating mode (an enumeration, ``MODES``) and its vibration spectrum
+(``spectrum``: bands from 0 to ``max_hz`` whose peaks are quantities, e.g. a bearing's defect band
+rising with its wear).
 """
 
 from __future__ import annotations
@@ -33,7 +40,17 @@ TIMELINE_QUANTITIES = frozenset({
     # 0/1, the bits a PLC shows as discrete inputs or coils. The simulated operator never picks
     # manual mode: a machine that is on is in automatic.
     "running", "faulted", "auto_mode",
+    "mode",  # an enumeration, MODES
 })  # fmt: skip
+# Quantities that are not one number: texts and arrays.
+TEXT_QUANTITIES = frozenset({"product_code", "material_lot"})
+ARRAY_QUANTITIES = frozenset({"spectrum"})
+# The operating mode: code -> name. Setup while changing over, maintenance while a failure is
+# repaired, automatic whenever else the machine is on.
+MODES: Mapping[int, str] = MappingProxyType(
+    {0: "off", 1: "automatic", 2: "setup", 3: "maintenance"}
+)
+LOT_DIGITS = 6  # a material lot id is "<material>-<lot number of 6 digits>"
 
 WEAR = "wear."  # prefix of the wear factors
 
@@ -80,6 +97,28 @@ def quantity(
 
 
 @dataclass(frozen=True, slots=True)
+class Peak:
+    """A band of a spectrum: ``level`` (a quantity's terms, in the spectrum's unit) spread around
+    ``hz`` with a standard deviation of ``width_hz``."""
+
+    hz: float
+    width_hz: float
+    level: Quantity
+
+
+@dataclass(frozen=True, slots=True)
+class Spectrum:
+    """A vibration spectrum (band RMS velocity) from 0 to ``max_hz`` in as many equal bands as the
+    signal has elements: ``floor`` in every band plus the peaks, each band's estimate scattered by
+    ``noise`` (relative)."""
+
+    max_hz: float
+    floor: Quantity
+    peaks: tuple[Peak, ...]
+    noise: float = 0.08
+
+
+@dataclass(frozen=True, slots=True)
 class FailureMode:
     """A failure preceded by degradation: healthy running for a while, then wear rising from 0 to 1
     with use (the P-F interval), failure at 1, repair resets it to 0."""
@@ -120,23 +159,47 @@ class EquipmentModel:
     failures: tuple[FailureMode, ...]
     quantities: Mapping[str, Quantity]
     material_sd: float = 0.05  # part-to-part spread of ``mat``
+    # The products made on it, from the least to the most demanding job (intensity 0.6 to 1).
+    products: tuple[str, ...] = ("PART-1",)
+    material: str = "MAT"  # what its material lots are of
+    lot_parts: tuple[int, int] = (100, 500)  # a lot lasts this many parts (drawn per machine)
+    spectrum: Spectrum | None = None
 
     def __post_init__(self) -> None:
         # Reject a table with an unknown factor here, so that a typo fails at import.
         known = set(DRIVERS) | {WEAR + f.name for f in self.failures}
         for name, q in self.quantities.items():
-            unknown = {f for t in q.terms for f in t.factors} - known
-            if unknown:
-                raise ValueError(
-                    f"model {self.name!r}, {name!r}: unknown factors {sorted(unknown)}"
-                )
+            self._check_factors(name, q, known)
             known.add(name)
-        clash = set(self.quantities) & (TIMELINE_QUANTITIES | DRIVERS)
+        if self.spectrum is not None:
+            for i, q in enumerate([self.spectrum.floor, *(p.level for p in self.spectrum.peaks)]):
+                self._check_factors(f"spectrum[{i}]", q, known)
+        if not self.products or not self.material or not 0 < self.lot_parts[0] <= self.lot_parts[1]:
+            raise ValueError(f"model {self.name!r}: needs products, a material and lot_parts")
+        clash = set(self.quantities) & (
+            TIMELINE_QUANTITIES | DRIVERS | TEXT_QUANTITIES | ARRAY_QUANTITIES
+        )
         if clash:
             raise ValueError(f"model {self.name!r}: quantities shadow built-ins {sorted(clash)}")
         phases = [p for p, _ in self.profile]
         if not phases or phases[0] != 0.0 or phases != sorted(set(phases)) or phases[-1] >= 1:
             raise ValueError(f"model {self.name!r}: profile phases must rise from 0, below 1")
+
+    @property
+    def other_quantities(self) -> frozenset[str]:
+        """The quantities it simulates that are not one number: texts and arrays."""
+        return TEXT_QUANTITIES | (ARRAY_QUANTITIES if self.spectrum is not None else frozenset())
+
+    def _check_factors(self, name: str, q: Quantity, known: set[str]) -> None:
+        unknown = {f for t in q.terms for f in t.factors} - known
+        if unknown:
+            raise ValueError(f"model {self.name!r}, {name!r}: unknown factors {sorted(unknown)}")
+
+    def text_length(self, quantity: str) -> int:
+        """The most characters a text quantity's values have."""
+        if quantity == "product_code":
+            return max(len(p) for p in self.products)
+        return len(self.material) + 1 + LOT_DIGITS
 
 
 def quantities(**q: Quantity) -> Mapping[str, Quantity]:

@@ -42,7 +42,7 @@ from asyncua.ua.uaerrors import UaStatusCodeError
 
 from smartfab.devices.opcua.certs import application_uri
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import OpcUaConnection, Plant, Signal, SignalRef
+from smartfab.model.plant import OpcUaConnection, Plant, Signal, SignalRef, ValueKind
 from smartfab.model.units import UnknownUnitError, lookup_unit
 from smartfab.platform.points import Quality
 
@@ -166,6 +166,7 @@ class VirtualOpcUaServer:
             if ref.signal.source.opcua is not None and ref.signal.source.opcua.connection in names
         )
         self.paths: tuple[str, ...] = tuple(ref.path for ref in self.signals)
+        self.kinds: tuple[ValueKind, ...] = tuple(ref.signal.kind for ref in self.signals)
         self.node_ids: tuple[ua.NodeId, ...] = tuple(
             ua.NodeId.from_string(_binding_node(ref)) for ref in self.signals
         )
@@ -183,6 +184,10 @@ class VirtualOpcUaServer:
         self.held: set[int] = set()  # slots of setpoints a client wrote: no longer simulated
         self._server: Server | None = None
         self._running = False
+
+    def slots(self, kind: ValueKind) -> npt.NDArray[np.intp]:
+        """The slots of the signals whose values are of ``kind``."""
+        return np.array([i for i, k in enumerate(self.kinds) if k == kind], dtype=np.intp)
 
     @property
     def endpoint(self) -> str:

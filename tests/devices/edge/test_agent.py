@@ -21,7 +21,7 @@ from smartfab.devices.edge.agent import (
 )
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.modbus.connector import ModbusConnector
-from smartfab.devices.mqtt.payload import Columns, JsonTopic
+from smartfab.devices.mqtt.payload import Columns, JsonTopic, SignalType
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
 from smartfab.platform.points import PointBatch, Quality, now_us
@@ -42,19 +42,28 @@ def factory_points(seconds: int = 20) -> PointBatch:
     return points
 
 
-def decoder(enterprise: str) -> dict[str, JsonTopic]:
-    """What the ingestion servers read: the bindings of ``server_plant``, with the edge's ids."""
-    served = Plant.model_validate(server_plant(PLANT, host=HOST, enterprise=enterprise))
-    ids = edge_signal_ids(PLANT)
+def topics_of(served: Plant, ids: dict[str, int]) -> dict[str, JsonTopic]:
+    """How the ingestion servers decode the topics of ``served`` (``server_plant``'s), with the
+    edge's ``ids``."""
     fields: dict[str, list[tuple[str, int]]] = {}
+    types: dict[int, SignalType] = {}
     for ref in served.iter_signals():
         b = ref.signal.source.mqtt
         assert b is not None
         fields.setdefault(b.topic, []).append((b.field, ids[ref.path]))
-    return {topic: JsonTopic(f) for topic, f in fields.items()}
+        if (signal_type := SignalType.of(ref.signal)) is not None:
+            types[ids[ref.path]] = signal_type
+    return {topic: JsonTopic(f, types) for topic, f in fields.items()}
+
+
+def decoder(enterprise: str) -> dict[str, JsonTopic]:
+    """What the ingestion servers read of the demo plant's edge."""
+    served = Plant.model_validate(server_plant(PLANT, host=HOST, enterprise=enterprise))
+    return topics_of(served, edge_signal_ids(PLANT))
 
 
 def decode(messages: list[tuple[str, bytes]], topics: dict[str, JsonTopic]) -> PointBatch:
+    """The numbers among ``messages`` (every value of the right type)."""
     out = Columns()
     for topic, payload in messages:
         bad, _ = topics[topic].decode(payload, 0, out)
@@ -79,6 +88,22 @@ def test_messages_decode_to_the_points_read() -> None:
     messages = UnsEncoder(PLANT, edge_signal_ids(PLANT), "acme").encode(points)
     assert len(messages) == 17  # one per equipment
     assert rows(decode(messages, decoder("acme"))) == rows(points)
+
+
+def test_texts_and_arrays_of_the_demo_plant_decode_as_they_were_read() -> None:
+    ids = edge_signal_ids(PLANT)
+    start = (now_us() // 1_000_000 - 600) * 1_000_000
+    done = VirtualFactory(PLANT, ids, seed=3, start_us=start).advance_all(start + 60 * 10**6)
+    assert len(done.texts) and len(done.arrays)  # product codes, lots; spectra
+    encoder, topics = UnsEncoder(PLANT, ids, "acme"), decoder("acme")
+    for batch in (done.texts, done.arrays):
+        out = Columns()
+        for topic, payload in encoder.encode(batch):
+            assert topics[topic].decode(payload, 0, out) == (0, "")
+        (got,) = out.batches()
+        order, want = np.lexsort((got.ts, got.signal_id)), np.lexsort((batch.ts, batch.signal_id))
+        a, b = got.take(order), batch.take(want)
+        assert all(np.array_equal(getattr(a, c), getattr(b, c)) for c in b.__slots__)
 
 
 async def test_batch_kept_until_a_subscriber_takes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -158,12 +183,7 @@ async def test_a_device_outage_reaches_the_broker_as_bad_points(tmp_path) -> Non
     ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
     enterprise = f"t{uuid.uuid4().hex[:10]}"
     served = Plant.model_validate(server_plant(plant, host=HOST, enterprise=enterprise))
-    fields: dict[str, list[tuple[str, int]]] = {}
-    for ref in served.iter_signals():
-        b = ref.signal.source.mqtt
-        assert b is not None
-        fields.setdefault(b.topic, []).append((b.field, ids[ref.path]))
-    topics = {topic: JsonTopic(f) for topic, f in fields.items()}
+    topics = topics_of(served, ids)
     buffer = DiskBuffer(tmp_path / "edge")
     options = EdgeOptions(host=HOST, port=port, enterprise=enterprise, client_id=enterprise)
     source = ModbusConnector.from_plant(plant, "plc", ids, timeout_s=0.5, backoff=FAST)

@@ -163,7 +163,8 @@ def test_sparkplug_array_types(datatype: int, raw: bytes, elements: list[float])
     [
         (DataType.INT32_ARRAY, b"\x01\x02\x03", "3 bytes are not a whole number of Int32Array"),
         (DataType.BOOLEAN_ARRAY, b"\x09\x00\x00\x00\xff", "fewer than the 9 booleans"),
-        (DataType.BOOLEAN_ARRAY, b"\x01", "fewer than the 1 booleans"),
+        (DataType.BOOLEAN_ARRAY, b"\x01\x00\x00\x00", "fewer than the 1 booleans"),
+        (DataType.BOOLEAN_ARRAY, b"\x01", "1 bytes, too few for a BooleanArray's 4-byte count"),
         (DataType.STRING_ARRAY, b"a\x00b\x00", "StringArray is not a numeric array type"),
     ],
 )

@@ -12,6 +12,7 @@ from asyncua import ua
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.opcua.connector import BoundNode, BrowsedVariable, OpcUaConnector
+from smartfab.devices.opcua.types import ValueType
 from smartfab.model.plant import OpcUaConnection, Plant
 from smartfab.platform.points import Quality, now_us
 from smartfab.virtual.opcua.server import VirtualOpcUaServer
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 TS = 1_700_000_000_000_000
 TEXT_NODE = f"ns=2;s={EQUIPMENT}.text"  # on the server, but a string: no plant binds it
 FAST = Backoff(initial_s=0.05, max_s=0.3, jitter=0.0)
+INT64, BOOL, DOUBLE = ("Int64", "Int64"), ("Boolean", "Boolean"), ("Double", "Double")
 
 
 def ua_plant(endpoint: str = "opc.tcp://127.0.0.1:4840/") -> Plant:
@@ -88,11 +90,14 @@ async def test_delivers_values_with_source_timestamps_and_quality(
 async def test_browse_finds_every_variable_with_path_and_type(server: VirtualOpcUaServer) -> None:
     found = await connector_for(server.endpoint).browse()
     assert sorted(found, key=lambda v: v.path) == [
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.count", f"{EQUIPMENT}/count", "Int64"),
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.running", f"{EQUIPMENT}/running", "Boolean"),
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.temp", f"{EQUIPMENT}/temp", "Double"),
-        BrowsedVariable(TEXT_NODE, f"{EQUIPMENT}/text", "String"),
+        BrowsedVariable(f"ns=2;s={EQUIPMENT}.count", f"{EQUIPMENT}/count", ValueType(*INT64)),
+        BrowsedVariable(f"ns=2;s={EQUIPMENT}.running", f"{EQUIPMENT}/running", ValueType(*BOOL)),
+        BrowsedVariable(f"ns=2;s={EQUIPMENT}.temp", f"{EQUIPMENT}/temp", ValueType(*DOUBLE)),
+        BrowsedVariable(TEXT_NODE, f"{EQUIPMENT}/text", ValueType("String", "String")),
     ]
+    assert [v.data_type for v in sorted(found, key=lambda v: v.path)] == [
+        "Int64", "Boolean", "Double", "String",
+    ]  # fmt: skip
 
 
 async def test_a_missing_node_is_reported_naming_its_signal(

@@ -15,6 +15,7 @@ from asyncua.client.client import Client
 
 from smartfab.devices.connector import Backoff
 from smartfab.devices.opcua.connector import BoundNode, OpcUaConnector
+from smartfab.devices.opcua.types import ValueType
 from smartfab.model.plant import OpcUaConnection, Plant
 from smartfab.platform.points import Quality, now_us
 from smartfab.virtual.opcua.server import VirtualOpcUaServer
@@ -192,3 +193,17 @@ async def test_the_served_nodes_have_the_types_opc_ua_servers_give_them(
         assert await spectrum.read_array_dimensions() == [4]
         product = client.get_node(f"ns=2;s={EQUIPMENT}.product")
         assert await product.read_data_type_as_variant_type() == ua.VariantType.String
+
+
+async def test_browse_shows_rank_dimensions_and_enumeration_names(
+    server: VirtualOpcUaServer,
+) -> None:
+    found = {v.path.rsplit("/", 1)[1]: v for v in await connector_for(server.endpoint).browse()}
+    spectrum = found["spectrum"].type
+    assert spectrum == ValueType("Double", "Double", 1, (4,))
+    assert found["spectrum"].data_type == "Double[4]"  # not plain Double
+    mode = found["mode"].type
+    assert isinstance(mode, ValueType) and mode.builtin == "Int32" and mode.enum == MODES
+    assert found["mode"].data_type == "modeEnum (Int32 enumeration 0 off, 1 automatic, 5 setup)"
+    assert found["product"].data_type == found["lot"].data_type == "String"
+    assert found["temp"].data_type == "Double"

@@ -13,12 +13,13 @@ from tests.devices.mqtt.broker import HOST, shared_broker_port
 Signals = list[tuple[str, str, dict[str, Any]]]  # name (and quantity), unit, other fields
 
 SIGNALS: Signals = [("state", "1", {"type": "int", "role": "state"}), ("spindle_temp", "degC", {})]
-# A signal of each kind that is not a plain number.
+# A signal of each kind that is not a plain number, as the virtual equipment simulates them.
 KINDS: Signals = [
-    ("recipe", "1", {"type": "string"}),
-    ("mode", "1", {"type": "enum", "values": {0: "off", 1: "run", 2: "setup"}}),
-    ("profile", "mm", {"type": "array", "length": 3}),
-]
+    ("product_code", "1", {"type": "string", "length": 16}),
+    ("mode", "1", {"type": "enum", "values": {0: "off", 1: "automatic", 2: "setup",
+                                              3: "maintenance"}}),
+    ("spectrum", "mm/s", {"type": "array", "length": 3}),
+]  # fmt: skip
 
 
 def mqtt_plant(site: str, mode: Mode, enterprise: str, signals: Signals = SIGNALS) -> Plant:

@@ -14,26 +14,53 @@ import pytest
 from smartfab.devices.connector import Backoff
 from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.mqtt.sparkplug import rebirth_request
-from smartfab.platform.points import ArrayBatch, PointBatch, Quality, TextBatch, now_us
+from smartfab.platform.points import (
+    AnyPoints,
+    ArrayBatch,
+    PointBatch,
+    Quality,
+    TextBatch,
+    now_us,
+)
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
 from tests.devices.mqtt.broker import HOST, shared_broker_port
-from tests.devices.sinks import running
-from tests.virtual.mqtt.plants import KINDS, mqtt_plant
+from tests.devices.sinks import Collected, running
+from tests.virtual.mqtt.plants import KINDS, SIGNALS, mqtt_plant
 
 pytestmark = pytest.mark.services
 
 
-def rows(points: PointBatch) -> list[tuple[int, int, float]]:
-    return sorted(
-        zip(points.signal_id.tolist(), points.ts.tolist(), points.value.tolist(), strict=True)
-    )
+def rows(*batches: AnyPoints) -> list[tuple[object, ...]]:
+    """The points of ``batches`` as (signal, ts, value), sorted: a text as it is, an array as a
+    tuple."""
+    out: list[tuple[object, ...]] = []
+    for b in batches:
+        if isinstance(b, PointBatch):
+            values: list[object] = b.value.tolist()
+        elif isinstance(b, TextBatch):
+            values = b.text.tolist()
+        else:
+            values = [tuple(b.row(i).tolist()) for i in range(len(b))]
+        out += zip(b.signal_id.tolist(), b.ts.tolist(), values, strict=True)
+    return sorted(out)
+
+
+def received(got: Collected, since: tuple[int, int, int] = (0, 0, 0)) -> list[AnyPoints]:
+    """What the connector emitted, numbers, texts and arrays, after the ``since`` first of each."""
+    batches = (got.points, got.texts, got.arrays)
+    return [b.take(np.arange(n, len(b))) for b, n in zip(batches, since, strict=True)]
+
+
+def counts(got: Collected) -> tuple[int, int, int]:
+    return len(got.points), len(got.texts), len(got.arrays)
 
 
 @pytest.mark.parametrize("mode", ["uns", "sparkplug"])
 async def test_factory_over_mqtt_reads_back(mode: Mode) -> None:
+    """Every kind of value the virtual equipment simulates (numbers, an enum, texts, arrays)."""
     site = f"t{uuid.uuid4().hex[:10]}"  # Sparkplug's group: a site of the test's own
-    plant = mqtt_plant(site, mode, enterprise=site)
+    plant = mqtt_plant(site, mode, enterprise=site, signals=SIGNALS + KINDS)
     ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
     start = now_us() - 10_000_000
     factory = VirtualFactory(plant, ids, seed=3, start_us=start)
@@ -44,31 +71,35 @@ async def test_factory_over_mqtt_reads_back(mode: Mode) -> None:
     try:
         async with running(connector) as got:
             await got.wait_for(lambda: connector.status.state == "connected")
-            first, _ = factory.advance(start + 5_000_000)
-            await publisher.publish(first)
+            first = factory.advance_all(start + 5_000_000)[:3]
+            assert all(len(b) for b in first)
+            for batch in first:
+                await publisher.publish(batch)
             if mode == "sparkplug":
                 # Data from a node the host saw no birth of: it asks for one, the node rebirths.
                 await got.wait_for(lambda: connector.status.extra["rebirth_requests"] >= 1)
-                await got.wait_for(lambda: len(got.points) >= len(ids))  # the births' values
+                await got.wait_for(lambda: sum(counts(got)) >= len(ids))  # the births' values
                 assert connector.rejected["sparkplug_no_birth"] >= 1
             else:
-                await got.wait_for(lambda: len(got.points) == len(first))
-            before = len(got.points)
-            second, _ = factory.advance(now_us())
-            await publisher.publish(second)
-            await got.wait_for(lambda: len(got.points) == before + len(second))
+                await got.wait_for(lambda: sum(counts(got)) == sum(map(len, first)))
+            before = counts(got)
+            second = factory.advance_all(now_us())[:3]
+            for batch in second:
+                await publisher.publish(batch)
+            await got.wait_for(lambda: sum(counts(got)) == sum(before) + sum(map(len, second)))
             if mode == "uns":
-                assert rows(got.points) == rows(PointBatch.concat([first, second]))
+                assert rows(*received(got)) == rows(*first, *second)
             else:
-                assert rows(got.points.take(np.arange(before, len(got.points)))) == rows(second)
-            n = len(got.points)
+                assert rows(*received(got, before)) == rows(*second)
+            n = counts(got)
             await publisher.stop()
-            if mode == "sparkplug":  # DDEATHs and NDEATH: every signal BAD
-                await got.wait_for(lambda: len(got.points) >= n + 2 * len(ids))
-                dead = got.points.take(np.arange(n, len(got.points)))
-                assert set(dead.quality.tolist()) == {Quality.BAD}
-                assert set(dead.signal_id.tolist()) == set(ids.values())
+            if mode == "sparkplug":  # DDEATHs and NDEATH: every signal BAD, of every kind
+                await got.wait_for(lambda: sum(counts(got)) >= sum(n) + 2 * len(ids))
+                dead = received(got, n)
+                assert {q for b in dead for q in b.quality.tolist()} == {Quality.BAD}
+                assert {s for b in dead for s in b.signal_id.tolist()} == set(ids.values())
         assert connector.rejected.get("unknown_topic", 0) == 0
+        assert "wrong_type" not in connector.rejected
     finally:
         await publisher.stop()
 
@@ -81,7 +112,7 @@ async def test_texts_enums_and_arrays_over_mqtt_read_back(mode: Mode) -> None:
     plant = mqtt_plant(site, mode, enterprise=site, signals=KINDS)
     ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
     recipe, mode_, profile = ([ids[f"{site}/a/l/c/cnc-{n}/{s}"] for n in (1, 2)]
-                              for s in ("recipe", "mode", "profile"))  # fmt: skip
+                              for s in ("product_code", "mode", "spectrum"))  # fmt: skip
     publisher = VirtualMqttPublisher(plant, ids, port=shared_broker_port(), mode=mode,
                                      enterprise=site)  # fmt: skip
     connector = MqttConnector.from_plant(plant, "broker", ids, backoff=Backoff(initial_s=0.05))

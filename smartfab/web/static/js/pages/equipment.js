@@ -29,9 +29,9 @@ const RECENT = 5; // profiles drawn over each other: the newest and the few befo
 function banded(s) { return s.kind === "text" || s.data_type === "enum"; }
 
 /** A value as the signal table shows it: an enum by its name, a text as it is, an array by its
- * size, a number in the page's language. */
-function shownValue(s, value, info) {
-  if (value === null || value === undefined) return "–";
+ * size, a number in the page's language; "–" for none (a bad text is "", a bad array empty). */
+function shownValue(s, value, quality, info) {
+  if (value === null || value === undefined || (s.kind !== "number" && quality === 2)) return "–";
   if (s.role === "state") return stateLabel(info.states[String(value)]);
   if (s.role === "fault") return value ? `${value} ${info.faults[String(value)] || ""}` : "0";
   if (s.data_type === "enum") return s.values[String(value)] ?? String(value);
@@ -223,7 +223,7 @@ export async function render(root, route, plant, refresh) {
       const cell = valueCells.get(path);
       if (!cell) continue;
       const s = byPath.get(path);
-      const shown = shownValue(s, value, info);
+      const shown = shownValue(s, value, quality, info);
       if (cell.textContent !== shown) {
         cell.textContent = shown;
         cell.title = s.data_type === "enum" && value !== null ? `${t("equipment.code")} ${value}` : s.kind === "text" ? value : "";
