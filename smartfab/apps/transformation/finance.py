@@ -90,7 +90,8 @@ def irr(flows: Sequence[float]) -> float | None:
     (a project that never pays back, or one with no outlay)."""
     low, high = -0.99, 10.0
     a, b = npv(low, flows), npv(high, flows)
-    if not (math.isfinite(a) and math.isfinite(b)) or a * b > 0:
+    # Signs compared, not multiplied: the product of two tiny values underflows to zero.
+    if not (math.isfinite(a) and math.isfinite(b)) or a == 0 or b == 0 or (a > 0) == (b > 0):
         return None
     return float(brentq(lambda r: npv(r, flows), low, high, xtol=1e-12))
 

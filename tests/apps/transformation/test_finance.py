@@ -62,6 +62,7 @@ def test_payback_without_and_with_outlays_after_year_0() -> None:
     assert payback([-100.0, -100, 150, 150]) == pytest.approx(2 + 50 / 150)
     assert payback([-100.0, 10, 10]) is None
     assert irr([100.0, 10]) is None  # no outlay, no rate
+    assert irr([-5e-324, 0, 0]) is None  # NPVs whose product underflows to zero
 
 
 def test_suzhou_pays_a_fifth_of_a_5_million_yuan_smart_device() -> None:
