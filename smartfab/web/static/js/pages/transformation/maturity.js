@@ -21,7 +21,9 @@ const state = { days: 7, selected: {} };
 
 function levelName(q, v) {
   const name = Number.isInteger(v) && q.levels[String(v)] ? local(q.levels[String(v)]) : "";
-  return name ? `${levelText(v)} · ${name}` : levelText(v);
+  // A name that holds its number already ("Band 2") stands alone.
+  if (!name) return levelText(v);
+  return name.includes(levelText(v)) ? name : `${levelText(v)} · ${name}`;
 }
 
 function levelSelect(q, value, disabled) {
