@@ -391,6 +391,32 @@ PAGES = {
 }
 
 
+# In every document of a context: counts the page's fetch requests until their answers have
+# arrived whole (a copy of each is read to the end) and tells whether none has been open for the
+# last ``ms``. The live feed is an EventSource, which this does not count.
+QUIET = """(() => {
+  const fetch = window.fetch.bind(window);
+  let open = 0, last = performance.now();
+  const done = () => { open--; last = performance.now(); };
+  window.fetch = (...args) => {
+    open++;
+    return fetch(...args).then(
+      (r) => { r.clone().arrayBuffer().then(done, done); return r; },
+      (e) => { done(); throw e; },
+    );
+  };
+  window.__quiet = (ms) => open === 0 && performance.now() - last >= ms;
+})();"""
+
+
+def _settled(page: Any) -> None:
+    """Wait until the page has what it asked for: no request open for 300 ms (charts and tables
+    fill in after the page is ready) and the live feed's first values shown. Needs QUIET."""
+    page.wait_for_function(
+        "window.__quiet(300) && document.querySelector('#live-status').dataset.state === 'live'"
+    )
+
+
 def _in_language(page: Any, server: str, lang: str, path: str) -> None:
     page.evaluate(f"localStorage.setItem('smartfab.lang', '{lang}')")
     page.goto(server + path)
@@ -452,12 +478,13 @@ def test_phone_width_has_a_menu_and_no_sideways_scrolling(
     """At 390 px every page fits the width (tables scroll inside their panel), the top bar stays
     one row, and its menu button reaches every page, logout and the language."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    context.add_init_script(QUIET)
     pg = context.new_page()
     try:
         log_in(pg, server)
         for name, path in PAGES.items():
             _in_language(pg, server, lang, path)
-            pg.wait_for_timeout(1500)  # charts and tables fill in after the page is ready
+            _settled(pg)
             overflow = pg.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
