@@ -163,8 +163,11 @@ def _swap_partner(
     if best == v:
         return -1
     j = occ_now[best]
+    # Agents heading for one cell (a drop that is the next task's pickup) need no swap: the
+    # first there is done and goes on.
     if (
         j >= 0
+        and goal[j] != goal[i]
         and nxt[j] < 0
         and _swap_required(neighbours, dist, slot, blocked, goal, occ_now, i, j, v, best)
         and _swap_possible(neighbours, blocked, goal, occ_now, best, v)
@@ -175,7 +178,7 @@ def _swap_partner(
         if u < 0:
             continue
         a = occ_now[u]
-        if a < 0 or best == u:
+        if a < 0 or best == u or goal[a] == goal[i]:
             continue
         if _swap_required(
             neighbours, dist, slot, blocked, goal, occ_now, a, i, v, best
