@@ -147,10 +147,10 @@ def key_order(batch: AnyPoints) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.in
     order, and the rows that a later row of the same (signal, ts) replaces. Found on the keys
     alone (their row numbers riding along as values), so one order serves every kind of batch."""
     n = len(batch)
+    if n == 0 or has_unique_keys(batch):
+        return None
     keys = PointBatch(batch.ts, batch.signal_id, np.arange(n, dtype=np.float64),
                       np.zeros(n, np.uint8))  # fmt: skip
-    if n == 0 or has_unique_keys(keys):
-        return None
     keys = sort_by_signal_ts(keys)
     dup = superseded(keys)
     at = keys.value.astype(np.intp)
