@@ -141,6 +141,7 @@ class FleetPlanner:
         self._dist = _Distances(grid)
         self._pending = _Pending()
         self._assign_needed = False
+        self._recheck = False
         v = grid.vertices
         self._occ_now = np.full(v, -1, np.int32)
         self._occ_next = np.full(v, -1, np.int32)
@@ -224,7 +225,7 @@ class FleetPlanner:
 
     def send(self, agent_id: str, cell: Cell | None) -> None:
         """Send an idle agent to ``cell`` outside any task (to a charger, to park); None lets it
-        be assigned tasks again."""
+        be assigned tasks again. While the cell cannot be reached, the agent waits."""
         agent = self._agent(agent_id)
         if cell is None:
             agent.sent, agent.goal = False, agent.vertex
@@ -262,6 +263,7 @@ class FleetPlanner:
         self._dist.walls = walls
         self._dist.invalidate()
         self._unchecked = set(self._queue)
+        self._recheck = True
         self._assign_needed = True
 
     def _state(self, agent: _Agent) -> AgentState:
@@ -339,12 +341,9 @@ class FleetPlanner:
                 continue
             self._queue.pop(task.id, None)
             agent.task, agent.goal = task, self._grid.vertex(task.pickup)
-        for task in offered:
-            if (
-                task.id in self._tasks
-                and task.id not in self._queue
-                and not any(a.task is task for a in movable)
-            ):  # dealt before, not now: back to the queue, in front
+        dealt = {a.task.id for a in movable if a.task is not None}
+        for task in mine:
+            if task.id not in dealt:  # dealt before, not now: back to the queue, in front
                 self._queue[task.id] = task
                 self._queue.move_to_end(task.id, last=False)
 
@@ -402,12 +401,14 @@ class FleetPlanner:
         if self._assign_needed and self._queue:
             self._assign()
         keep = self._keep()
-        for agent in agents:
-            if agent.task and not self._reachable(agent, agent.goal) and not agent.broken:
-                self._tasks.discard(agent.task.id)
-                self._pending.unreachable.append(agent.task.id)
-                agent.task, agent.loaded, agent.goal = None, False, agent.vertex
-                self._assign_needed = True
+        if self._recheck:  # the floor changed: are the tasks under way still feasible?
+            self._recheck = False
+            for agent in agents:
+                if agent.task and not agent.broken and not self._reachable(agent, agent.goal):
+                    self._tasks.discard(agent.task.id)
+                    self._pending.unreachable.append(agent.task.id)
+                    agent.task, agent.loaded, agent.goal = None, False, agent.vertex
+                    self._assign_needed = True
         if agents:
             self._move(agents, keep)
         self._time += 1
@@ -428,6 +429,9 @@ class FleetPlanner:
         pos = np.array([a.vertex for a in agents], np.int32)
         goal = np.array([a.goal for a in agents], np.int32)
         slot = np.array([self._dist.row(int(g), keep) for g in goal], np.int32)
+        for i in np.flatnonzero(self._dist.tables[slot, pos] == self._dist.far):
+            # A goal cut off (a sent agent's): wait in place rather than wander.
+            slot[i] = self._dist.row(int(pos[i]), keep)
         tables = self._dist.tables
         at_goal = tables[slot, pos] == 0
         for agent, done in zip(agents, at_goal, strict=True):
