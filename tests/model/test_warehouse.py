@@ -150,7 +150,7 @@ def test_a_graph_floor(tmp_path: Path) -> None:
 def test_the_demo_warehouse() -> None:
     plant = load_plant(DEMO_PLANT)
     zone = plant.zone("central")
-    assert zone.fleet is not None and len(zone.fleet.agvs) == 6
+    assert zone.fleet is not None and len(zone.fleet.agvs) == 8
     assert len(zone.asrs) == 2 and zone.sorters[0].chutes
     line = plant.site.areas[2].lines[0]
     assert {m.sku for m in line.materials} <= {k.code for k in plant.site.skus}
