@@ -91,6 +91,7 @@ def _register() -> None:
         serve,
         simulate,
         twin,
+        warehouse,
     )
 
     app.command("demo")(demo.demo)
@@ -104,6 +105,7 @@ def _register() -> None:
     app.add_typer(bench.app, name="bench")
     app.add_typer(maintenance.app, name="maintenance")
     app.add_typer(twin.app, name="twin")
+    app.add_typer(warehouse.app, name="warehouse")
     app.add_typer(security.users, name="users")
     app.add_typer(security.tokens, name="tokens")
     app.add_typer(security.audit, name="audit")
