@@ -30,8 +30,8 @@ from functools import partial
 
 import numpy as np
 
-from smartfab.apps.warehouse.fleet import FleetManager, grid_of, planner_for
-from smartfab.apps.warehouse.mapf import Task
+from smartfab.apps.warehouse.fleet import FleetManager, grid_of
+from smartfab.apps.warehouse.mapf import FleetPlanner, Task
 from smartfab.apps.warehouse.tracking import Movement, MovementKind
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
@@ -181,7 +181,7 @@ class VirtualWarehouse:
         self.by_sku: dict[str, set[Loc]] = defaultdict(set)
         self.reserved: set[Loc] = set()
         # the fleet
-        self.planner = planner_for(grid_of(self.zone), seed)
+        self.planner = FleetPlanner(grid_of(self.zone), seed=seed)
         self.manager = FleetManager(self.zone, self.fleet_model, self.planner)
         self.agvs: dict[str, _Agv] = {}
         for a in self.fleet_model.agvs:

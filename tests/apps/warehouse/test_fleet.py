@@ -3,8 +3,8 @@ plans go out as VDA 5050 orders that pass the standard's schema."""
 
 from __future__ import annotations
 
-from smartfab.apps.warehouse.fleet import FleetManager, StandInPlanner, grid_of, planner_for
-from smartfab.apps.warehouse.mapf import Grid, Task
+from smartfab.apps.warehouse.fleet import FleetManager, grid_of
+from smartfab.apps.warehouse.mapf import FleetPlanner, Grid, Task
 from smartfab.config import DEMO_PLANT
 from smartfab.devices.vda5050 import messages as vda
 from smartfab.model.loader import load_plant
@@ -16,7 +16,7 @@ ZONE = PLANT.zone("central")
 def test_agents_cross_without_collisions() -> None:
     # two loaded AGVs cross an aisle of two lanes, an idle one stands in the way
     grid = Grid.from_rows(["..........", "..........", "@@@@@@@@@@"])
-    planner = StandInPlanner(grid, seed=1)
+    planner = FleetPlanner(grid, seed=1)
     for i, x in enumerate((0, 6, 9)):
         planner.add_agent(f"a{i}", (x, 0))
     planner.submit(Task("t0", (0, 0), (9, 0)))
@@ -39,7 +39,7 @@ def test_agents_cross_without_collisions() -> None:
 
 
 def test_an_unreachable_task_is_reported_not_looped_on() -> None:
-    planner = StandInPlanner(Grid.from_rows(["..@.."]), seed=1)
+    planner = FleetPlanner(Grid.from_rows(["..@.."]), seed=1)
     planner.add_agent("a", (0, 0))
     planner.submit(Task("far", (1, 0), (4, 0)))
     assert planner.step().unreachable == ("far",)
@@ -48,7 +48,7 @@ def test_an_unreachable_task_is_reported_not_looped_on() -> None:
 
 def test_plans_go_out_as_valid_vda5050_orders_and_state_errors_break_an_agv() -> None:
     assert ZONE.fleet is not None
-    planner = planner_for(grid_of(ZONE))
+    planner = FleetPlanner(grid_of(ZONE))
     for agv in ZONE.fleet.agvs:
         planner.add_agent(agv.name, agv.at)
     manager = FleetManager(ZONE, ZONE.fleet, planner)
