@@ -294,6 +294,11 @@ class VirtualWarehouse:
         # what an inbound truck fills up to: a base by demand class, and for the lines'
         # materials what the lines use between two trucks
         self.target = {c: TARGET_TOTES[k.demand_class] for c, k in self.skus.items()}
+        classes = [k.demand_class for k in self.skus.values()]
+        for code, sku in self.skus.items():  # and what the customers order between two trucks
+            lines = self.orders_per_day * 2.5 * _share(sku.demand_class, classes)
+            units = lines * (1 if sku.per_tote == 1 else (min(sku.per_tote, 20) + 1) / 2)
+            self.target[code] += math.ceil(units / len(INBOUND_AT_S) / sku.per_tote)
         for i, parts in per_minute.items():
             m = self.lines[i].material
             per_day = float(parts.mean()) * 1440 * m.per_part if parts.size else 0.0
@@ -771,6 +776,13 @@ class VirtualWarehouse:
             "recirculations": float(self.recirculations),
             "unreachable_tasks": float(len(self.unreachable)),
         }
+
+
+def _share(demand_class: str, classes: list[str]) -> float:
+    """The share of order lines that one SKU of ``demand_class`` gets (orders draw SKUs by
+    their class's weight)."""
+    total = sum(DEMAND_WEIGHT[c] for c in classes)
+    return DEMAND_WEIGHT[demand_class] / total
 
 
 def _loc_name(loc: Loc) -> str:
