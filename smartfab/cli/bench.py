@@ -344,6 +344,10 @@ def warehouse(
     lifelong_steps: Annotated[
         int, typer.Option(min=0, help="Steps of each lifelong run (0: skip).")
     ] = 1000,
+    refine: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds to improve each MAPF solution's cost, within the limit."),
+    ] = 5,
 ) -> None:
     """Warehouse planning: MAPF on the MovingAI warehouse maps (random instances of 100 to 1,000
     agents with fixed seeds, and every scenario file whole), lifelong task throughput with 100,
@@ -365,7 +369,9 @@ def warehouse(
                 detail = f"{row['map']}, {row['agents']} agents: unsolved"
             bar.update(task, advance=1, detail=detail)
 
-        figures = bench_mapf(maps, scen, time_limit, counts, range(1, seeds + 1), solved)
+        figures = bench_mapf(
+            maps, scen, time_limit, counts, range(1, seeds + 1), solved, refine=refine
+        )
         if lifelong_steps:
             bar.update(task, description="lifelong")
             figures |= bench_lifelong(maps, steps=lifelong_steps, progress=solved)

@@ -27,15 +27,17 @@ from smartfab.apps.warehouse.mapf.core import (
     unreached,
 )
 from smartfab.apps.warehouse.mapf.grid import Grid, MapfError
+from smartfab.apps.warehouse.mapf.lns import arrivals, refine
 
 
 @dataclass(frozen=True)
 class Solution:
     """``paths`` (T+1, N) holds every agent's vertex at each time (``grid.cells_of`` gives
     cells); ``costs`` each agent's arrival time (the last time it is not at its goal, plus one);
-    ``lower_bound`` the sum of shortest-path lengths. Unsolved: ``paths`` is None, and
-    ``exhausted`` tells that the search ran out of configurations (no solution exists) rather
-    than out of time."""
+    ``lower_bound`` the sum of shortest-path lengths. ``seconds`` is the time to the first
+    solution (distance tables included), ``first_sum_of_costs`` its cost, ``refine_seconds`` the
+    time spent improving it after. Unsolved: ``paths`` is None, and ``exhausted`` tells that the
+    search ran out of configurations (no solution exists) rather than out of time."""
 
     solved: bool
     exhausted: bool
@@ -45,6 +47,8 @@ class Solution:
     seconds: float
     distance_seconds: float
     nodes: int
+    first_sum_of_costs: int = 0
+    refine_seconds: float = 0.0
 
     @property
     def sum_of_costs(self) -> int:
@@ -58,14 +62,6 @@ class Solution:
     def cost_ratio(self) -> float:
         """Sum of costs over its lower bound (1.0 is optimal; also 1.0 when nobody moves)."""
         return self.sum_of_costs / self.lower_bound if self.lower_bound else 1.0
-
-
-def arrival_times(paths: Int32s, goals: Int32s) -> Int32s:
-    """For each agent of ``paths`` (T+1, N), the first time from which it stays at its goal."""
-    away = paths != goals[None, :]
-    # Index of the last row where the agent is away, plus one; 0 if it never is.
-    last = away.shape[0] - np.argmax(away[::-1], axis=0)
-    return np.where(away.any(axis=0), last, 0).astype(np.int32)
 
 
 def distance_tables(
@@ -124,12 +120,15 @@ def solve(
     goals: Int32s,
     *,
     time_limit: float = 60.0,
+    refine_seconds: float = 0.0,
     seed: int = 0,
     label: Callable[[int], str] | None = None,
 ) -> Solution:
     """Paths for agents from ``starts`` to ``goals`` (vertices), without vertex or swap
-    conflicts. ``MapfError`` for duplicate starts or goals, or a goal that a start cannot reach
-    (``label(i)`` names agent i in the message: a scenario line)."""
+    conflicts, found within ``time_limit`` seconds, then improved for up to ``refine_seconds``
+    more (large neighbourhood search) while the time limit lasts. ``MapfError`` for duplicate
+    starts or goals, or a goal that a start cannot reach (``label(i)`` names agent i in the
+    message: a scenario line)."""
     began = time.perf_counter()
     deadline = began + time_limit
     starts = np.ascontiguousarray(starts, np.int32)
@@ -215,16 +214,14 @@ def solve(
         configs.append(at.config)
         at = at.parent
     paths = np.stack(configs[::-1])
+    first = int(arrivals(paths, goals).sum())
+    refining = min(refine_seconds, deadline - time.perf_counter())
+    if refining > 0:
+        paths = refine(paths, goals, dist, grid.neighbours, refining, seed)
     return Solution(
-        True,
-        False,
-        paths,
-        arrival_times(paths, goals),
-        lower_bound,
-        seconds,
-        distance_seconds,
-        nodes,
-    )
+        True, False, paths, arrivals(paths, goals), lower_bound, seconds, distance_seconds, nodes,
+        first, time.perf_counter() - began - seconds,
+    )  # fmt: skip
 
 
 def random_agents(grid: Grid, n: int, seed: int) -> tuple[Int32s, Int32s]:

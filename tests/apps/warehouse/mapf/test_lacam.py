@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from smartfab.apps.warehouse.mapf import Grid, MapfError, load_map, load_scenario
-from smartfab.apps.warehouse.mapf.lacam import random_agents, solve
+from smartfab.apps.warehouse.mapf.lacam import distance_tables, random_agents, solve
+from smartfab.apps.warehouse.mapf.lns import refine
 from tests.apps.scheduling.data import shared
 from tests.apps.warehouse.mapf.checker import as_cells, check_solution, free_cells
 
@@ -120,3 +121,28 @@ def test_the_first_agents_of_a_published_scenario() -> None:
     assert check_solution(rows, starts, goals, as_cells(rows, solution.paths)) == (
         solution.sum_of_costs
     )
+
+
+def test_refinement_keeps_plans_valid_and_lowers_their_cost() -> None:
+    rows = ["." * 14 for _ in range(10)]
+    for y in (2, 3, 6, 7):
+        rows[y] = ".@@@@.@@@@.@@."
+    grid = Grid.from_rows(rows)
+    cells = free_cells(rows)
+    starts, goals = random_agents(grid, 45, seed=3)
+    first = solve(grid, starts, goals, time_limit=30, seed=3)
+    assert first.paths is not None
+    paths = refine(first.paths, goals, distance_tables(grid, goals), grid.neighbours, 60,
+                   seed=1, rounds=300)  # fmt: skip
+    cost = check_solution(rows, [cells[v] for v in starts], [cells[v] for v in goals],
+                          as_cells(rows, paths))  # fmt: skip
+    assert first.lower_bound <= cost < first.sum_of_costs
+    assert paths.shape == first.paths.shape  # the makespan never grows
+
+
+def test_solve_refines_within_its_time_limit() -> None:
+    grid = Grid.from_rows(POCKET)
+    solution = solve(grid, np.array([0, 6], np.int32), np.array([6, 0], np.int32),
+                     time_limit=30, refine_seconds=0.5)  # fmt: skip
+    assert solution.solved and solution.sum_of_costs <= solution.first_sum_of_costs
+    assert solution.refine_seconds > 0
