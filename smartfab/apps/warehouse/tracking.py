@@ -17,7 +17,7 @@ import jsonschema_rs
 import numpy as np
 
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import EventBatch
+from smartfab.platform.points import EventBatch, EventKind
 
 MovementKind = Literal[
     "receive", "store", "retrieve", "pick", "sort", "ship", "replenish", "consume"
@@ -45,9 +45,6 @@ class Movement:
 # licence terms are in schemas/EPCIS-LICENSE.
 SCHEMA = Path(__file__).parent / "schemas" / "EPCIS-JSON-Schema.json"
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-# The events' kind in the store (``EventBatch.kind``): code = EPCIS event type, equipment = the
-# zone, value = the quantity, detail = the event as JSON-LD.
-EPCIS_KIND = "epcis"
 URN = "urn:smartfab"
 
 # Each movement as an EPCIS event: its type, action and CBV business step and disposition.
@@ -146,7 +143,7 @@ def epcis_events(movements: Iterable[Movement], zone: str, start_us: int) -> Eve
     if not rows:
         return EventBatch.empty()
     ts, code, value, detail = zip(*rows, strict=True)
-    return EventBatch.of(np.array(ts, np.int64), zone, EPCIS_KIND, np.array(code, object),
+    return EventBatch.of(np.array(ts, np.int64), zone, EventKind.EPCIS, np.array(code, object),
                          np.array(value), np.array(detail, object))  # fmt: skip
 
 

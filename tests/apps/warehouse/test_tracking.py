@@ -11,6 +11,7 @@ from smartfab.apps.warehouse import tracking as tr
 from smartfab.apps.warehouse.tracking import Movement
 from smartfab.config import DEMO_PLANT
 from smartfab.model.loader import load_plant
+from smartfab.platform.points import EventKind
 from smartfab.virtual.warehouse import VirtualWarehouse
 
 START = 1_767_225_600_000_000
@@ -37,7 +38,7 @@ def test_every_kind_of_movement_is_a_valid_epcis_event(warehouse: VirtualWarehou
 def test_the_movements_are_stored_as_events(warehouse: VirtualWarehouse) -> None:
     batch = tr.epcis_events(warehouse.movements, "central", START)
     assert len(batch) == len(warehouse.movements)
-    assert set(batch.kind) == {tr.EPCIS_KIND}
+    assert set(batch.kind) == {EventKind.EPCIS}
     detail = json.loads(batch.detail[0])
     assert detail["type"] == batch.code[0] and detail["eventID"].startswith("ni:///sha-256;")
 
