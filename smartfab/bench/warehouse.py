@@ -354,3 +354,27 @@ def bench_storage(seed: int = 1, orders: int = 2000) -> dict[str, Any]:
             f"crane.{name}.mean_lead_s": round(crane.mean_lead_s, 1),
         }
     return figures
+
+
+VIRTUAL_KEYS = (
+    "otif",
+    "lead_time_h",
+    "travel_m_per_line",
+    "throughput_lines_per_h",
+    "crane_utilisation",
+    "agv_utilisation",
+    "line_stockouts",
+    "dock_to_stock_min",
+)
+
+
+def bench_virtual(days: float = 30, seed: int = 1) -> dict[str, Any]:
+    """The demo plant's virtual warehouse for ``days``, optimised (``virtual.*``) and with the
+    plain baseline (``virtual.baseline_*``), on the same seed."""
+    from smartfab.virtual.warehouse.sim import run_virtual_warehouse
+
+    figures: dict[str, Any] = {}
+    for optimised, prefix in ((True, "virtual."), (False, "virtual.baseline_")):
+        metrics = run_virtual_warehouse(days, seed, optimised)
+        figures |= {f"{prefix}{key}": round(metrics[key], 4) for key in VIRTUAL_KEYS}
+    return figures

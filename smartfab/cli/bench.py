@@ -348,12 +348,15 @@ def warehouse(
         float,
         typer.Option(min=0, help="Seconds to improve each MAPF solution's cost, within the limit."),
     ] = 5,
+    virtual_days: Annotated[
+        float, typer.Option(min=0, help="Simulated days of the virtual warehouse (0: skip).")
+    ] = 30,
 ) -> None:
     """Warehouse planning: MAPF on the MovingAI warehouse maps (random instances of 100 to 1,000
     agents with fixed seeds, and every scenario file whole), lifelong task throughput with 100,
-    300 and 500 AGVs, and slotting, batching, routing and crane sequencing against their plain
-    baselines."""
-    from smartfab.bench.warehouse import bench_lifelong, bench_mapf, bench_storage
+    300 and 500 AGVs, slotting, batching, routing and crane sequencing against their plain
+    baselines, and the virtual warehouse optimised against its baseline."""
+    from smartfab.bench.warehouse import bench_lifelong, bench_mapf, bench_storage, bench_virtual
 
     counts = [int(n) for n in agents.split(",") if n.strip()]
     with progress_bar() as bar:
@@ -377,5 +380,8 @@ def warehouse(
             figures |= bench_lifelong(maps, steps=lifelong_steps, progress=solved)
     with console.status("slotting, batching, routing, crane sequencing ..."):
         figures |= bench_storage()
+    if virtual_days:
+        with console.status(f"virtual warehouse: {virtual_days:g} days, optimised and baseline"):
+            figures |= bench_virtual(virtual_days)
     figures["mapf.runs"] = figures.pop("mapf.runs")  # the long list last
     _report("smartfab bench warehouse", figures)

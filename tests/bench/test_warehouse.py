@@ -12,6 +12,7 @@ from smartfab.bench.warehouse import (
     bench_lifelong,
     bench_mapf,
     bench_storage,
+    bench_virtual,
     check_paths,
 )
 from smartfab.errors import SmartfabError
@@ -107,3 +108,11 @@ def test_storage_optimisations_beat_their_baselines() -> None:
     )
     assert f["picking.optimised.metres_per_line"] < f["picking.baseline.metres_per_line"]
     assert f["crane.optimised.moves_per_hour"] > f["crane.baseline.moves_per_hour"]
+
+
+def test_virtual_warehouse_figures() -> None:
+    f = bench_virtual(days=0.5, seed=3)
+    json.dumps(f)
+    for key in ("otif", "travel_m_per_line", "crane_utilisation", "line_stockouts"):
+        assert f"virtual.{key}" in f and f"virtual.baseline_{key}" in f
+    assert 0 <= f["virtual.otif"] <= 1 and 0 <= f["virtual.baseline_otif"] <= 1
