@@ -39,6 +39,7 @@ from smartfab.web.routes import (
     setpoints,
     twin,
     users,
+    warehouse,
 )
 from smartfab.web.routes import security as security_log
 from smartfab.web.routes.connectors import ConnectorControl
@@ -120,6 +121,7 @@ def create_app(
     api.include_router(users.router())
     api.include_router(security_log.router())
     api.include_router(governance.router(data))
+    api.include_router(warehouse.router(data))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.

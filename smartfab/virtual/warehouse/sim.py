@@ -288,6 +288,13 @@ class VirtualWarehouse:
 
     def run(self, days: float) -> dict[str, float]:
         """Simulate ``days`` from the start and return the metrics (``metrics``)."""
+        self.begin(days)
+        self.advance(days * DAY_S)
+        return self.metrics()
+
+    def begin(self, days: float) -> None:
+        """Set up ``days`` of trucks, orders and the lines' consumption; ``advance`` then runs
+        them, at once or a piece at a time (a live view)."""
         end = days * DAY_S
         self.end = end
         per_minute = self._consumption(days)
@@ -311,12 +318,16 @@ class VirtualWarehouse:
                 if day * DAY_S + t < end:
                     self.at(day * DAY_S + t, self._inbound_truck)
         self.at(float(self.demand_rng.exponential(DAY_S / self.orders_per_day)), self._new_order)
-        while self._events and self._events[0][0] <= end:
+
+    def advance(self, until_s: float) -> None:
+        """Run every event up to ``until_s`` seconds from the start (at most the end ``begin``
+        set)."""
+        until = min(until_s, self.end)
+        while self._events and self._events[0][0] <= until:
             t, _, action = heapq.heappop(self._events)
             self.now = t
             action()
-        self.now = end
-        return self.metrics()
+        self.now = max(self.now, until)
 
     # --- storage ----------------------------------------------------------------------------
 
