@@ -384,6 +384,7 @@ PAGES = {
     "maintenance": "/#/maintenance",
     "scheduling": "/#/scheduling",
     "twin": "/#/twin",
+    "warehouse": "/#/warehouse",
 }
 
 
