@@ -5,9 +5,10 @@
 
 import { get } from "../api.js";
 import { dateTime, h, num, pct } from "../dom.js";
-import { t } from "../i18n.js";
+import { locale, t } from "../i18n.js";
 
 const POLL_MS = 1000;
+const MAX_ROWS = 15; // orders listed: the open ones first, then the latest shipped
 const SVG = "http://www.w3.org/2000/svg";
 const CELL = 16; // px a floor cell, before the drawing scales to its box
 const AGV_COLOR = { idle: "#5a636c", moving: "#2f6690", loaded: "#1f7a4d", charging: "#d9a520", broken: "#c62f2f" };
@@ -110,11 +111,17 @@ function equipmentPanel(st) {
   return [h("div", { class: "table-scroll" }, crane), sorter];
 }
 
+/** A time of the simulated day, as the head's clock shows it (its date is there): "14:35". */
+function clockTime(iso) {
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", hour12: false })
+    .format(new Date(iso));
+}
+
 function ordersTable(st) {
-  const rows = st.orders.map((o) => h("tr", { class: o.late && o.status !== "shipped" ? "wh-late" : "" },
+  const rows = st.orders.slice(0, MAX_ROWS).map((o) => h("tr", { class: o.late && o.status !== "shipped" ? "wh-late" : "" },
     h("td", { translate: "no" }, o.id), h("td", {}, t(`wh.status_${o.status}`)),
     h("td", { class: "num" }, `${o.lines_done}/${o.lines}`),
-    h("td", { class: "num" }, dateTime(Date.parse(o.due))), h("td", { class: "num" }, dateTime(Date.parse(o.eta))),
+    h("td", { class: "num" }, clockTime(o.due)), h("td", { class: "num" }, clockTime(o.eta)),
     h("td", {}, o.late ? t("wh.late") : t("wh.on_time"))));
   return h("div", { class: "table-scroll" }, h("table", { class: "data wh-orders" },
     h("thead", {}, h("tr", {}, h("th", {}, t("wh.order")), h("th", {}, t("common.state")),
