@@ -205,6 +205,12 @@ def _pibt(
     """Plan agent ``i``'s next vertex, pushing the agent in its way (priority inheritance); False
     when ``i`` must stay where it is."""
     v = pos[i]
+    if v == goal[i] and occ_next[v] < 0 and not blocked[v]:
+        # Staying is the best there is (what the full choice below would find, without reading
+        # the distance table: most agents are at their goals most of the time).
+        occ_next[v] = i
+        nxt[i] = v
+        return True
     row = slot[i]
     k = 0
     for d in range(4):
