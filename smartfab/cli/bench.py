@@ -327,6 +327,20 @@ def monitoring(
     _report("smartfab bench monitoring", figures)
 
 
+def _counts(text: str, option: str) -> list[int]:
+    """Positive whole numbers separated by commas."""
+    try:
+        counts = [int(n) for n in text.split(",") if n.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(
+            f"expected positive whole numbers separated by commas, got {text!r}",
+            param_hint=option,
+        )
+    return counts
+
+
 @app.command()
 def warehouse(
     maps: Annotated[
@@ -344,6 +358,9 @@ def warehouse(
     lifelong_steps: Annotated[
         int, typer.Option(min=0, help="Steps of each lifelong run (0: skip).")
     ] = 1000,
+    lifelong_agents: Annotated[
+        str, typer.Option(help="Comma-separated fleet sizes of the lifelong runs.")
+    ] = "100,300,500",
     refine: Annotated[
         float,
         typer.Option(min=0, help="Seconds to improve each MAPF solution's cost, within the limit."),
@@ -358,7 +375,8 @@ def warehouse(
     baselines, and the virtual warehouse optimised against its baseline."""
     from smartfab.bench.warehouse import bench_lifelong, bench_mapf, bench_storage, bench_virtual
 
-    counts = [int(n) for n in agents.split(",") if n.strip()]
+    counts = _counts(agents, "--agents")
+    fleets = _counts(lifelong_agents, "--lifelong-agents")
     with progress_bar() as bar:
         task = bar.add_task("MAPF", total=None, detail="")
 
@@ -377,7 +395,7 @@ def warehouse(
         )
         if lifelong_steps:
             bar.update(task, description="lifelong")
-            figures |= bench_lifelong(maps, steps=lifelong_steps, progress=solved)
+            figures |= bench_lifelong(maps, fleets, steps=lifelong_steps, progress=solved)
     with console.status("slotting, batching, routing, crane sequencing ..."):
         figures |= bench_storage()
     if virtual_days:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from smartfab.apps.warehouse.mapf import Grid, load_map
 from smartfab.bench.warehouse import (
@@ -15,6 +16,7 @@ from smartfab.bench.warehouse import (
     bench_virtual,
     check_paths,
 )
+from smartfab.cli.bench import app
 from smartfab.errors import SmartfabError
 
 # A small floor under a benchmark map's name, so that the random instances run on it.
@@ -116,3 +118,21 @@ def test_virtual_warehouse_figures() -> None:
     for key in ("otif", "travel_m_per_line", "crane_utilisation", "line_stockouts"):
         assert f"virtual.{key}" in f and f"virtual.baseline_{key}" in f
     assert 0 <= f["virtual.otif"] <= 1 and 0 <= f["virtual.baseline_otif"] <= 1
+
+
+def test_the_command_prints_its_figures_as_json_last(tmp_path: Path) -> None:
+    rows = ["." * 30 for _ in range(12)]
+    for y in (2, 3, 6, 7):
+        rows[y] = "." + "@@@@." * 5 + "...."
+    maps = tmp_path / "maps"
+    write_map(maps, "warehouse-20-40-10-2-1", rows)
+    runner = CliRunner(env={"COLUMNS": "200"})
+    options = ["--agents", "5,20", "--seeds", "1", "--lifelong-steps", "50",
+               "--lifelong-agents", "10", "--refine", "0.2", "--virtual-days", "0"]  # fmt: skip
+    result = runner.invoke(app, ["warehouse", "--maps", str(maps), *options])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["mapf.instances"] == 2 and figures["mapf.solved_fraction"] == 1.0
+    assert "lifelong.10.throughput" in figures and "crane.optimised.moves_per_hour" in figures
+    bad = runner.invoke(app, ["warehouse", "--maps", str(maps), "--agents", "5,x"])
+    assert bad.exit_code != 0 and "positive whole numbers" in bad.output
