@@ -92,6 +92,7 @@ def _register() -> None:
         simulate,
         transformation,
         twin,
+        warehouse,
     )
 
     app.command("demo")(demo.demo)
@@ -105,6 +106,7 @@ def _register() -> None:
     app.add_typer(bench.app, name="bench")
     app.add_typer(maintenance.app, name="maintenance")
     app.add_typer(twin.app, name="twin")
+    app.add_typer(warehouse.app, name="warehouse")
     app.add_typer(security.users, name="users")
     app.add_typer(security.tokens, name="tokens")
     app.add_typer(security.audit, name="audit")

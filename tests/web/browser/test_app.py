@@ -238,6 +238,7 @@ PAGES = {
         f"transformation-{s}": f"/#/transformation/{s}"
         for s in ("maturity", "kpis", "planner", "sovereignty", "insights")
     },
+    "warehouse": "/#/warehouse",
 }
 
 
