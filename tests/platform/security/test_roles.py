@@ -15,6 +15,7 @@ def test_roles_are_cumulative() -> None:
         "scheduling.read",
         "twin.read",
         "maintenance.read",
+        "transformation.read",
         "warehouse.read",
     }
     assert held[Role.OPERATOR] == held[Role.VIEWER] | {"alarms.ack"}
