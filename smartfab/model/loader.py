@@ -36,6 +36,9 @@ from smartfab.model.plant import (
     TABLE_TITLES,
     WEEKDAYS,
     Area,
+    EmissionFactor,
+    EnergySettings,
+    EnergyTariff,
     Equipment,
     EquipmentAlarms,
     FaultAlarm,
@@ -51,6 +54,8 @@ from smartfab.model.plant import (
     OpcUaConnection,
     PlannedStop,
     Plant,
+    ProcessParameter,
+    ProcessSettings,
     QualityRange,
     QualityRules,
     RateAlarm,
@@ -66,6 +71,7 @@ from smartfab.model.plant import (
     StaleAlarm,
     StaleRule,
     StateAlarm,
+    TariffPeriod,
     WorkCell,
 )
 from smartfab.model.units import UnknownUnitError, lookup_unit
@@ -140,6 +146,12 @@ DOC_SECTIONS: dict[type[BaseModel], str] = {
     StaleRule: "Data quality rules",
     FlatlineRule: "Data quality rules",
     SpikeRule: "Data quality rules",
+    ProcessSettings: "Process optimisation",
+    ProcessParameter: "Process optimisation",
+    EnergySettings: "Energy",
+    EnergyTariff: "Energy",
+    TariffPeriod: "Energy",
+    EmissionFactor: "Energy",
 }
 
 
