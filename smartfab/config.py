@@ -7,9 +7,10 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from smartfab.errors import SmartfabError
 
@@ -40,6 +41,15 @@ class Settings(BaseModel):
     alarm_notify: dict[str, Any] = Field(default_factory=dict)
     reports: dict[str, Any] = Field(default_factory=dict)
     assessment: dict[str, Any] = Field(default_factory=dict)
+    # The national statistics of the transformation insights (an econ folder: World Bank WDI,
+    # NBS and MIIT statements; see docs/transformation.md). Nothing is downloaded: without it the
+    # web app's insights page says how to set it, and the KPIs have no national figures.
+    insights_data: Path | None = None
+
+    @field_validator("insights_data", mode="before")
+    @classmethod
+    def _unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # SMARTFAB_INSIGHTS_DATA= unsets it
 
     @property
     def store_location(self) -> str | Path:
@@ -68,6 +78,23 @@ class Settings(BaseModel):
     def store_name(self) -> str:
         """The store as messages name it: without a password."""
         return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", str(self.store_location))
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """Every address the settings make smartfab talk to (what, URL or host): a PostgreSQL
+        store, the alarm and report webhooks and mail servers. Where, not what: without
+        passwords, and a webhook without its path (which often holds its secret)."""
+        out: list[tuple[str, str]] = []
+        if isinstance(self.store_location, str):
+            out.append(("store", self.store_name))
+        for section in ("alarm_notify", "reports"):
+            values = getattr(self, section)
+            if values.get("webhook_url"):
+                url = urlsplit(str(values["webhook_url"]))
+                host = url.netloc.rpartition("@")[2]
+                out.append((f"{section} webhook", f"{url.scheme}://{host}"))
+            if values.get("smtp_host"):
+                out.append((f"{section} mail server", str(values["smtp_host"])))
+        return out
 
     def section(self, name: Section, model: type[M]) -> M:
         """One section checked by the model of the layer that owns its concept (for example

@@ -46,3 +46,22 @@ def test_a_wrong_section_value_names_the_setting(tmp_path: Path) -> None:
     config.write_text("alarm_notify:\n  smtp_port: 0\n", encoding="utf-8")
     with pytest.raises(SmartfabError, match=r"setting 'alarm_notify\.smtp_port' = 0"):
         load_settings(config).section("alarm_notify", NotifySettings)
+
+
+def test_the_addresses_the_settings_make_smartfab_talk_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where, never a secret: the store's password and a webhook's path are left out."""
+    monkeypatch.setenv("SMARTFAB_INSIGHTS_DATA", str(tmp_path / "econ"))
+    s = load_settings(
+        store_url="postgresql://fab:secret@db.example.com:5432/fab",
+        alarm_notify={"webhook_url": "https://u:p@hooks.example.com/T0/B0/XYZ", "smtp_host": "mx"},
+    )
+    assert s.insights_data == tmp_path / "econ"
+    assert s.addresses() == [
+        ("store", "postgresql://fab:***@db.example.com:5432/fab"),
+        ("alarm_notify webhook", "https://hooks.example.com"),
+        ("alarm_notify mail server", "mx"),
+    ]
+    monkeypatch.setenv("SMARTFAB_INSIGHTS_DATA", "")
+    assert load_settings().addresses() == [] and load_settings().insights_data is None

@@ -20,7 +20,7 @@ import yaml
 
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.model.plant import Plant
-from smartfab.platform.points import EventBatch, PointBatch, now_us
+from smartfab.platform.points import AnyPoints, EventBatch, now_us
 from smartfab.virtual.runner import RunnerProcess
 
 _PER_EQUIPMENT = 10  # signals per equipment folder
@@ -73,7 +73,7 @@ async def _measure(
     points = 0
     latencies: list[float] = []
 
-    async def on_points(batch: PointBatch) -> None:
+    async def on_points(batch: AnyPoints) -> None:
         nonlocal points
         if counting:
             points += len(batch)

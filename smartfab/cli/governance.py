@@ -150,7 +150,8 @@ def retention_apply(
     """Delete the points older than their class's retention now."""
     with _data(config, data_dir, plant) as data:
         report = data.store.apply_retention()
-    dropped = f", {len(report.partitions_dropped)} day partitions dropped"
+    # A day has a partition per kind of point (numbers, texts, arrays).
+    dropped = f", {len(report.partitions_dropped)} day partitions dropped (of every kind of point)"
     console.print(
         f"{report.rows_deleted:,} points deleted" + (dropped if report.partitions_dropped else "")
     )

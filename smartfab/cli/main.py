@@ -90,6 +90,7 @@ def _register() -> None:
         security,
         serve,
         simulate,
+        transformation,
         twin,
     )
 
@@ -110,6 +111,8 @@ def _register() -> None:
     app.add_typer(edge.app, name="edge")
     app.add_typer(certs.app, name="certs")
     app.add_typer(governance.retention, name="retention")
+    app.add_typer(transformation.app, name="transformation")
+    app.add_typer(transformation.insights, name="insights")
 
 
 def main() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +16,9 @@ from rich.tree import Tree
 from smartfab.model.loader import PlantError, PlantIssue, load_plant
 from smartfab.model.plant import Plant
 from smartfab.model.units import UNITS
+
+if TYPE_CHECKING:
+    from smartfab.devices.connector import Mismatch
 
 app = typer.Typer(
     help=(
@@ -33,12 +37,28 @@ PlantFile = Annotated[
 
 
 @app.command()
-def check(file: PlantFile) -> None:
+def check(
+    file: PlantFile,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Also compare every binding with the live device: each OPC UA and Modbus "
+            "connection that answers within --timeout.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to check one device (--live).")
+    ] = 10,
+) -> None:
     """Check a plant file and print every problem: file:line:column, field, value and why.
 
     Checks the YAML, the schema, units, names, states and faults, and that every signal's source
     fits its connection (Modbus register ranges and overlaps, duplicate OPC UA nodes and MQTT
-    topics). Exits with status 1 if there is any problem; prints a summary otherwise.
+    topics). With --live, also connects to every reachable OPC UA server and Modbus device and
+    reports each signal whose node is missing or holds another type, rank, array length or enum
+    names, and each whose registers the device refuses; a device that does not answer is listed
+    as not checked. Exits with status 1 if there is any problem; prints a summary otherwise.
     """
     plant = _load_or_exit(file)
     equipment = [ref.equipment for ref in plant.iter_equipment()]
@@ -58,6 +78,49 @@ def check(file: PlantFile) -> None:
     sources = Counter(s.source.protocol for s in signals)
     by_source = ", ".join(f"{n} {protocol}" for protocol, n in sorted(sources.items()))
     console.print(f"  signals by protocol: {by_source}")
+    if live:
+        mismatches = 0
+        for line, found in asyncio.run(_check_live(plant, timeout)):
+            console.print(line)
+            for m in found:
+                console.print(Text.assemble(f"    {m.path}: {m.where}: ", (m.problem, "red")))
+            mismatches += len(found)
+        if mismatches:
+            console.print(
+                f"{_count(mismatches, 'mismatch')} with the live devices", style="bold red"
+            )
+            raise typer.Exit(1)
+
+
+async def _check_live(plant: Plant, timeout_s: float) -> list[tuple[str, list[Mismatch]]]:
+    """For each connection (all at once), a line saying how its live check went and the
+    mismatches found."""
+    from asyncua.ua.uaerrors import UaError
+
+    from smartfab.devices.connector import Connector
+    from smartfab.devices.modbus.connector import ModbusConnector
+    from smartfab.devices.opcua.connector import OpcUaConnector
+    from smartfab.errors import SmartfabError
+
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+
+    async def one(name: str, protocol: str) -> tuple[str, list[Mismatch]]:
+        connector: Connector
+        if protocol == "opcua":
+            connector = OpcUaConnector.from_plant(plant, name, ids, timeout_s=timeout_s)
+        elif protocol == "modbus":
+            connector = ModbusConnector.from_plant(plant, name, ids, timeout_s=timeout_s)
+        else:
+            return f"  live: {name} ({protocol}): not checked: only OPC UA and Modbus are", []
+        head = f"  live: {name} {connector.status.endpoint}"
+        try:
+            found = await asyncio.wait_for(connector.check(), timeout_s)
+        except (OSError, TimeoutError, UaError, SmartfabError) as exc:
+            return f"{head}: not checked: {str(exc).strip() or type(exc).__name__}", []
+        signals = connector.status.signals
+        return f"{head}: {_count(signals, 'signal')}, {_count(len(found), 'mismatch')}", found
+
+    return list(await asyncio.gather(*(one(c.name, c.protocol) for c in plant.connections)))
 
 
 @app.command()
@@ -137,4 +200,4 @@ def _issue_text(issue: PlantIssue) -> Text:
 
 
 def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith(('ch', 's')) else 's'}"

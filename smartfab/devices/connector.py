@@ -119,6 +119,15 @@ _CONNECTION = ""  # the key of the connection's own outage
 
 
 @dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A signal whose binding does not fit what the live device holds (``Connector.check``)."""
+
+    path: str  # the signal's plant path
+    where: str  # what it is bound to: a node id, registers of a unit
+    problem: str  # why it does not fit: the declared type against the device's
+
+
+@dataclass(frozen=True, slots=True)
 class SignalIds:
     """Signal ids by the kind of value they carry, so that an outage marks every kind BAD in a
     batch of its own. Plain ids, where a connector gives them, are ids of number signals."""
@@ -200,6 +209,13 @@ class Connector(ABC):
         if self.status.state != "connected":
             raise SetpointError(f"{path}: connection {self.name!r} is {self.status.state}")
         return signal
+
+    async def check(self) -> list[Mismatch]:
+        """Every signal of this connector whose binding does not fit what the device holds
+        (a node of another type or missing, registers the device does not have), found over a
+        session of its own; raises OSError, TimeoutError or ConnectionError when the device
+        cannot be reached."""
+        raise NotImplementedError(f"{self.protocol} connections cannot be checked live")
 
     async def _write_setpoint(self, path: str, signal: Signal, value: float) -> None:
         raise SetpointError(f"{path}: {self.protocol} connectors cannot write")

@@ -805,6 +805,10 @@ class Equipment(_Strict):
     )  # fault code (as the PLC reports it) -> text
     alarms: EquipmentAlarms | None = None
     signals: list[Signal] = Field(min_length=1)
+    # Digital transformation: the equipment runs one of the plant's key processes, and it is
+    # numerically controlled (CNC, a PLC-run press...); their share is the key-process CNC rate.
+    key_process: bool = False
+    numerical_control: bool = False
     process: ProcessSettings | None = None  # its operating parameters and inspection
 
     @model_validator(mode="after")
@@ -862,12 +866,51 @@ class Site(_Strict):
     areas: list[Area] = Field(min_length=1)
 
 
+# --- the plant's software, for the digital-transformation KPIs and the sovereignty report -------
+
+SoftwareCategory = Literal[
+    "cad", "cae", "cam", "capp", "pdm", "plm", "eda",
+    "mes", "erp", "scm", "wms", "qms", "scada", "office", "other",
+]  # fmt: skip
+# Digital R&D and design tools, as the national penetration statistic counts them.
+RD_DESIGN_CATEGORIES = frozenset({"cad", "cae", "cam", "capp", "pdm", "plm", "eda"})
+
+
+class Software(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    category: SoftwareCategory
+    vendor: str = ""
+    origin: str = Field(default="", pattern=r"^([A-Z]{2})?$")  # vendor's country, ISO 3166 alpha-2
+    hosting: Literal["on_premises", "cloud"] = "on_premises"
+    users: int = Field(default=0, ge=0)  # people who use it in their work
+
+
+class DigitalInventory(_Strict):
+    design_staff: int = Field(default=0, ge=0)  # people in R&D, design and process planning
+    software: list[Software] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DigitalInventory:
+        names = [s.name for s in self.software]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"software listed twice: {', '.join(twice)}")
+        for s in self.software:
+            if s.category in RD_DESIGN_CATEGORIES and s.users > self.design_staff:
+                raise ValueError(
+                    f"{s.name}: {s.users} users of a design tool, more than the "
+                    f"{self.design_staff} design_staff"
+                )
+        return self
+
+
 class Plant(_Strict):
     """A whole plant file."""
 
     enterprise: str = ""
     site: Site
     connections: list[Connection] = Field(default_factory=list)
+    digital: DigitalInventory | None = None  # the plant's software (transformation KPIs)
     energy: EnergySettings | None = None  # tariff and emission factor
 
     def iter_equipment(self) -> Iterator[EquipmentRef]:

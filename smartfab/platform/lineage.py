@@ -18,9 +18,11 @@ from smartfab.model.plant import (
     OpcUaConnection,
     Plant,
     Source,
+    value_kind,
 )
 from smartfab.platform.points import POINT_SCHEMA
 from smartfab.platform.queries import PlantData
+from smartfab.platform.store.base import KINDS
 
 LINEAGE_SCHEMA = pa.schema(
     [
@@ -67,9 +69,13 @@ def lineage(data: PlantData, under: str | None = None) -> pa.Table:
     when the process has no plant file or the signal left it (the catalogue keeps it)."""
     infos = data.signals(under)
     bindings = _bindings(data.plant)
-    ids = [s.id for s in infos]
-    first = _ts_by_id(data.store.earliest(ids))
-    last = _ts_by_id(data.store.latest(ids))
+    first: dict[int, object] = {}
+    last: dict[int, object] = {}
+    for kind in KINDS:  # each kind of value has its own points
+        ids = [s.id for s in infos if value_kind(s.data_type) == kind]
+        if ids:
+            first |= _ts_by_id(data.store.earliest(ids, kind))
+            last |= _ts_by_id(data.store.latest(ids, kind))
     rows: dict[str, list[object]] = {name: [] for name in LINEAGE_SCHEMA.names}
     for s in infos:
         protocol, _, connection = s.source.partition(":")

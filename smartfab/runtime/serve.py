@@ -65,6 +65,8 @@ async def serve_until_stopped(
             models_dir=models_dir,
             assessor=assessor,
             orders=orders,
+            insights=s.insights_data if s is not None else None,
+            addresses=s.addresses() if s is not None else (),
         ),
         host,
         port,

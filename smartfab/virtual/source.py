@@ -1,7 +1,7 @@
 """The virtual plant as a device of the edge agent: ``VirtualSource`` stands in for devices with
-the virtual factory over a fixed time range, faster than real time if asked, and is replayable
-(``smartfab.devices.edge.agent.Replayable``): a restarted agent continues where the last batch
-safe on disk ended."""
+the virtual factory over a fixed time range (numbers, texts and arrays, a batch each per step),
+faster than real time if asked, and is replayable (``smartfab.devices.edge.agent.Replayable``):
+a restarted agent continues where the last batch safe on disk ended."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 
-from smartfab.devices.connector import Connector, PointSink
+from smartfab.devices.connector import Connector, PointSink, SignalIds
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
 from smartfab.virtual.factory import VirtualFactory
@@ -44,12 +44,14 @@ class VirtualSource(Connector):
         self.cursor_us = max(start_us, min(resume_us or start_us, until_us))
 
     @property
-    def signal_ids(self) -> list[int]:
-        return [
-            self._ids[ref.path]
+    def signal_ids(self) -> SignalIds:
+        simulated = [
+            ref
             for ref in self._plant.iter_signals()
             if ref.signal.sim is not None and ref.path in self._ids
         ]
+        kinds = [ref.signal.kind for ref in simulated]
+        return SignalIds.of([self._ids[ref.path] for ref in simulated], kinds)
 
     async def _connect(self) -> None:
         pass
@@ -66,8 +68,13 @@ class VirtualSource(Connector):
             await self._sleep(self.step_s)
             target = sim0 + int((time.monotonic() - wall0) * self.speed * 1e6)
             target = min(max(target, self.cursor_us), self.until_us)
-            points, _ = factory.advance(target)
-            self.cursor_us = target  # read by the agent's sink with this batch
-            await emit(points)
+            done = factory.advance_all(target)
+            # Every kind of value in a batch of its own; an empty step still moves the cursor.
+            batches = [b for b in (done.points, done.texts, done.arrays) if len(b)]
+            batches = batches or [done.points]
+            for batch in batches[:-1]:  # a restart from the step's start repeats them
+                await emit(batch)
+            self.cursor_us = target  # read by the agent's sink with the step's last batch
+            await emit(batches[-1])
         if self.cursor_us >= self.until_us:
             self.stop()

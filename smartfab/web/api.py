@@ -5,6 +5,7 @@ served at /docs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -37,6 +38,7 @@ from smartfab.web.routes import (
     scheduling,
     session,
     setpoints,
+    transformation,
     twin,
     users,
 )
@@ -65,6 +67,8 @@ def create_app(
     models_dir: Path | None = None,
     assessor: FleetAssessor | None = None,
     orders: WorkOrders | None = None,
+    insights: Path | None = None,
+    addresses: Sequence[tuple[str, str]] = (),
 ) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
     also tells the live feed when new data were stored, and holds the alarm engine). Every route
@@ -72,7 +76,9 @@ def create_app(
     :mod:`smartfab.web.auth`). ``models_dir``: the maintenance model registry (<data-dir>/models;
     without it, models trained from the store last as long as the process). ``assessor`` and
     ``orders``: the maintenance assessor and work orders, when the periodic assessment shares
-    them (one model cache, and orders it raises are the API's)."""
+    them (one model cache, and orders it raises are the API's). ``insights``: the econ data
+    folder of the national insights; ``addresses``: what the settings make smartfab talk to,
+    for the sovereignty report (both from the settings, see :class:`smartfab.config.Settings`)."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -120,6 +126,9 @@ def create_app(
     api.include_router(users.router())
     api.include_router(security_log.router())
     api.include_router(governance.router(data))
+    api.include_router(
+        transformation.router(data, models_dir, insights=insights, addresses=addresses)
+    )
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from smartfab.model.plant import ValueKind, value_kind
+from smartfab.model.plant import ValueKind
 from smartfab.platform.points import now_us
 from smartfab.platform.queries import PlantData
 from smartfab.web.schemas import epoch_us, finite
@@ -162,7 +162,7 @@ class LiveFeed:
         snapshot that new browsers start from."""
         values: dict[str, list[Any]] = {}
         states: dict[str, str] = {}
-        for kind, table in self._latest():
+        for kind, table in self._data.latest_by_kind().items():
             ids = np.asarray(table.column("signal_id").to_numpy(), np.int64)
             ts = epoch_us(table.column("ts"))
             # Rows are ordered by signal id; look each up in the previous read, vectorised. A
@@ -177,18 +177,6 @@ class LiveFeed:
         self._snapshot["values"].update(values)
         self._snapshot["states"].update(states)
         return {"ts": _iso_now(), "values": values, "states": states}
-
-    def _latest(self) -> Iterator[tuple[ValueKind, pa.Table]]:
-        """The newest point of every signal, a table (with a path column) per kind of value."""
-        yield "number", self._data.latest()
-        signals = self._data.signals()
-        for kind in ("text", "array"):
-            paths = {s.id: s.path for s in signals if value_kind(s.data_type) == kind}
-            if not paths:
-                continue
-            t = self._data.store.latest(list(paths), kind=kind)
-            ids = t.column("signal_id").to_pylist()
-            yield kind, t.append_column("path", pa.array([paths[i] for i in ids], pa.string()))
 
     def _rows(
         self,

@@ -135,7 +135,7 @@ class HistoryOut(Columns, WithUnit):
     - ``changes`` (text signals; numbers with ``changes=true``): a point whose value or quality
       differs from the one before, the range's first point included: ts, value, quality (a value
       lasts until the next row's ts);
-    - ``profiles`` (array signals): a point, the range's points evenly sampled to at most
+    - ``profiles`` (array signals): a point, the range's points evenly spread to at most
       ``limit`` (or ``buckets``): ts, value (a list of ``length`` numbers), quality.
 
     Rows of an enum signal also have ``value_name``, the name of each value (null for a code the
@@ -148,8 +148,10 @@ class HistoryOut(Columns, WithUnit):
     values: dict[int, str] | None = Field(description="Enum: the name of each code")
     length: int | None = Field(description="Array: its elements; string: its most characters")
     bucket_s: float | None = Field(description="Bucket width; null unless form is buckets")
-    stride: int | None = Field(
-        default=None, description="Profiles: every stride-th point of the range (1: all)"
+    in_range: int | None = Field(
+        default=None,
+        description="Profiles: the points the range holds (rows: all of them, or the first of "
+        "each of rows equal slices of the range)",
     )
 
 

@@ -44,6 +44,10 @@ class ApiServer:
             raise SmartfabError(
                 f"cannot listen on {host}:{port}: {exc.strerror}; choose another with --port"
             ) from exc
+        # Accepted connections inherit it. asyncio sets TCP_NODELAY only on IPPROTO_TCP sockets,
+        # which create_server's are not: Nagle's algorithm then held each response's body until
+        # the client's delayed ACK of its headers (40 ms a response).
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.host, self.port = host, self._socket.getsockname()[1]
         self._app = app
         config = uvicorn.Config(

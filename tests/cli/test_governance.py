@@ -88,3 +88,33 @@ def test_lineage_and_retention_commands(data_dir: Path) -> None:
     # The filled history is more than a day old: the measurement's points are gone.
     assert stored(data_dir).num_rows == 0 < before
     assert "points deleted" in result.output
+
+
+def test_export_of_texts_and_arrays(tmp_path: Path) -> None:
+    """A string and an array signal exported by the command line, read back by another reader."""
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    from smartfab.platform.points import EventBatch, PointBatch
+    from tests.platform.store.points import EQ, T0, S, array_info, arrays, text_info, texts
+
+    with DuckDBStore(tmp_path / "smartfab.duckdb") as store:
+        lot, profile = store.register_signals([text_info("lot"), array_info("profile", 2)]).values()
+        lots = texts([0, 1], lot, ["Л-1, «A»", "批-2"])
+        store.append(PointBatch.empty(), EventBatch.empty(), lots,
+                     arrays([0, 1], profile, [[0.5, 1.5], [2.5, 3.5]]))  # fmt: skip
+    iso = [datetime.fromtimestamp(T0 // S + d, UTC).isoformat() for d in (0, 10)]
+    window = ["--start", iso[0], "--end", iso[1]]
+    for name in ("kinds.csv", "kinds.parquet"):
+        out = tmp_path / name
+        result = runner.invoke(app, ["export", "-s", f"{EQ}/lot", "-s", f"{EQ}/profile", *window,
+                                     "-o", str(out), "-d", str(tmp_path)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert "4 points" in result.output
+    with (tmp_path / "kinds.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["text"] for r in rows] == ["Л-1, «A»", "批-2", "", ""]
+    assert [json.loads(r["array"]) for r in rows[2:]] == [[0.5, 1.5], [2.5, 3.5]]
+    parquet = pq.read_table(tmp_path / "kinds.parquet")
+    assert parquet["array"].to_pylist() == [None, None, [0.5, 1.5], [2.5, 3.5]]

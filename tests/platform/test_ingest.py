@@ -450,6 +450,22 @@ async def test_partial_batches_are_written_after_max_delay(
     await writer.stop()
 
 
+async def test_array_points_weigh_their_elements_in_a_batch(
+    store: DuckDBStore, ids: dict[str, int]
+) -> None:
+    """Three points of 3 elements fill a batch of 8: written without waiting for max_delay_s."""
+    bus = Bus()
+    writer = Writer(bus, store, max_points=8, max_delay_s=3600.0)
+    await writer.start()
+    await bus.publish_points(arrays([0, 1, 2], ids["profile"], [[1.0, 2.0, 3.0]] * 3))
+    for _ in range(500):
+        if store.count_points():
+            break
+        await asyncio.sleep(0.01)
+    assert store.count_points() == 3 and writer.buffered_points == 0
+    await writer.stop()
+
+
 class FlakyStore(DuckDBStore):
     """A store whose appends fail the first times (a full disk, a lost connection to PostgreSQL
     ...; DuckDB on a healthy disk cannot be made to fail like that)."""

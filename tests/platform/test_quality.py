@@ -4,7 +4,7 @@ batch to the next."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +58,13 @@ async def writer(
     await w.stop()
 
 
-def pts(signal: int, secs: list[float], values: list[float]) -> PointBatch:
+def pts(signal: int, secs: Sequence[float], values: Sequence[float]) -> PointBatch:
     ts = T0 + np.rint(np.asarray(secs) * S).astype(np.int64)
     return PointBatch.of(ts, signal, np.asarray(values, np.float64))
 
 
 def qualities(s: DuckDBStore, signal: int) -> list[int]:
-    return s.raw([signal], 0, 2**62).column("quality").to_pylist()
+    return list(s.raw([signal], 0, 2**62).column("quality").to_pylist())
 
 
 async def test_each_rule_flags_points_and_records_quality_events(

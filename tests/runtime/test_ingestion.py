@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from smartfab.model.loader import load_plant
-from smartfab.model.plant import Plant
+from smartfab.model.plant import MqttConnection, Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime.ingestion import ConfigError, Ingestion
 from smartfab.virtual.runner import VirtualDevices
@@ -126,8 +126,10 @@ async def test_an_mqtt_connection_of_the_plant_file_ingests_into_the_store(tmp_p
         ingestion = Ingestion(plant, store)
         connector_ids = ingestion.signal_ids
         factory = VirtualFactory(plant, connector_ids, seed=5, start_us=now_us() - 20_000_000)
-        publisher = VirtualMqttPublisher(plant, connector_ids, port=plant.connections[0].port,
-                                         mode="uns", enterprise=site)  # fmt: skip
+        (broker,) = plant.connections
+        assert isinstance(broker, MqttConnection)
+        publisher = VirtualMqttPublisher(plant, connector_ids, port=broker.port, mode="uns",
+                                         enterprise=site)  # fmt: skip
         await publisher.start()
         await ingestion.start()
         try:

@@ -82,6 +82,7 @@ def _new_token(sec: Security) -> Callable[[Context], dict[str, Any]]:
 
 def operations(sec: Security) -> dict[tuple[str, str], Op]:
     read, ack = "plant.read", "alarms.ack"
+    tr, te, T = "transformation.read", "transformation.edit", "/api/transformation"
     return {
         ("post", "/api/login"): Op(
             "public", "public", STRUCTURE,
@@ -232,6 +233,35 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("get", "/api/audit"): Op("security.read", "admin", OBJECTS, _get("/api/audit")),
         ("get", "/api/audit/verify"): Op(
             "security.read", "admin", OBJECTS, _get("/api/audit/verify")
+        ),
+        # Transformation figures span the plant. Writes are refused (422, 404) after
+        # authorisation, so the matrix records no assessment or project.
+        ("get", "/api/transformation/models"): Op(tr, "viewer", WHOLE, _get(f"{T}/models")),
+        ("get", "/api/transformation/evidence"): Op(tr, "viewer", WHOLE, _get(f"{T}/evidence")),
+        ("get", "/api/transformation/assessments"): Op(
+            tr, "viewer", WHOLE, _get(f"{T}/assessments")
+        ),
+        ("post", "/api/transformation/assessments"): Op(
+            te, "engineer", WHOLE, _post(f"{T}/assessments", lambda _: {"model": "x"}), (422,)
+        ),
+        ("get", "/api/transformation/kpis"): Op(tr, "viewer", WHOLE, _get(f"{T}/kpis")),
+        ("post", "/api/transformation/kpis"): Op(
+            te, "engineer", WHOLE, _post(f"{T}/kpis?days=0", lambda _: None), (422,)
+        ),
+        ("get", "/api/transformation/projects"): Op(tr, "viewer", WHOLE, _get(f"{T}/projects")),
+        ("put", "/api/transformation/projects/{project_id}"): Op(
+            te, "engineer", WHOLE,
+            lambda _: {"method": "PUT", "url": f"{T}/projects/x", "json": {"id": "x"}}, (422,),
+        ),
+        ("delete", "/api/transformation/projects/{project_id}"): Op(
+            te, "engineer", WHOLE, lambda _: {"method": "DELETE", "url": f"{T}/projects/none"},
+            (404,),
+        ),
+        ("get", "/api/transformation/summary"): Op(
+            tr, "viewer", WHOLE, _get(f"{T}/summary", format="xlsx")
+        ),
+        ("get", "/api/transformation/sovereignty"): Op(
+            tr, "viewer", WHOLE, _get(f"{T}/sovereignty")
         ),
     }  # fmt: skip
 

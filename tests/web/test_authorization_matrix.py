@@ -6,6 +6,14 @@ from another part, repeated with another part's value, as path traversals and in
 with parameters it does not declare. Refusals are checked by status; what is answered is checked
 by its body: a grant of one area never sees the path of another.
 
+What is sent is a covering design, not the full product of callers and probes (see plan()):
+every caller (each role with each grant, and anonymous) sends every operation's first probe, so
+every operation's answer to every caller is checked; and each of an operation's probes is sent,
+for each grant, by one of the roles that hold its permission (by one that does not, for the
+probes that show a refusal), the roles taking turns. A role's answer to a probe differs from
+another holder's only by the role check, which the first probe tries for every role; what the
+other probes try, the scope check of their asset parameters, does not read the role.
+
 The role table itself (who may do what, with valid requests and bodies) is test_auth.py's."""
 
 from __future__ import annotations
@@ -113,12 +121,11 @@ def _plain_value(entry: dict[str, Any]) -> str:
     return "x"
 
 
-def probes(op: Operation, v: Values, turn: int = 0, scoped: bool = True) -> list[Probe]:
+def probes(op: Operation, v: Values, scoped: bool = True) -> list[Probe]:
     """The requests ``op`` is tried with. Reads are tried with every probe; changes only with
     those refused before the route runs (foreign or malformed), so that the matrix changes
     nothing: their valid requests are test_auth.py's. Disguised paths are for ``scoped``
-    callers (to a whole-plant one they are merely unknown assets); of the parameters ``op`` does
-    not take, each caller (its ``turn``) tries one, so that the callers together try each."""
+    callers (to a whole-plant one they are merely unknown assets)."""
 
     def url(foreign: bool = False, asset: str | None = None) -> str:
         u = op.path
@@ -166,8 +173,7 @@ def probes(op: Operation, v: Values, turn: int = 0, scoped: bool = True) -> list
                 for d in (_disguises(v.of(name, True)) if scoped else [])
             ]
     # Parameters the operation does not take, with values in MINE: refused, whatever they say.
-    undeclared = sorted(TARGETS - set(op.query))
-    for name in {"junk", undeclared[turn % len(undeclared)]}:
+    for name in ["junk", *sorted(TARGETS - set(op.query))]:
         found.append(Probe(f"undeclared {name}", url(), [*base, (name, v.of(name, False))],
                            malformed=True))  # fmt: skip
     if op.method != "get":
@@ -185,6 +191,33 @@ def _disguises(other: str) -> list[str]:
         other.upper(),
         other + "/",
     ]
+
+
+SENDERS = 4  # requests in flight at once: each answer is checked on its own
+Caller = tuple[str | None, str]  # a role (None: anonymous) and its grant ("": the whole plant)
+GRANTS = ("", MINE)
+
+
+def plan(ops: list[Operation], v: Values) -> list[tuple[Caller, Operation, Probe]]:
+    """What is sent, and by whom (the covering design of the module's docstring): for each
+    operation and grant, every caller sends the operation's first probe; its other probes are
+    dealt among the callers that hold its permission, and the two that show a refusal whatever
+    is asked (its first foreign and first malformed probe) among those that do not, each
+    operation's deal starting one caller further, so that every role takes its share."""
+    sent: list[tuple[Caller, Operation, Probe]] = []
+    for turn, op in enumerate(ops):
+        for scope in GRANTS:
+            tried = probes(op, v, bool(scope))
+            refusals = [p for p in tried if p.foreign][:1] + [p for p in tried if p.malformed][:1]
+            roles: list[str | None] = [None] if not scope else []  # anonymous has no grant
+            roles += [r.value for r in Role]
+            holders = [(r, scope) for r in roles if _holds(op, r)]
+            others = [(r, scope) for r in roles if not _holds(op, r)]
+            for group, rest in ((holders, tried[1:]), (others, refusals)):
+                sent += [(caller, op, tried[0]) for caller in group]
+                sent += [(group[(turn + i) % len(group)], op, p) for i, p in enumerate(rest)
+                         if group]  # fmt: skip
+    return sent
 
 
 def expected(op: Operation, probe: Probe, role: str | None, scope: str) -> set[int] | None:
@@ -268,20 +301,26 @@ async def test_no_request_reads_another_part(
     url, sec, values, schema = app_server
     ops = operations(schema)
     assert len(ops) > 40  # the schema is the app's, not an empty one
-    callers: list[tuple[str | None, str]] = [(None, "")] + [
-        (role.value, scope) for role in Role for scope in ("", MINE)
-    ]
+    sent = plan(ops, values)
+    callers = {caller for caller, _, _ in sent}
+    assert len(callers) == 1 + len(Role) * len(GRANTS)
+    for op in ops:  # the design's guarantee, as the module's docstring states it
+        assert {c for c, o, _ in sent if o is op} == callers, op.name
+        for scope in GRANTS:
+            assert {p.what for c, o, p in sent if o is op and c[1] == scope} == {
+                p.what for p in probes(op, values, bool(scope))
+            }, op.name
+    headers = {c: _token(sec, c[0], c[1]) if c[0] else {} for c in callers}
     tally = Tally()
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        for turn, (role, scope) in enumerate(callers):
-            headers = _token(sec, role, scope) if role else {}
-            for op in ops:
-                tried = probes(op, values, turn, bool(scope))
-                if not _holds(op, role):  # refused whatever it asks: a few will show it
-                    tried = [tried[0], *[p for p in tried if p.foreign][:1],
-                             *[p for p in tried if p.malformed][:1]]  # fmt: skip
-                for probe in tried:
-                    await _check(client, op, probe, role, scope, headers, tally)
+    queue = iter(sent)
+
+    async def sender() -> None:
+        # A client each: _ask clears its client's cookies before each request.
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            for (role, scope), op, probe in queue:
+                await _check(client, op, probe, role, scope, headers[(role, scope)], tally)
+
+    await asyncio.gather(*(sender() for _ in range(SENDERS)))
     assert not tally.failures, f"{len(tally.failures)} failures:\n" + "\n".join(tally.failures)
     # The probes do reach other parts' data: a whole-plant grant receives it from these.
     for name in ("GET /api/latest", "GET /api/signals", "GET /api/events", "GET /api/lineage",

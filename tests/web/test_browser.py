@@ -384,6 +384,10 @@ PAGES = {
     "maintenance": "/#/maintenance",
     "scheduling": "/#/scheduling",
     "twin": "/#/twin",
+    **{
+        f"transformation-{s}": f"/#/transformation/{s}"
+        for s in ("maturity", "kpis", "planner", "sovereignty", "insights")
+    },
 }
 
 

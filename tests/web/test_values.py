@@ -5,12 +5,14 @@ history (changes of a text or an enum, evenly sampled profiles of an array) and 
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
@@ -176,38 +178,47 @@ def test_enum_history_as_changes_with_names_or_as_numbers(
     assert buckets["columns"]["max"] == [float(m) for m in history.modes]
 
 
-def test_array_history_is_evenly_sampled_profiles(
-    client: TestClient, history: KindsHistory
-) -> None:
+def test_array_history_is_evenly_spread_profiles(client: TestClient, history: KindsHistory) -> None:
     path = f"{CNC}/vibration_spectrum"
     everything = client.get(
         "/api/history", params={"signal": path, "limit": 1000, **_window(history)}
     ).json()
-    assert everything["form"] == "profiles" and everything["stride"] == 1
+    assert everything["form"] == "profiles" and everything["in_range"] == 720
     assert everything["rows"] == 720 and everything["length"] == SPECTRUM
     assert {len(v) for v in everything["columns"]["value"]} == {SPECTRUM}
 
+    # 100 of the 720: the first of each 72-second slice of the range, so 70 or 80 s apart.
     sampled = client.get(
         "/api/history", params={"signal": path, "limit": 100, **_window(history)}
     ).json()
-    assert sampled["stride"] == 8 and sampled["rows"] == 90  # every 8th of 720
+    assert sampled["in_range"] == 720 and sampled["rows"] == 100
     ts = [_us(t) for t in sampled["columns"]["ts"]]
-    assert {b - a for a, b in itertools.pairwise(ts)} == {80_000_000}
+    assert {b - a for a, b in itertools.pairwise(ts)} == {70_000_000, 80_000_000}
     assert ts[0] == history.start_us
     # The spectrum's peak moves up the bins over the range.
     peaks = [v.index(max(v)) for v in sampled["columns"]["value"]]
     assert peaks == sorted(peaks) and peaks[-1] - peaks[0] >= 10
     # By default 500 at most; `buckets` asks for about that many profiles too.
-    assert (
-        client.get("/api/history", params={"signal": path, **_window(history)}).json()["stride"]
-        == 2
-    )
-    assert (
-        client.get(
-            "/api/history", params={"signal": path, "buckets": 10, **_window(history)}
-        ).json()["rows"]
-        == 10
-    )
+    default = client.get("/api/history", params={"signal": path, **_window(history)}).json()
+    assert default["rows"] == 500
+    ten = client.get("/api/history", params={"signal": path, "buckets": 10, **_window(history)})
+    assert ten.json()["rows"] == 10
+
+
+def test_export_holds_texts_and_arrays(client: TestClient, history: KindsHistory) -> None:
+    paths = [f"{CNC}/mode", f"{CNC}/product_code", f"{CNC}/vibration_spectrum"]
+    r = client.get("/api/export", params={"signal": paths, "format": "parquet", **_window(history)})
+    assert r.status_code == 200 and r.headers["X-Points"] == str(3 * 720)
+    t = pq.read_table(io.BytesIO(r.content))
+    assert t.column_names == ["path", "ts", "value", "text", "array", "quality"]
+    rows = t.to_pylist()
+    product = [x["text"] for x in rows if x["path"] == paths[1]]
+    assert list(dict.fromkeys(product)) == history.products
+    spectra = [x["array"] for x in rows if x["path"] == paths[2]]
+    assert len(spectra) == 720 and {len(a) for a in spectra} == {SPECTRUM}
+    csv = client.get("/api/export", params={"signal": paths[1:], "format": "csv",
+                                             **_window(history)})  # fmt: skip
+    assert csv.status_code == 200 and history.products[0] in csv.text
 
 
 def test_what_a_kind_cannot_answer_is_refused_with_the_reason(

@@ -19,18 +19,26 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
+from smartfab.devices.connector import (
+    Backoff,
+    Connector,
+    Mismatch,
+    PointSink,
+    SignalIds,
+    quiet_library,
+)
 from smartfab.devices.modbus.registers import (
     DEFAULT_MAX_HOLE,
     ReadBlock,
     RegisterMap,
+    Table,
     Words,
     decode,
     encode_one,
     pack_bits,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import ModbusBinding, Plant, Signal
+from smartfab.model.plant import BIT_TABLES, TABLE_TITLES, ModbusBinding, Plant, Signal
 from smartfab.platform.points import ArrayBatch, PointBatch, TextBatch, now_us
 from smartfab.platform.setpoints import SetpointError
 
@@ -144,6 +152,18 @@ class ModbusConnector(Connector):
     async def _read(self, index: int, block: ReadBlock) -> Words | None:
         """The block's registers (bits: packed, see ``pack_bits``), or None (error counted) when
         the device did not deliver them."""
+        answer = await self._request(block.unit, block.table, block.start, block.count)
+        if isinstance(answer, str):
+            self._block_error(index, block, answer)
+            return None
+        if self._block_errors.pop(index, None) is not None:
+            log.info("%s: %s read again", self.name, block.describe(self.map.paths))
+        return answer
+
+    async def _request(self, unit: int, table: Table, start: int, count: int) -> Words | str:
+        """``count`` registers (bits: packed, see ``pack_bits``) from ``start`` of ``table`` of
+        ``unit``, or why the device did not deliver them; raises ConnectionError when the
+        connection is lost."""
         client = self._client
         conn = self.map.connection
         if client is None or not client.connected:
@@ -153,33 +173,60 @@ class ModbusConnector(Connector):
             "discrete_input": client.read_discrete_inputs,
             "holding": client.read_holding_registers,
             "input": client.read_input_registers,
-        }[block.table]
+        }[table]
         try:
-            response = await read(block.start, count=block.count, device_id=block.unit)
+            response = await read(start, count=count, device_id=unit)
         except ConnectionException as exc:
             raise ConnectionError(f"connection to {conn.host}:{conn.port} lost: {exc}") from exc
         except ModbusIOException as exc:
             if not client.connected:
                 raise ConnectionError(f"connection to {conn.host}:{conn.port} lost: {exc}") from exc
-            self._block_error(index, block, f"no valid response ({exc})")
-            return None
+            return f"no valid response ({exc})"
         if response.isError():
-            self._block_error(index, block, _exception_text(response))
-            return None
+            return _exception_text(response)
+        bits = table in BIT_TABLES
         # A bit answer is padded to whole bytes: only the first ``count`` bits are asked for.
-        answer = getattr(response, "bits" if block.bits else "registers", None)
-        if response.function_code != _FUNCTION_CODE[block.table] or answer is None:
-            self._block_error(index, block, f"unexpected response {type(response).__name__}")
-            return None
-        if len(answer) < block.count or (not block.bits and len(answer) != block.count):
-            unit = "bits" if block.bits else "registers"
-            self._block_error(index, block, f"{len(answer)} {unit} in the answer")
-            return None
-        if self._block_errors.pop(index, None) is not None:
-            log.info("%s: %s read again", self.name, block.describe(self.map.paths))
-        if block.bits:
-            return pack_bits(answer[: block.count])
+        answer = getattr(response, "bits" if bits else "registers", None)
+        if response.function_code != _FUNCTION_CODE[table] or answer is None:
+            return f"unexpected response {type(response).__name__}"
+        if len(answer) < count or (not bits and len(answer) != count):
+            return f"{len(answer)} {'bits' if bits else 'registers'} in the answer"
+        if bits:
+            return pack_bits(answer[:count])
         return np.asarray(answer, dtype=np.uint16)
+
+    # --- plant check --live ------------------------------------------------------------------
+
+    async def check(self) -> list[Mismatch]:
+        """Each signal whose addresses the device does not deliver (past its tables, a unit it
+        does not serve), found by reading every block, and each signal of a refused block on its
+        own, over a connection of its own."""
+        await self._connect()
+        try:
+            mismatches = []
+            for block in self.map.blocks:
+                refused = await self._request(block.unit, block.table, block.start, block.count)
+                if not isinstance(refused, str):
+                    continue
+                valued = [c.index for c in block.texts] + [c.index for c in block.arrays]
+                members = sorted(np.concatenate([block.slots, *valued]).tolist())
+                found = []
+                for slot in members:
+                    unit, table, start, count = self.map.spans[slot]
+                    why = await self._request(unit, table, start, count)
+                    if isinstance(why, str):
+                        where = _where(unit, table, start, count)
+                        problem = f"the device refuses them: {why}"
+                        found.append(Mismatch(self.map.paths[slot], where, problem))
+                # Each member alone is read: what is refused is a gap between them.
+                where = block.describe(self.map.paths)
+                problem = f"read together the device refuses them: {refused}"
+                mismatches += found or [
+                    Mismatch(self.map.paths[slot], where, problem) for slot in members
+                ]
+            return mismatches
+        finally:
+            await self._disconnect()
 
     # --- setpoints ---------------------------------------------------------------------------
 
@@ -258,6 +305,11 @@ def _binding(signal: Signal) -> ModbusBinding:
     binding = signal.source.modbus
     assert binding is not None  # setpoints of a Modbus connector are Modbus-bound
     return binding
+
+
+def _where(unit: int, table: Table, start: int, count: int) -> str:
+    last = f"-{start + count - 1}" if count > 1 else ""
+    return f"unit {unit} {TABLE_TITLES[table]} {start}{last}"
 
 
 def _exception_text(response: object) -> str:

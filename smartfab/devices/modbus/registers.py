@@ -331,6 +331,7 @@ class RegisterMap:
     # (see pack_bits); index: slots; words: absolute addresses.
     image_codecs: Mapping[tuple[int, Table], tuple[ImageCodec, ...]]
     kinds: tuple[ValueKind, ...] = ()  # of each path
+    spans: tuple[tuple[int, Table, int, int], ...] = ()  # each path's unit, table, start, count
 
     @classmethod
     def for_connection(
@@ -365,7 +366,8 @@ class RegisterMap:
             members = [b for b in bindings if (b.unit, b.table) == (unit, table)]
             numbers = _codecs([(b, b.slot, 0) for b in members if b.kind == "number"])
             image_codecs[unit, table] = (*numbers, *_value_codecs(members, 0))
-        return cls(conn, tuple(paths), blocks, image_codecs, tuple(b.kind for b in bindings))
+        spans = tuple((b.unit, b.table, b.start, b.end - b.start) for b in bindings)
+        return cls(conn, tuple(paths), blocks, image_codecs, tuple(b.kind for b in bindings), spans)
 
     @property
     def units(self) -> list[int]:

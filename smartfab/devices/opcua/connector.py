@@ -13,10 +13,11 @@ server stops answering, and ``_stream`` then raises so that ``Connector.run`` re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -32,7 +33,14 @@ from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
-from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds, quiet_library
+from smartfab.devices.connector import (
+    Backoff,
+    Connector,
+    Mismatch,
+    PointSink,
+    SignalIds,
+    quiet_library,
+)
 from smartfab.devices.opcua.certs import application_uri, load_certificate
 from smartfab.devices.opcua.types import ValueType, read_value_types
 from smartfab.errors import SmartfabError
@@ -125,6 +133,8 @@ class OpcUaConnector(Connector):
         self.watchdog_s = watchdog_s
         self.timeout_s = timeout_s
         self.node_errors: dict[str, str] = {}  # signal path -> why its node cannot be read
+        # The plant's signals of the nodes (path -> signal), for ``check``; set by from_plant.
+        self.signals: Mapping[str, Signal] = {}
         self.status.signals = len(self.nodes)
         self.status.extra["rejected_values"] = 0
         self._node_ids = [ua.NodeId.from_string(n.node) for n in self.nodes]
@@ -159,13 +169,14 @@ class OpcUaConnector(Connector):
             raise SmartfabError(f"connection {connection!r} is {conn.protocol}, not opcua")
         nodes = []
         setpoints: dict[str, Signal] = {}
+        signals: dict[str, Signal] = {}
         for ref in plant.iter_signals():
             b = ref.signal.source.opcua
             if b is None or b.connection != connection:
                 continue
             if ref.path not in signal_ids:
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
-            signal = ref.signal
+            signal = signals[ref.path] = ref.signal
             nodes.append(
                 BoundNode(ref.path, b.node, signal_ids[ref.path], signal.sample_s, signal.kind)
             )
@@ -173,6 +184,7 @@ class OpcUaConnector(Connector):
                 setpoints[ref.path] = ref.signal
         connector = cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
         connector.setpoints = setpoints
+        connector.signals = {n.path: signals[n.path] for n in nodes}
         return connector
 
     # --- discovery ---------------------------------------------------------------------------
@@ -180,11 +192,34 @@ class OpcUaConnector(Connector):
     async def browse(self) -> list[BrowsedVariable]:
         """Every variable under the server's Objects folder (outside namespace 0, i.e. not the
         server's own diagnostics), found over a session of its own."""
+        async with self._own_session() as client:
+            return await _browse(client)
+
+    async def check(self) -> list[Mismatch]:
+        """Each bound node that the server does not have or whose type, value rank, array
+        dimensions or enumeration names do not fit its signal (``signals``, set by
+        ``from_plant``)."""
+        async with self._own_session() as client:
+            types = await read_value_types(client, self._node_ids)
+        mismatches = []
+        for bound, value_type in zip(self.nodes, types, strict=True):
+            signal = self.signals.get(bound.path)
+            if isinstance(value_type, str):
+                problem: str | None = value_type
+            else:
+                problem = None if signal is None else value_type.problem(signal)
+            if problem is not None:
+                mismatches.append(Mismatch(bound.path, f"node {bound.node}", problem))
+        return mismatches
+
+    @contextlib.asynccontextmanager
+    async def _own_session(self) -> AsyncIterator[Client]:
+        """A session of its own, beside the subscription's, closed on leaving."""
         client = Client(self.connection.endpoint, timeout=self.timeout_s)
         await self._secure(client)
         await client.connect()
         try:
-            return await _browse(client)
+            yield client
         finally:
             await client.disconnect()
 
@@ -370,39 +405,46 @@ class OpcUaConnector(Connector):
 
     def _batches(self, items: Sequence[ua.MonitoredItemNotification]) -> list[AnyPoints]:
         """The points of one data-change notification as columns, a batch per kind of value
-        (none for a kind without points)."""
+        (none for a kind without points). Numbers, by far the most, take the short way."""
         rows: dict[ValueKind, _Rows] = {"number": _Rows(), "text": _Rows(), "array": _Rows()}
+        numbers = rows["number"]
+        handles, values, codes, stamps = (
+            numbers.handles,
+            numbers.values,
+            numbers.codes,
+            numbers.stamps,
+        )
         received = now_us() / 1e6
         kinds = self._kinds
-        kind: ValueKind
         for item in items:
             dv = item.Value
             value: Any = dv.Value.Value if dv.Value is not None else None
             code = dv.StatusCode.value if dv.StatusCode is not None else 0
             handle = item.ClientHandle
             kind = kinds[handle]
-            out = rows[kind]
-            if value is None and code & _BAD:  # a bad value carries no value at all
-                value = _NO_VALUE[kind]
-            elif kind == "number":
-                # bool and an enumeration's IntEnum are ints too
-                if not isinstance(value, int | float):
-                    self._reject(handle, value, code)
-                    continue
-                value = float(value)
-            elif kind == "text":
-                if isinstance(value, ua.LocalizedText):
-                    value = value.Text or ""
-                elif not isinstance(value, str):
-                    self._reject(handle, value, code)
-                    continue
-            else:
-                value = _vector(value)
+            if kind != "number":
+                value = self._other(handle, kind, value, code)
                 if value is None:
-                    self._reject(handle, dv.Value.Value if dv.Value else None, code)
                     continue
+                out = rows[kind]
+                out.handles.append(handle)
+                out.values.append(value)
+                out.codes.append(code)
+                ts = dv.SourceTimestamp or dv.ServerTimestamp
+                out.stamps.append(ts.timestamp() if ts is not None else received)
+                continue
+            # (bool and an enumeration's IntEnum are ints)
+            if type(value) is float or isinstance(value, int):
+                values.append(float(value))
+            elif value is None and code & _BAD:  # a bad value carries no value at all
+                values.append(math.nan)
+            else:
+                self._reject(handle, value, code)
+                continue
+            handles.append(handle)
+            codes.append(code)
             ts = dv.SourceTimestamp or dv.ServerTimestamp
-            out.add(handle, value, code, ts.timestamp() if ts is not None else received)
+            stamps.append(ts.timestamp() if ts is not None else received)
         batches: list[AnyPoints] = []
         for kind, r in rows.items():
             if not r.handles:
@@ -420,9 +462,25 @@ class OpcUaConnector(Connector):
             else:
                 offsets = np.zeros(len(r.values) + 1, np.int64)
                 np.cumsum([len(v) for v in r.values], out=offsets[1:])
-                values = np.concatenate(r.values) if r.values else np.empty(0)
-                batches.append(ArrayBatch(ts_us, ids, values, offsets, quality))
+                batches.append(ArrayBatch(ts_us, ids, np.concatenate(r.values), offsets, quality))
         return batches
+
+    def _other(self, handle: int, kind: ValueKind, value: object, code: int) -> object:
+        """A text (str) or array (float64 elements) value as its batch holds it, or None (the
+        value rejected) when it is not of its signal's kind."""
+        if value is None and code & _BAD:  # a bad value carries no value at all
+            return "" if kind == "text" else np.empty(0)
+        if kind == "text":
+            if isinstance(value, ua.LocalizedText):
+                return value.Text or ""
+            if isinstance(value, str):
+                return value
+        else:
+            vector = _vector(value)
+            if vector is not None:
+                return vector
+        self._reject(handle, value, code)
+        return None
 
     def _reject(self, handle: int, value: object, code: int) -> None:
         bound = self.nodes[handle]
@@ -545,15 +603,8 @@ class _Rows:
         self.codes: list[int] = []
         self.stamps: list[float] = []
 
-    def add(self, handle: int, value: object, code: int, stamp: float) -> None:
-        self.handles.append(handle)
-        self.values.append(value)
-        self.codes.append(code)
-        self.stamps.append(stamp)
 
-
-# What a point without a value (bad status) carries, by kind, and what a value must be.
-_NO_VALUE: dict[str, object] = {"number": math.nan, "text": "", "array": np.empty(0)}
+# What a value of each kind must be.
 _EXPECTED: dict[str, str] = {
     "number": "a number",
     "text": "a text (String or LocalizedText)",

@@ -5,7 +5,8 @@ Roles are ordered; each holds the permissions of the ones below it:
 * viewer: reads everything in its scope;
 * operator: also acknowledges and shelves alarms;
 * engineer: also edits the plant model and alarm rules, writes setpoints, configures connectors,
-  changes schedules and runs twin experiments;
+  changes schedules, runs twin experiments and records transformation assessments and projects
+  (a manager is given this role, or a grant limited to the transformation permissions);
 * admin: also manages users, API tokens and retention, and reads the audit and security logs.
 
 A grant has a scope: an asset path prefix (a site, area or line, e.g. ``shenyang/pressing``), or
@@ -39,6 +40,7 @@ PERMISSIONS: dict[str, Role] = {
     "scheduling.read": Role.VIEWER,
     "twin.read": Role.VIEWER,
     "maintenance.read": Role.VIEWER,
+    "transformation.read": Role.VIEWER,
     "alarms.ack": Role.OPERATOR,
     "plant.edit": Role.ENGINEER,
     "alarms.rules": Role.ENGINEER,
@@ -47,6 +49,7 @@ PERMISSIONS: dict[str, Role] = {
     "scheduling.plan": Role.ENGINEER,
     "twin.run": Role.ENGINEER,
     "maintenance.plan": Role.ENGINEER,
+    "transformation.edit": Role.ENGINEER,
     "users.manage": Role.ADMIN,
     "tokens.manage": Role.ADMIN,
     "retention.manage": Role.ADMIN,
@@ -61,6 +64,8 @@ PLANT_WIDE = frozenset(
         "tokens.manage",
         "retention.manage",
         "security.read",
+        "transformation.read",  # figures of the whole plant
+        "transformation.edit",
     }
 )
 

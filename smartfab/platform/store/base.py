@@ -147,10 +147,10 @@ def key_order(batch: AnyPoints) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.in
     order, and the rows that a later row of the same (signal, ts) replaces. Found on the keys
     alone (their row numbers riding along as values), so one order serves every kind of batch."""
     n = len(batch)
+    if n == 0 or has_unique_keys(batch):
+        return None
     keys = PointBatch(batch.ts, batch.signal_id, np.arange(n, dtype=np.float64),
                       np.zeros(n, np.uint8))  # fmt: skip
-    if n == 0 or has_unique_keys(keys):
-        return None
     keys = sort_by_signal_ts(keys)
     dup = superseded(keys)
     at = keys.value.astype(np.intp)
@@ -285,10 +285,15 @@ class Store(ABC):
             return self._latest(signal_ids)
         return self._latest_values(kind, signal_ids)
 
-    @abstractmethod
-    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
-        """Oldest stored point of each of the signals that has one (a series' "first seen"):
-        ts, signal_id, value, quality, ordered by signal_id."""
+    def earliest(self, signal_ids: Sequence[int], kind: ValueKind = "number") -> pa.Table:
+        """Oldest stored point of each of the signals of that kind that has one (a series'
+        "first seen"): ts, signal_id, value, quality, ordered by signal_id, ``value`` typed as
+        in :meth:`raw`."""
+        if kind not in _KIND_CODE:
+            raise StoreError(f"earliest: kind {kind!r} is none of {sorted(_KIND_CODE)}")
+        if kind == "number":
+            return self._earliest(signal_ids)
+        return self._earliest_values(kind, signal_ids)
 
     def events(
         self,
@@ -336,6 +341,12 @@ class Store(ABC):
 
     @abstractmethod
     def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table: ...
+
+    @abstractmethod
+    def _earliest(self, signal_ids: Sequence[int]) -> pa.Table: ...
+
+    @abstractmethod
+    def _earliest_values(self, kind: ValueKind, signal_ids: Sequence[int]) -> pa.Table: ...
 
     @abstractmethod
     def _events(

@@ -648,7 +648,18 @@ class DuckDBStore(Store):
         n = self._arrow(f"SELECT {counts} AS n", params)
         return int(n.column("n")[0].as_py())
 
-    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+    def _earliest_values(self, kind: ValueKind, signal_ids: Sequence[int]) -> pa.Table:
+        # Texts and arrays are far fewer rows than numbers and have no rollups: one scan.
+        table, _, schema = _TABLES[kind]
+        if not signal_ids:
+            return schema.empty_table()
+        return self._arrow(
+            "SELECT min(ts) AS ts, signal_id, arg_min(value, ts) AS value, "
+            f"arg_min(quality, ts) AS quality FROM {table} "
+            f"WHERE signal_id IN ({_id_list(signal_ids)}) GROUP BY signal_id ORDER BY signal_id"
+        ).cast(schema)
+
+    def _earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         # A scan for min(ts) per signal would read the whole table. The hourly rollups say in
         # which hour each signal's data begins (from its class's retention cutoff on, as older
         # points may be gone): every signal with a point before the latest of those hours plus

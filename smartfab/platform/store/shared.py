@@ -225,8 +225,11 @@ class SharedStore(Store):
     def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table:
         return self._call("latest", None if signal_ids is None else list(signal_ids), kind=kind)
 
-    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+    def _earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         return self._call("earliest", list(signal_ids))
+
+    def _earliest_values(self, kind: ValueKind, signal_ids: Sequence[int]) -> pa.Table:
+        return self._call("earliest", list(signal_ids), kind=kind)
 
     def _events(
         self,

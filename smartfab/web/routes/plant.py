@@ -7,20 +7,17 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from smartfab import __version__
 from smartfab.model.plant import Signal, ValueKind, value_kind
-from smartfab.platform.queries import PlantData, TimeRange
+from smartfab.platform.queries import CHANGES_LIMIT, PROFILES, PlantData
 from smartfab.platform.security.roles import Principal
 from smartfab.platform.store.base import SignalInfo
 from smartfab.web.auth import require
 from smartfab.web.schemas import (
-    MAX_SPAN,
     Columns,
     End,
     HistoryForm,
@@ -28,7 +25,6 @@ from smartfab.web.schemas import (
     Start,
     WithUnit,
     columns,
-    epoch_us,
     table_out,
 )
 
@@ -211,7 +207,8 @@ def router(data: PlantData) -> APIRouter:
             Query(
                 ge=1,
                 le=1_000_000,
-                description=f"Raw points or changes at most (default {RAW_LIMIT:,}); arrays: "
+                description=f"Raw points (default {RAW_LIMIT:,}) or changes (default "
+                f"{CHANGES_LIMIT:,}) at most; arrays: "
                 f"profiles at most (default {PROFILES:,}, fewer when {MAX_ELEMENTS:,} numbers "
                 "would not hold them)",
             ),
@@ -255,14 +252,8 @@ def router(data: PlantData) -> APIRouter:
     return api
 
 
-RAW_LIMIT = 100_000  # raw points or changes of one answer, unless the request says
-PROFILES = 500  # array points of one answer, unless the request says
+RAW_LIMIT = 100_000  # raw points of one answer, unless the request says
 MAX_ELEMENTS = 2_000_000  # numbers in one answer of profiles (about 20 MB of JSON)
-CHANGES_READ = 2_000_000  # raw points read to find the changes of one answer
-_CHUNK = 100_000  # raw array points read at once while sampling
-_MINUTE_US = 60_000_000
-# How far back the value in force at a range's start is looked for: the longest range.
-_LOOKBACK_US = int(MAX_SPAN.total_seconds() * 1e6)
 
 
 class Values:
@@ -290,31 +281,17 @@ class Values:
             return None
         return m.values.get(int(value))
 
-    # --- latest ------------------------------------------------------------------------------
     def latest(self, paths: list[str] | None, under: str | None) -> Columns:
-        if paths is not None:
-            infos = [self.data.signal(p) for p in paths]
-        else:
-            infos = self.data.signals(under)
-        kinds = {value_kind(s.data_type) for s in infos}
-        # Numbers as ever (all of them in one read when the whole plant is asked for).
-        number = self.data.latest(paths, under)
-        cols = columns(number)
-        cols["kind"] = ["number"] * number.num_rows
-        parts = [cols]
-        by_id = {s.id: s for s in infos}
-        for kind in ("text", "array"):
-            if kind not in kinds:
-                continue
-            ids = [s.id for s in infos if value_kind(s.data_type) == kind]
-            t = self.data.store.latest(ids, kind=kind)
-            got = columns(t)
-            got["path"] = [by_id[i].path for i in got["signal_id"]]
-            got["unit"] = [by_id[i].unit for i in got["signal_id"]]
-            got["kind"] = [kind] * t.num_rows
-            parts.append(got)
-        keys = list(cols)
-        merged = {k: [v for p in parts for v in p[k]] for k in keys}
+        """The newest value of each signal, of every kind in one table ordered by signal id:
+        the columns of ``PlantData.latest`` and ``kind``, ``value_name``."""
+        parts = []
+        for kind, table in self.data.latest_by_kind(paths, under).items():
+            cols = columns(table)
+            cols["kind"] = [kind] * table.num_rows
+            parts.append(cols)
+        if not parts:
+            parts = [columns(self.data.latest(paths, under)) | {"kind": []}]
+        merged = {k: [v for p in parts for v in p[k]] for k in parts[0]}
         order = sorted(range(len(merged["signal_id"])), key=merged["signal_id"].__getitem__)
         out = {k: [v[i] for i in order] for k, v in merged.items()}
         out["value_name"] = [
@@ -322,7 +299,6 @@ class Values:
         ]
         return Columns(rows=len(order), columns=out)
 
-    # --- history -----------------------------------------------------------------------------
     def history(
         self,
         path: str,
@@ -336,21 +312,20 @@ class Values:
         kind = value_kind(info.data_type)
         about: dict[str, Any] = self.type_of(info)
         about |= {"signal": path, "unit": info.unit, "data_type": info.data_type}
-        bucket_s, truncated, stride = None, False, None
+        bucket_s, truncated, in_range = None, False, None
         form: HistoryForm
         if kind == "array":
-            length: int = about["length"] or 1
-            cap = min(buckets or limit or PROFILES, max(1, MAX_ELEMENTS // length))
-            t, stride = self._profiles(info, start, end, cap)
-            form = "profiles"
+            cap = min(buckets or limit or PROFILES, max(1, MAX_ELEMENTS // (about["length"] or 1)))
+            t = self.data.profiles(path, start, end, cap)
+            in_range, form = int(t.schema.metadata[b"in_range"]), "profiles"
         elif kind == "text" or changes:
             if buckets is not None:
                 what = "a text signal's history" if kind == "text" else "changes=true asks for"
                 raise HTTPException(
                     422, f"{path}: {what} the changes of the value, which have no buckets"
                 )
-            t, truncated = self._changes(info, kind, start, end, limit or RAW_LIMIT)
-            form = "changes"
+            t = self.data.changes(path, start, end, limit or CHANGES_LIMIT)
+            truncated, form = t.schema.metadata[b"truncated"] == b"true", "changes"
         elif buckets is None:
             lim = limit or RAW_LIMIT
             t = self.data.raw([path], start, end, lim).select(["ts", "value", "quality"])
@@ -365,87 +340,11 @@ class Values:
             **about,
             form=form,
             bucket_s=bucket_s,
-            stride=stride,
+            in_range=in_range,
             rows=t.num_rows,
             columns=cols,
             truncated=truncated,
         )
-
-    def _changes(
-        self, info: SignalInfo, kind: ValueKind, start: datetime | None, end: datetime | None,
-        limit: int,
-    ) -> tuple[pa.Table, bool]:  # fmt: skip
-        """The value in force at the range's start (the last point before it, unless a point
-        lies at the start) and the points of the range whose value or quality differs from the
-        point before, at most ``limit``; and whether the answer was cut."""
-        r = TimeRange.of(start, end)
-        t = self.data.store.raw([info.id], r.start_us, r.end_us, CHANGES_READ, kind=kind)
-        t = t.select(["ts", "value", "quality"])
-        if t.num_rows == 0 or epoch_us(t.column("ts"))[0] > r.start_us:
-            t = pa.concat_tables([self._in_force(info.id, kind, r.start_us), t])
-        found = t.filter(pa.array(_changed(t)))
-        return found.slice(0, limit), found.num_rows > limit or t.num_rows >= CHANGES_READ
-
-    def _in_force(self, signal_id: int, kind: ValueKind, at: int) -> pa.Table:
-        """The last point before ``at`` (no row if there is none within _LOOKBACK_US), looked
-        for in windows that reach back from ``at``, a minute first, each 16 times the one
-        before."""
-        hi, width = at, _MINUTE_US
-        while True:
-            lo = max(0, hi - width)
-            last = self._last(signal_id, kind, lo, hi)
-            if last.num_rows or lo == 0 or at - lo >= _LOOKBACK_US:
-                return last
-            hi, width = lo, width * 16
-
-    def _last(self, signal_id: int, kind: ValueKind, lo: int, hi: int) -> pa.Table:
-        """The last point in [lo, hi) (no row if there is none), read CHANGES_READ at a time."""
-        last = None
-        while True:
-            t = self.data.store.raw([signal_id], lo, hi, CHANGES_READ, kind=kind)
-            t = t.select(["ts", "value", "quality"])
-            if t.num_rows or last is None:
-                last = t.slice(max(0, t.num_rows - 1))
-            if t.num_rows < CHANGES_READ:
-                return last
-            lo = int(epoch_us(t.column("ts"))[-1]) + 1
-
-    def _profiles(
-        self, info: SignalInfo, start: datetime | None, end: datetime | None, cap: int
-    ) -> tuple[pa.Table, int]:
-        """The array points of the range, every stride-th so that at most ``cap`` remain; and
-        the stride."""
-        r = TimeRange.of(start, end)
-        store = self.data.store
-        n = store.count_points([info.id], r.start_us, r.end_us)
-        stride = max(1, -(-n // cap))
-        parts, seen, at = [], 0, r.start_us
-        while at < r.end_us:  # in chunks, so that memory stays bounded however long the range
-            t = store.raw([info.id], at, r.end_us, _CHUNK, kind="array")
-            if t.num_rows == 0:
-                break
-            first = (-seen) % stride  # the chunk's first row whose overall index is a multiple
-            parts.append(t.take(pa.array(np.arange(first, t.num_rows, stride))))
-            seen += t.num_rows
-            if t.num_rows < _CHUNK:
-                break
-            at = t["ts"][-1].cast(pa.int64()).as_py() + 1
-        empty = pa.table({"ts": [], "value": [], "quality": []})
-        out = pa.concat_tables(parts) if parts else empty
-        return out.select(["ts", "value", "quality"]), stride
-
-
-def _changed(t: pa.Table) -> npt.NDArray[np.bool_]:
-    """Which rows differ in value or quality from the row before (the first row always)."""
-    v = np.asarray(t["value"].to_numpy(zero_copy_only=False))
-    q = np.asarray(t["quality"].to_numpy())
-    keep = np.ones(len(v), np.bool_)
-    if len(v) > 1:
-        same = v[1:] == v[:-1]
-        if v.dtype.kind == "f":  # a BAD number is NaN: two in a row are no change
-            same |= np.isnan(v[1:]) & np.isnan(v[:-1])
-        keep[1:] = ~(same & (q[1:] == q[:-1]))
-    return keep
 
 
 def _bucket_s(t: pa.Table) -> float:

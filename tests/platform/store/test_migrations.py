@@ -9,11 +9,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from smartfab.platform.points import PointBatch
+from smartfab.platform.points import EventBatch, PointBatch
 from smartfab.platform.store import migrations
 from smartfab.platform.store.base import SignalInfo
 from smartfab.platform.store.postgres import HOUR_US, PostgresStore
-from tests.platform.store.points import EQ, T0, S, ts_us
+from tests.platform.store.points import EQ, T0, S, array_info, arrays, text_info, texts, ts_us
 
 pytestmark = pytest.mark.services
 
@@ -86,3 +86,11 @@ def test_upgrading_a_filled_first_revision_database_loses_nothing(
         assert new[f"{EQ}/force"] == 3
         again = PointBatch.of(T0 + np.arange(N - 5, N + 5) * S, 1, np.arange(10.0))
         assert store.append_points(again) == 5
+        # texts and arrays, also on the days whose partitions were made before they existed
+        lot, profile = store.register_signals([text_info("lot"), array_info("profile", 2)]).values()
+        assert store.append(
+            PointBatch.empty(), EventBatch.empty(), texts([0, N - 1], lot, ["Л-1", "批-2"]),
+            arrays([0, N - 1], profile, [[1.0, 2.0], [3.0, 4.0]]),
+        ) == (4, 0)  # fmt: skip
+        assert ts_us(store.raw([lot], 0, 2**62, kind="text")) == [T0, T0 + (N - 1) * S]
+        assert [s.length for s in store.signals()] == [None, None, None, None, 2]

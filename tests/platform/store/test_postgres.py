@@ -25,7 +25,18 @@ from smartfab.platform.store.postgres import (
     fresh,
     rollup_pieces,
 )
-from tests.platform.store.points import EQ, T0, S, info, pts, ts_us
+from tests.platform.store.points import (
+    EQ,
+    T0,
+    S,
+    array_info,
+    arrays,
+    info,
+    pts,
+    text_info,
+    texts,
+    ts_us,
+)
 
 pytestmark = pytest.mark.services
 
@@ -144,7 +155,11 @@ def test_retention_per_signal_class(pg: PostgresStore) -> None:
     assert pg.retention() == {"measurement": 3, "*": 6}
     now = T0 + 10 * DAY_US  # points at days 0..9; kept: measurement >= day 7, state >= day 4
     report = pg.apply_retention(now)
-    assert len(report.partitions_dropped) == 4  # days 0..3 are old for every class
+    # days 0..3 are old for every class: a partition of numbers, texts and arrays each
+    assert sorted(report.partitions_dropped) == sorted(
+        f"{kind}_202311{day}" for kind in ("point_chunks", "text_points", "array_points")
+        for day in (14, 15, 16, 17)
+    )  # fmt: skip
     assert report.rows_deleted == 3  # measurement at days 4, 5, 6
     assert ts_us(pg.raw([t], 0, 2**62)) == [T0 + d * DAY_US for d in range(7, 10)]
     assert ts_us(pg.raw([st], 0, 2**62)) == [T0 + d * DAY_US for d in range(4, 10)]
@@ -213,6 +228,43 @@ def test_two_writers_store_each_point_once(pg_schema: tuple[str, str]) -> None:
         th.join()
     assert sum(stored) == len(batch) == a.count_points()
     assert _rows(a, "SELECT sum(count) FROM rollup_1h") == [(len(batch),)]
+    a.close()
+    b.close()
+
+
+def test_two_writers_store_each_text_and_array_once(pg_schema: tuple[str, str]) -> None:
+    """Texts and arrays sent by two workers at once (a shared subscription) are each stored once
+    (the primary key of their table), and the latest values are the newest points."""
+    a, b = PostgresStore(*pg_schema), PostgresStore(*pg_schema)
+    lot, profile = a.register_signals([text_info("lot"), array_info("profile", 4)]).values()
+    b.register_signals([text_info("lot"), array_info("profile", 4)])
+    secs = np.arange(3000)
+    text = texts(secs, lot, [f"Л-{s}" for s in secs])
+    array = arrays(secs, profile, [[float(s)] * 4 for s in secs])
+    stored = [0, 0]
+
+    def write(i: int, store: PostgresStore) -> None:
+        # The two walk the points in opposite orders of chunks, so they meet in the middle.
+        chunks = np.array_split(np.arange(len(secs)), 10)
+        for chunk in chunks if i == 0 else chunks[::-1]:
+            while True:
+                try:
+                    stored[i] += store.append(
+                        PointBatch.empty(), EventBatch.empty(), text.take(chunk), array.take(chunk)
+                    )[0]
+                    break
+                except StoreError:  # a deadlock between writers is reported, then retried
+                    continue
+
+    threads = [threading.Thread(target=write, args=(i, s)) for i, s in enumerate((a, b))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sum(stored) == 2 * len(secs) == a.count_points()
+    assert a.latest(kind="text").column("value").to_pylist() == [f"Л-{secs[-1]}"]
+    assert b.latest(kind="array").column("value").to_pylist() == [[float(secs[-1])] * 4]
+    assert a.raw([lot], 0, 2**62, kind="text").column("value").to_pylist() == text.text.tolist()
     a.close()
     b.close()
 

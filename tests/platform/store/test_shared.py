@@ -153,6 +153,7 @@ def test_texts_and_arrays_are_read_through_the_holder(tmp_path: Path) -> None:
         assert other.raw([lot], 0, 2**62, limit=1, kind="text").num_rows == 1
         assert other.latest(kind="array").column("value").to_pylist() == [[1.5, 2.5]]
         assert other.latest([lot], kind="text").column("value").to_pylist() == ["批-2"]
+        assert other.earliest([lot], kind="text").column("value").to_pylist() == ["Л-1"]
         assert other.count_points() == 3
         assert [s.length for s in other.signals()] == [None, 2]
         with pytest.raises(StoreError, match="not storing data"):

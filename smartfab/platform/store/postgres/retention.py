@@ -1,7 +1,8 @@
 """Day partitions of the points and retention per signal class (the policy and its semantics:
 :mod:`smartfab.platform.store.base`): days every class is done with are dropped whole; the older
 points (and 1-minute rollups) of the classes kept less long are deleted. Rollups of 1 hour are kept:
-they are what year-long trends read, and are small."""
+they are what year-long trends read, and are small. The points of every kind (the numbers' chunks,
+texts, arrays) have a partition each day, made and dropped together."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy.typing as npt
 import psycopg
 from psycopg import sql
 
-from smartfab.platform.store.postgres.statements import ORIGIN, to_ts
+from smartfab.platform.store.postgres.statements import ORIGIN, VALUE_TABLES, to_ts
 from smartfab.platform.store.postgres.wire import DAY_US
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -42,14 +43,21 @@ SELECT (SELECT coalesce(sum(n), 0) FROM gone) - (SELECT coalesce(sum(n), 0) FROM
 RETAIN_ROLLUPS = f"""
 DELETE FROM rollup_1m WHERE bucket < {to_ts("%(cutoff)s::int8")} AND {_OF_ROLE}
 """
+# Texts and arrays: a row per point.
+RETAIN_VALUES = [
+    f"DELETE FROM {table} WHERE ts < {to_ts('%(cutoff)s::int8')} AND {_OF_ROLE}"
+    for table, _ in VALUE_TABLES.values()
+]
+# The partitioned tables of points, each partitioned by day.
+PARENTS = ("point_chunks", *(table for table, _ in VALUE_TABLES.values()))
 
 
-def _partition_name(day: int) -> str:
-    return "point_chunks_" + np.datetime_as_string(np.datetime64(day, "D")).replace("-", "")
+def _partition_name(parent: str, day: int) -> str:
+    return f"{parent}_" + np.datetime_as_string(np.datetime64(day, "D")).replace("-", "")
 
 
-def _day_of(name: str) -> int | None:
-    digits = name.removeprefix("point_chunks_")
+def _day_of(parent: str, name: str) -> int | None:
+    digits = name.removeprefix(f"{parent}_")
     if len(digits) != 8 or not digits.isdigit():
         return None
     iso = f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
@@ -60,13 +68,19 @@ def _iso(us: int) -> str:
     return str(np.datetime64(us, "us")) + "Z"
 
 
-def partition_days(conn: Connection) -> set[int]:
-    """The days (since 1970-01-01) that have a partition."""
+def _days_of(conn: Connection, parent: str) -> set[int]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'point_chunks'::regclass"
+        "WHERE i.inhparent = %s::regclass",
+        [parent],
     ).fetchall()
-    return {d for (name,) in rows if (d := _day_of(str(name))) is not None}
+    return {d for (name,) in rows if (d := _day_of(parent, str(name))) is not None}
+
+
+def partition_days(conn: Connection) -> set[int]:
+    """The days (since 1970-01-01) that have a partition of every kind of point (a day missing
+    one is made whole by the next append that needs it)."""
+    return set.intersection(*(_days_of(conn, parent) for parent in PARENTS))
 
 
 def create_partitions(conn: Connection, days: set[int], ts: npt.NDArray[np.int64]) -> None:
@@ -80,16 +94,17 @@ def create_partitions(conn: Connection, days: set[int], ts: npt.NDArray[np.int64
         # Two workers must not race to create the same partition.
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('smartfab.points.partitions'))")
         for day in missing:
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF point_chunks "
-                    "FOR VALUES FROM ({}) TO ({})"
-                ).format(
-                    sql.Identifier(_partition_name(day)),
-                    sql.Literal(_iso(day * DAY_US)),
-                    sql.Literal(_iso((day + 1) * DAY_US)),
+            for parent in PARENTS:
+                conn.execute(
+                    sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})"
+                    ).format(
+                        sql.Identifier(_partition_name(parent, day)),
+                        sql.Identifier(parent),
+                        sql.Literal(_iso(day * DAY_US)),
+                        sql.Literal(_iso((day + 1) * DAY_US)),
+                    )
                 )
-            )
     days.update(missing)
 
 
@@ -104,12 +119,13 @@ def retain(conn: Connection, cutoffs: dict[str, int | None]) -> tuple[list[str],
     dropped: list[str] = []
     deleted = 0
     if drop_before is not None:
-        for day in sorted(partition_days(conn)):
-            if (day + 1) * DAY_US <= drop_before:
-                name = _partition_name(day)
-                # IF EXISTS: another worker's maintain() may have dropped it.
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
-                dropped.append(name)
+        for parent in PARENTS:
+            for day in sorted(_days_of(conn, parent)):
+                if (day + 1) * DAY_US <= drop_before:
+                    name = _partition_name(parent, day)
+                    # IF EXISTS: another worker's maintain() may have dropped it.
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+                    dropped.append(name)
     with conn.transaction():
         for role, cutoff in sorted(cutoffs.items()):
             if cutoff is None:
@@ -117,5 +133,7 @@ def retain(conn: Connection, cutoffs: dict[str, int | None]) -> tuple[list[str],
             params = {"role": role, "cutoff": cutoff}
             row = conn.execute(RETAIN_POINTS, params).fetchone()
             deleted += int(row[0]) if row else 0
+            for statement in RETAIN_VALUES:
+                deleted += conn.execute(statement, params).rowcount  # type: ignore[arg-type]
             conn.execute(RETAIN_ROLLUPS, params)
     return dropped, deleted

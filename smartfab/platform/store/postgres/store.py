@@ -19,6 +19,7 @@ from smartfab.platform.order import sort_by_signal_ts, superseded
 from smartfab.platform.points import (
     EVENT_SCHEMA,
     POINT_SCHEMA,
+    AnyPoints,
     ArrayBatch,
     EventBatch,
     PointBatch,
@@ -32,6 +33,8 @@ from smartfab.platform.store.base import (
     SignalInfo,
     Store,
     StoreError,
+    arrow_of,
+    key_order,
     retention_cutoffs,
 )
 from smartfab.platform.store.postgres.fresh import fresh_points
@@ -49,22 +52,31 @@ from smartfab.platform.store.postgres.statements import (
     STAGE,
     STATE_DURATIONS,
     UPSERT_LATEST,
+    VALUE_TABLES,
+    insert_values,
     points_sql,
     rollup_pieces,
     rollup_upsert,
     to_ts,
+    values_sql,
 )
 from smartfab.platform.store.postgres.wire import (
+    BYTES,
     MINUTE_US,
     POINT_FIELDS,
+    VALUE_KINDS,
+    arrays_copy,
     chunks_copy,
+    copy_arrays,
     copy_out,
     events_copy,
     pgcopy,
     point_table,
     rollup_partials,
     runs,
+    texts_copy,
     ts_array,
+    values_table,
 )
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -193,7 +205,9 @@ class PostgresStore(Store):
         if not given:
             return {}
         rows = list(given.values())
-        params = {col: [getattr(s, col) for s in rows] for col in SIGNAL_COLUMNS.split(", ")}
+        params = {
+            col: [getattr(s, col) for s in rows] for col in [*SIGNAL_COLUMNS.split(", "), "length"]
+        }
         with self._write_lock:
             conn = self._live_writer()
             try:
@@ -201,14 +215,15 @@ class PostgresStore(Store):
                     conn.execute(
                         GIVEN + "UPDATE signals s SET equipment = g.equipment, name = g.name, "
                         "unit = g.unit, data_type = g.data_type, role = g.role, low = g.low, "
-                        "high = g.high, source = g.source FROM given g WHERE s.path = g.path",
+                        "high = g.high, source = g.source, length = g.length FROM given g "
+                        "WHERE s.path = g.path",
                         params,
                     )
                     # New paths get ids in the order given; a concurrent registration of the
                     # same path by another worker wins, and its id is the one returned.
                     conn.execute(
-                        GIVEN + f"INSERT INTO signals ({SIGNAL_COLUMNS}) "
-                        f"SELECT {SIGNAL_COLUMNS} FROM given g WHERE NOT EXISTS "
+                        GIVEN + f"INSERT INTO signals ({SIGNAL_COLUMNS}, length) "
+                        f"SELECT {SIGNAL_COLUMNS}, length FROM given g WHERE NOT EXISTS "
                         "(SELECT FROM signals s WHERE s.path = g.path) ORDER BY ord "
                         "ON CONFLICT (path) DO NOTHING",
                         params,
@@ -222,10 +237,10 @@ class PostgresStore(Store):
         return {str(p): int(i) for p, i in found}
 
     def signals(self) -> list[SignalInfo]:
-        rows = self._fetch(f"SELECT {SIGNAL_COLUMNS}, id FROM signals ORDER BY id")
+        rows = self._fetch(f"SELECT {SIGNAL_COLUMNS}, id, length FROM signals ORDER BY id")
         return [SignalInfo(*row) for row in rows]
 
-    def _check_known(self, batch: PointBatch) -> None:
+    def _check_known(self, batch: AnyPoints) -> None:
         try:
             self._known.check(batch)
         except StoreError:  # another process may have registered them since
@@ -245,15 +260,17 @@ class PostgresStore(Store):
         arrays: ArrayBatch | None = None,
     ) -> tuple[int, int]:
         """Points go in as per-minute chunks by one binary COPY, with ``latest`` and the rollups
-        of exactly the new points and the events, in one transaction: so re-sent points are
-        stored and counted once, and a failure stores nothing."""
-        if (texts is not None and len(texts)) or (arrays is not None and len(arrays)):
-            raise StoreError("texts and arrays: not stored in PostgreSQL yet")
-        if len(points) == 0 and len(events) == 0:
+        of exactly the new points; texts and arrays by a binary COPY each into a staging table,
+        from which the new ones move to their tables; and the events: all in one transaction, so
+        re-sent points are stored and counted once, and a failure stores nothing."""
+        others = [b for b in (texts, arrays) if b is not None and len(b)]
+        if len(points) == 0 and len(events) == 0 and not others:
             return 0, 0
-        what = f"appending {len(points)} points and {len(events)} events"
+        n = len(points) + sum(len(b) for b in others)
+        what = f"appending {n} points and {len(events)} events"
         event_stream = events_copy(events) if len(events) else None
-        self._check_known(points)
+        for b in (points, *others):  # every batch checked before anything is stored
+            self._check_known(b)
         # (signal, ts) order: the last duplicate wins, and chunks and rollup groups are runs.
         batch = sort_by_signal_ts(points)
         dup = superseded(batch)
@@ -262,12 +279,15 @@ class PostgresStore(Store):
         # Laid out before the transaction, as if every point were new (nearly always so): the
         # signals' locks are held only for the database's work, never for ours.
         rows = _Rows.of(batch) if len(batch) else None
+        staged = [_staged(b) for b in others]
+        days = np.concatenate([batch.ts, *(b.ts for b in others)])
         fresh = PointBatch.empty()
+        stored = 0
         with self._write_lock:
             try:
                 conn = self._live_writer()
-                if len(batch):
-                    create_partitions(conn, self._days, batch.ts)
+                if len(days):
+                    create_partitions(conn, self._days, days)
                 with conn.transaction(), conn.cursor() as cur:
                     if len(batch):
                         fresh = fresh_points(cur, batch)
@@ -275,13 +295,27 @@ class PostgresStore(Store):
                             rows = _Rows.of(fresh) if len(fresh) else None
                     if rows is not None:
                         self._insert_rows(cur, rows)
+                    for kind, stream in staged:
+                        stored += self._insert_values(cur, kind, stream)
                     if event_stream is not None:
                         self._insert_events(cur, event_stream)
             except psycopg.Error as exc:
                 if exc.sqlstate == "23514":  # no partition for a row: retention dropped it
                     self._load_partitions()
                 raise StoreError(f"{what} failed, nothing was stored: {exc}") from exc
-        return len(fresh), len(events)
+        return len(fresh) + stored, len(events)
+
+    @staticmethod
+    def _insert_values(cur: psycopg.Cursor[Any], kind: ValueKind, stream: bytes) -> int:
+        """Texts or arrays from their COPY stream; returns how many were new."""
+        with cur.copy(
+            f"COPY stage_{kind}_points (ts, signal_id, quality, value) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.write(stream)
+        insert, latest = insert_values(kind)
+        new = cur.execute(insert).rowcount  # type: ignore[arg-type]
+        cur.execute(latest)  # type: ignore[arg-type]
+        return new
 
     @staticmethod
     def _insert_rows(cur: psycopg.Cursor[Any], rows: _Rows) -> None:
@@ -358,10 +392,30 @@ class PostgresStore(Store):
     def _raw_values(
         self, kind: ValueKind, signal_ids: Sequence[int], start: int, end: int, limit: int | None
     ) -> pa.Table:
-        raise StoreError("texts and arrays: not stored in PostgreSQL yet")
+        where = (
+            f"signal_id = ANY(%(ids)s) AND ts >= {to_ts('%(start)s::int8')} "
+            f"AND ts < {to_ts('%(end)s::int8')}"
+        )
+        params = {"ids": [int(i) for i in signal_ids], "start": int(start), "end": int(end)}
+        return self._values(kind, VALUE_TABLES[kind][0], where, params, limit)
 
     def _latest_values(self, kind: ValueKind, signal_ids: Sequence[int] | None) -> pa.Table:
-        raise StoreError("texts and arrays: not stored in PostgreSQL yet")
+        if signal_ids is None:
+            return self._values(kind, VALUE_TABLES[kind][1], "true", {}, None)
+        params = {"ids": [int(i) for i in signal_ids]}
+        return self._values(kind, VALUE_TABLES[kind][1], "signal_id = ANY(%(ids)s)", params, None)
+
+    def _values(
+        self, kind: ValueKind, table: str, where: str, params: Mapping[str, object],
+        limit: int | None,
+    ) -> pa.Table:  # fmt: skip
+        query = sql.SQL(values_sql(kind, table, where, limit))  # type: ignore[arg-type]
+        kinds = [*VALUE_KINDS, BYTES if kind == "text" else ">f8"]
+        try:
+            cols = copy_arrays(self._reader().cursor(), query, params, kinds)
+        except psycopg.Error as exc:
+            raise StoreError(f"query failed: {exc}") from exc
+        return values_table(kind, cols)
 
     def _events(
         self,
@@ -441,14 +495,32 @@ class PostgresStore(Store):
             + [f"t < {to_ts('%(end)s::int8')}"] * (end is not None)
         )
         partly = f"(SELECT count(*) FROM unnest(ts) AS t WHERE {in_range})" if in_range else "n"
+        values_where = " AND ".join(
+            ["true"] + ["signal_id = ANY(%(ids)s)"] * (signal_ids is not None)
+            + [f"ts >= {to_ts('%(start)s::int8')}"] * (start is not None)
+            + [f"ts < {to_ts('%(end)s::int8')}"] * (end is not None)
+        )  # fmt: skip
+        values = " + ".join(
+            f"(SELECT count(*) FROM {points} WHERE {values_where})"
+            for points, _ in VALUE_TABLES.values()
+        )
         ((n,),) = self._fetch(
             f"SELECT coalesce(sum(CASE WHEN {' AND '.join(inside)} THEN n ELSE {partly} END), 0) "
-            f"FROM point_chunks WHERE {' AND '.join(where)}",
+            f"+ {values} FROM point_chunks WHERE {' AND '.join(where)}",
             params,
         )
         return int(n)
 
-    def earliest(self, signal_ids: Sequence[int]) -> pa.Table:
+    def _earliest_values(self, kind: ValueKind, signal_ids: Sequence[int]) -> pa.Table:
+        # An index probe per signal: its first (signal_id, ts) key.
+        first = (
+            "(SELECT p.* FROM unnest(%(ids)s::int4[]) s(id) CROSS JOIN LATERAL "
+            f"(SELECT * FROM {VALUE_TABLES[kind][0]} WHERE signal_id = s.id ORDER BY ts "
+            "LIMIT 1) p) AS first"
+        )
+        return self._values(kind, first, "true", {"ids": [int(i) for i in signal_ids]}, None)
+
+    def _earliest(self, signal_ids: Sequence[int]) -> pa.Table:
         if not signal_ids:
             return POINT_SCHEMA.empty_table()
         # Index probes per signal and day partition for its first minute, whose chunks are
@@ -503,6 +575,18 @@ class PostgresStore(Store):
             for conn in [*self._readers, self._writer]:
                 with suppress(psycopg.Error):
                     conn.close()
+
+
+def _staged(batch: TextBatch | ArrayBatch) -> tuple[ValueKind, bytes]:
+    """A batch of texts or arrays as the COPY stream of its staging table, the last of each
+    (signal, ts) kept."""
+    order = key_order(batch)
+    if order is not None:
+        batch = batch.take(order[0])
+    rows = arrow_of(batch)  # StoreError for a value no store can hold
+    if isinstance(batch, TextBatch):
+        return "text", texts_copy(batch, rows.column("value"))
+    return "array", arrays_copy(batch)
 
 
 def _transpose(rows: list[Any], width: int) -> list[list[Any]]:

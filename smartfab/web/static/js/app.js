@@ -15,8 +15,9 @@ import * as alarms from "./pages/alarms.js";
 import * as scheduling from "./pages/scheduling.js";
 import * as twin from "./pages/twin.js";
 import * as maintenance from "./pages/maintenance.js";
+import * as transformation from "./pages/transformation.js";
 
-const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin };
+const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation };
 let cleanup = null;
 let plant = null;
 

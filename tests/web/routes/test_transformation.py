@@ -1,0 +1,145 @@
+"""Transformation routes on the demo plant's store: the questionnaires, evidence and proposals,
+an assessment recorded by an editor (a viewer reads only), the KPIs and their trend, a project
+appraised, the summary files and the sovereignty report. The figures themselves are tested in
+tests/apps/transformation; here: the routes serve them and store what they should."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.web.api import create_app
+from tests.apps.transformation.econ import econ_dir
+from tests.web.conftest import bearer
+
+T = "/api/transformation"
+
+
+@pytest.fixture(scope="module")
+def store(filled_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DuckDBStore]:
+    path = tmp_path_factory.mktemp("transformation") / "s.duckdb"
+    shutil.copy(filled_store, path)  # assessments and projects are written to its settings
+    with DuckDBStore(path) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def client(store: DuckDBStore, demo_plant: Plant, security: Security) -> TestClient:
+    app = create_app(PlantData(store, demo_plant), security=security)
+    return TestClient(app, headers=bearer(security, "engineer", name="manager"))
+
+
+def test_models_evidence_and_an_assessment(client: TestClient, security: Security) -> None:
+    models = client.get(f"{T}/models").json()
+    assert set(models["models"]) == {"gbt39116", "siri", "acatech"}
+    assert models["models"]["gbt39116"]["levels"]["3"]["zh"] == "集成级"
+    assert {t["value"] for t in models["targets"] if t["kpi"] == "cnc_rate"} == {70, 75}
+    found = client.get(f"{T}/evidence", params={"days": 1}).json()
+    by_metric = {e["metric"]: e for e in found["evidence"]}
+    assert by_metric["collection_coverage"]["source"].startswith("store, 2026-11-16")
+    data = next(p for p in found["proposals"]["gbt39116"] if p["question"] == "data")
+    assert data["value"] == 3 and data["evidence"]["metric"] == "collection_coverage"
+    unanswered = [p["question"] for p in found["proposals"]["gbt39116"] if p["value"] is None]
+    answers = {q: {"value": 2} for q in unanswered}
+    r = client.post(f"{T}/assessments", json={"model": "gbt39116", "answers": {
+        **answers, "data": {"value": 4}}, "days": 1})  # fmt: skip
+    assert r.status_code == 422 and "data: 4 overrides the proposed 3" in r.json()["detail"]
+    viewer = bearer(security, "viewer")
+    body = {
+        "model": "gbt39116",
+        "answers": {**answers, "data": {"value": 4, "comment": "the MES holds the rest"}},
+        "days": 1,
+    }
+    assert client.post(f"{T}/assessments", json=body, headers=viewer).status_code == 403
+    r = client.post(f"{T}/assessments", json=body)
+    assert r.status_code == 201, r.text
+    record = r.json()
+    assert record["by"].startswith("manager") and record["answers"]["data"]["overridden"]
+    assert record["result"]["tier"]["tier"] == "basic"
+    history = client.get(f"{T}/assessments", params={"model": "gbt39116"}, headers=viewer).json()
+    assert [a["id"] for a in history] == [record["id"]]
+
+
+def test_kpis_and_their_trend(client: TestClient) -> None:
+    now = client.get(f"{T}/kpis", params={"days": 1}).json()
+    rows = {r["kpi"]: r for r in now["kpis"]}
+    assert rows["cnc_rate"]["value"] == 70 and rows["connection_rate"]["value"] == 100
+    assert client.post(f"{T}/kpis", params={"days": 1}).status_code == 201
+    trend = client.get(f"{T}/kpis", params={"days": 1}).json()["trend"]
+    assert trend[-1]["values"]["cnc_rate"] == 70
+
+
+def test_projects_summary_and_sovereignty(client: TestClient) -> None:
+    project = {
+        "id": "mes", "name": "MES", "programme": "heilongjiang", "type": "smart_factory",
+        "items": [{"name": "line", "kind": "hardware", "amount": 120_000_000}],
+        "benefits": [{"name": "OEE", "kind": "oee", "annual": 30_000_000}],
+    }  # fmt: skip
+    r = client.put(f"{T}/projects/mes", json=project)
+    assert r.status_code == 200, r.text
+    assert r.json()["subsidies"][0]["amount"] == 10_000_000 and r.json()["subsidies"][0]["capped"]
+    assert client.put(f"{T}/projects/other", json=project).status_code == 422
+    listed = client.get(f"{T}/projects").json()
+    assert [a["project"]["id"] for a in listed["projects"]] == ["mes"]
+    pdf = client.get(f"{T}/summary", params={"format": "pdf", "lang": "ru", "days": 1})
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    xlsx = client.get(f"{T}/summary", params={"format": "xlsx", "days": 1})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert client.delete(f"{T}/projects/mes").status_code == 204
+    assert client.delete(f"{T}/projects/mes").status_code == 404
+    sov = client.get(f"{T}/sovereignty").json()
+    assert sov["without_licence"] == [] and any(p["name"] == "fastapi" for p in sov["packages"])
+    # This process holds no connection beyond this machine (its test client is in-process).
+    assert sov["outbound"]["internet"] == 0 and sov["outbound"]["pid"] > 0
+    sbom = client.get(f"{T}/sbom")
+    assert sbom.headers["content-type"] == "application/vnd.cyclonedx+json"
+    assert sbom.json()["bomFormat"] == "CycloneDX"
+
+
+def test_without_the_econ_data_the_insights_say_which_setting(client: TestClient) -> None:
+    found = client.get(f"{T}/insights").json()
+    assert found == {"available": False, "setting": "insights_data",
+                     "variable": "SMARTFAB_INSIGHTS_DATA", "missing": []}  # fmt: skip
+    r = client.get(f"{T}/insights/export")
+    assert r.status_code == 409 and "insights_data" in r.json()["detail"]
+    assert "national" not in client.get(f"{T}/kpis", params={"days": 1}).json()["kpis"][0]
+
+
+def test_insights_national_kpis_and_the_settings_addresses(
+    store: DuckDBStore, demo_plant: Plant, security: Security
+) -> None:
+    econ = econ_dir()
+    app = create_app(PlantData(store, demo_plant), security=security, insights=econ,
+                     addresses=[("alarm_notify webhook", "https://hooks.example.com")])  # fmt: skip
+    viewer = TestClient(app, headers=bearer(security, "viewer"))
+    found = viewer.get(f"{T}/insights", params={"countries": "sco"}).json()
+    assert found["available"] and found["groups"]["sco"]["name"]["ru"].startswith("Государства")
+    manufactures = {s["code"]: s for s in found["manufactures"]["series"]}
+    assert set(manufactures) == set(found["groups"]["sco"]["countries"])
+    assert found["manufactures"]["years"][0] == 2002 and len(manufactures["CHN"]["values"]) == 22
+    assert [s["code"] for s in found["high_tech"]["series"]] == ["CHN", "RUS", "IND"]
+    assert found["high_tech"]["vintage"] == "2026-04-08"
+    tech = next(f for f in found["figures"] if f["what"].startswith("high-technology"))
+    assert (tech["article"], tech["data"], tech["agrees"]) == (23.12, 27.7651, False)
+    assert tech["title"]["zh"].startswith("高技术")
+    assert round(found["china"]["industry_share_of_gdp"], 2) == 33.19
+    r = viewer.get(f"{T}/insights", params={"countries": "CHN,XXX"})
+    assert r.status_code == 422 and "XXX" in r.json()["detail"]
+    csv = viewer.get(f"{T}/insights/export", params={"countries": "CHN,USA"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "indicator,country,name,year,value"
+    xlsx = viewer.get(f"{T}/insights/export", params={"countries": "sco", "format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    rows = {r["kpi"]: r for r in viewer.get(f"{T}/kpis", params={"days": 1}).json()["kpis"]}
+    assert rows["cnc_rate"]["national"]["value"] > 0
+    sov = viewer.get(f"{T}/sovereignty").json()
+    hook = next(x for x in sov["stack"] if x["what"] == "alarm_notify webhook")
+    assert hook["where"] == "external"
