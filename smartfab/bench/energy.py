@@ -48,7 +48,9 @@ RISK_LIMIT = 0.03  # the process's acceptable defect rate
 STEEL_TREES = 800
 
 
-def _regression(x: Float64Array, y: Float64Array, train: Any, test: Any, threads: int) -> dict[str, float]:
+def _regression(
+    x: Float64Array, y: Float64Array, train: Any, test: Any, threads: int
+) -> dict[str, float]:
     params = {"objective": "regression", "learning_rate": 0.08, "num_leaves": 63,
               "min_child_samples": 5, "num_threads": threads, "verbose": -1, "seed": 1}  # fmt: skip
     m = lgb.train(params, lgb.Dataset(x[train], y[train]), STEEL_TREES)

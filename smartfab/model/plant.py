@@ -757,15 +757,15 @@ class EnergyTariff(_Strict):
             raise ValueError(f"no period covers {day} {m // 60:02d}:{m % 60:02d}")
         return self
 
-    def price_at(self, weekday: int, minute: int) -> float:
-        """The price in force at ``minute`` after midnight of ``weekday`` (0 Monday)."""
+    def period_at(self, weekday: int, minute: int) -> TariffPeriod:
+        """The period in force at ``minute`` after midnight of ``weekday`` (0 Monday)."""
         for p in self.periods:
             a, b = p.minutes
             for day in p.days:
                 d = WEEKDAYS.index(day)
                 m = (weekday - d) % 7 * _DAY_MIN + minute
                 if a <= m < b:
-                    return p.price
+                    return p
         raise KeyError((weekday, minute))  # cannot happen: validated to cover the week
 
 

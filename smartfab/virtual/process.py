@@ -91,8 +91,12 @@ CNC = ProcessSpec(
         Parameter("coolant_flow_sp", "L/min", 10, 40, 28, 4.5),
     ),
     defects=(
-        DefectType("burn", 1, "hot", "thermal damage (burn marks): spindle too fast, too little "
-                   "coolant, a warm hall"),
+        DefectType(
+            "burn",
+            1,
+            "hot",
+            "thermal damage (burn marks): spindle too fast, too little coolant, a warm hall",
+        ),
         DefectType("chatter", 2, "fast", "chatter marks: feed too fast for the tool's state"),
         DefectType("porosity", 3, "lot", "gas porosity of the casting: a bad material lot"),
     ),  # fmt: skip
@@ -248,7 +252,6 @@ def draw_truth(spec: ProcessSpec, seed: int, path: str) -> ProcessTruth:
     q, _ = np.linalg.qr(rng.standard_normal((d, d)))  # a random rotation: interactions
     curvature = q @ np.diag(rng.uniform(0.4, 1.6, d)) @ q.T
     rates = np.array([p.rate for p in spec.parameters]) * rng.uniform(0.7, 1.3, d)
-    k = len(spec.defects)
     thresholds = np.array([
         {"hot": rng.uniform(0.55, 0.8), "fast": rng.uniform(0.55, 0.8),
          "tool": rng.uniform(0.75, 0.9), "lot": rng.uniform(0.6, 1.0)}[t.cause]
@@ -257,8 +260,11 @@ def draw_truth(spec: ProcessSpec, seed: int, path: str) -> ProcessTruth:
     steepness = np.array(
         [rng.uniform(5, 8) if t.cause != "lot" else rng.uniform(2.5, 3.5) for t in spec.defects]
     )
-    offsets = np.array([rng.uniform(-6.4, -5.8) if t.cause in ("lot", "tool") else rng.uniform(-5.6, -4.8)
-                        for t in spec.defects])  # fmt: skip
+    # A bad lot or a worn tool is rare, so are their defects.
+    offsets = np.array([
+        rng.uniform(-6.4, -5.8) if t.cause in ("lot", "tool") else rng.uniform(-5.6, -4.8)
+        for t in spec.defects
+    ])  # fmt: skip
     centre = rng.uniform(0.2, 0.8, d)
     truth = ProcessTruth(spec, centre, curvature, rates, thresholds, steepness, offsets, 0.05, 0.0)
     # The line's takt leaves the nominal settings a little slack: slowing down much is not allowed.

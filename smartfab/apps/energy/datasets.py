@@ -48,7 +48,9 @@ class Steel:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def features(self, *, co_measured: bool, load_type: bool = True) -> tuple[list[str], Float64Array]:
+    def features(
+        self, *, co_measured: bool, load_type: bool = True
+    ) -> tuple[list[str], Float64Array]:
         cols = dict(self.calendar)
         if load_type:
             cols["load_type"] = self.load_type.astype(np.float64)

@@ -6,8 +6,8 @@ over the surrogate learnt from history. The search space is the parameters' rang
 with their rate-of-change limits around the settings in force, so a recommendation outside them
 cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
 its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
-the interval of the bootstrap refits; a recommendation whose interval does not exclude a loss
-keeps the settings. When the settings in force are themselves predicted to break a limit (new
+the interval of the bootstrap refits; a change that too few of the refits see saving energy is
+not recommended: the settings stay. When the settings in force are themselves predicted to break a limit (new
 data showed the risk higher than thought), the recommendation is the reachable setting that breaks
 them least: quality comes before energy.
 """
@@ -26,6 +26,7 @@ from smartfab.platform.points import Float64Array
 CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
+SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,13 @@ def recommend(
     saving_boot = both.good_energy[1:, 0] - both.good_energy[1:, 1]
     tail = (1 - INTERVAL) / 2
     low, high = (float(v) for v in np.quantile(saving_boot, [tail, 1 - tail]))
-    if low <= 0 and not restores:
-        best, low, high = current, 0.0, 0.0  # no saving to be sure of: keep the settings
+    if np.mean(saving_boot > 0) < SURE and not restores:
+        best, low, high = current, 0.0, 0.0  # no saving to count on: keep the settings
         both = surrogate.predict(np.stack([current, best]))
     e = both.good_energy[0]
     return Recommendation(
         names, tuple(float(v) for v in current), tuple(float(v) for v in best),
         float(e[0]), float(e[1]), float(e[0] - e[1]), low, high, float(both.risk[0, 1]),
-        float(both.upper(both.risk, CONFIDENCE)[1]), float(both.cycle_s[0, 1]), len(study.trials), restores,
+        float(both.upper(both.risk, CONFIDENCE)[1]), float(both.cycle_s[0, 1]),
+        len(study.trials), restores,
     )  # fmt: skip

@@ -59,7 +59,7 @@ def measure(table: PartTable, before_start_us: int, applied_us: int, end_us: int
     """Realised result of a change applied at ``applied_us``: the parts from then to ``end_us``
     against those from ``before_start_us`` to the change."""
     before = table.between(before_start_us, applied_us)
-    after = table.between(applied_us, end_us if end_us is not None else int(2**62))
+    after = table.between(applied_us, end_us if end_us is not None else (2**62))
     for name, part in (("before", before), ("after", after)):
         if len(part) < MIN_MEASURED_PARTS:
             raise NotEnoughData(
@@ -115,12 +115,12 @@ class RecommendationBook:
             json.dump([asdict(e) for e in entries], f, indent=1)
         os.replace(tmp, self._path)
 
-    def list(self, equipment: str | None = None) -> list[Entry]:
+    def entries(self, equipment: str | None = None) -> list[Entry]:
         with self._lock:
             return [e for e in self._load() if equipment in (None, e.equipment)]
 
     def get(self, rec_id: int) -> Entry:
-        for e in self.list():
+        for e in self.entries():
             if e.id == rec_id:
                 return e
         raise RecommendationError(f"no recommendation {rec_id}")

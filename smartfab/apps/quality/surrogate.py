@@ -153,7 +153,8 @@ def _features(u: Float64Array) -> Float64Array:
 
 def _ridge(x: Float64Array, y: Float64Array, w: Float64Array) -> Float64Array:
     m = Ridge(alpha=1.0).fit(x, y, sample_weight=w / w.mean())
-    return np.r_[m.coef_, m.intercept_]
+    out: Float64Array = np.r_[m.coef_, m.intercept_]
+    return out
 
 
 def _terms(x: Float64Array, hits: Float64Array, parts: Float64Array, d: int) -> int:
@@ -179,9 +180,7 @@ def _terms(x: Float64Array, hits: Float64Array, parts: Float64Array, d: int) -> 
     return best
 
 
-def _binomial(
-    x: Float64Array, hits: Float64Array, parts: Float64Array, terms: int
-) -> Float64Array:
+def _binomial(x: Float64Array, hits: Float64Array, parts: Float64Array, terms: int) -> Float64Array:
     """A logistic regression of ``hits`` of ``parts`` per row on the first ``terms`` features
     (the others get zero coefficients): each row twice, as defective and as good, weighted by its
     counts."""
