@@ -88,7 +88,7 @@ CNC = ProcessSpec(
     parameters=(
         Parameter("spindle_speed_sp", "rpm", 6000, 12000, 8500, 900, rate=0.35),
         Parameter("feed_rate_sp", "mm/min", 1200, 3600, 2000, 360, rate=0.7),
-        Parameter("coolant_flow_sp", "L/min", 10, 40, 28, 4.5),
+        Parameter("coolant_flow_sp", "l/min", 10, 40, 28, 4.5),
     ),
     defects=(
         DefectType(
@@ -99,7 +99,7 @@ CNC = ProcessSpec(
         ),
         DefectType("chatter", 2, "fast", "chatter marks: feed too fast for the tool's state"),
         DefectType("porosity", 3, "lot", "gas porosity of the casting: a bad material lot"),
-    ),  # fmt: skip
+    ),
     cycle_s=95.0,
     cut_kwh=0.45,
     base_kw=4.0,

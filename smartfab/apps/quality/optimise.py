@@ -7,9 +7,9 @@ with their rate-of-change limits around the settings in force, so a recommendati
 cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
 its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
 the interval of the bootstrap refits; a change that too few of the refits see saving energy is
-not recommended: the settings stay. When the settings in force are themselves predicted to break a limit (new
-data showed the risk higher than thought), the recommendation is the reachable setting that breaks
-them least: quality comes before energy.
+not recommended: the settings stay. When the settings in force are themselves predicted to break
+a limit (new data showed the risk higher than thought), the recommendation is the reachable
+setting that breaks them least: quality comes before energy.
 """
 
 from __future__ import annotations
