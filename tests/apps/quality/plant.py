@@ -43,6 +43,7 @@ def write_plant(folder: Path) -> Path:
         "parameters": [{"signal": p.name, "max_step": p.max_step} for p in CNC.parameters],
         "inspection": "inspection", "context": ["ambient_c", "tool_count"],
         "material_lot": "material_lot", "max_defect_rate": 0.03, "takt_s": 170,
+        "risk_alarm": 0.2, "alarm_priority": "high",
     }  # fmt: skip
     plant = {
         "site": {"name": "s", "areas": [{"name": "a", "lines": [{"name": "l", "cells": [{
