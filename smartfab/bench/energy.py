@@ -140,7 +140,7 @@ def closed_loop(
     for r in range(rounds):
         table = from_virtual(parts, spec)
         t0 = time.perf_counter()
-        surrogate = Surrogate.fit(table, seed=seed + r)
+        surrogate = Surrogate.fit(table, seed=seed + r, focus=current)
         rec = recommend(surrogate, current, limits, seed=seed + r)
         train_s += time.perf_counter() - t0
         new = np.array(rec.recommended)

@@ -28,6 +28,7 @@ MIN_PARTS = 1000
 MIN_SETTINGS = 8  # distinct parameter settings: fewer cannot show how the parameters act
 RUN_PARTS = 100  # the most parts a run holds; longer stretches of one setting are cut
 BOOTSTRAPS = 40
+FOCUS_WIDTH = 1.5  # in standard deviations of the settings tried
 FOLDS = 5  # blocks of consecutive runs, for choosing how a defect type's risk is modelled
 
 
@@ -99,8 +100,16 @@ class Surrogate:
     runs: int
 
     @classmethod
-    def fit(cls, table: PartTable, seed: int = 0, bootstraps: int = BOOTSTRAPS) -> Surrogate:
-        """Learn from ``table``; raises NotEnoughData saying what it needs."""
+    def fit(
+        cls,
+        table: PartTable,
+        seed: int = 0,
+        bootstraps: int = BOOTSTRAPS,
+        focus: Float64Array | None = None,
+    ) -> Surrogate:
+        """Learn from ``table``; raises NotEnoughData saying what it needs. With ``focus`` (the
+        settings in force), the energy model weighs runs by their nearness to it: a quadratic
+        surface is an approximation that holds locally, and the decision is a local one."""
         table.require(MIN_PARTS, "the optimiser")
         runs = runs_of(table)
         settings = len(np.unique(runs.params, axis=0))
@@ -119,10 +128,14 @@ class Surrogate:
         ]
         d = runs.params.shape[1]
         terms = [_terms(poly, runs.defects[:, k], runs.parts, d) for k in range(len(table.defects))]
+        near = np.ones(len(runs.parts))
+        if focus is not None:
+            d2 = np.sum(((runs.params - focus) / spread) ** 2, axis=1)
+            near = np.exp(-0.5 * d2 / FOCUS_WIDTH**2)
         energy, cycle, risk = [], [], []
         for rows in samples:
             w = runs.parts[rows]
-            energy.append(_ridge(poly[rows], runs.energy[rows], w))
+            energy.append(_ridge(poly[rows], runs.energy[rows], w * near[rows]))
             cycle.append(_ridge(poly[rows], runs.cycle[rows], w))
             risk.append([
                 _binomial(poly[rows], runs.defects[rows, k], w, terms[k])
