@@ -82,7 +82,8 @@ def export(
     plant: PlantOpt = None,
 ) -> None:
     """Write the stored points of signals in a time range to a Parquet or CSV file (columns
-    path, ts, value, quality), with a progress bar."""
+    path, ts, value, quality; text and array for string and array signals), with a progress
+    bar."""
     from smartfab.platform.export import plan_export
 
     fmt = format or ("csv" if out.suffix.lower() == ".csv" else "parquet")

@@ -99,6 +99,10 @@ def quiet_library(*loggers: str) -> None:
 
 def _demote(record: logging.LogRecord) -> bool:
     if record.levelno > logging.DEBUG:
+        # The logger let the record through at its first level; as a DEBUG record it goes on
+        # only where DEBUG is wanted, or every handler would print it labelled DEBUG.
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         if record.exc_info:  # the traceback goes into the debug line's text, once
             record.msg = f"{record.getMessage()} ({record.exc_info[1]!r})"

@@ -105,8 +105,8 @@ def plant_with_kinds(folder: Path) -> Plant:
         for line in area["lines"]:
             for cell in line["cells"]:
                 for eq in cell["equipment"]:
-                    path = "/".join(x["name"] for x in (site, area, line, cell, eq))
-                    if path == KINDS_CNC:
+                    asset = "/".join(x["name"] for x in (site, area, line, cell, eq))
+                    if asset == KINDS_CNC:
                         eq["signals"] = [s for s in eq["signals"] if s["name"] not in names] + [
                             {**s, "source": {"virtual": True}} for s in KINDS_SIGNALS
                         ]

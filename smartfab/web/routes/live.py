@@ -21,10 +21,11 @@ def router(feed: LiveFeed) -> APIRouter:
         summary="Live values and states (server-sent events)",
         description=(
             "A `text/event-stream` of `update` events, JSON "
-            '`{"ts": ..., "values": {path: [ts, value, quality]}, "states": {equipment: state}}`.'
-            " The first holds every signal and state, later ones only what changed, at most two"
-            " a second. Only those at or below `under`, when given; a grant limited to part of"
-            " the plant receives that part only."
+            '`{"ts": ..., "values": {path: [ts, value, quality]}, "states": {equipment: state}}`;'
+            " a value is a number (an enum's code), a text or a list of numbers, as the signal's"
+            " kind. The first holds every signal and state, later ones only what changed, at"
+            " most two a second. Only those at or below `under`, when given; a grant limited to"
+            " part of the plant receives that part only."
         ),
     )
     async def live(
