@@ -8,8 +8,9 @@ cannot be drawn at all, not merely refused. The surrogate is an estimate: the co
 its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
 the interval of the bootstrap refits; a change that too few of the refits see saving energy is
 not recommended: the settings stay. When the settings in force are themselves predicted to break
-a limit (new data showed the risk higher than thought), the recommendation is the reachable
-setting that breaks them least: quality comes before energy.
+a limit (new data showed the risk higher than thought), the recommendation restores it: the most
+economical reachable setting within the limits, or, if none is, the one that breaks them least,
+whatever the energy: quality comes before energy.
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def recommend(
     study.enqueue_trial({n: float(current[i]) for i, n in enumerate(names)})
     study.optimize(objective, n_trials=trials)
     feasible = [t for t in study.trials if max(t.constraints.values()) <= 0 and t.value is not None]
-    restores = not feasible
+    # The settings in force (the first trial) breaking a limit: the change restores it.
+    restores = max(study.trials[0].constraints.values()) > 0
     if feasible:
         t = min(feasible, key=lambda t: float(t.value or 0.0))
     else:
