@@ -83,9 +83,11 @@ def _register() -> None:
         certs,
         demo,
         edge,
+        energy,
         governance,
         maintenance,
         plant,
+        quality,
         report,
         security,
         serve,
@@ -107,6 +109,8 @@ def _register() -> None:
     app.add_typer(maintenance.app, name="maintenance")
     app.add_typer(twin.app, name="twin")
     app.add_typer(warehouse.app, name="warehouse")
+    app.add_typer(energy.app, name="energy")
+    app.add_typer(quality.app, name="quality")
     app.add_typer(security.users, name="users")
     app.add_typer(security.tokens, name="tokens")
     app.add_typer(security.audit, name="audit")

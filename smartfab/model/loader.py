@@ -46,6 +46,9 @@ from smartfab.model.plant import (
     Crane,
     DigitalInventory,
     Dock,
+    EmissionFactor,
+    EnergySettings,
+    EnergyTariff,
     Equipment,
     EquipmentAlarms,
     FaultAlarm,
@@ -64,6 +67,8 @@ from smartfab.model.plant import (
     OpcUaConnection,
     PlannedStop,
     Plant,
+    ProcessParameter,
+    ProcessSettings,
     QualityRange,
     QualityRules,
     Rack,
@@ -84,6 +89,7 @@ from smartfab.model.plant import (
     StaleRule,
     StateAlarm,
     StorageZone,
+    TariffPeriod,
     WorkCell,
 )
 from smartfab.model.units import UnknownUnitError, lookup_unit
@@ -175,6 +181,12 @@ DOC_SECTIONS: dict[type[BaseModel], str] = {
     AgvFleet: "AGV fleet",
     Agv: "AGV fleet",
     Charger: "AGV fleet",
+    ProcessSettings: "Process optimisation",
+    ProcessParameter: "Process optimisation",
+    EnergySettings: "Energy",
+    EnergyTariff: "Energy",
+    TariffPeriod: "Energy",
+    EmissionFactor: "Energy",
 }
 
 

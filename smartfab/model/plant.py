@@ -673,6 +673,129 @@ class Signal(_Strict):
         return None
 
 
+# --- energy and process optimisation (smartfab.apps.energy, smartfab.apps.quality) ----------------
+
+# The units an emission factor may be given in, as the multiplier to kg CO2e per kWh.
+EMISSION_UNITS: dict[str, float] = {"kgCO2e/kWh": 1.0, "gCO2e/kWh": 1e-3, "tCO2e/MWh": 1.0}
+
+
+class ProcessParameter(_Strict):
+    """An operating parameter the optimiser may move: a writable signal of the equipment and the
+    largest change made at once (its rate-of-change limit, in the signal's unit)."""
+
+    signal: Slug
+    max_step: float = Field(gt=0)
+
+
+class ProcessSettings(_Strict):
+    """How an equipment's process is judged and optimised: its parameters, the inspection result
+    of each part, the limits a recommendation must respect and the alarm on predicted risk."""
+
+    parameters: list[ProcessParameter] = Field(min_length=1)
+    inspection: Slug  # an enum signal: 0 good, each other code a defect type
+    characteristic: Slug | None = None  # the measured characteristic of each part
+    context: list[Slug] = Field(default_factory=list)  # measurements the models may use
+    material_lot: Slug | None = None  # a string signal: the lot in process
+    max_defect_rate: float = Field(gt=0, lt=1)  # the highest acceptable share of defects
+    takt_s: float = Field(gt=0)  # a cycle longer than this starves the line
+    risk_alarm: float | None = Field(default=None, gt=0, lt=1)  # alarm above this predicted risk
+    alarm_priority: Priority = "medium"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ProcessSettings:
+        names = [p.signal for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a parameter is listed twice: {names}")
+        return self
+
+
+class TariffPeriod(_Strict):
+    """A time-of-use window and its energy price; an end at or before the start ends the next
+    day."""
+
+    name: str = Field(min_length=1)
+    start: Clock
+    end: Clock
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    price: float = Field(ge=0)  # per kWh, in the tariff's currency
+
+    @property
+    def minutes(self) -> tuple[int, int]:
+        return _span(self.start, self.end)
+
+
+class EnergyTariff(_Strict):
+    """Time-of-use energy prices. Every hour of the week falls in exactly one period (periods
+    that overlap are refused); ``demand_charge`` is per kW of the month's peak demand."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")  # ISO 4217, e.g. CNY
+    unit: str  # the price unit, "<currency>/kWh": stated, so that a price in MWh is caught
+    periods: list[TariffPeriod] = Field(min_length=1)
+    demand_charge: float = Field(default=0.0, ge=0)  # per kW and month
+
+    @model_validator(mode="after")
+    def _units_and_cover(self) -> EnergyTariff:
+        if self.unit != f"{self.currency}/kWh":
+            raise ValueError(
+                f"unit {self.unit!r}: prices are per kWh in the tariff's currency, "
+                f"write unit: {self.currency}/kWh (and convert a price per MWh)"
+            )
+        week = [""] * (7 * _DAY_MIN)
+        for p in self.periods:
+            a, b = p.minutes
+            for day in p.days:
+                base = WEEKDAYS.index(day) * _DAY_MIN
+                for m in range(a, b):
+                    slot = (base + m) % len(week)
+                    if week[slot]:
+                        raise ValueError(
+                            f"periods {week[slot]!r} and {p.name!r} overlap on {day} at "
+                            f"{m // 60 % 24:02d}:{m % 60:02d}"
+                        )
+                    week[slot] = p.name
+        gap = next((i for i, name in enumerate(week) if not name), None)
+        if gap is not None:
+            day, m = WEEKDAYS[gap // _DAY_MIN], gap % _DAY_MIN
+            raise ValueError(f"no period covers {day} {m // 60:02d}:{m % 60:02d}")
+        return self
+
+    def period_at(self, weekday: int, minute: int) -> TariffPeriod:
+        """The period in force at ``minute`` after midnight of ``weekday`` (0 Monday)."""
+        for p in self.periods:
+            a, b = p.minutes
+            for day in p.days:
+                d = WEEKDAYS.index(day)
+                m = (weekday - d) % 7 * _DAY_MIN + minute
+                if a <= m < b:
+                    return p
+        raise KeyError((weekday, minute))  # cannot happen: validated to cover the week
+
+
+class EmissionFactor(_Strict):
+    """CO2 equivalent per unit of electricity (the grid's, or the supplier's contract)."""
+
+    value: float = Field(gt=0)
+    unit: str
+
+    @field_validator("unit")
+    @classmethod
+    def _known(cls, unit: str) -> str:
+        if unit not in EMISSION_UNITS:
+            raise ValueError(f"unit {unit!r}: write one of {', '.join(EMISSION_UNITS)}")
+        return unit
+
+    @property
+    def kg_per_kwh(self) -> float:
+        return self.value * EMISSION_UNITS[self.unit]
+
+
+class EnergySettings(_Strict):
+    """Energy cost and emissions of the site."""
+
+    tariff: EnergyTariff | None = None
+    emission_factor: EmissionFactor | None = None
+
+
 class Equipment(_Strict):
     name: Slug
     title: str = ""
@@ -688,6 +811,30 @@ class Equipment(_Strict):
     # numerically controlled (CNC, a PLC-run press...); their share is the key-process CNC rate.
     key_process: bool = False
     numerical_control: bool = False
+    process: ProcessSettings | None = None  # its operating parameters and inspection
+
+    @model_validator(mode="after")
+    def _process_signals(self) -> Equipment:
+        if self.process is None:
+            return self
+        by_name = {s.name: s for s in self.signals}
+        pr = self.process
+        for p in pr.parameters:
+            sig = by_name.get(p.signal)
+            if sig is None or not sig.writable or sig.range is None:
+                raise ValueError(f"process parameter {p.signal!r}: not a writable signal here")
+            if p.max_step > sig.range[1] - sig.range[0]:
+                raise ValueError(f"process parameter {p.signal!r}: max_step exceeds its range")
+        inspection = by_name.get(pr.inspection)
+        if inspection is None or inspection.values is None or 0 not in inspection.values:
+            raise ValueError(
+                f"process inspection {pr.inspection!r}: needs an enum signal here whose code 0 "
+                "is a good part"
+            )
+        for name in [pr.characteristic, pr.material_lot, *pr.context]:
+            if name is not None and name not in by_name:
+                raise ValueError(f"process: no signal {name!r} on this equipment")
+        return self
 
 
 class WorkCell(_Strict):
@@ -988,6 +1135,7 @@ class Plant(_Strict):
     site: Site
     connections: list[Connection] = Field(default_factory=list)
     digital: DigitalInventory | None = None  # the plant's software (transformation KPIs)
+    energy: EnergySettings | None = None  # tariff and emission factor
 
     def iter_equipment(self) -> Iterator[EquipmentRef]:
         s = self.site

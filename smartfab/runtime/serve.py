@@ -12,6 +12,7 @@ from smartfab.apps.maintenance.schedule import AssessmentSchedule, run_assessmen
 from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.notify import NotifySettings
 from smartfab.apps.monitoring.report_schedule import ReportSchedule, run_report_schedule
+from smartfab.apps.quality.live import LiveScoring, run_live_scoring
 from smartfab.config import Settings
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
@@ -57,6 +58,7 @@ async def serve_until_stopped(
     assessor = FleetAssessor(data, ModelRegistry(models_dir)) if models_dir is not None else None
     orders = WorkOrders(store)
     assessing = None
+    scoring = None
     api = ApiServer(
         create_app(
             data,
@@ -81,6 +83,12 @@ async def serve_until_stopped(
             assessing = asyncio.create_task(
                 run_assessment_schedule(assessor, orders, ingestion.alarms, assessment)
             )
+        if any(e.equipment.process and e.equipment.process.risk_alarm for e in
+               plant.iter_equipment()):  # fmt: skip
+            # Parts scored as they are inspected; the engine raises the predicted-defect alarms.
+            scoring = asyncio.create_task(
+                run_live_scoring(LiveScoring(store, plant, ingestion.alarms))
+            )
         out.say(
             f"smartfab is running: web app {api.url}/  API {api.url}/api  docs {api.url}/docs\n"
             f"connectors: {', '.join(c.name for c in ingestion.connector_status()) or 'none'}\n"
@@ -89,7 +97,7 @@ async def serve_until_stopped(
         )
         await stop.wait()
     finally:
-        for task in (reports, assessing):
+        for task in (reports, assessing, scoring):
             if task is not None:
                 task.cancel()
         out.say("stopping: connectors, then flushing to the store ...")

@@ -30,11 +30,13 @@ from smartfab.web.live import LiveFeed
 from smartfab.web.routes import (
     alarms,
     connectors,
+    energy,
     governance,
     live,
     maintenance,
     monitoring,
     plant,
+    quality,
     scheduling,
     session,
     setpoints,
@@ -124,6 +126,14 @@ def create_app(
     api.include_router(scheduling.router(data, orders))
     api.include_router(twin.router(data))
     api.include_router(maintenance.router(data, models_dir, engine, orders, assessor))
+    api.include_router(energy.router(data))
+    api.include_router(
+        quality.router(
+            data,
+            control if isinstance(control, SetpointTarget) else None,
+            models_dir / "quality" if models_dir is not None else None,
+        )
+    )
     api.include_router(users.router())
     api.include_router(security_log.router())
     api.include_router(governance.router(data))

@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, Role] = {
     "maintenance.read": Role.VIEWER,
     "transformation.read": Role.VIEWER,
     "warehouse.read": Role.VIEWER,
+    "energy.read": Role.VIEWER,
+    "quality.read": Role.VIEWER,
     "alarms.ack": Role.OPERATOR,
     "plant.edit": Role.ENGINEER,
     "alarms.rules": Role.ENGINEER,
@@ -52,6 +54,7 @@ PERMISSIONS: dict[str, Role] = {
     "maintenance.plan": Role.ENGINEER,
     "transformation.edit": Role.ENGINEER,
     "warehouse.operate": Role.ENGINEER,
+    "quality.approve": Role.ENGINEER,  # recommend, approve, reject and roll back parameters
     "users.manage": Role.ADMIN,
     "tokens.manage": Role.ADMIN,
     "retention.manage": Role.ADMIN,

@@ -32,13 +32,15 @@ from smartfab.apps.monitoring.alarms.lifecycle import Action, AlarmStatus, Recor
 from smartfab.apps.monitoring.alarms.load import AlarmLoad, alarm_load
 from smartfab.apps.monitoring.alarms.notify import Notifier, NotifySettings
 from smartfab.apps.monitoring.alarms.rules import (
+    PREDICTED_DEFECT,
     PREDICTED_FAILURE,
     Alarm,
     AlarmTable,
+    predicted_defect_alarm,
     predicted_failure_alarm,
     priority_rank,
 )
-from smartfab.model.plant import Plant
+from smartfab.model.plant import Plant, Priority
 from smartfab.platform.bus import Bus, Subscription
 from smartfab.platform.points import PointBatch, now_us
 from smartfab.platform.store.base import Store, StoreError
@@ -236,9 +238,12 @@ class AlarmEngine:
         self.notifier.submit(records)
 
     def _adopt_predicted(self, record: Record) -> Alarm | None:
-        if not record.alarm_id.endswith(f":{PREDICTED_FAILURE}"):
+        if record.alarm_id.endswith(f":{PREDICTED_FAILURE}"):
+            alarm = predicted_failure_alarm(record.equipment)
+        elif record.alarm_id.endswith(f":{PREDICTED_DEFECT}"):
+            alarm = predicted_defect_alarm(record.equipment)
+        else:
             return None
-        alarm = predicted_failure_alarm(record.equipment)
         self._messages[alarm.id] = alarm.message
         return alarm
 
@@ -249,16 +254,28 @@ class AlarmEngine:
         operator acknowledges and shelves it like any other. The alarm exists from its first
         raise on (equipment never predicted to fail have none). Raises StoreError/OSError when
         the journal cannot take it (nothing changes)."""
-        alarm = predicted_failure_alarm(equipment)
+        return await self._predicted(predicted_failure_alarm(equipment), failing, ts, rul_h)
+
+    async def predict_defect(
+        self, equipment: str, risky: bool, ts: int, risk: float, priority: Priority = "medium"
+    ) -> AlarmStatus | None:
+        """Raise (``risky``) or clear the equipment's predicted-defect alarm at ``ts``, as
+        :meth:`predict_failure` does the predicted failure (``risk``: the predicted probability
+        of a defect of the latest part)."""
+        return await self._predicted(predicted_defect_alarm(equipment, priority), risky, ts, risk)
+
+    async def _predicted(
+        self, alarm: Alarm, active: bool, ts: int, value: float
+    ) -> AlarmStatus | None:
         async with self._lock:
             status = self._status.get(alarm.id)
             if status is None:
-                if not failing:
+                if not active:
                     return None
                 self._messages[alarm.id] = alarm.message
                 status = self._status[alarm.id] = AlarmStatus.of(alarm)
-            action = Action.ACTIVATE if failing else Action.CLEAR
-            record = step(status, action, ts, value=rul_h)
+            action = Action.ACTIVATE if active else Action.CLEAR
+            record = step(status, action, ts, value=value)
             if record is not None:
                 await self._commit([record], retry=False)
             return self._status[alarm.id]

@@ -132,6 +132,20 @@ def predicted_failure_alarm(equipment: str) -> Alarm:
     )  # fmt: skip
 
 
+PREDICTED_DEFECT = "predicted_defect"
+
+
+def predicted_defect_alarm(equipment: str, priority: Priority = "medium") -> Alarm:
+    """The alarm an equipment raises when defect prediction rates the risk of its latest part
+    above the plant file's ``risk_alarm`` (``value``: the predicted probability of a defect).
+    Raised and cleared by the quality app, like the predicted failure by maintenance."""
+    return Alarm(
+        id=f"{equipment}:{PREDICTED_DEFECT}", equipment=equipment, signal="",
+        kind=Kind.PREDICTED, priority=priority,
+        message="Defect risk of the latest part above its limit",
+    )  # fmt: skip
+
+
 def plant_alarms(plant: Plant) -> list[Alarm]:
     """Every alarm the plant file declares, in file order."""
     out: list[Alarm] = []

@@ -1,0 +1,171 @@
+"""Defect prediction per part: the probability of each defect type from the operating parameters,
+the measured context and the material lot's record so far, with the features that drove it.
+
+One gradient-boosted tree model per defect type (LightGBM, binary). Every input is known when the
+part is made (the lot's defect rate counts only parts inspected before it), so a part is scored
+live, before its inspection. The drivers of a prediction are the model's own additive feature
+contributions (TreeSHAP, ``pred_contrib``), in log-odds, largest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from smartfab.apps.maintenance.evaluate import best_threshold, pr_auc, precision_recall_f1
+from smartfab.apps.quality.parts import NotEnoughData, PartTable, lot_history
+from smartfab.platform.points import Float64Array
+
+MIN_PARTS = 2000  # fewer parts than this teach nothing about rare defects
+MIN_DEFECTS = 20  # nor do fewer examples of a defect type
+
+
+@dataclass(frozen=True)
+class DefectParams:
+    trees: int = 400
+    learning_rate: float = 0.05
+    leaves: int = 15
+    min_child_samples: int = 40  # defects are rare: leaves need enough parts to mean anything
+    threads: int = 2
+    validation: float = 0.2  # the latest share of the training parts: early stopping, threshold
+
+
+@dataclass(frozen=True)
+class Driver:
+    feature: str
+    value: float  # the feature's value for the part
+    contribution: float  # in log-odds of the defect, + raises the risk
+
+
+@dataclass
+class DefectModel:
+    parameters: tuple[str, ...]
+    context: tuple[str, ...]
+    defects: dict[int, str]  # code -> name; only the types seen often enough are modelled
+    prior: Float64Array  # overall rate of each defect type in the training parts
+    params: DefectParams = field(default_factory=DefectParams)
+    boosters: dict[int, Any] = field(default_factory=dict)
+    thresholds: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def features(self) -> list[str]:
+        return [*self.parameters, *self.context, *(f"lot_rate.{n}" for n in self.defects.values())]
+
+    @classmethod
+    def fit(cls, table: PartTable, params: DefectParams | None = None) -> DefectModel:
+        """Learn from ``table`` (in time order); raises NotEnoughData with what it needs."""
+        params = params or DefectParams()
+        table.require(MIN_PARTS, "defect prediction")
+        counts = {c: int((table.defect == c).sum()) for c in table.defects}
+        modelled = {c: table.defects[c] for c, k in counts.items() if k >= MIN_DEFECTS}
+        if not modelled:
+            raise NotEnoughData(
+                f"defect prediction needs at least {MIN_DEFECTS} parts of a defect type; the "
+                f"period has {counts}: choose a longer period"
+            )
+        sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
+                        modelled)  # fmt: skip
+        prior = np.array([counts[c] / len(table) for c in modelled])
+        model = cls(table.parameters, table.context, modelled, prior, params)
+        x = model.matrix(sub)
+        cut = int(len(table) * (1 - params.validation))
+        for k, code in enumerate(modelled):
+            y = (table.defect == code).astype(np.float64)
+            lgb_params = {
+                "objective": "binary", "learning_rate": params.learning_rate,
+                "num_leaves": params.leaves, "min_child_samples": params.min_child_samples,
+                "num_threads": params.threads, "verbose": -1, "seed": 7 + k,
+                "deterministic": True, "force_row_wise": True,
+            }  # fmt: skip
+            train = lgb.Dataset(x[:cut], y[:cut], feature_name=model.features)
+            valid = lgb.Dataset(x[cut:], y[cut:], reference=train)
+            booster = lgb.train(
+                lgb_params, train, params.trees, valid_sets=[valid],
+                callbacks=[lgb.early_stopping(40, verbose=False)],
+            )  # fmt: skip
+            model.boosters[code] = booster
+            scores = booster.predict(x[cut:], num_iteration=booster.best_iteration)
+            model.thresholds[code] = best_threshold(scores, y[cut:]) if y[cut:].any() else 0.5
+        return model
+
+    def matrix(self, table: PartTable, lot_rates: Float64Array | None = None) -> Float64Array:
+        """The feature matrix; ``lot_rates`` (parts x modelled types) replaces the lot history
+        computed from the table itself (live scoring carries it over from earlier parts)."""
+        missing = [n for n in (*self.parameters, *self.context) if n not in table.values]
+        if missing:
+            raise ValueError(f"the parts lack the columns {missing}")
+        if lot_rates is None:
+            sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
+                            self.defects)  # fmt: skip
+            lot_rates = lot_history(sub, self.prior)
+        cols = [table.values[n] for n in (*self.parameters, *self.context)]
+        out: Float64Array = np.column_stack([*cols, lot_rates])
+        return out
+
+    def predict_matrix(self, x: Float64Array) -> Float64Array:
+        """Probability of each modelled defect type, shape (parts, types)."""
+        return np.column_stack([
+            b.predict(x, num_iteration=b.best_iteration) for b in self.boosters.values()
+        ])  # fmt: skip
+
+    def predict(self, table: PartTable) -> Float64Array:
+        return self.predict_matrix(self.matrix(table))
+
+    def drivers(self, x: Float64Array, code: int, top: int = 3) -> list[list[Driver]]:
+        """For each row of ``x``, the ``top`` features that moved the predicted risk of defect
+        ``code`` most from its average, with their signed contributions."""
+        b = self.boosters[code]
+        contrib = np.asarray(b.predict(x, num_iteration=b.best_iteration, pred_contrib=True))
+        contrib = contrib[:, :-1]  # the last column is the expected value
+        names = self.features
+        order = np.argsort(-np.abs(contrib), axis=1)[:, :top]
+        return [
+            [Driver(names[j], float(x[i, j]), float(contrib[i, j])) for j in order[i]]
+            for i in range(len(x))
+        ]
+
+
+@dataclass(frozen=True)
+class DefectScore:
+    name: str
+    parts: int
+    defects: int
+    pr_auc: float
+    baseline_pr_auc: float  # a model predicting the historical rate: the test prevalence
+    f1: float
+    baseline_f1: float  # the historical rate as a score: every part flagged
+
+
+def evaluate(
+    table: PartTable, train_share: float = 0.7, params: DefectParams | None = None
+) -> tuple[DefectModel, dict[str, DefectScore]]:
+    """Fit on the earliest ``train_share`` of the parts, score each defect type on the rest."""
+    cut = int(len(table) * train_share)
+    model = DefectModel.fit(table.slice(slice(0, cut)), params)
+    test = table.slice(slice(cut, None))
+    # The lot history runs on through the test parts, as it would live.
+    rates = lot_history(
+        PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
+                  model.defects), model.prior,
+    )[cut:]  # fmt: skip
+    p = model.predict_matrix(model.matrix(test, rates))
+    scores = {}
+    for k, (code, name) in enumerate(model.defects.items()):
+        y = test.defect == code
+        rate = float(y.mean())
+        _, _, f1 = precision_recall_f1(p[:, k] >= model.thresholds[code], y)
+        scores[name] = DefectScore(
+            name, len(test), int(y.sum()), pr_auc(p[:, k], y), rate, f1,
+            2 * rate / (1 + rate) if rate else 0.0,
+        )  # fmt: skip
+    return model, scores
+
+
+def rates(table: PartTable) -> Mapping[str, float]:
+    """The share of parts with each defect type."""
+    n = max(len(table), 1)
+    return {name: float((table.defect == c).sum() / n) for c, name in table.defects.items()}

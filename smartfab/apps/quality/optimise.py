@@ -1,0 +1,127 @@
+"""Operating-parameter optimisation: the settings that use the least energy per good part while
+the defect risk stays under its limit and the cycle within takt.
+
+Constrained Bayesian optimisation (Optuna's TPE sampler, its trials carrying constraint values)
+over the surrogate learnt from history. The search space is the parameters' ranges intersected
+with their rate-of-change limits around the settings in force, so a recommendation outside them
+cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
+its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
+the interval of the bootstrap refits; a change that too few of the refits see saving energy is
+not recommended: the settings stay. When the settings in force are themselves predicted to break
+a limit (new data showed the risk higher than thought), the recommendation restores it: the most
+economical reachable setting within the limits, or, if none is, the one that breaks them least,
+whatever the energy: quality comes before energy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+
+from smartfab.apps.quality.surrogate import Surrogate
+from smartfab.platform.points import Float64Array
+
+CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
+MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
+INTERVAL = 0.9  # of the expected saving
+SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a recommendation must respect, from the plant file."""
+
+    low: Float64Array
+    high: Float64Array
+    max_step: Float64Array  # the largest change of each parameter at once
+    risk_limit: float  # the highest acceptable probability that a part has a defect
+    takt_s: float  # the longest acceptable cycle
+
+    def box(self, current: Float64Array) -> tuple[Float64Array, Float64Array]:
+        """Where a recommendation from ``current`` may lie."""
+        lo = np.maximum(self.low, current - self.max_step)
+        hi = np.minimum(self.high, current + self.max_step)
+        return lo, np.maximum(lo, hi)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    parameters: tuple[str, ...]
+    current: tuple[float, ...]
+    recommended: tuple[float, ...]  # equal to current when no saving can be expected
+    energy_now: float  # predicted kWh per good part under the current settings
+    energy_new: float
+    saving: float  # kWh per good part
+    saving_low: float  # the interval of the saving (INTERVAL of the bootstrap refits)
+    saving_high: float
+    risk_new: float  # predicted probability of a defect (best guess)
+    risk_upper: float  # its CONFIDENCE quantile, held to the limit
+    cycle_new: float
+    trials: int
+    restores: bool = False  # the settings in force break a limit; this moves back within it
+
+    @property
+    def changes(self) -> bool:
+        return self.recommended != self.current
+
+    @property
+    def saving_fraction(self) -> float:
+        return self.saving / self.energy_now if self.energy_now else 0.0
+
+
+def recommend(
+    surrogate: Surrogate,
+    current: Float64Array,
+    limits: Limits,
+    *,
+    trials: int = 150,
+    seed: int = 0,
+) -> Recommendation:
+    """The best settings reachable from ``current`` in one move."""
+    current = np.asarray(current, np.float64)
+    lo, hi = limits.box(current)
+    names = surrogate.parameters
+    risk_cap = limits.risk_limit * (1 - MARGIN)
+    cycle_cap = limits.takt_s * (1 - MARGIN / 10)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = np.array([[trial.suggest_float(n, lo[i], hi[i]) for i, n in enumerate(names)]])
+        p = surrogate.predict(x)
+        # Relative excesses, so that the least bad of infeasible settings can be told.
+        trial.set_constraint("risk", float(p.upper(p.risk, CONFIDENCE)[0]) / risk_cap - 1)
+        trial.set_constraint("cycle", float(p.upper(p.cycle_s, CONFIDENCE)[0]) / cycle_cap - 1)
+        return float(p.good_energy[0, 0])
+
+    optuna.logging.set_verbosity(logging.WARNING)
+    sampler = optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=min(30, trials // 3), multivariate=True
+    )
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    # The settings in force are the first candidate: where the search stands.
+    study.enqueue_trial({n: float(current[i]) for i, n in enumerate(names)})
+    study.optimize(objective, n_trials=trials)
+    feasible = [t for t in study.trials if max(t.constraints.values()) <= 0 and t.value is not None]
+    # The settings in force (the first trial) breaking a limit: the change restores it.
+    restores = max(study.trials[0].constraints.values()) > 0
+    if feasible:
+        t = min(feasible, key=lambda t: float(t.value or 0.0))
+    else:
+        t = min(study.trials, key=lambda t: sum(max(c, 0.0) for c in t.constraints.values()))
+    best = np.array([t.params[n] for n in names])
+    both = surrogate.predict(np.stack([current, best]))
+    saving_boot = both.good_energy[1:, 0] - both.good_energy[1:, 1]
+    tail = (1 - INTERVAL) / 2
+    low, high = (float(v) for v in np.quantile(saving_boot, [tail, 1 - tail]))
+    if np.mean(saving_boot > 0) < SURE and not restores:
+        best, low, high = current, 0.0, 0.0  # no saving to count on: keep the settings
+        both = surrogate.predict(np.stack([current, best]))
+    e = both.good_energy[0]
+    return Recommendation(
+        names, tuple(float(v) for v in current), tuple(float(v) for v in best),
+        float(e[0]), float(e[1]), float(e[0] - e[1]), low, high, float(both.risk[0, 1]),
+        float(both.upper(both.risk, CONFIDENCE)[1]), float(both.cycle_s[0, 1]),
+        len(study.trials), restores,
+    )  # fmt: skip

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from smartfab.apps.quality.defects import DefectModel, DefectParams, evaluate
+from smartfab.apps.quality.parts import NotEnoughData, lot_history
+from tests.apps.quality.history import history
+
+FAST = DefectParams(threads=1)
+
+
+def test_defects_with_a_cause_are_predicted_above_the_historical_rate() -> None:
+    model, scores = evaluate(history(), params=FAST)
+    assert "chatter" in scores and "porosity" in scores
+    for s in scores.values():
+        assert s.pr_auc > 1.5 * s.baseline_pr_auc, s
+    # every feature is known when the part is made; the lot's record is among them
+    assert "lot_rate.porosity" in model.features
+
+
+def test_a_prediction_names_its_drivers() -> None:
+    table = history()
+    model = DefectModel.fit(table, FAST)
+    x = model.matrix(table)[-5:]
+    chatter = next(c for c, n in model.defects.items() if n == "chatter")
+    drivers = model.drivers(x, chatter, top=3)
+    assert len(drivers) == 5 and all(len(d) == 3 for d in drivers)
+    assert all(abs(d[0].contribution) >= abs(d[-1].contribution) for d in drivers)
+    assert {d.feature for row in drivers for d in row} <= set(model.features)
+
+
+def test_too_few_parts_say_what_is_needed() -> None:
+    with pytest.raises(NotEnoughData, match="at least 2000 inspected parts"):
+        DefectModel.fit(history().slice(slice(0, 500)), FAST)
+
+
+def test_the_lot_record_counts_only_earlier_parts() -> None:
+    table = history().slice(slice(0, 3000))
+    rates = lot_history(table, np.zeros(len(table.defects)))
+    first = np.r_[True, table.lot[1:] != table.lot[:-1]]
+    assert np.all(rates[first] == 0)  # nothing known of a lot before its first part
