@@ -17,6 +17,8 @@ def test_roles_are_cumulative() -> None:
         "maintenance.read",
         "transformation.read",
         "warehouse.read",
+        "energy.read",
+        "quality.read",
     }
     assert held[Role.OPERATOR] == held[Role.VIEWER] | {"alarms.ack"}
     assert held[Role.VIEWER] < held[Role.OPERATOR] < held[Role.ENGINEER] < held[Role.ADMIN]
