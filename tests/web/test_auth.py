@@ -29,6 +29,7 @@ from tests.web.conftest import served_api
 
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
 SIGNAL = f"{CNC}/spindle_power"
+ZONE = "shenyang/logistics/central"
 IN_SCOPE, OUT_OF_SCOPE = "shenyang/machining", "shenyang/pressing"
 WINDOW = {
     "start": datetime.fromtimestamp(FILLED_START_US / 1e6, UTC).isoformat(),
@@ -83,6 +84,7 @@ def _new_token(sec: Security) -> Callable[[Context], dict[str, Any]]:
 def operations(sec: Security) -> dict[tuple[str, str], Op]:
     read, ack = "plant.read", "alarms.ack"
     tr, te, T = "transformation.read", "transformation.edit", "/api/transformation"
+    er, qr, qa, wr = "energy.read", "quality.read", "quality.approve", "warehouse.read"
     return {
         ("post", "/api/login"): Op(
             "public", "public", STRUCTURE,
@@ -262,6 +264,63 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ),
         ("get", "/api/transformation/sovereignty"): Op(
             tr, "viewer", WHOLE, _get(f"{T}/sovereignty")
+        ),
+        ("get", "/api/transformation/sbom"): Op(tr, "viewer", WHOLE, _get(f"{T}/sbom")),
+        # The served API has no insights_data: the figures say they are not configured, their
+        # export is refused (409) past the permission.
+        ("get", "/api/transformation/insights"): Op(tr, "viewer", WHOLE, _get(f"{T}/insights")),
+        ("get", "/api/transformation/insights/export"): Op(
+            tr, "viewer", WHOLE, _get(f"{T}/insights/export", format="csv"), (409,)
+        ),
+        ("get", "/api/energy"): Op(er, "viewer", ASSET, _get("/api/energy", path=CNC, **WINDOW)),
+        ("get", "/api/energy/load"): Op(
+            er, "viewer", ASSET, _get("/api/energy/load", path=CNC, **WINDOW)
+        ),
+        ("get", "/api/energy/baseline"): Op(
+            er, "viewer", ASSET,
+            _get("/api/energy/baseline", path=CNC, baseline_start=WINDOW["start"],
+                 baseline_end=WINDOW["end"], **WINDOW),
+            (200, 422),
+        ),
+        ("get", "/api/quality/processes"): Op(
+            qr, "viewer", STRUCTURE, _get("/api/quality/processes")
+        ),
+        ("get", "/api/quality/pareto"): Op(
+            qr, "viewer", ASSET, _get("/api/quality/pareto", equipment=CNC), (200, 404, 422)
+        ),
+        ("get", "/api/quality/risk"): Op(
+            qr, "viewer", ASSET, _get("/api/quality/risk", equipment=CNC), (200, 404, 422)
+        ),
+        ("get", "/api/quality/recommendations"): Op(
+            qr, "viewer", ASSET, _get("/api/quality/recommendations", equipment=CNC)
+        ),
+        ("post", "/api/quality/recommendations"): Op(
+            qa, "engineer", ASSET,
+            _post("/api/quality/recommendations", lambda _: {"equipment": CNC, **WINDOW}),
+            (404, 409, 422),
+        ),
+        # A recommendation's equipment is known once it is found: an unknown one is 404 to any
+        # engineer, whatever the scope (one found out of the caller's scope is 403, check_target).
+        **{
+            ("post", f"/api/quality/recommendations/{{rec_id}}/{act}"): Op(
+                qa, "engineer", STRUCTURE,
+                _post(f"/api/quality/recommendations/999999/{act}", lambda _: None), (404,),
+            )
+            for act in ("approve", "reject", "rollback", "measure")
+        },
+        ("get", "/api/warehouse/zones"): Op(wr, "viewer", STRUCTURE, _get("/api/warehouse/zones")),
+        ("get", "/api/warehouse/layout/{path}"): Op(
+            wr, "viewer", WHOLE, _get(f"/api/warehouse/layout/{ZONE}")
+        ),
+        ("get", "/api/warehouse/state/{path}"): Op(
+            wr, "viewer", WHOLE, _get(f"/api/warehouse/state/{ZONE}")
+        ),
+        ("get", "/api/warehouse/epcis/{path}"): Op(
+            wr, "viewer", WHOLE, _get(f"/api/warehouse/epcis/{ZONE}")
+        ),
+        ("post", "/api/warehouse/restart/{path}"): Op(
+            "warehouse.operate", "engineer", WHOLE,
+            _post(f"/api/warehouse/restart/{ZONE}", lambda _: {"seed": 2}),
         ),
     }  # fmt: skip
 

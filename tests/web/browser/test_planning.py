@@ -160,7 +160,7 @@ def test_twin_what_if_experiment(page: Any, server: str) -> None:
     page.select_option("#lang", "ru")
     page.wait_for_function("document.documentElement.lang === 'ru-RU'")
     page.wait_for_selector("#twin-results[data-loaded='true']")
-    assert page.locator("[data-nav='twin']").inner_text() == "Цифровой двойник"
+    assert page.locator("[data-nav='twin']").inner_text() == "Двойник"
     # The names the page gave the scenarios read in Russian too, in the form and in the results.
     slow = max(twin["stations"], key=lambda s: s["cycle_s"] / s["machines"])["name"]
     assert page.locator(".scenario-name").nth(1).input_value() == f"второй {slow}"
