@@ -327,6 +327,84 @@ def monitoring(
     _report("smartfab bench monitoring", figures)
 
 
+def _counts(text: str, option: str) -> list[int]:
+    """Positive whole numbers separated by commas."""
+    try:
+        counts = [int(n) for n in text.split(",") if n.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter(
+            f"expected positive whole numbers separated by commas, got {text!r}",
+            param_hint=option,
+        )
+    return counts
+
+
+@app.command()
+def warehouse(
+    maps: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="Folder of MovingAI .map files.")
+    ],
+    scen: Annotated[
+        Path | None,
+        typer.Option(exists=True, file_okay=False, help="Folder of MovingAI .scen files."),
+    ] = None,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Seconds per MAPF instance.")] = 60,
+    agents: Annotated[
+        str, typer.Option(help="Comma-separated agent counts of the random instances.")
+    ] = "100,250,500,750,1000",
+    seeds: Annotated[int, typer.Option(min=0, help="Random instances per map and count.")] = 5,
+    lifelong_steps: Annotated[
+        int, typer.Option(min=0, help="Steps of each lifelong run (0: skip).")
+    ] = 1000,
+    lifelong_agents: Annotated[
+        str, typer.Option(help="Comma-separated fleet sizes of the lifelong runs.")
+    ] = "100,300,500",
+    refine: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds to improve each MAPF solution's cost, within the limit."),
+    ] = 5,
+    virtual_days: Annotated[
+        float, typer.Option(min=0, help="Simulated days of the virtual warehouse (0: skip).")
+    ] = 30,
+) -> None:
+    """Warehouse planning: MAPF on the MovingAI warehouse maps (random instances of 100 to 1,000
+    agents with fixed seeds, and every scenario file whole), lifelong task throughput with 100,
+    300 and 500 AGVs, slotting, batching, routing and crane sequencing against their plain
+    baselines, and the virtual warehouse optimised against its baseline."""
+    from smartfab.bench.warehouse import bench_lifelong, bench_mapf, bench_storage, bench_virtual
+
+    counts = _counts(agents, "--agents")
+    fleets = _counts(lifelong_agents, "--lifelong-agents")
+    with progress_bar() as bar:
+        task = bar.add_task("MAPF", total=None, detail="")
+
+        def solved(row: dict[str, Any]) -> None:
+            if "lifelong" in row:
+                detail = f"lifelong, {row['agents']} AGVs: {row['throughput']} tasks/1000 steps"
+            elif row["solved"]:
+                detail = (f"{row['map']}, {row['agents']} agents: {row['seconds']:.2f} s, "
+                          f"cost x{row['cost_ratio']:.3f}")  # fmt: skip
+            else:
+                detail = f"{row['map']}, {row['agents']} agents: unsolved"
+            bar.update(task, advance=1, detail=detail)
+
+        figures = bench_mapf(
+            maps, scen, time_limit, counts, range(1, seeds + 1), solved, refine=refine
+        )
+        if lifelong_steps:
+            bar.update(task, description="lifelong")
+            figures |= bench_lifelong(maps, fleets, steps=lifelong_steps, progress=solved)
+    with console.status("slotting, batching, routing, crane sequencing ..."):
+        figures |= bench_storage()
+    if virtual_days:
+        with console.status(f"virtual warehouse: {virtual_days:g} days, optimised and baseline"):
+            figures |= bench_virtual(virtual_days)
+    figures["mapf.runs"] = figures.pop("mapf.runs")  # the long list last
+    _report("smartfab bench warehouse", figures)
+
+
 @app.command()
 def energy(
     steel_dir: Annotated[

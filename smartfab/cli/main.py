@@ -94,6 +94,7 @@ def _register() -> None:
         simulate,
         transformation,
         twin,
+        warehouse,
     )
 
     app.command("demo")(demo.demo)
@@ -107,6 +108,7 @@ def _register() -> None:
     app.add_typer(bench.app, name="bench")
     app.add_typer(maintenance.app, name="maintenance")
     app.add_typer(twin.app, name="twin")
+    app.add_typer(warehouse.app, name="warehouse")
     app.add_typer(energy.app, name="energy")
     app.add_typer(quality.app, name="quality")
     app.add_typer(security.users, name="users")

@@ -72,6 +72,13 @@ def check(
         f"{_count(len(cells), 'cell')}, {len(equipment)} equipment, "
         f"{_count(len(signals), 'signal')}"
     )
+    zones = [z for _, z in plant.iter_zones()]
+    if zones:
+        agvs = sum(len(z.fleet.agvs) for z in zones if z.fleet)
+        console.print(
+            f"  {_count(len(zones), 'storage zone')}, {_count(len(site.skus), 'SKU')}, "
+            f"{len(list(plant.iter_zone_equipment()))} zone equipment, {_count(agvs, 'AGV')}"
+        )
     connections = Counter(c.protocol for c in plant.connections)
     by_connection = ", ".join(f"{n} {protocol}" for protocol, n in sorted(connections.items()))
     console.print(f"  {_count(len(plant.connections), 'connection')}: {by_connection or 'none'}")

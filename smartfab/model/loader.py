@@ -31,12 +31,21 @@ from pydantic_core import ErrorDetails
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import (
     BIT_TABLES,
+    FREE_FLOOR,
     STATE_NAMES,
     TABLE_SIZE_FIELD,
     TABLE_TITLES,
     WEEKDAYS,
+    Agv,
+    AgvFleet,
     Area,
+    AsrsAisle,
+    Charger,
+    Chute,
+    Conveyor,
+    Crane,
     DigitalInventory,
+    Dock,
     EmissionFactor,
     EnergySettings,
     EnergyTariff,
@@ -45,8 +54,11 @@ from smartfab.model.plant import (
     FaultAlarm,
     FlatlineAlarm,
     FlatlineRule,
+    Floor,
+    GtpStation,
     LimitAlarm,
     Line,
+    LineMaterial,
     ModbusBinding,
     ModbusConnection,
     MqttBinding,
@@ -59,6 +71,7 @@ from smartfab.model.plant import (
     ProcessSettings,
     QualityRange,
     QualityRules,
+    Rack,
     RateAlarm,
     Shift,
     ShiftBreak,
@@ -66,13 +79,16 @@ from smartfab.model.plant import (
     SignalAlarms,
     SignalRef,
     Site,
+    Sku,
     Slug,
     Software,
+    Sorter,
     Source,
     SpikeRule,
     StaleAlarm,
     StaleRule,
     StateAlarm,
+    StorageZone,
     TariffPeriod,
     WorkCell,
 )
@@ -150,6 +166,21 @@ DOC_SECTIONS: dict[type[BaseModel], str] = {
     SpikeRule: "Data quality rules",
     DigitalInventory: "Digital transformation",
     Software: "Digital transformation",
+    LineMaterial: "Line materials",
+    Sku: "SKUs",
+    StorageZone: "Warehouse",
+    Floor: "Warehouse floor",
+    Rack: "Storage units",
+    AsrsAisle: "Storage units",
+    Crane: "Storage units",
+    GtpStation: "Storage units",
+    Sorter: "Storage units",
+    Chute: "Storage units",
+    Conveyor: "Storage units",
+    Dock: "Storage units",
+    AgvFleet: "AGV fleet",
+    Agv: "AGV fleet",
+    Charger: "AGV fleet",
     ProcessSettings: "Process optimisation",
     ProcessParameter: "Process optimisation",
     EnergySettings: "Energy",
@@ -714,11 +745,189 @@ def _findings(plant: Plant, incomplete: set[DataPath]) -> Iterator[_Finding]:
             for ci, cell in enumerate(line.cells):
                 cell_path = (*line_path, "cells", ci)
                 yield from _duplicate_names(cell.equipment, (*cell_path, "equipment"), "equipment")
-                for ei, equipment in enumerate(cell.equipment):
-                    yield from _equipment_findings(equipment, (*cell_path, "equipment", ei))
-                    eq_path = (*cell_path, "equipment", ei)
-                    yield from _alarm_findings(equipment, eq_path, incomplete)
+    for equipment, eq_path in _equipment_paths(plant):
+        yield from _equipment_findings(equipment, eq_path)
+        yield from _alarm_findings(equipment, eq_path, incomplete)
+    yield from _warehouse_findings(plant, incomplete)
     yield from _binding_findings(plant, ("connections",) in incomplete)
+
+
+def _equipment_paths(plant: Plant) -> Iterator[tuple[Equipment, DataPath]]:
+    """Every equipment with its data path, in the order of ``Plant.iter_signals``: the lines'
+    first, then the storage zones' (cranes, then the sorters' machines)."""
+    for ai, area in enumerate(plant.site.areas):
+        for li, line in enumerate(area.lines):
+            for ci, cell in enumerate(line.cells):
+                path = ("site", "areas", ai, "lines", li, "cells", ci, "equipment")
+                yield from ((e, (*path, ei)) for ei, e in enumerate(cell.equipment))
+    for ai, area in enumerate(plant.site.areas):
+        for zi, zone in enumerate(area.storage_zones):
+            zone_path = ("site", "areas", ai, "storage_zones", zi)
+            for ui, aisle in enumerate(zone.asrs):
+                yield aisle.crane, (*zone_path, "asrs", ui, "crane")
+            for ui, sorter in enumerate(zone.sorters):
+                path = (*zone_path, "sorters", ui, "equipment")
+                yield from ((e, (*path, ei)) for ei, e in enumerate(sorter.equipment))
+
+
+def _warehouse_findings(plant: Plant, incomplete: set[DataPath]) -> Iterator[_Finding]:
+    """SKU codes, zone and unit names, everything on a floor standing on a free cell of it, the
+    AGV fleet's connection, and what the lines draw from where."""
+    site = plant.site
+    yield from _duplicate_codes(site.skus)
+    zones: list[tuple[StorageZone, DataPath]] = [
+        (z, ("site", "areas", ai, "storage_zones", zi))
+        for ai, a in enumerate(site.areas)
+        for zi, z in enumerate(a.storage_zones)
+    ]
+    first: dict[str, DataPath] = {}
+    for z, path in zones:
+        earlier = first.setdefault(z.name, path)
+        if earlier is not path:  # zone names are unique in the site: lines name them alone
+            reason = "duplicate storage zone name, already used"
+            yield _Finding((*path, "name"), _show(z.name), reason, (*earlier, "name"))
+        area = site.areas[int(str(path[2]))]
+        if any(li.name == z.name for li in area.lines):
+            reason = f"a line of area {area.name!r} has this name: their paths would be one"
+            yield _Finding((*path, "name"), _show(z.name), reason)
+        yield from _zone_findings(plant, z, path)
+    by_name = {z.name: z for z, _ in zones}
+    codes = {k.code for k in site.skus}
+    skus_complete = ("site", "skus") not in incomplete
+    # A zone left out with schema errors (or its area) may be the one a line names.
+    zones_complete = not any(
+        p == ("site", "areas") or (p[:2] == ("site", "areas") and p[-1] == "storage_zones")
+        for p in incomplete
+    )
+    for ai, area in enumerate(site.areas):
+        for li, line in enumerate(area.lines):
+            counting = [
+                e.name for c in line.cells for e in c.equipment
+                if any(s.role == "good_count" for s in e.signals)
+            ]  # fmt: skip
+            for mi, m in enumerate(line.materials):
+                path = ("site", "areas", ai, "lines", li, "materials", mi)
+                if m.sku not in codes and skus_complete:
+                    close = difflib.get_close_matches(m.sku, codes, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else " under site.skus"
+                    yield _Finding((*path, "sku"), _show(m.sku), f"no such SKU{hint}")
+                zone = by_name.get(m.from_zone)
+                if zone is None and zones_complete:
+                    known = ", ".join(by_name) or "none"
+                    reason = f"no such storage zone (zones: {known})"
+                    yield _Finding((*path, "from_zone"), _show(m.from_zone), reason)
+                elif zone is not None:
+                    yield from _floor_cell(zone, m.at, (*path, "at"))
+                if m.equipment is not None and m.equipment not in counting:
+                    reason = (
+                        "not an equipment of this line with a good_count signal "
+                        f"({', '.join(counting) or 'the line has none'})"
+                    )
+                    yield _Finding((*path, "equipment"), _show(m.equipment), reason)
+                elif m.equipment is None and not counting:
+                    reason = "the line has no equipment with a good_count signal to consume by"
+                    yield _Finding((*path, "sku"), _show(m.sku), reason)
+
+
+def _duplicate_codes(skus: Sequence[Sku]) -> Iterator[_Finding]:
+    first: dict[str, int] = {}
+    for i, sku in enumerate(skus):
+        j = first.setdefault(sku.code, i)
+        if j != i:
+            path = ("site", "skus")
+            yield _Finding((*path, i, "code"), _show(sku.code), "duplicate SKU code, already used",
+                           (*path, j, "code"))  # fmt: skip
+
+
+def _zone_findings(plant: Plant, zone: StorageZone, path: DataPath) -> Iterator[_Finding]:
+    floor = zone.floor
+    if floor.grid is not None:
+        width = len(floor.grid[0])
+        for y, row in enumerate(floor.grid):
+            bad = next((c for c in row if c not in FREE_FLOOR and c not in "@OTW"), None)
+            if len(row) != width:
+                reason = f"row {y} has {len(row)} cells, row 0 has {width}: a grid is rectangular"
+                yield _Finding((*path, "floor", "grid", y), _show(row), reason)
+            elif bad is not None:
+                reason = f"{bad!r} is no floor cell: '.' free, '@' 'O' 'T' 'W' blocked (MovingAI)"
+                yield _Finding((*path, "floor", "grid", y), _show(row), reason)
+    else:
+        nodes = floor.nodes or {}
+        for ei, edge in enumerate(floor.edges or []):
+            for end in edge:
+                if end not in nodes:
+                    reason = "no such node of the floor"
+                    yield _Finding((*path, "floor", "edges", ei), _show(end), reason)
+    names: dict[str, DataPath] = {}
+    for field, i, unit in zone.units():
+        unit_path = (*path, field, i)
+        earlier = names.setdefault(unit.name, unit_path)
+        if earlier is not unit_path:
+            reason = "duplicate unit name in this zone, already used"
+            yield _Finding((*unit_path, "name"), _show(unit.name), reason, (*earlier, "name"))
+        yield from _floor_cell(zone, unit.at, (*unit_path, "at"))
+    docks = {d.name: d for d in zone.docks}
+    for si, sorter in enumerate(zone.sorters):
+        yield from _duplicate_names(sorter.chutes, (*path, "sorters", si, "chutes"), "chute")
+        yield from _duplicate_names(
+            sorter.equipment, (*path, "sorters", si, "equipment"), "equipment"
+        )
+        for ci, chute in enumerate(sorter.chutes):
+            if chute.dock is not None and chute.dock not in docks:
+                reason = f"no such dock in zone {zone.name!r} ({', '.join(docks) or 'none'})"
+                yield _Finding((*path, "sorters", si, "chutes", ci, "dock"), _show(chute.dock),
+                               reason)  # fmt: skip
+            elif chute.dock is not None and docks[chute.dock].kind != "outbound":
+                reason = "a chute feeds an outbound dock, and this one is inbound"
+                yield _Finding((*path, "sorters", si, "chutes", ci, "dock"), _show(chute.dock),
+                               reason)  # fmt: skip
+    for ci, conveyor in enumerate(zone.conveyors):
+        for end in ("from_unit", "to_unit"):
+            name = getattr(conveyor, end)
+            if name not in names:
+                reason = f"no such unit in zone {zone.name!r}"
+                yield _Finding((*path, "conveyors", ci, end), _show(name), reason)
+    fleet = zone.fleet
+    if fleet is None:
+        return
+    fleet_path = (*path, "fleet")
+    conn = next((c for c in plant.connections if c.name == fleet.connection), None)
+    if fleet.connection is not None and (conn is None or conn.protocol != "mqtt"):
+        reason = (
+            _no_such_connection(fleet.connection, "mqtt", plant)
+            if conn is None
+            else f"connection {conn.name!r} is {conn.protocol}; VDA 5050 travels over MQTT"
+        )
+        yield _Finding((*fleet_path, "connection"), _show(fleet.connection), reason)
+    serials: dict[str, int] = {}
+    yield from _duplicate_names(fleet.agvs, (*fleet_path, "agvs"), "AGV")
+    yield from _duplicate_names(fleet.chargers, (*fleet_path, "chargers"), "charger")
+    for i, agv in enumerate(fleet.agvs):
+        j = serials.setdefault(agv.serial, i)
+        if j != i:
+            at = (*fleet_path, "agvs")
+            reason = "duplicate serial, already used"
+            yield _Finding((*at, i, "serial"), _show(agv.serial), reason, (*at, j, "serial"))
+        yield from _floor_cell(zone, agv.at, (*fleet_path, "agvs", i, "at"))
+    for i, charger in enumerate(fleet.chargers):
+        yield from _floor_cell(zone, charger.at, (*fleet_path, "chargers", i, "at"))
+
+
+def _floor_cell(zone: StorageZone, cell: tuple[int, int], path: DataPath) -> Iterator[_Finding]:
+    floor = zone.floor
+    if floor.free(cell):
+        return
+    if floor.grid is not None:
+        rows, cols = len(floor.grid), len(floor.grid[0])
+        x, y = cell
+        reason = (
+            f"outside the floor of zone {zone.name!r} ({cols} x {rows} cells)"
+            if y >= rows or x >= len(floor.grid[y])
+            else f"a blocked cell ({floor.grid[y][x]!r}) of zone {zone.name!r}'s floor"
+        )
+    else:
+        reason = f"no node of zone {zone.name!r}'s floor is at this cell"
+    yield _Finding(path, _show(list(cell)), reason)
 
 
 def _duplicate_names(items: Sequence[_HasName], path: DataPath, what: str) -> Iterator[_Finding]:
@@ -997,11 +1206,8 @@ def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Fi
 def _signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
     """Each signal's reference (as ``Plant.iter_signals`` yields it) with its data path."""
     paths = (
-        ("site", "areas", ai, "lines", li, "cells", ci, "equipment", ei, "signals", si)
-        for ai, area in enumerate(plant.site.areas)
-        for li, line in enumerate(area.lines)
-        for ci, cell in enumerate(line.cells)
-        for ei, equipment in enumerate(cell.equipment)
+        (*path, "signals", si)
+        for equipment, path in _equipment_paths(plant)
         for si in range(len(equipment.signals))
     )
     yield from zip(plant.iter_signals(), paths, strict=True)

@@ -8,6 +8,7 @@ is safe in URLs, MQTT topics and OPC UA string node ids.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     SecretStr,
     StringConstraints,
     field_validator,
@@ -841,6 +843,38 @@ class WorkCell(_Strict):
     equipment: list[Equipment] = Field(min_length=1)
 
 
+# A cell of a storage zone's floor, (x, y): column and row of its grid, or the position of a node
+# of its graph. Everything on the floor stands on one (the AGVs' pick-up and drop points).
+Cell = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+DemandClass = Literal["A", "B", "C"]
+# MovingAI map characters: '.' and 'G' are free, '@', 'O', 'T' and 'W' are not (walls, trees,
+# water); S (swamp) counts as free.
+FREE_FLOOR = frozenset(".GS")
+BLOCKED_FLOOR = frozenset("@OTW")
+MAX_FLOOR_SIDE = 4096
+
+
+class LineMaterial(_Strict):
+    """A material a line draws from a storage zone: what one good part consumes, and the line-side
+    stock that a replenishment keeps between ``min_units`` and ``max_units``."""
+
+    sku: str  # a code of the site's skus
+    per_part: float = Field(gt=0)  # units consumed per good part
+    # The equipment whose good_count counts the parts; default: the line's last equipment that
+    # counts good parts.
+    equipment: Slug | None = None
+    from_zone: Slug  # the storage zone that supplies it (of any area)
+    at: Cell  # the line-side drop point on that zone's floor
+    min_units: int = Field(ge=0)  # the reorder point
+    max_units: int = Field(gt=0)  # a replenishment fills up to this
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> LineMaterial:
+        if self.min_units >= self.max_units:
+            raise ValueError(f"min_units {self.min_units} must be below max_units {self.max_units}")
+        return self
+
+
 class Line(_Strict):
     name: Slug
     title: str = ""
@@ -848,12 +882,201 @@ class Line(_Strict):
     shifts: list[Shift] | None = None
     planned_stops: list[PlannedStop] | None = None
     cells: list[WorkCell] = Field(min_length=1)
+    materials: list[LineMaterial] = Field(default_factory=list)
+
+
+# --- warehouse: storage zones and storage units (ISA-95 Part 2) ----------------------------------
+
+
+class Sku(_Strict):
+    """A stock keeping unit: what is stored, picked and shipped."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+    title: str = ""
+    size_mm: tuple[PositiveFloat, PositiveFloat, PositiveFloat]  # length, width, height of a unit
+    weight_kg: float = Field(gt=0)
+    # ABC class by demand: A the fast movers (slotted near the I/O points), C the slow ones.
+    demand_class: DemandClass = "C"
+    per_tote: int = Field(default=1, ge=1)  # units one storage load (tote, pallet) holds
+
+
+class Floor(_Strict):
+    """The floor AGVs drive on: a grid (rows of MovingAI map characters, row 0 on top) or a graph
+    (named nodes at cells and the edges between them, driven both ways)."""
+
+    cell_m: float = Field(default=1.0, gt=0, le=100)  # the side of a grid cell, in metres
+    grid: list[str] | None = Field(default=None, min_length=1, max_length=MAX_FLOOR_SIDE)
+    nodes: dict[Slug, Cell] | None = None
+    edges: list[tuple[Slug, Slug]] | None = None
+
+    @model_validator(mode="after")
+    def _grid_or_graph(self) -> Floor:
+        if (self.grid is None) == (self.nodes is None):
+            raise ValueError("a floor needs exactly one of grid: (rows) or nodes: (a graph)")
+        if self.edges is not None and self.nodes is None:
+            raise ValueError("edges join the nodes of a graph floor; a grid has none")
+        return self
+
+    def free(self, cell: tuple[int, int]) -> bool:
+        """Whether an AGV may stand on ``cell``."""
+        x, y = cell
+        if self.grid is not None:
+            return y < len(self.grid) and x < len(self.grid[y]) and self.grid[y][x] in FREE_FLOOR
+        return cell in set((self.nodes or {}).values())
+
+
+class Rack(_Strict):
+    """A static rack: ``bays`` x ``levels`` locations, served from the floor cell ``at``."""
+
+    name: Slug
+    title: str = ""
+    bays: int = Field(ge=1, le=1000)
+    levels: int = Field(ge=1, le=100)
+    max_load_kg: float = Field(default=1000.0, gt=0)  # per location
+    at: Cell
+
+
+class Crane(Equipment):
+    """A stacker crane: equipment whose signals its PLC serves, with its kinematics. Travel and
+    lift move at once; the slower of the two sets a move's time."""
+
+    signals: list[Signal] = Field(default_factory=list)  # type: ignore[assignment]
+    travel_speed_m_s: float = Field(default=4.0, gt=0, le=20)
+    travel_accel_m_s2: float = Field(default=0.8, gt=0, le=10)
+    lift_speed_m_s: float = Field(default=1.5, gt=0, le=10)
+    lift_accel_m_s2: float = Field(default=0.8, gt=0, le=10)
+    fork_s: float = Field(default=6.0, gt=0, le=120)  # to take or set down a load
+
+
+class AsrsAisle(_Strict):
+    """An automated aisle: locations on both sides, ``bays`` x ``levels`` each, served by its
+    crane from the input/output point at bay 0, level 0, which meets the floor at ``at``."""
+
+    name: Slug
+    title: str = ""
+    bays: int = Field(ge=1, le=1000)
+    levels: int = Field(ge=1, le=100)
+    bay_m: float = Field(default=1.4, gt=0, le=10)
+    level_m: float = Field(default=1.2, gt=0, le=10)
+    at: Cell
+    crane: Crane
+
+
+class GtpStation(_Strict):
+    """A goods-to-person station: totes come to the picker, who picks ``picks_per_hour``."""
+
+    name: Slug
+    title: str = ""
+    picks_per_hour: float = Field(default=400.0, gt=0)
+    at: Cell
+
+
+class Chute(_Strict):
+    name: Slug
+    capacity: int = Field(default=40, ge=1)  # items before it is full and blocks its destination
+    dock: Slug | None = None  # the outbound dock it feeds
+
+
+class Sorter(_Strict):
+    """A cross-belt sorter: items inducted at ``at`` ride a carrier to their chute; a full chute
+    sends its items round again. ``equipment`` are its machines that serve signals."""
+
+    name: Slug
+    title: str = ""
+    induction_per_hour: float = Field(default=3000.0, gt=0)
+    loop_m: float = Field(default=60.0, gt=0)
+    speed_m_s: float = Field(default=2.0, gt=0, le=10)
+    at: Cell
+    chutes: list[Chute] = Field(min_length=1)
+    equipment: list[Equipment] = Field(default_factory=list)
+
+
+class Conveyor(_Strict):
+    name: Slug
+    title: str = ""
+    length_m: float = Field(gt=0)
+    speed_m_s: float = Field(default=0.5, gt=0, le=10)
+    from_unit: Slug  # a unit of the same zone
+    to_unit: Slug
+
+
+class Dock(_Strict):
+    name: Slug
+    title: str = ""
+    kind: Literal["inbound", "outbound"]
+    at: Cell
+
+
+class Charger(_Strict):
+    name: Slug
+    power_w: float = Field(default=3000.0, gt=0)
+    at: Cell
+
+
+class Agv(_Strict):
+    name: Slug
+    serial: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")  # VDA 5050 serialNumber
+    speed_m_s: float = Field(default=1.5, gt=0, le=10)
+    battery_wh: float = Field(default=2000.0, gt=0)
+    drive_w: float = Field(default=400.0, gt=0)  # consumption while driving
+    payload_kg: float = Field(default=600.0, gt=0)
+    at: Cell  # where it starts (parks)
+
+
+class AgvFleet(_Strict):
+    """AGVs that speak VDA 5050 over the MQTT ``connection``: topics
+    ``<interface>/v2/<manufacturer>/<serial>/<topic>``."""
+
+    # The plant's MQTT connection of the broker (its host, port, TLS and credentials); none: the
+    # virtual warehouse's own broker, 127.0.0.1:1883.
+    connection: Slug | None = None
+    interface: str = Field(default="uagv", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    manufacturer: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    charge_below: float = Field(default=0.3, gt=0, lt=1)  # battery fraction sending it to charge
+    agvs: list[Agv] = Field(min_length=1)
+    chargers: list[Charger] = Field(default_factory=list)
+
+
+class StorageZone(_Strict):
+    """An ISA-95 storage zone: its floor and its storage units."""
+
+    name: Slug
+    title: str = ""
+    floor: Floor
+    racks: list[Rack] = Field(default_factory=list)
+    asrs: list[AsrsAisle] = Field(default_factory=list)
+    gtp_stations: list[GtpStation] = Field(default_factory=list)
+    sorters: list[Sorter] = Field(default_factory=list)
+    conveyors: list[Conveyor] = Field(default_factory=list)
+    docks: list[Dock] = Field(default_factory=list)
+    fleet: AgvFleet | None = None
+
+    def units(self) -> Iterator[tuple[str, int, Rack | AsrsAisle | GtpStation | Sorter | Dock]]:
+        """Every unit standing on the floor, with the field and index that hold it."""
+        for field in ("racks", "asrs", "gtp_stations", "sorters", "docks"):
+            for i, unit in enumerate(getattr(self, field)):
+                yield field, i, unit
+
+    def equipment(self) -> Iterator[tuple[str, Equipment]]:
+        """The zone's equipment with its path below the zone (unit/equipment)."""
+        for aisle in self.asrs:
+            yield f"{aisle.name}/{aisle.crane.name}", aisle.crane
+        for sorter in self.sorters:
+            for eq in sorter.equipment:
+                yield f"{sorter.name}/{eq.name}", eq
 
 
 class Area(_Strict):
     name: Slug
     title: str = ""
-    lines: list[Line] = Field(min_length=1)
+    lines: list[Line] = Field(default_factory=list)
+    storage_zones: list[StorageZone] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Area:
+        if not self.lines and not self.storage_zones:
+            raise ValueError("an area needs lines: or storage_zones: (at least one)")
+        return self
 
 
 class Site(_Strict):
@@ -863,6 +1086,7 @@ class Site(_Strict):
     # No shifts: every hour of every day is planned working time.
     shifts: list[Shift] = Field(default_factory=list)
     planned_stops: list[PlannedStop] = Field(default_factory=list)
+    skus: list[Sku] = Field(default_factory=list)
     areas: list[Area] = Field(min_length=1)
 
 
@@ -921,15 +1145,43 @@ class Plant(_Strict):
                     for e in c.equipment:
                         yield EquipmentRef(f"{s.name}/{a.name}/{li.name}/{c.name}/{e.name}", e)
 
+    def iter_zone_equipment(self) -> Iterator[EquipmentRef]:
+        """The storage zones' equipment (cranes, sorter machines), paths
+        ``site/area/zone/unit/equipment``. Kept apart from ``iter_equipment``, which production,
+        OEE and the twin read as the lines' machines."""
+        for a, z in self.iter_zones():
+            for below, e in z.equipment():
+                yield EquipmentRef(f"{self.site.name}/{a.name}/{z.name}/{below}", e)
+
+    def iter_zones(self) -> Iterator[tuple[Area, StorageZone]]:
+        """Every storage zone with its area."""
+        for a in self.site.areas:
+            for z in a.storage_zones:
+                yield a, z
+
+    def zone(self, name: str) -> StorageZone:
+        """The storage zone named ``name`` (zone names are unique in a site)."""
+        for _, z in self.iter_zones():
+            if z.name == name:
+                return z
+        raise KeyError(name)
+
+    def sku(self, code: str) -> Sku:
+        for k in self.site.skus:
+            if k.code == code:
+                return k
+        raise KeyError(code)
+
     def iter_signals(self) -> Iterator[SignalRef]:
-        for eq in self.iter_equipment():
+        """Every signal: the lines' equipment's, then the storage zones'."""
+        for eq in itertools.chain(self.iter_equipment(), self.iter_zone_equipment()):
             for sig in eq.equipment.signals:
                 yield SignalRef(f"{eq.path}/{sig.name}", eq, sig)
 
     def work_calendar(self, path: str) -> WorkCalendar:
         """The shifts and planned stops of the asset at ``path`` (site, area, line or anything
         below): its line's where the line overrides them, else the site's. An area, or the site,
-        spans lines that may differ: it gets the site's."""
+        spans lines that may differ: it gets the site's; so does a storage zone."""
         s = self.site
         shifts, stops = s.shifts, s.planned_stops
         parts = path.strip("/").split("/")
@@ -947,7 +1199,10 @@ class Plant(_Strict):
                 None,
             )
             if line is None:
-                raise KeyError(path)
+                zones = (z for a in s.areas if a.name == parts[1] for z in a.storage_zones)
+                if not any(z.name == parts[2] for z in zones):
+                    raise KeyError(path)
+                return WorkCalendar(timezone=s.timezone, shifts=shifts, planned_stops=stops)
             shifts = s.shifts if line.shifts is None else line.shifts
             stops = s.planned_stops if line.planned_stops is None else line.planned_stops
         return WorkCalendar(timezone=s.timezone, shifts=shifts, planned_stops=stops)

@@ -53,6 +53,9 @@ class EventKind:
     FAILURE = "failure"  # ground truth of the virtual factory: code = failure mode
     ALARM = "alarm"  # an alarm transition: code = alarm id, detail = JSON (apps.monitoring.alarms)
     WORKORDER = "workorder"  # code = work-order id, detail = JSON (apps.maintenance.workorders)
+    # A movement of goods (apps.warehouse.tracking): equipment = the storage zone, code = the GS1
+    # EPCIS event type, value = the quantity, detail = the event as JSON-LD.
+    EPCIS = "epcis"
 
 
 # Values that are not one number travel in their own batches and tables: text (product codes,

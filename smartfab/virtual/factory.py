@@ -148,7 +148,8 @@ class VirtualFactory:
         """All samples with ``now_us <= ts < until_us``, a batch per kind, and the failures in that
         range.
 
-        The points come grouped by signal, each signal in time order. The whole range is returned
+        The points of each kind come ordered by signal id and time, as the stores take them
+        without sorting (and lay them out for reading one signal). The whole range is returned
         at once, so a backfill advances in chunks of about an hour (smaller ones cost more per
         point, far larger ones only memory)."""
         start = self._now
@@ -167,9 +168,14 @@ class VirtualFactory:
                         (m, timeline, np.arange(first, stop, dtype=np.int64) * period, sims)
                     )
             failures += (f for f in m.equipment.failures if start <= f.failure_us < until_us)
-        # Numbers are written straight into the batch's columns: no array per signal to join
-        # afterwards. Texts and arrays are few: a batch per signal, joined.
-        total = sum(len(ts) for _, _, ts, sims in grids for s in sims if isinstance(s, SignalSim))
+        # Numbers are written straight into the batch's columns, each signal at its place in
+        # signal id order: no array per signal to join afterwards. Texts and arrays are few: a
+        # batch per signal, joined in that order.
+        slots = sorted((sim.signal_id, g, i, len(ts)) for g, (_, _, ts, sims) in enumerate(grids)
+                       for i, sim in enumerate(sims) if isinstance(sim, SignalSim))  # fmt: skip
+        offsets = np.cumsum([0, *(n for *_, n in slots)])
+        at = {(g, i): int(p) for (_, g, i, _), p in zip(slots, offsets[:-1], strict=True)}
+        total = int(offsets[-1])
         out = PointBatch(
             np.empty(total, np.int64),
             np.empty(total, np.int32),
@@ -178,12 +184,11 @@ class VirtualFactory:
         )
         texts: list[TextBatch] = []
         arrays: list[ArrayBatch] = []
-        pos = 0
-        for m, timeline, ts, sims in grids:
+        for g, (m, timeline, ts, sims) in enumerate(grids):
             sampler = Sampler(
                 m.equipment.model, timeline, ts, self._utc_offset_s, m.state_codes, m.lots
             )
-            for sim in sims:
+            for i, sim in enumerate(sims):
                 if isinstance(sim, TextSim):
                     text = sim.sample(sampler)
                     quality = np.full(len(ts), Quality.GOOD, np.uint8)
@@ -192,14 +197,15 @@ class VirtualFactory:
                 elif isinstance(sim, ArraySim):
                     arrays.append(ArrayBatch.of(ts, sim.signal_id, sim.sample(sampler)))
                 else:
-                    end = pos + len(ts)
-                    out.ts[pos:end] = ts
-                    out.signal_id[pos:end] = sim.signal_id
-                    out.value[pos:end] = sim.sample(sampler)
-                    pos = end
+                    pos = at[g, i]
+                    out.ts[pos : pos + len(ts)] = ts
+                    out.signal_id[pos : pos + len(ts)] = sim.signal_id
+                    out.value[pos : pos + len(ts)] = sim.sample(sampler)
         for m in self._machines.values():
             m.equipment.forget_before(until_us)
         self._now = until_us
+        texts.sort(key=lambda b: int(b.signal_id[0]))
+        arrays.sort(key=lambda b: int(b.signal_id[0]))
         return Advance(out, TextBatch.concat(texts), ArrayBatch.concat(arrays),
                        _failure_events(failures))  # fmt: skip
 

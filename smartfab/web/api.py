@@ -43,6 +43,7 @@ from smartfab.web.routes import (
     transformation,
     twin,
     users,
+    warehouse,
 )
 from smartfab.web.routes import security as security_log
 from smartfab.web.routes.connectors import ConnectorControl
@@ -139,6 +140,7 @@ def create_app(
     api.include_router(
         transformation.router(data, models_dir, insights=insights, addresses=addresses)
     )
+    api.include_router(warehouse.router(data))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.

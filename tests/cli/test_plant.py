@@ -42,9 +42,15 @@ def test_check_demo_prints_a_summary() -> None:
     n_equipment = len(list(plant.iter_equipment()))
     n_signals = len(list(plant.iter_signals()))
     n_opcua = sum(ref.signal.source.protocol == "opcua" for ref in plant.iter_signals())
+    n_skus = len(plant.site.skus)
+    n_zone_equipment = len(list(plant.iter_zone_equipment()))
+    fleet = plant.zone("central").fleet
+    assert fleet is not None
+    n_agvs = len(fleet.agvs)
     assert result.output.splitlines() == [
         f"{DEMO_PLANT}: OK",
-        f"  4 areas, 4 lines, {n_cells} cells, {n_equipment} equipment, {n_signals} signals",
+        f"  5 areas, 4 lines, {n_cells} cells, {n_equipment} equipment, {n_signals} signals",
+        f"  1 storage zone, {n_skus} SKUs, {n_zone_equipment} zone equipment, {n_agvs} AGVs",
         "  3 connections: 2 modbus, 1 opcua",
         f"  signals by protocol: {n_signals - n_opcua} modbus, {n_opcua} opcua",
     ]

@@ -137,7 +137,8 @@ def test_mutated_demo_plants_load_or_fail_with_plant_error(data: dict[str, Any])
 def test_mutations_of_the_whole_demo_plant(data: st.DataObject) -> None:
     # The full plant: more lines, shifts, alarms and register maps for the semantic checks.
     plant = copy.deepcopy(_DEMO)
-    line = data.draw(st.sampled_from([li for a in plant["site"]["areas"] for li in a["lines"]]))
+    areas = plant["site"]["areas"]
+    line = data.draw(st.sampled_from([li for a in areas for li in a.get("lines", [])]))
     equipment = data.draw(st.sampled_from([e for c in line["cells"] for e in c["equipment"]]))
     signal = data.draw(st.sampled_from(equipment["signals"]))
     key = data.draw(st.sampled_from(sorted(signal)))

@@ -152,6 +152,17 @@ def test_samples_lie_on_their_epoch_aligned_grid_in_the_range_asked_for() -> Non
         assert (len(points_again), len(events_again), f.now_us) == (0, 0, until)
 
 
+def test_each_kind_comes_in_signal_id_and_time_order() -> None:
+    # Sample periods of a machine's signals interleave with their ids (grid by grid, the ids
+    # would come out of order): the stores and the writer take the batch without a sort.
+    plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates, others=True)
+    done = VirtualFactory(plant, ids, seed=1, start_us=TUESDAY).advance_all(TUESDAY + HOUR)
+    for batch in (done.points, done.texts, done.arrays):
+        assert len(batch) and np.array_equal(
+            np.lexsort((batch.ts, batch.signal_id)), np.arange(len(batch))
+        ), type(batch).__name__
+
+
 def test_output_does_not_depend_on_how_time_is_chunked() -> None:
     plant, ids = build_plant(EVERY_MODEL, sample_s=odd_rates, others=True)
     start, until = TUESDAY + 123, TUESDAY + 2 * DAY

@@ -102,7 +102,7 @@ def plant_with_kinds(folder: Path) -> Plant:
     names = {s["name"] for s in KINDS_SIGNALS}
     site = data["site"]
     for area in site["areas"]:
-        for line in area["lines"]:
+        for line in area.get("lines", []):
             for cell in line["cells"]:
                 for eq in cell["equipment"]:
                     asset = "/".join(x["name"] for x in (site, area, line, cell, eq))

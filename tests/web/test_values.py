@@ -229,6 +229,11 @@ def test_what_a_kind_cannot_answer_is_refused_with_the_reason(
         params={"signal": f"{CNC}/product_code", "buckets": 100, **_window(history)},
     )
     assert r.status_code == 422 and "text signal" in r.json()["detail"]
+    r = client.get(
+        "/api/history",
+        params={"signal": f"{CNC}/vibration_spectrum", "changes": True, **_window(history)},
+    )
+    assert r.status_code == 422 and "profiles, not changes" in r.json()["detail"]
     r = client.get("/api/spc", params={"signal": f"{CNC}/product_code", **_window(history)})
     assert r.status_code == 422 and "string" in r.json()["detail"]
 

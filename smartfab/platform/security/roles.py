@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, Role] = {
     "twin.read": Role.VIEWER,
     "maintenance.read": Role.VIEWER,
     "transformation.read": Role.VIEWER,
+    "warehouse.read": Role.VIEWER,
     "energy.read": Role.VIEWER,
     "quality.read": Role.VIEWER,
     "alarms.ack": Role.OPERATOR,
@@ -52,6 +53,7 @@ PERMISSIONS: dict[str, Role] = {
     "twin.run": Role.ENGINEER,
     "maintenance.plan": Role.ENGINEER,
     "transformation.edit": Role.ENGINEER,
+    "warehouse.operate": Role.ENGINEER,
     "quality.approve": Role.ENGINEER,  # recommend, approve, reject and roll back parameters
     "users.manage": Role.ADMIN,
     "tokens.manage": Role.ADMIN,

@@ -315,14 +315,22 @@ class Values:
         bucket_s, truncated, in_range = None, False, None
         form: HistoryForm
         if kind == "array":
+            if changes:
+                raise HTTPException(
+                    422,
+                    f"{path}: an array signal's history is its profiles, not changes; "
+                    "leave out changes=true",
+                )
             cap = min(buckets or limit or PROFILES, max(1, MAX_ELEMENTS // (about["length"] or 1)))
             t = self.data.profiles(path, start, end, cap)
             in_range, form = int(t.schema.metadata[b"in_range"]), "profiles"
         elif kind == "text" or changes:
             if buckets is not None:
-                what = "a text signal's history" if kind == "text" else "changes=true asks for"
+                what = "a text signal's history is" if kind == "text" else "changes=true asks for"
                 raise HTTPException(
-                    422, f"{path}: {what} the changes of the value, which have no buckets"
+                    422,
+                    f"{path}: {what} the changes of its value, which have no buckets; "
+                    "leave out buckets",
                 )
             t = self.data.changes(path, start, end, limit or CHANGES_LIMIT)
             truncated, form = t.schema.metadata[b"truncated"] == b"true", "changes"

@@ -10,7 +10,16 @@ from smartfab.platform.security.roles import PERMISSIONS, Principal, Role, check
 
 def test_roles_are_cumulative() -> None:
     held = {r: {p for p in PERMISSIONS if Principal("x", "user", r).allows(p)} for r in Role}
-    assert held[Role.VIEWER] == {"plant.read", "scheduling.read", "twin.read", "maintenance.read"}
+    assert held[Role.VIEWER] == {
+        "plant.read",
+        "scheduling.read",
+        "twin.read",
+        "maintenance.read",
+        "transformation.read",
+        "warehouse.read",
+        "energy.read",
+        "quality.read",
+    }
     assert held[Role.OPERATOR] == held[Role.VIEWER] | {"alarms.ack"}
     assert held[Role.VIEWER] < held[Role.OPERATOR] < held[Role.ENGINEER] < held[Role.ADMIN]
     engineer = {"setpoints.write", "connectors.configure", "plant.edit", "maintenance.plan"}

@@ -16,8 +16,9 @@ import * as scheduling from "./pages/scheduling.js";
 import * as twin from "./pages/twin.js";
 import * as maintenance from "./pages/maintenance.js";
 import * as transformation from "./pages/transformation.js";
+import * as warehouse from "./pages/warehouse.js";
 
-const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation };
+const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation, warehouse };
 let cleanup = null;
 let plant = null;
 

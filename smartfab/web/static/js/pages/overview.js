@@ -24,6 +24,8 @@ export async function render(root, _route, plant, refresh) {
 
   for (const area of plant.tree.children) {
     const block = h("section", { class: "area" }, h("h2", {}, area.title || area.name));
+    // An area of storage zones only (a warehouse) has no machines to tile: a way to its page.
+    if (!area.children.length) block.append(h("a", { class: "line-label", href: "#/warehouse" }, t("overview.storage_area")));
     for (const ln of plant.lines.filter((l) => l.area.path === area.path)) {
       const lo = h("div", { class: "oee num" }, "–");
       lineOee.set(ln.path, lo);

@@ -2,7 +2,7 @@
 name, texts (product, material lot) in the signal table and as bands over time, and a spectrum as
 profiles and a heat map; at a phone's width in every language without sideways scrolling. The
 server is the API over a store holding such values (tests/web/conftest.py: kinds_store), in a
-thread of this process; the browser fixtures are test_browser.py's."""
+thread of this process: this module's `server` stands in for the package's demo."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
 from smartfab.web.server import ApiServer
+from tests.web.browser.conftest import in_language, shot
 from tests.web.conftest import KINDS_CNC, MODES, KindsHistory
-from tests.web.test_browser import _in_language, browser, shot  # noqa: F401
 
 PASSWORD = "a long pass phrase 7"
 
@@ -52,7 +52,7 @@ def server(
             thread.join(10)
 
 
-def _page(browser: Any, server: str, width: int) -> tuple[Any, Any, list[str]]:  # noqa: F811
+def _page(browser: Any, server: str, width: int) -> tuple[Any, Any, list[str]]:
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB")
     page = context.new_page()
     errors: list[str] = []
@@ -87,7 +87,7 @@ def _drawn(page: Any, selector: str) -> int:
 
 
 def test_equipment_page_shows_texts_enum_names_and_array_charts(
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: str,
     kinds_store: tuple[Path, KindsHistory],
 ) -> None:
@@ -149,13 +149,13 @@ def test_equipment_page_shows_texts_enum_names_and_array_charts(
 
 @pytest.mark.parametrize("lang", ["en", "zh", "ru"])
 def test_equipment_page_with_values_fits_a_phone(
-    browser: Any,  # noqa: F811
+    browser: Any,
     server: str,
     lang: str,
 ) -> None:
     context, page, errors = _page(browser, server, 390)
     try:
-        _in_language(page, server, lang, f"/#/equipment/{KINDS_CNC}")
+        in_language(page, server, lang, f"/#/equipment/{KINDS_CNC}")
         page.wait_for_selector(".chart.heatmap[data-loaded]", timeout=20000)
         page.wait_for_selector("#value-bands[data-loaded]", timeout=20000)
         overflow = page.evaluate(

@@ -1,14 +1,14 @@
-"""The scheduling and digital-twin pages in headless Chromium against a real `smartfab demo`
-(the fixtures of test_browser.py: same server start, offline routing, screenshots): solve work
-orders and see the Gantt chart, take a machine down and see the re-plan, schedule an uploaded
-benchmark file; run a small what-if experiment and see the comparison, calibrate the twin."""
+"""The scheduling and digital-twin pages in headless Chromium against the package's `smartfab demo`
+(conftest.py: offline routing, screenshots): solve work orders and see the Gantt chart, take a
+machine down and see the re-plan, schedule an uploaded benchmark file; run a small what-if
+experiment and see the comparison, calibrate the twin."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from tests.web.test_browser import _get, browser, page, server, shot  # noqa: F401 - fixtures
+from tests.web.browser.conftest import get_json, shot
 
 GANTT_SPAN = "(s => { const d = document.querySelector(s).dataset; return d.x1 - d.x0; })"
 
@@ -40,7 +40,7 @@ def _iso_ms(text: str) -> float:
     return datetime.fromisoformat(text).timestamp() * 1000
 
 
-def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: str) -> None:  # noqa: F811
+def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: str) -> None:
     page.goto(server + "/#/scheduling")
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-nav='scheduling']").get_attribute("class") == "active"
@@ -50,7 +50,9 @@ def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: st
     page.locator("#solve").click()
     page.wait_for_selector("#gantt[data-bars]", timeout=30000)
     assert int(page.locator("#gantt").get_attribute("data-bars")) == operations
-    plan = _get(f"{server}/api/scheduling/plans/{page.locator('#plan').get_attribute('data-plan')}")
+    plan = get_json(
+        f"{server}/api/scheduling/plans/{page.locator('#plan').get_attribute('data-plan')}"
+    )
     assert plan["state"] == "done" and plan["schedule"]["on_time_ratio"] is not None
     assert "%" in page.locator("[data-kpi='scheduling.on_time'] .value").inner_text()
     _hover_operation(page, "#gantt", plan, 0)
@@ -66,7 +68,7 @@ def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: st
 
     page.locator("#machine-down").click()
     page.wait_for_selector("#gantt-replan[data-bars]", timeout=30000)
-    replan = _get(
+    replan = get_json(
         f"{server}/api/scheduling/plans/{page.locator('#replan').get_attribute('data-plan')}"
     )
     assert replan["parent"] == plan["id"] and replan["down"]["start"] > 0
@@ -89,7 +91,7 @@ def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: st
     shot(page, "scheduling-zh")
 
 
-def test_schedule_an_uploaded_benchmark_file(page: Any, server: str) -> None:  # noqa: F811
+def test_schedule_an_uploaded_benchmark_file(page: Any, server: str) -> None:
     from tests.apps.scheduling.data import shared
 
     ft06 = shared("jsp", "instances", "ft06")
@@ -113,12 +115,12 @@ def test_schedule_an_uploaded_benchmark_file(page: Any, server: str) -> None:  #
     shot(page, "scheduling-ft06")
 
 
-def test_twin_what_if_experiment(page: Any, server: str) -> None:  # noqa: F811
+def test_twin_what_if_experiment(page: Any, server: str) -> None:
     page.goto(server + "/#/twin")
     page.wait_for_selector("body[data-ready='true']")
     page.wait_for_selector("#stations tr td")
     line = page.locator("#twin-line").input_value()
-    twin = next(li for li in _get(f"{server}/api/twin/lines")["lines"] if li["line"] == line)
+    twin = next(li for li in get_json(f"{server}/api/twin/lines")["lines"] if li["line"] == line)
     stations = [s["name"] for s in twin["stations"]]
     assert page.locator(".scenario").count() == 2
     _set(page, "#horizon", "2")
@@ -147,7 +149,7 @@ def test_twin_what_if_experiment(page: Any, server: str) -> None:  # noqa: F811
         arg=design,
         timeout=120000,
     )
-    calibrated = _get(f"{server}/api/twin/lines")
+    calibrated = get_json(f"{server}/api/twin/lines")
     assert calibrated["calibrated_from"] is not None
     fitted = next(li for li in calibrated["lines"] if li["line"] == line)["stations"][0]
     first_row = page.locator("#stations tr").nth(1).locator("td")

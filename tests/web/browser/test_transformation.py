@@ -1,9 +1,9 @@
-"""The digital-transformation pages in headless Chromium against a real `smartfab demo` (the
-fixtures of test_browser.py): a manager answers the GB/T 39116 questionnaire, overrides a proposal
-(refused until a comment says why), saves and sees the level and the radar; a viewer reads the
-result without the controls to change it; a project entered in the planner shows its subsidy and
-NPV; the KPI and sovereignty sections load, and the insights say how to give the national data the
-demo was started without."""
+"""The digital-transformation pages in headless Chromium against the package's `smartfab demo`
+(conftest.py): a manager answers the GB/T 39116 questionnaire, overrides a proposal (refused until a
+comment says why), saves and sees the level and the radar; a viewer reads the result without the
+controls to change it; a project entered in the planner shows its subsidy and NPV; the KPI and
+sovereignty sections load, and the insights say how to give the national data the demo was started
+without."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 import urllib.request
 from typing import Any
 
-from tests.web.test_browser import ADMIN, _get, browser, page, server, shot  # noqa: F401 - fixtures
+from tests.web.browser.conftest import ADMIN, get_json, shot
 
 T = "/#/transformation"
 
@@ -28,9 +28,9 @@ def _loaded(pg: Any, section: str) -> None:
 
 
 def test_a_manager_overrides_a_proposal_with_a_comment_and_sees_the_level_and_radar(
-    page: Any,  # noqa: F811
-    server: str,  # noqa: F811
-    browser: Any,  # noqa: F811
+    page: Any,
+    server: str,
+    browser: Any,
 ) -> None:
     page.goto(f"{server}{T}/maturity/gbt39116")
     page.wait_for_selector(".tf-section[data-loaded]", timeout=30000)
@@ -60,7 +60,7 @@ def test_a_manager_overrides_a_proposal_with_a_comment_and_sees_the_level_and_ra
     page.click("#save-assessment")
     page.wait_for_selector("#level[data-level]", timeout=20000)
     _loaded(page, "maturity")
-    stored = _get(f"{server}/api/transformation/assessments?model=gbt39116")
+    stored = get_json(f"{server}/api/transformation/assessments?model=gbt39116")
     assert len(stored) == 1
     answer = stored[0]["answers"]["data"]
     assert (answer["value"], answer["proposed"], answer["overridden"]) == (
@@ -117,8 +117,8 @@ def test_a_manager_overrides_a_proposal_with_a_comment_and_sees_the_level_and_ra
 
 
 def test_the_planner_shows_the_subsidy_and_npv_of_a_project(
-    page: Any,  # noqa: F811
-    server: str,  # noqa: F811
+    page: Any,
+    server: str,
 ) -> None:
     page.goto(f"{server}{T}/planner")
     _loaded(page, "planner")
@@ -140,7 +140,7 @@ def test_the_planner_shows_the_subsidy_and_npv_of_a_project(
     _loaded(page, "planner")
     # Suzhou pays 20 % of qualifying hardware: a 5 million yuan smart device earns 1 million.
     assert page.locator("#subsidy-total .value").inner_text() == "CNY\u00a01,000,000"
-    appraisal = next(a for a in _get(f"{server}/api/transformation/projects")["projects"]
+    appraisal = next(a for a in get_json(f"{server}/api/transformation/projects")["projects"]
                      if a["project"]["id"] == "smart-devices")  # fmt: skip
     assert appraisal["subsidy"] == 1_000_000
     for card, key in (("#npv-without", "without"), ("#npv-with", "with")):

@@ -1,21 +1,21 @@
-"""The maintenance pages in headless Chromium against a real `smartfab demo` (the fixtures of
-test_browser.py): the fleet ranked by risk, then one equipment's health trend, RUL and its
-sensor trend with the anomalies marked. The demo's few hours may hold little running time (at
-night, at a weekend): then health and risk read "unknown" with the reason, never a figure."""
+"""The maintenance pages in headless Chromium against the package's `smartfab demo` (conftest.py):
+the fleet ranked by risk, then one equipment's health trend, RUL and its sensor trend with the
+anomalies marked. The demo's few hours may hold little running time (at night, at a weekend): then
+health and risk read "unknown" with the reason, never a figure."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tests.web.test_browser import _get, browser, page, server, shot  # noqa: F401 - fixtures
+from tests.web.browser.conftest import get_json, shot
 
 
-def test_fleet_ranking_and_equipment_panel(page: Any, server: str) -> None:  # noqa: F811
+def test_fleet_ranking_and_equipment_panel(page: Any, server: str) -> None:
     page.goto(server + "/#/maintenance")
     page.wait_for_selector("body[data-ready='true']")
     assert page.locator("[data-nav='maintenance']").get_attribute("class") == "active"
     rows = page.locator("table.fleet tr[data-equipment]")
-    signals = _get(f"{server}/api/signals")
+    signals = get_json(f"{server}/api/signals")
     floats = ("float", "double")
     equipment = {s["equipment"] for s in signals
                  if s["role"] == "measurement" and s["data_type"] in floats}  # fmt: skip
@@ -40,7 +40,7 @@ def test_fleet_ranking_and_equipment_panel(page: Any, server: str) -> None:  # n
     page.wait_for_selector("#sensor-trend[data-marks]", timeout=30000)
     assert page.locator("h1").inner_text() == first.split("/")[-1]
     assert page.locator("#health-trend canvas").count() == 1
-    detail = _get(f"{server}/api/maintenance/equipment/{first}")
+    detail = get_json(f"{server}/api/maintenance/equipment/{first}")
     health = page.locator("#health-now").inner_text()
     if detail["health"] is None:
         assert health == "unknown" and "needs" in page.locator("#notes").inner_text()

@@ -1,185 +1,35 @@
-"""The web app in a real headless Chromium against a real server: `smartfab demo` (virtual factory
-on OPC UA and Modbus in its own process, connectors, ingestion, API and web app) on free ports.
-
-The demo creates the admin on its first start and prints the password once: the tests read it from
-the demo's output and log in through the login page, as a person would.
-
-Screenshots land in test-artifacts/browser/ (git-ignored) for a person to look at. Without
-/usr/bin/chromium (the Debian package; scripts/install adds it) the tests skip, except under
-CI=true, where a missing browser is a failure rather than a silent gap.
-"""
+"""The app's shell and monitoring pages in Chromium against the package's demo (conftest.py):
+live values on the overview, a machine's trend zoomed to raw points, SPC, an alarm acknowledged,
+the language switched and kept, login and logout, a user limited to one area, every page at a
+phone's width in the three languages, and numbers, units and errors in the page's language."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import demo_plant_on_free_ports, free_port
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing: scripts/install installs it", pytrace=False)
-    pytest.skip(
-        f"{CHROMIUM} is missing (apt-get install chromium; scripts/install does it as root)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
-
-
-ADMIN: dict[str, str] = {}  # user, password and session cookie of the running demo
-
-
-def _get(url: str) -> Any:
-    request = urllib.request.Request(url, headers={"Cookie": ADMIN.get("cookie", "")})
-    with urllib.request.urlopen(request, timeout=5) as r:
-        return json.load(r)
-
-
-def _login(url: str, user: str, password: str) -> str:
-    """The session cookie of a login over the API."""
-    request = urllib.request.Request(
-        f"{url}/api/login",
-        data=json.dumps({"user": user, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as r:
-        return str(r.headers["Set-Cookie"]).split(";")[0]
-
-
-def _read_output(stream: Any, lines: list[str]) -> None:
-    for line in stream:
-        lines.append(line)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a running `smartfab demo` with a few hours of history and live connectors."""
-    folder = tmp_path_factory.mktemp("browser")
-    plant = demo_plant_on_free_ports(folder)
-    port = free_port()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "smartfab", "demo", "--days", "0.25", "--plant", str(plant),
-         "--data-dir", str(folder / "data"), "--port", str(port)],
-        # One stream, drained by one thread all along: a full pipe would block the demo.
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    output: list[str] = []
-    reader = threading.Thread(target=_read_output, args=(demo.stdout, output), daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert demo.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, "the demo did not connect within 120 s"
-            if "cookie" not in ADMIN:
-                found = re.search(
-                    r"created the user admin with the password (\S+)", "".join(output)
-                )
-                if found is None or not any("smartfab is running" in x for x in output):
-                    time.sleep(0.5)
-                    continue
-                ADMIN.update(user="admin", password=found.group(1))
-                ADMIN["cookie"] = _login(url, "admin", ADMIN["password"])
-            try:
-                connectors = _get(f"{url}/api/connectors")
-                if connectors and all(c["points"] > 0 for c in connectors):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        yield url
-    finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait()
-        reader.join(timeout=5)
-        ADMIN.clear()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    # Leaving a page aborts its requests in flight (net::ERR_ABORTED); anything else is a fault.
-    pg.on(
-        "requestfailed",
-        lambda r: None if "ERR_ABORTED" in (r.failure or "") else errors.append(r.url),
-    )
-    # Offline for real: any request that leaves the server would be a CDN or a leak.
-    pg.route(
-        "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
-    )
-    log_in(pg, server)
-    yield pg
-    context.close()
-    assert not errors, errors
-
-
-def log_in(page: Any, server: str) -> None:
-    """Through the login page: the app sends a browser without a session there."""
-    page.goto(server + "/")
-    page.wait_for_selector("body.login-page[data-ready='true']")
-    page.fill("#login-user", "admin")
-    page.fill("#login-password", ADMIN["password"])
-    page.click("button[type=submit]")
-    page.wait_for_selector("body[data-ready='true'] #view")
-
-
-def shot(page: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
+from tests.web.browser.conftest import (
+    ADMIN,
+    CNC,
+    QUIET,
+    get_json,
+    in_language,
+    log_in,
+    settled,
+    shot,
+)
 
 
 def test_overview_shows_every_equipment_with_live_values(page: Any, server: str) -> None:
     page.goto(server + "/")
     page.wait_for_selector("body[data-ready='true']")
     tiles = page.locator(".tile")
-    assert tiles.count() == len(_get(f"{server}/api/oee?path=shenyang")["equipment"])
+    assert tiles.count() == len(get_json(f"{server}/api/oee?path=shenyang")["equipment"])
     # The live feed colours each tile by its state and fills in its power draw.
     page.wait_for_function(
         "[...document.querySelectorAll('.tile')].every(t => t.dataset.state)", timeout=15000
@@ -285,9 +135,9 @@ def test_acknowledge_an_alarm(page: Any, server: str) -> None:
     )
     if after.count():
         assert "admin" in after.inner_text()
-    status = {a["id"]: a for a in _get(f"{server}/api/alarms?include_normal=true")["alarms"]}
+    status = {a["id"]: a for a in get_json(f"{server}/api/alarms?include_normal=true")["alarms"]}
     assert status[alarm_id]["acked_by"] == "admin"  # the logged-in user, whom the server knows
-    audit = _get(f"{server}/api/audit?action=alarm.acknowledge")
+    audit = get_json(f"{server}/api/audit?action=alarm.acknowledge")
     assert any(e["target"] == f"alarm:{alarm_id}" and e["actor"] == "admin" for e in audit)
     shot(page, "alarms-acknowledged")
 
@@ -388,14 +238,8 @@ PAGES = {
         f"transformation-{s}": f"/#/transformation/{s}"
         for s in ("maturity", "kpis", "planner", "sovereignty", "insights")
     },
+    "warehouse": "/#/warehouse",
 }
-
-
-def _in_language(page: Any, server: str, lang: str, path: str) -> None:
-    page.evaluate(f"localStorage.setItem('smartfab.lang', '{lang}')")
-    page.goto(server + path)
-    page.reload()
-    page.wait_for_selector("body[data-ready='true']")
 
 
 def _broken_words(page: Any, selector: str) -> list[str]:
@@ -431,7 +275,7 @@ def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> Non
     pg = context.new_page()
     try:
         log_in(pg, server)
-        _in_language(pg, server, "ru", PAGES["equipment"])
+        in_language(pg, server, "ru", PAGES["equipment"])
         pg.wait_for_selector(".kpi .label")
         bar = pg.locator("#topbar").bounding_box()
         assert bar["height"] == 44
@@ -452,12 +296,13 @@ def test_phone_width_has_a_menu_and_no_sideways_scrolling(
     """At 390 px every page fits the width (tables scroll inside their panel), the top bar stays
     one row, and its menu button reaches every page, logout and the language."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    context.add_init_script(QUIET)
     pg = context.new_page()
     try:
         log_in(pg, server)
         for name, path in PAGES.items():
-            _in_language(pg, server, lang, path)
-            pg.wait_for_timeout(1500)  # charts and tables fill in after the page is ready
+            in_language(pg, server, lang, path)
+            settled(pg)
             overflow = pg.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
@@ -483,7 +328,7 @@ def test_phone_width_has_a_menu_and_no_sideways_scrolling(
 def test_numbers_units_shifts_and_errors_follow_the_language(page: Any, server: str) -> None:
     """One number format for pages and charts (no "92.3" beside "92,3"), units as people write
     them, shift names and known server errors translated, unknown ones shown as written."""
-    _in_language(page, server, "ru", PAGES["equipment"])
+    in_language(page, server, "ru", PAGES["equipment"])
     page.wait_for_selector("table.signals td.value")
     units = page.locator("table.signals td.muted").all_inner_texts()
     assert "°C" in units and "degC" not in units

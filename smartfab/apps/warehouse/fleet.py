@@ -1,0 +1,82 @@
+"""AGV fleet management: transport tasks go to the planner of the whole fleet
+(``smartfab.apps.warehouse.mapf.FleetPlanner``, collision- and deadlock-free, lifelong), and each
+AGV's planned path goes out as a VDA 5050 order (nodes and edges with sequence ids, the next
+steps released, the rest the horizon); the AGVs' state messages come back as breakdowns and
+repairs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from smartfab.apps.warehouse.mapf import Cell, FleetPlanner, Grid
+from smartfab.devices.vda5050 import messages as vda
+from smartfab.model.plant import AgvFleet, StorageZone
+
+RELEASED_STEPS = 3  # nodes of an order released at once; the rest is the horizon
+HORIZON = 20
+
+
+def grid_of(zone: StorageZone) -> Grid:
+    """The planner's grid of a zone's floor (a graph floor: its nodes' cells, on a grid spanning
+    them, joined where they are neighbours)."""
+    floor = zone.floor
+    if floor.grid is not None:
+        return Grid.from_rows(floor.grid, name=zone.name)
+    cells = list((floor.nodes or {}).values())
+    width = max(x for x, _ in cells) + 1
+    height = max(y for _, y in cells) + 1
+    free = np.zeros((height, width), np.bool_)
+    for x, y in cells:
+        free[y, x] = True
+    return Grid(free, name=zone.name)
+
+
+class FleetManager:
+    """Turns the planner's routes into VDA 5050 orders, one order per task or errand and an order
+    update whenever the released base moves on; reads the AGVs' state messages."""
+
+    def __init__(self, zone: StorageZone, fleet: AgvFleet, planner: FleetPlanner):
+        self.zone = zone
+        self.fleet = fleet
+        self.planner = planner
+        self.cell_m = zone.floor.cell_m
+        self._headers = {a.name: vda.Header(fleet.manufacturer, a.serial) for a in fleet.agvs}
+        self._serial = {a.name: a.serial for a in fleet.agvs}
+        self._name = {a.serial: a.name for a in fleet.agvs}
+        self._orders: dict[str, tuple[str, int, Cell]] = {}  # agv -> (order id, update, goal)
+        self._count = 0
+        self.errors: dict[str, list[str]] = {}  # agv -> its errors in the last state
+
+    def orders(self) -> list[tuple[str, vda.Message]]:
+        """(serial, order) for every AGV whose goal changed (a new order) or whose released base
+        has moved on (an update of its order), checked against the schema."""
+        out = []
+        for st in self.planner.agents():
+            if st.broken or st.cell == st.goal:
+                continue
+            known = self._orders.get(st.id)
+            if known is None or known[2] != st.goal:
+                self._count += 1
+                known = (f"{st.task or 'errand'}-{self._count}", 0, st.goal)
+            else:
+                known = (known[0], known[1] + 1, known[2])
+            self._orders[st.id] = known
+            route = self.planner.route(st.id, HORIZON)
+            path = [(x * self.cell_m, y * self.cell_m) for x, y in route]
+            head = self._headers[st.id]("order")
+            msg = vda.order(head, known[0], known[1], path, map_id=self.zone.name,
+                            released=min(RELEASED_STEPS, len(path)))  # fmt: skip
+            vda.check("order", msg)
+            out.append((self._serial[st.id], msg))
+        return out
+
+    def on_state(self, serial: str, state: vda.Message) -> str | None:
+        """Read an AGV's state: a FATAL error marks it broken for the planner, none repaired.
+        Returns the AGV's name, or None for an AGV not in the fleet."""
+        name = self._name.get(serial)
+        if name is None:
+            return None
+        errors = [e for e in state.get("errors", []) if e.get("errorLevel") == "FATAL"]
+        self.errors[name] = [str(e.get("errorType")) for e in errors]
+        self.planner.set_broken(name, bool(errors))
+        return name

@@ -1,0 +1,126 @@
+"""Warehousing over HTTP: each storage zone's layout from the plant model, its live state from the
+virtual warehouse (:mod:`smartfab.virtual.warehouse.live`: AGVs, rack occupancy, cranes, sorter,
+orders with their ETA, OTIF and the logistics KPIs) and its movements as a GS1 EPCIS 2.0 document.
+
+A zone is named by its path, ``site/area/zone``, so that a grant limited to part of the plant
+reaches the zones inside it only. The live simulation of a zone starts on its first look (a few
+seconds) and advances with the wall clock while it is looked at; an engineer may start it over
+with another seed, speed or the baseline policies.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, ConfigDict, Field
+
+from smartfab.apps.warehouse import tracking
+from smartfab.model.plant import StorageZone
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security.roles import Principal
+from smartfab.virtual.warehouse.live import LiveWarehouse
+from smartfab.virtual.warehouse.sim import VirtualWarehouseError
+from smartfab.web.auth import require
+
+READ = require("warehouse.read")
+OPERATE = require("warehouse.operate")
+
+
+class RestartIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    optimised: bool = Field(default=True, description="Slotting, batching and dual cycles")
+    speed: float = Field(default=30.0, gt=0, le=3600, description="Simulated seconds a second")
+
+
+def router(data: PlantData) -> APIRouter:
+    api = APIRouter(prefix="/warehouse", tags=["warehouse"])
+    lock = threading.Lock()
+    running: dict[str, LiveWarehouse] = {}
+
+    def zones() -> dict[str, StorageZone]:
+        if data.plant is None:
+            raise HTTPException(409, "this server was started without a plant model")
+        site = data.plant.site.name
+        return {f"{site}/{a.name}/{z.name}": z for a, z in data.plant.iter_zones()}
+
+    def zone_at(path: str) -> StorageZone:
+        found = zones().get(path)
+        if found is None:
+            raise HTTPException(404, f"no storage zone {path!r}: known are {sorted(zones())}")
+        return found
+
+    def live_of(path: str, **options: Any) -> LiveWarehouse:
+        zone = zone_at(path)
+        assert data.plant is not None
+        with lock:  # one start per zone, even when the page and a client ask at once
+            if options or path not in running:
+                try:
+                    running[path] = LiveWarehouse(data.plant, zone.name, **options)
+                except VirtualWarehouseError as exc:
+                    raise HTTPException(409, str(exc)) from None
+            return running[path]
+
+    @api.get("/zones", summary="The storage zones the caller may see")
+    def list_zones(who: Annotated[Principal, READ]) -> list[dict[str, Any]]:
+        return [
+            {
+                "path": p,
+                "name": z.name,
+                "title": z.title,
+                "agvs": len(z.fleet.agvs) if z.fleet else 0,
+            }
+            for p, z in zones().items()
+            if who.covers(p)
+        ]
+
+    @api.get("/layout/{path:path}", summary="A storage zone's floor and units")
+    def layout(path: str, _: Annotated[Principal, READ]) -> dict[str, Any]:
+        """The floor (grid rows of MovingAI characters or graph nodes and edges, the cell side in
+        metres) and everything standing on it with its cell: racks, AS/RS aisles with their
+        cranes, goods-to-person stations, sorters with their chutes, conveyors, docks, chargers
+        and the AGVs' parking cells."""
+        z = zone_at(path)
+        fleet = z.fleet
+        return {
+            "path": path,
+            "name": z.name,
+            "title": z.title,
+            "floor": z.floor.model_dump(mode="json"),
+            "racks": [r.model_dump(mode="json") for r in z.racks],
+            "asrs": [
+                {**a.model_dump(mode="json", exclude={"crane"}), "crane": a.crane.name}
+                for a in z.asrs
+            ],
+            "gtp_stations": [g.model_dump(mode="json") for g in z.gtp_stations],
+            "sorters": [s.model_dump(mode="json", exclude={"equipment"}) for s in z.sorters],
+            "conveyors": [c.model_dump(mode="json") for c in z.conveyors],
+            "docks": [d.model_dump(mode="json") for d in z.docks],
+            "chargers": [c.model_dump(mode="json") for c in fleet.chargers] if fleet else [],
+            "agvs": [{"name": a.name, "serial": a.serial, "at": list(a.at)} for a in fleet.agvs]
+            if fleet
+            else [],
+        }
+
+    @api.get("/state/{path:path}", summary="A storage zone's live state")
+    def state(path: str, _: Annotated[Principal, READ]) -> dict[str, Any]:
+        """The virtual warehouse now: AGVs (cell, battery share, state: idle, moving, loaded,
+        charging, broken), each unit's occupancy ([level][bay], the share of its locations
+        holding a load), cranes and sorter chutes, the orders (open first) with status, due time
+        and ETA, and the KPIs (OTIF, dock-to-stock minutes, inventory accuracy, travel metres per
+        order line, utilisations)."""
+        return live_of(path).snapshot()
+
+    @api.post("/restart/{path:path}", summary="Start a zone's live simulation over")
+    def restart(path: str, body: RestartIn, _: Annotated[Principal, OPERATE]) -> dict[str, Any]:
+        return live_of(path, **body.model_dump()).snapshot()
+
+    @api.get("/epcis/{path:path}", summary="A storage zone's movements as an EPCIS document")
+    def epcis(path: str, _: Annotated[Principal, READ]) -> dict[str, Any]:
+        """The live simulation's movements of goods so far (the latest ``MAX_EPCIS_EVENTS``) as
+        a GS1 EPCIS 2.0 EPCISDocument in JSON-LD, checked against the standard's schema."""
+        return tracking.epcis_document(live_of(path).epcis_events())
+
+    return api

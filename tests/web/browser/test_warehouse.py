@@ -1,0 +1,66 @@
+"""The warehouse page in headless Chromium against a real `smartfab demo` (the package's
+fixtures): the demo's storage zone drawn with its AGVs, which move as the live virtual
+warehouse advances, the occupancy heat maps, cranes and sorter chutes, and the orders with their
+ETA, in every language at desktop and phone widths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.browser.conftest import get_json, in_language, log_in, shot
+
+ZONE = "shenyang/logistics/central"
+
+
+def _positions(pg: Any) -> list[tuple[str, str]]:
+    return [
+        (c.get_attribute("cx"), c.get_attribute("cy")) for c in pg.locator("circle.wh-agv").all()
+    ]
+
+
+def test_floor_agvs_heat_map_and_orders(page: Any, server: str) -> None:
+    page.goto(server + "/#/warehouse")
+    page.wait_for_selector("circle.wh-agv", timeout=60000)
+    assert page.locator(".page .error").count() == 0
+    layout = get_json(f"{server}/api/warehouse/layout/{ZONE}")
+    assert page.locator("circle.wh-agv").count() == len(layout["agvs"])
+    assert page.locator(".wh-wall").count() > 0  # the floor's blocked cells
+    # one heat map per aisle and rack, a cell per bay and level, some of them filled
+    heats = page.locator("svg.wh-heat")
+    assert heats.count() == len(layout["asrs"]) + len(layout["racks"])
+    aisle = layout["asrs"][0]
+    assert heats.first.locator("rect").count() == aisle["bays"] * aisle["levels"]
+    assert page.locator(".wh-chute").count() == len(layout["sorters"][0]["chutes"])
+    assert page.locator("table.wh-orders tbody tr").count() > 0
+    kpis = page.locator(".kpi .value").all_inner_texts()
+    assert kpis and not any("NaN" in k or k == "–" for k in kpis), kpis
+    # The AGVs move: the demo's warehouse advances 30 simulated seconds each second.
+    before = _positions(page)
+    page.wait_for_function(
+        "before => JSON.stringify([...document.querySelectorAll('circle.wh-agv')]"
+        ".map(c => [c.getAttribute('cx'), c.getAttribute('cy')])) !== before",
+        arg=str(before).replace("(", "[").replace(")", "]").replace("'", '"'),
+        timeout=60000,
+    )
+    shot(page, "warehouse")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+@pytest.mark.parametrize("lang", ["en", "zh", "ru"])
+def test_languages_and_widths(browser: Any, server: str, lang: str, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB")
+    pg = context.new_page()
+    try:
+        log_in(pg, server)
+        in_language(pg, server, lang, "/#/warehouse")
+        pg.wait_for_selector("table.wh-orders tbody tr", timeout=60000)
+        overflow = pg.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{overflow} px too wide"
+        assert "NaN" not in pg.locator("#view").inner_text()
+        shot(pg, f"warehouse-{lang}-{width}")
+    finally:
+        context.close()

@@ -1,0 +1,84 @@
+"""Warehouse routes: the demo zone's layout from the plant model, its live state from the
+virtual warehouse, the EPCIS export checked against the standard's schema, and the permission
+and scope rules. The simulation itself is tested in tests/virtual/warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from smartfab.apps.warehouse.tracking import check_epcis
+from smartfab.model.plant import Plant
+from smartfab.platform.queries import PlantData
+from smartfab.platform.security import Security
+from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.web.api import create_app
+from tests.web.conftest import bearer
+
+ZONE = "shenyang/logistics/central"
+
+
+@pytest.fixture(scope="module")
+def client(
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_plant: Plant,
+    security: Security,
+    admin_headers: dict[str, str],
+) -> TestClient:
+    store = DuckDBStore(Path(tmp_path_factory.mktemp("warehouse")) / "s.duckdb")
+    app = create_app(PlantData(store, demo_plant), security=security)
+    return TestClient(app, headers=admin_headers)
+
+
+def test_layout_is_the_plant_models_zone(client: TestClient, demo_plant: Plant) -> None:
+    zones = client.get("/api/warehouse/zones").json()
+    assert [z["path"] for z in zones] == [ZONE]
+    body = client.get(f"/api/warehouse/layout/{ZONE}").json()
+    zone = demo_plant.zone("central")
+    assert body["floor"]["grid"] == zone.floor.grid
+    assert [a["name"] for a in body["asrs"]] == [a.name for a in zone.asrs]
+    assert [d["name"] for d in body["docks"]] == [d.name for d in zone.docks]
+    assert zone.fleet is not None
+    assert [a["serial"] for a in body["agvs"]] == [a.serial for a in zone.fleet.agvs]
+    assert client.get("/api/warehouse/layout/shenyang/logistics/nowhere").status_code == 404
+
+
+def test_state_has_agvs_occupancy_orders_and_kpis(client: TestClient, demo_plant: Plant) -> None:
+    body = client.get(f"/api/warehouse/state/{ZONE}").json()
+    zone = demo_plant.zone("central")
+    assert zone.fleet is not None
+    assert len(body["agvs"]) == len(zone.fleet.agvs)
+    for agv in body["agvs"]:
+        assert zone.floor.free((agv["x"], agv["y"]))
+        assert 0 <= agv["battery"] <= 1
+    aisle = body["occupancy"][0]
+    assert (len(aisle["fill"]), len(aisle["fill"][0])) == (zone.asrs[0].levels, zone.asrs[0].bays)
+    assert any(v > 0 for row in aisle["fill"] for v in row)  # the warehouse holds stock
+    assert body["orders"] and {o["status"] for o in body["orders"]} <= {
+        "open", "picking", "sorted", "shipped"
+    }  # fmt: skip
+    assert 0 <= body["kpis"]["otif"] <= 1
+    assert body["kpis"]["orders"] >= len(body["orders"])
+
+
+def test_epcis_export_is_a_valid_document(client: TestClient) -> None:
+    doc = client.get(f"/api/warehouse/epcis/{ZONE}").json()
+    check_epcis(doc)
+    events = doc["epcisBody"]["eventList"]
+    assert {"ObjectEvent", "AggregationEvent"} <= {e["type"] for e in events}
+
+
+def test_viewers_read_engineers_restart(client: TestClient, security: Security) -> None:
+    viewer = bearer(security, "viewer", name="wh-viewer")
+    engineer = bearer(security, "engineer", name="wh-engineer")
+    assert client.get(f"/api/warehouse/state/{ZONE}", headers=viewer).status_code == 200
+    body = {"seed": 3, "optimised": False, "speed": 10}
+    url = f"/api/warehouse/restart/{ZONE}"
+    assert client.post(url, json=body, headers=viewer).status_code == 403
+    restarted = client.post(url, json=body, headers=engineer).json()
+    assert (restarted["seed"], restarted["optimised"]) == (3, False)
+    elsewhere = bearer(security, "viewer", "shenyang/pressing", "wh-press")
+    assert client.get(f"/api/warehouse/state/{ZONE}", headers=elsewhere).status_code == 403
+    assert client.get("/api/warehouse/zones", headers=elsewhere).json() == []
