@@ -208,9 +208,12 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ),
         ("get", "/api/energy/baseline"): Op(
             "energy.read", "viewer", ASSET,
-            _get("/api/energy/baseline", path=CNC, baseline_start=WINDOW["start"],
-                 baseline_end=WINDOW["end"], **WINDOW), (422,),
-        ),  # fmt: skip
+            _get(
+                "/api/energy/baseline", path=CNC, baseline_start=WINDOW["start"],
+                baseline_end=WINDOW["end"], **WINDOW,
+            ),
+            (422,),
+        ),
         # Quality: the demo plant's CNC has no process block (404 after authorisation); the
         # recommendations named are unknown.
         ("get", "/api/quality/processes"): Op(
