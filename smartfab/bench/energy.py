@@ -49,11 +49,11 @@ STEEL_TREES = 800
 
 
 def _regression(
-    x: Float64Array, y: Float64Array, train: Any, test: Any, threads: int
+    x: Float64Array, y: Float64Array, train: Any, test: Any, threads: int, trees: int
 ) -> dict[str, float]:
     params = {"objective": "regression", "learning_rate": 0.08, "num_leaves": 63,
               "min_child_samples": 5, "num_threads": threads, "verbose": -1, "seed": 1}  # fmt: skip
-    m = lgb.train(params, lgb.Dataset(x[train], y[train]), STEEL_TREES)
+    m = lgb.train(params, lgb.Dataset(x[train], y[train]), trees)
     p, t = m.predict(x[test]), y[test]
     err = p - t
     return {
@@ -63,7 +63,9 @@ def _regression(
     }
 
 
-def bench_steel(folder: Path, seed: int, threads: int = 2) -> dict[str, float]:
+def bench_steel(
+    folder: Path, seed: int, threads: int = 2, trees: int = STEEL_TREES
+) -> dict[str, float]:
     s = load_steel(folder)
     n = len(s)
     out: dict[str, float] = {}
@@ -71,20 +73,20 @@ def bench_steel(folder: Path, seed: int, threads: int = 2) -> dict[str, float]:
     order = np.argsort(s.ts, kind="stable")
     for key, co in (("with", True), ("without", False)):
         _, x = s.features(co_measured=co)
-        fig = _regression(x, s.usage, order[:cut], order[cut:], threads)
+        fig = _regression(x, s.usage, order[:cut], order[cut:], threads, trees)
         for k, v in fig.items():
             out[f"steel.time_split.{k}_{key}"] = v
     perm = np.random.default_rng(seed).permutation(n)
     train, test = perm[:cut], perm[cut:]
     _, x = s.features(co_measured=True)
-    for k, v in _regression(x, s.usage, train, test, threads).items():
+    for k, v in _regression(x, s.usage, train, test, threads, trees).items():
         out[f"steel.random_split.{k}"] = v
     # Load type from everything else, energy included.
     _, x = s.features(co_measured=True, load_type=False)
     x = np.column_stack([x, s.usage])
     params = {"objective": "multiclass", "num_class": 3, "learning_rate": 0.08, "num_leaves": 63,
               "num_threads": threads, "verbose": -1, "seed": 1}  # fmt: skip
-    m = lgb.train(params, lgb.Dataset(x[train], s.load_type[train]), 400)
+    m = lgb.train(params, lgb.Dataset(x[train], s.load_type[train]), trees // 2)
     pred = np.argmax(m.predict(x[test]), axis=1)
     out["steel.load_type_accuracy"] = float(np.mean(pred == s.load_type[test]))
     return out

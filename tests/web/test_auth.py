@@ -201,6 +201,46 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             "maintenance.plan", "engineer", STRUCTURE,
             _post("/api/maintenance/workorders/none/close", lambda _: {}), (404,),
         ),
+        # Energy reads one equipment (CNC); too short a baseline is refused after authorisation.
+        ("get", "/api/energy"): Op(
+            "energy.read", "viewer", ASSET, _get("/api/energy", path=CNC, **WINDOW)
+        ),
+        ("get", "/api/energy/load"): Op(
+            "energy.read", "viewer", ASSET, _get("/api/energy/load", path=CNC, **WINDOW)
+        ),
+        ("get", "/api/energy/baseline"): Op(
+            "energy.read", "viewer", ASSET,
+            _get(
+                "/api/energy/baseline", path=CNC, baseline_start=WINDOW["start"],
+                baseline_end=WINDOW["end"], **WINDOW,
+            ),
+            (422,),
+        ),
+        # Quality: the demo plant's CNC has no process block (404 after authorisation); the
+        # recommendations named are unknown.
+        ("get", "/api/quality/processes"): Op(
+            "quality.read", "viewer", STRUCTURE, _get("/api/quality/processes")
+        ),
+        ("get", "/api/quality/pareto"): Op(
+            "quality.read", "viewer", ASSET, _get("/api/quality/pareto", equipment=CNC), (404,)
+        ),
+        ("get", "/api/quality/risk"): Op(
+            "quality.read", "viewer", ASSET, _get("/api/quality/risk", equipment=CNC), (404,)
+        ),
+        ("get", "/api/quality/recommendations"): Op(
+            "quality.read", "viewer", STRUCTURE, _get("/api/quality/recommendations")
+        ),
+        ("post", "/api/quality/recommendations"): Op(
+            "quality.approve", "engineer", ASSET,
+            _post("/api/quality/recommendations", lambda _: {"equipment": CNC}), (404,),
+        ),
+        **{
+            ("post", f"/api/quality/recommendations/{{rec_id}}/{action}"): Op(
+                "quality.approve", "engineer", STRUCTURE,
+                _post(f"/api/quality/recommendations/999/{action}", lambda _: None), (404,),
+            )
+            for action in ("approve", "reject", "rollback", "measure")
+        },
         ("get", "/api/lineage"): Op(read, "viewer", ASSET, _get("/api/lineage", under=CNC)),
         ("get", "/api/export"): Op(
             read, "viewer", ASSET, _get("/api/export", signal=SIGNAL, format="csv", **WINDOW)

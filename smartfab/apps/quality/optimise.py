@@ -7,9 +7,8 @@ with their rate-of-change limits around the settings in force, so a recommendati
 cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
 its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
 the interval of the bootstrap refits; a change that too few of the refits see saving energy is
-not recommended: the settings stay. When the settings in force are themselves predicted to break
-a limit (new data showed the risk higher than thought), the recommendation restores it: the most
-economical reachable setting within the limits, or, if none is, the one that breaks them least,
+not recommended: the settings stay. When no reachable setting is predicted within the limits (new
+data showed the risk higher than thought), the recommendation is the one that breaks them least,
 whatever the energy: quality comes before energy.
 """
 
@@ -104,8 +103,11 @@ def recommend(
     study.enqueue_trial({n: float(current[i]) for i, n in enumerate(names)})
     study.optimize(objective, n_trials=trials)
     feasible = [t for t in study.trials if max(t.constraints.values()) <= 0 and t.value is not None]
-    # The settings in force (the first trial) breaking a limit: the change restores it.
-    restores = max(study.trials[0].constraints.values()) > 0
+    # No reachable setting within the limits: the one that breaks them least, whatever the
+    # energy. (Restoring settings in force that merely look too risky by a new estimate while
+    # others within reach do not made the settings swing with every estimate near the limit,
+    # and in closed loop did worse on both counts.)
+    restores = not feasible
     if feasible:
         t = min(feasible, key=lambda t: float(t.value or 0.0))
     else:
