@@ -84,7 +84,7 @@ def _new_token(sec: Security) -> Callable[[Context], dict[str, Any]]:
 def operations(sec: Security) -> dict[tuple[str, str], Op]:
     read, ack = "plant.read", "alarms.ack"
     tr, te, T = "transformation.read", "transformation.edit", "/api/transformation"
-    er, qr, qa, wr = "energy.read", "quality.read", "quality.approve", "warehouse.read"
+    wr = "warehouse.read"
     return {
         ("post", "/api/login"): Op(
             "public", "public", STRUCTURE,
@@ -312,42 +312,6 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("get", "/api/transformation/insights/export"): Op(
             tr, "viewer", WHOLE, _get(f"{T}/insights/export", format="csv"), (409,)
         ),
-        ("get", "/api/energy"): Op(er, "viewer", ASSET, _get("/api/energy", path=CNC, **WINDOW)),
-        ("get", "/api/energy/load"): Op(
-            er, "viewer", ASSET, _get("/api/energy/load", path=CNC, **WINDOW)
-        ),
-        ("get", "/api/energy/baseline"): Op(
-            er, "viewer", ASSET,
-            _get("/api/energy/baseline", path=CNC, baseline_start=WINDOW["start"],
-                 baseline_end=WINDOW["end"], **WINDOW),
-            (200, 422),
-        ),
-        ("get", "/api/quality/processes"): Op(
-            qr, "viewer", STRUCTURE, _get("/api/quality/processes")
-        ),
-        ("get", "/api/quality/pareto"): Op(
-            qr, "viewer", ASSET, _get("/api/quality/pareto", equipment=CNC), (200, 404, 422)
-        ),
-        ("get", "/api/quality/risk"): Op(
-            qr, "viewer", ASSET, _get("/api/quality/risk", equipment=CNC), (200, 404, 422)
-        ),
-        ("get", "/api/quality/recommendations"): Op(
-            qr, "viewer", ASSET, _get("/api/quality/recommendations", equipment=CNC)
-        ),
-        ("post", "/api/quality/recommendations"): Op(
-            qa, "engineer", ASSET,
-            _post("/api/quality/recommendations", lambda _: {"equipment": CNC, **WINDOW}),
-            (404, 409, 422),
-        ),
-        # A recommendation's equipment is known once it is found: an unknown one is 404 to any
-        # engineer, whatever the scope (one found out of the caller's scope is 403, check_target).
-        **{
-            ("post", f"/api/quality/recommendations/{{rec_id}}/{act}"): Op(
-                qa, "engineer", STRUCTURE,
-                _post(f"/api/quality/recommendations/999999/{act}", lambda _: None), (404,),
-            )
-            for act in ("approve", "reject", "rollback", "measure")
-        },
         ("get", "/api/warehouse/zones"): Op(wr, "viewer", STRUCTURE, _get("/api/warehouse/zones")),
         ("get", "/api/warehouse/layout/{path}"): Op(
             wr, "viewer", WHOLE, _get(f"/api/warehouse/layout/{ZONE}")
