@@ -5,15 +5,25 @@ fixed award for a demonstration status. :func:`grants` applies a programme's rul
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from smartfab.apps.transformation.data import load_model
 from smartfab.apps.transformation.maturity import Text
 
-if TYPE_CHECKING:
-    from smartfab.apps.transformation.finance import Project
+
+class Funded(Protocol):
+    """What a programme's rules read of a project (finance.Project), so that the rules need
+    not know the finance module that applies them."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def demonstration(self) -> str: ...
+
+    def cost(self, kind: Any = None, qualifying: bool = False) -> float: ...
 
 
 class _Strict(BaseModel):
@@ -54,7 +64,7 @@ def programmes(folder: Path | None = None) -> list[Programme]:
     return load_model("subsidies.yaml", Programmes, folder).programmes
 
 
-def grants(project: Project, programme: Programme) -> list[dict[str, Any]]:
+def grants(project: Funded, programme: Programme) -> list[dict[str, Any]]:
     """What each rule of ``programme`` pays for ``project``: the basis, the rate, the amount and
     whether the cap bound it (rules that do not apply are left out)."""
     out = []
