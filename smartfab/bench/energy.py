@@ -29,7 +29,6 @@ import numpy as np
 from smartfab.apps.energy.datasets import load_steel
 from smartfab.apps.quality.defects import evaluate
 from smartfab.apps.quality.optimise import Limits, recommend
-from smartfab.apps.quality.parts import from_virtual
 from smartfab.apps.quality.recommendations import measure
 from smartfab.apps.quality.surrogate import Surrogate
 from smartfab.platform.points import Float64Array
@@ -40,6 +39,7 @@ from smartfab.virtual.process import (
     VirtualProcess,
     contexts,
     engineers_trials,
+    part_table,
 )
 
 Progress = Callable[[str], None]
@@ -106,7 +106,7 @@ def closed_loop(
     process = VirtualProcess.create(spec, seed, f"bench/{model}")
     truth = process.truth
     history = engineers_trials(process, START_US, history_days, 4, np.random.default_rng(seed))
-    table = from_virtual(history, spec)
+    table = part_table(history, spec)
     out: dict[str, Any] = {"virtual.history_parts": len(table)}
     t0 = time.perf_counter()
     _, scores = evaluate(table)
@@ -140,7 +140,7 @@ def closed_loop(
     run(current)  # the period before the first recommendation
     violations, approved, measured = 0, 0, []
     for r in range(rounds):
-        table = from_virtual(parts, spec)
+        table = part_table(parts, spec)
         t0 = time.perf_counter()
         surrogate = Surrogate.fit(table, seed=seed + r, focus=current)
         rec = recommend(surrogate, current, limits, seed=seed + r)
@@ -164,8 +164,8 @@ def closed_loop(
         if rec.changes:
             approved += 1
             run(new)
-            after = from_virtual(parts[-1], spec)
-            measured.append(measure(from_virtual(parts, spec), before_start, int(after.ts[0])))
+            after = part_table(parts[-1], spec)
+            measured.append(measure(part_table(parts, spec), before_start, int(after.ts[0])))
             current = new
         else:
             run(current)

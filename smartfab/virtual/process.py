@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from smartfab.apps.quality.parts import PartTable
 from smartfab.platform.points import Float64Array, Int64Array
 
 _US = 1_000_000
@@ -444,3 +445,23 @@ def engineers_trials(
         out.append(process.run(t, per_change))
         t = int(out[-1].ts[-1])
     return out
+
+
+def part_table(parts: Parts | Sequence[Parts], spec: ProcessSpec) -> PartTable:
+    """The table of parts made by the virtual process (the columns its plant signals carry)."""
+    many = [parts] if isinstance(parts, Parts) else list(parts)
+    cat = np.concatenate
+    values = {p.name: cat([x.params[:, i] for x in many]) for i, p in enumerate(spec.parameters)}
+    values |= {
+        "ambient_c": cat([x.ambient_c for x in many]),
+        "tool_count": cat([x.tool_count for x in many]).astype(np.float64),
+        "energy_kwh": cat([x.energy_kwh for x in many]),
+        "cycle_s": cat([x.cycle_s for x in many]),
+        "characteristic": cat([x.characteristic for x in many]),
+    }
+    lots = cat([x.lot for x in many])
+    return PartTable(
+        cat([x.ts for x in many]), spec.names, values,
+        np.array([f"LOT-{n}" for n in lots], dtype=object), cat([x.defect for x in many]),
+        {d.code: d.name for d in spec.defects},
+    )  # fmt: skip

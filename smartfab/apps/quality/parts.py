@@ -4,19 +4,18 @@ cycle time), its measured characteristic and its inspection result.
 
 The table is what defect prediction and the optimiser learn from. It comes from the store (the
 signals the plant file names in an equipment's ``process:`` block) or straight from the virtual
-process; the models see the same columns either way.
+process (``smartfab.virtual.process.part_table``); the models see the same columns either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from smartfab.errors import SmartfabError
 from smartfab.platform.points import Float64Array, Int64Array, ObjectArray
-from smartfab.virtual.process import Parts, ProcessSpec
 
 GOOD = 0  # the inspection result of a good part
 # A lot's defect rate so far is shrunk towards the overall rate by this many parts' worth of it,
@@ -66,26 +65,6 @@ class PartTable:
                 f"{what} needs at least {parts} inspected parts; the period has {len(self)}: "
                 "choose a longer period"
             )
-
-
-def from_virtual(parts: Parts | Sequence[Parts], spec: ProcessSpec) -> PartTable:
-    """The table of parts made by the virtual process (the columns its plant signals carry)."""
-    many = [parts] if isinstance(parts, Parts) else list(parts)
-    cat = np.concatenate
-    values = {p.name: cat([x.params[:, i] for x in many]) for i, p in enumerate(spec.parameters)}
-    values |= {
-        "ambient_c": cat([x.ambient_c for x in many]),
-        "tool_count": cat([x.tool_count for x in many]).astype(np.float64),
-        "energy_kwh": cat([x.energy_kwh for x in many]),
-        "cycle_s": cat([x.cycle_s for x in many]),
-        "characteristic": cat([x.characteristic for x in many]),
-    }
-    lots = cat([x.lot for x in many])
-    return PartTable(
-        cat([x.ts for x in many]), spec.names, values,
-        np.array([f"LOT-{n}" for n in lots], dtype=object), cat([x.defect for x in many]),
-        {d.code: d.name for d in spec.defects},
-    )  # fmt: skip
 
 
 def lot_history(table: PartTable, prior: Float64Array | None = None) -> Float64Array:

@@ -7,8 +7,8 @@ from functools import cache
 
 import numpy as np
 
-from smartfab.apps.quality.parts import PartTable, from_virtual
-from smartfab.virtual.process import PROCESSES, VirtualProcess, engineers_trials
+from smartfab.apps.quality.parts import PartTable
+from smartfab.virtual.process import PROCESSES, VirtualProcess, engineers_trials, part_table
 
 CNC = PROCESSES["cnc"]
 
@@ -16,4 +16,4 @@ CNC = PROCESSES["cnc"]
 @cache
 def history(seed: int = 1, days: float = 40) -> PartTable:
     p = VirtualProcess.create(CNC, seed, "s/a/l/c/cnc")
-    return from_virtual(engineers_trials(p, 0, days, 4, np.random.default_rng(seed)), CNC)
+    return part_table(engineers_trials(p, 0, days, 4, np.random.default_rng(seed)), CNC)
