@@ -138,6 +138,9 @@ class MqttConnection(_Strict):
     receive_maximum: int = Field(default=10_000, ge=1, le=65535)
     # Keep the broker's queue of QoS >= 1 messages while disconnected, this long (needs client_id)
     session_expiry_s: int = Field(default=0, ge=0)
+    # Where smartfab edge agents publish their devices' outages (gap events), also read; the
+    # plant that `smartfab edge server-plant` writes sets it.
+    events_topic: str | None = None
 
     @model_validator(mode="after")
     def _tls_complete(self) -> MqttConnection:

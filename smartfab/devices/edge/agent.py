@@ -34,8 +34,13 @@ import orjson
 from smartfab.devices.connector import Backoff, Connector, PointSink
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.modbus.connector import ModbusConnector
-from smartfab.devices.mqtt.payload import json_values
-from smartfab.devices.mqtt.topics import DEFAULT_ENTERPRISE, uns_binding, uns_topic
+from smartfab.devices.mqtt.payload import json_events, json_values
+from smartfab.devices.mqtt.topics import (
+    DEFAULT_ENTERPRISE,
+    uns_binding,
+    uns_events_topic,
+    uns_topic,
+)
 from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import Plant
@@ -162,7 +167,10 @@ def server_plant(
                         sig.pop("sim", None)  # the server simulates nothing
                         # and writes no setpoints: those go to the device, through the edge
                         sig.pop("writable", None)
-    broker: dict[str, Any] = {"name": "broker", "protocol": "mqtt", "host": host, "port": port}
+    broker: dict[str, Any] = {
+        "name": "broker", "protocol": "mqtt", "host": host, "port": port,
+        "events_topic": uns_events_topic(plant.site.name, enterprise),
+    }  # fmt: skip
     if shared_group:
         broker["shared_group"] = shared_group
     if client_id:
@@ -225,6 +233,7 @@ class EdgeStats:
     messages: int = 0
     broker_outages: int = 0
     source_outages: int = 0  # of the devices read (recorded by their connectors)
+    events_forwarded: int = 0  # their gap events, acknowledged by the broker
     refused: int = 0  # messages the broker acknowledged without taking them (e.g. no subscriber)
     broker_connected: bool = False
     last_error: str = ""
@@ -247,6 +256,7 @@ class EdgeAgent:
         self.buffer, self.options, self.sources = buffer, options, list(sources)
         self.stats = EdgeStats()
         self._encoder = UnsEncoder(plant, signal_ids, options.enterprise)
+        self._events_topic = uns_events_topic(plant.site.name, options.enterprise)
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
         self._draining = asyncio.Event()
@@ -317,10 +327,13 @@ class EdgeAgent:
         return take
 
     async def _event(self, batch: EventBatch) -> None:
-        # A source's outage reaches the servers as its signals' BAD points (forwarded like any
-        # point, see Connector); its gap event stays here, counted, and the connector's log
-        # lines say what was lost, why and for how long.
+        # A source's outage reaches the servers as the servers' own connectors record theirs
+        # (see Connector): its signals' BAD points when it starts, forwarded like any point, and
+        # its gap event when it ends, which waits on disk like them and goes out on the site's
+        # events topic.
         self.stats.source_outages += int((batch.kind == EventKind.GAP).sum())
+        await asyncio.to_thread(self.buffer.append_events, batch)
+        self._wake.set()
 
     # --- disk -> broker ----------------------------------------------------------------------
     async def _forward(self) -> None:
@@ -339,7 +352,8 @@ class EdgeAgent:
                 log.warning("edge: broker %s:%d: %s; buffering on disk", o.host, o.port, exc)
             finally:
                 self.stats.broker_connected = False
-            if self._draining.is_set() and not self.buffer.stats.points:
+            left = self.buffer.stats
+            if self._draining.is_set() and not (left.points or left.events):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._draining.wait(), next_delay())
@@ -407,6 +421,13 @@ class EdgeAgent:
         o = self.options
         while True:
             self._wake.clear()
+            events = await asyncio.to_thread(self.buffer.peek_events)
+            if events is not None:
+                last_event, batch = events
+                if await self._delivered(client, [(self._events_topic, json_events(batch))]):
+                    await asyncio.to_thread(self.buffer.ack_events, last_event)
+                    self.stats.events_forwarded += len(batch)
+                continue
             chunk = await asyncio.to_thread(self.buffer.peek, o.max_points)
             if chunk is None:
                 if self._draining.is_set():
@@ -423,19 +444,26 @@ class EdgeAgent:
                 for piece in _slices(batch, o.max_points)
                 for m in self._encoder.encode(piece)
             ]
-            refused = await self._publish(client, messages)
-            if refused:
-                # "No matching subscribers" (0x10) above all: no worker has subscribed yet, or a
-                # restarted broker forgot the workers' shared subscriptions until they subscribe
-                # again. The broker would drop the message, so the batch stays here for later.
-                self.stats.refused += refused
-                log.warning(
-                    "edge: the broker took %d of %d messages without delivering them (no "
-                    "subscriber, or refused); keeping the batch, trying again",
-                    refused, len(messages),
-                )  # fmt: skip
-                await asyncio.sleep(o.retry_refused_s)
+            if not await self._delivered(client, messages):
                 continue
             await asyncio.to_thread(self.buffer.ack, last)
             self.stats.points_forwarded += sum(len(b) for b in batches)
-            self.stats.messages += len(messages)
+
+    async def _delivered(self, client: aiomqtt.Client, messages: list[tuple[str, bytes]]) -> bool:
+        """Publish ``messages``; whether the broker took every one (else, after a pause, the
+        caller keeps them to try again)."""
+        refused = await self._publish(client, messages)
+        if refused:
+            # "No matching subscribers" (0x10) above all: no worker has subscribed yet, or a
+            # restarted broker forgot the workers' shared subscriptions until they subscribe
+            # again. The broker would drop the message, so the batch stays here for later.
+            self.stats.refused += refused
+            log.warning(
+                "edge: the broker took %d of %d messages without delivering them (no "
+                "subscriber, or refused); keeping them, trying again",
+                refused, len(messages),
+            )  # fmt: skip
+            await asyncio.sleep(self.options.retry_refused_s)
+            return False
+        self.stats.messages += len(messages)
+        return True

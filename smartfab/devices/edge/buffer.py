@@ -10,8 +10,11 @@ elements (float64) one after the other and ``offsets`` the same way. Sources tha
 virtual factory) keep their position in the same transaction as the batch, so that after a crash
 they resume exactly after the last batch that is safe on disk.
 
-The file says its format in SQLite's ``user_version``: 0 is the first one (numbers only), which
-opening upgrades in place (its batches are numbers); 2 is this one; a later one is refused, since
+Events (the outages of the agent's devices, ``gap`` events) wait in a table of their own, a row
+each (they are rare), forwarded and acknowledged like the points.
+
+The file says its format in SQLite's ``user_version``: 0 is the first one (numbers only) and 2 the
+one without events, which opening upgrades in place; 3 is this one; a later one is refused, since
 this version cannot read what it would hold.
 
 The queue is bounded (``max_bytes`` of column data). When a new batch does not fit, the *oldest*
@@ -22,6 +25,7 @@ says how much is missing. A batch larger than the whole bound is kept alone.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from collections.abc import Mapping
@@ -31,9 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, TextBatch
+from smartfab.platform.points import AnyPoints, ArrayBatch, EventBatch, PointBatch, TextBatch
 
-_FORMAT = 2  # user_version of the file (see the module's doc)
+_FORMAT = 3  # user_version of the file (see the module's doc)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,6 +47,11 @@ CREATE TABLE IF NOT EXISTS batches (
     kind TEXT NOT NULL DEFAULT 'number', offsets BLOB
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts INTEGER NOT NULL, equipment TEXT NOT NULL, kind TEXT NOT NULL, code TEXT NOT NULL,
+    value REAL, detail TEXT NOT NULL
+);
 """
 # Format 0 to 2: the kind of a batch, and where each text or array of it ends.
 _UPGRADE = """
@@ -60,6 +69,7 @@ class BufferStats:
     points: int = 0
     bytes: int = 0
     dropped_points: int = 0
+    events: int = 0
 
 
 class DiskBuffer:
@@ -82,9 +92,10 @@ class DiskBuffer:
             n, points, size = self._db.execute(
                 "SELECT count(*), coalesce(sum(points), 0), coalesce(sum(bytes), 0) FROM batches"
             ).fetchone()
+            (events,) = self._db.execute("SELECT count(*) FROM events").fetchone()
         except sqlite3.Error as exc:
             raise SmartfabError(f"{self.path}: cannot open the edge buffer: {exc}") from exc
-        self.stats = BufferStats(n, points, size, int(self.get(_DROPPED) or 0))
+        self.stats = BufferStats(n, points, size, int(self.get(_DROPPED) or 0), events)
 
     def _upgrade(self) -> None:
         """Create the tables, or bring an older file's to this format (one transaction)."""
@@ -98,10 +109,11 @@ class DiskBuffer:
         if version == _FORMAT:
             return
         old = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone()
-        # executescript commits what is pending first, then runs the script as it is written.
+        columns = _UPGRADE if old and version < 2 else ""
+        # executescript commits what is pending first, then runs the script as it is written;
+        # the schema creates only the tables missing.
         self._db.executescript(
-            f"BEGIN IMMEDIATE; {_UPGRADE if old else _SCHEMA} PRAGMA user_version = {_FORMAT};"
-            " COMMIT;"
+            f"BEGIN IMMEDIATE; {columns} {_SCHEMA} PRAGMA user_version = {_FORMAT}; COMMIT;"
         )
 
     def close(self) -> None:
@@ -222,6 +234,44 @@ class DiskBuffer:
         self.stats.batches -= n
         self.stats.points -= points
         self.stats.bytes -= size
+
+    def append_events(self, events: EventBatch) -> None:
+        """Store ``events`` durably (one transaction)."""
+        rows = list(zip(
+            events.ts.tolist(), events.equipment.tolist(), events.kind.tolist(),
+            events.code.tolist(), [None if v != v else v for v in events.value.tolist()],
+            events.detail.tolist(), strict=True,
+        ))  # fmt: skip
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO events (ts, equipment, kind, code, value, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        self.stats.events += len(rows)
+
+    def peek_events(self, max_events: int = 1000) -> tuple[int, EventBatch] | None:
+        """The oldest events (up to ``max_events``) and the sequence number of the last of them
+        for ``ack_events``; None when there are none."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, ts, equipment, kind, code, value, detail FROM events ORDER BY seq"
+                " LIMIT ?",
+                (max_events,),
+            ).fetchall()
+        if not rows:
+            return None
+        seq, ts, equipment, kind, code, value, detail = zip(*rows, strict=True)
+        values = [math.nan if v is None else v for v in value]
+        return seq[-1], EventBatch.of(ts, equipment, kind, code, values, detail)
+
+    def ack_events(self, through: int) -> None:
+        """Delete the events up to sequence number ``through``: the broker has them."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            gone = self._db.execute("DELETE FROM events WHERE seq <= ?", (through,)).rowcount
+        self.stats.events -= gone
 
 
 def _values(batch: AnyPoints) -> tuple[str, bytes, bytes | None]:

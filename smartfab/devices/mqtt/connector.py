@@ -7,7 +7,8 @@ nothing binds, or breaking Sparkplug's rules is counted under its reason (``reje
 status' ``extra["rejected_<reason>"]``), logged with the reason (a warning the first time a reason
 shows on a topic, debug after that, so that a misbehaving publisher cannot flood the log), and the
 next message is read. A lost broker raises from ``_stream`` so that ``Connector.run`` reconnects
-and records the gap.
+and records the gap. A connection with an ``events_topic`` also takes the events smartfab edge
+agents publish there (their devices' outages) and hands them on like its own.
 
 QoS 1 and 2 messages are acknowledged by hand, not on arrival: with the runtime's ``stored`` hook
 only once the batch holding them is stored, so a worker killed between receiving and storing
@@ -46,7 +47,7 @@ from paho.mqtt.properties import Properties
 
 from smartfab.devices.connector import Backoff, Connector, PointSink, SignalIds
 from smartfab.devices.mqtt import paho_speedups
-from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject, SignalType
+from smartfab.devices.mqtt.payload import Columns, JsonTopic, Reject, SignalType, decode_events
 from smartfab.devices.mqtt.sparkplug import DeviceKey, SparkplugHost
 from smartfab.devices.mqtt.topics import (
     covering_filters,
@@ -57,7 +58,7 @@ from smartfab.devices.mqtt.topics import (
 )
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import MqttConnection, Plant
-from smartfab.platform.points import now_us
+from smartfab.platform.points import EventBatch, now_us
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,12 @@ class MqttConnector(Connector):
             if sparkplug
             else None
         )
-        self.filters = list(options.filters) or covering_filters(sorted({b.topic for b in bound}))
+        self._events_topic = events = connection.events_topic
+        problem = validate_topic(events) if events is not None else None
+        if problem:
+            raise SmartfabError(f"connection {self.name!r}: events_topic {events!r}: {problem}")
+        topics = {b.topic for b in bound} | ({events} if events else set())
+        self.filters = list(options.filters) or covering_filters(sorted(topics))
         # ${VAR} in a fixed id comes from the environment: workers sharing one plant file each
         # need an id of their own, the same after a restart to resume their kept session.
         self.client_id = (
@@ -345,6 +351,7 @@ class MqttConnector(Connector):
         self, client: aiomqtt.Client, messages: list[aiomqtt.Message], emit: PointSink
     ) -> None:
         out = Columns()
+        events: list[EventBatch] = []
         received = now_us()
         max_bytes = self.options.max_payload_bytes
         host = self._sparkplug
@@ -358,6 +365,9 @@ class MqttConnector(Connector):
                 continue
             decoder = self._json.get(topic)
             try:
+                if topic == self._events_topic:
+                    events.append(decode_events(bytes(payload)))
+                    continue
                 if decoder is not None:
                     bad, first = decoder.decode(payload, received, out)
                     if bad:
@@ -393,6 +403,8 @@ class MqttConnector(Connector):
                     await self.source_back(c.key, c.ts_us)
         for batch in out.batches():
             await emit(batch)
+        if events and self._events is not None:
+            await self._events(EventBatch.concat(events))
         self._acknowledge(client, [(m.mid, m.qos) for m in messages if m.qos])
 
     def _acknowledge(self, client: aiomqtt.Client, acks: list[tuple[int, int]]) -> None:

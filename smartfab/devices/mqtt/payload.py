@@ -30,7 +30,15 @@ import numpy as np
 import orjson
 
 from smartfab.model.plant import Signal, ValueKind, value_kind
-from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, Quality, TextBatch
+from smartfab.platform.points import (
+    AnyPoints,
+    ArrayBatch,
+    EventBatch,
+    EventKind,
+    PointBatch,
+    Quality,
+    TextBatch,
+)
 
 
 class Reject(Exception):
@@ -456,3 +464,54 @@ def _walk(record: dict[str, Any], keys: tuple[str, ...]) -> object:
         if value is _MISSING:
             return _MISSING
     return value
+
+
+# --- events --------------------------------------------------------------------------------------
+# What an edge agent forwards besides points: its devices' outages (``gap`` events), on the site's
+# events topic (``topics.uns_events_topic``), as an array of
+# ``{"ts": ms, "equipment": str, "kind": str, "code": str, "value": number|null, "detail": str}``.
+_EVENT_KINDS = frozenset(v for k, v in vars(EventKind).items() if k.isupper())
+_EVENT_TEXTS = ("equipment", "kind", "code", "detail")
+
+
+def json_events(events: EventBatch) -> bytes:
+    """``events`` as an events message (NaN values become null)."""
+    columns = zip(
+        events.ts.tolist(), events.equipment.tolist(), events.kind.tolist(), events.code.tolist(),
+        events.value.tolist(), events.detail.tolist(), strict=True,
+    )  # fmt: skip
+    return orjson.dumps([
+        {"ts": ts / 1000, "equipment": eq, "kind": kind, "code": code,
+         "value": None if value != value else value, "detail": detail}
+        for ts, eq, kind, code, value, detail in columns
+    ])  # fmt: skip
+
+
+def decode_events(payload: bytes) -> EventBatch:
+    """An events message as an ``EventBatch``; ``Reject`` ("malformed") for anything else, whole:
+    events are records of what happened, so none of a broken message is half taken."""
+    try:
+        records = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise Reject("malformed", f"events: not JSON ({exc})") from exc
+    if type(records) is not list:
+        raise Reject("malformed", "events: an array of event objects expected")
+    columns: dict[str, list[Any]] = {k: [] for k in ("ts", "value", *_EVENT_TEXTS)}
+    for i, record in enumerate(records):
+        if type(record) is not dict:
+            raise Reject("malformed", f"events[{i}]: a {type(record).__name__}, not an object")
+        if record.get("ts") is None:
+            raise Reject("malformed", f"events[{i}]: no ts")
+        columns["ts"].append(timestamp_us(record["ts"], 0))
+        for key in _EVENT_TEXTS:
+            text = record.get(key, "")
+            if not isinstance(text, str) or (key != "detail" and not text):
+                raise Reject("malformed", f"events[{i}].{key}: {text!r} is not a non-empty text")
+            columns[key].append(text)
+        if record["kind"] not in _EVENT_KINDS:
+            raise Reject("malformed", f"events[{i}].kind: {record['kind']!r} is no event kind")
+        value = record.get("value")
+        if value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
+            raise Reject("malformed", f"events[{i}].value: {value!r} is not a number or null")
+        columns["value"].append(math.nan if value is None else float(value))
+    return EventBatch.of(**columns) if records else EventBatch.empty()

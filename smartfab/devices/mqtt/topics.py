@@ -36,6 +36,12 @@ def uns_topic(path: str, enterprise: str = DEFAULT_ENTERPRISE) -> str:
     return f"{enterprise}/{path.strip('/')}"
 
 
+def uns_events_topic(site: str, enterprise: str = DEFAULT_ENTERPRISE) -> str:
+    """Where edge agents of ``site`` publish their devices' outages as events (``payload``'s
+    ``json_events``): below the site, at a level no plant name can take (names are slugs)."""
+    return uns_topic(f"{site}/_events", enterprise)
+
+
 def uns_binding(signal_path: str, enterprise: str = DEFAULT_ENTERPRISE) -> tuple[str, str]:
     """(topic, field) binding a signal to its equipment's UNS topic, where it is one of the
     ``values`` (what the virtual factory publishes)."""

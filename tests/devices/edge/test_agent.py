@@ -21,10 +21,11 @@ from smartfab.devices.edge.agent import (
 )
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.devices.modbus.connector import ModbusConnector
+from smartfab.devices.mqtt.connector import MqttConnector
 from smartfab.devices.mqtt.payload import Columns, JsonTopic, SignalType
 from smartfab.model.loader import load_plant
 from smartfab.model.plant import Plant
-from smartfab.platform.points import PointBatch, Quality, now_us
+from smartfab.platform.points import AnyPoints, EventBatch, PointBatch, Quality, now_us
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.modbus.server import VirtualModbusServer
 from smartfab.virtual.runner import RunnerProcess
@@ -171,10 +172,10 @@ async def test_reads_the_plant_devices_and_publishes_them(tmp_path) -> None:  # 
                 buffer.close()
 
 
-async def test_a_device_outage_reaches_the_broker_as_bad_points(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The agent records a device's outage the way every connector does: the device's signals go
-    to the servers as BAD points without a value when it is lost, values follow once it is back,
-    and the outage is counted."""
+async def test_a_device_outage_reaches_the_server_as_bad_points_and_a_gap_event(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The agent records a device's outage the way every connector does, and the server's MQTT
+    connector receives it as its own: the device's signals as BAD points without a value when it
+    is lost, values once it is back, and then one gap event saying how long it lasted."""
     port = shared_broker_port()
     device = VirtualModbusServer(device_plant())
     device.set_values(np.arange(4), [21.5, 1.5, 7, 0.25])
@@ -182,41 +183,61 @@ async def test_a_device_outage_reaches_the_broker_as_bad_points(tmp_path) -> Non
     plant = device_plant(device.port)
     ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
     enterprise = f"t{uuid.uuid4().hex[:10]}"
-    served = Plant.model_validate(server_plant(plant, host=HOST, enterprise=enterprise))
-    topics = topics_of(served, ids)
+    served = Plant.model_validate(server_plant(plant, host=HOST, port=port, enterprise=enterprise))
+    server = MqttConnector.from_plant(served, "broker", ids, backoff=FAST)
     buffer = DiskBuffer(tmp_path / "edge")
     options = EdgeOptions(host=HOST, port=port, enterprise=enterprise, client_id=enterprise)
     source = ModbusConnector.from_plant(plant, "plc", ids, timeout_s=0.5, backoff=FAST)
     agent = EdgeAgent(plant, buffer, options, [source], ids)
     received: list[PointBatch] = []
+    events: list[EventBatch] = []
+    changed = asyncio.Event()
+
+    async def take_points(batch: AnyPoints) -> None:
+        assert isinstance(batch, PointBatch)
+        received.append(batch)
+        changed.set()
+
+    async def take_events(batch: EventBatch) -> None:
+        events.append(batch)
+        changed.set()
+
+    async def until(condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(20):
+            while not (received and condition()):
+                changed.clear()
+                await changed.wait()
+
+    def points() -> PointBatch:
+        return PointBatch.concat(received)
+
+    listening = asyncio.create_task(server.run(take_points, take_events))
     try:
-        async with aiomqtt.Client(HOST, port) as client:
-            await client.subscribe(f"{enterprise}/#", qos=1)
-            task = asyncio.create_task(agent.run())
-
-            async def until(condition: Callable[[PointBatch], bool]) -> None:
-                async with asyncio.timeout(20):
-                    async for message in client.messages:
-                        payload = bytes(message.payload)  # type: ignore[arg-type]
-                        received.append(decode([(message.topic.value, payload)], topics))
-                        if condition(PointBatch.concat(received)):
-                            return
-
-            try:
-                await until(lambda p: bool((p.value == 21.5).any()))
-                await device.stop()
-                await until(lambda p: int((p.quality == Quality.BAD).sum()) >= 4)
-                device.set_values([0], [22.5])
-                await device.start()
-                await until(lambda p: bool((p.value == 22.5).any()))
-            finally:
-                agent.stop()
-                await asyncio.wait_for(task, 30)
-                buffer.close()
+        async with asyncio.timeout(20):
+            while server.status.state != "connected":
+                await asyncio.sleep(0.02)
+        task = asyncio.create_task(agent.run())
+        try:
+            await until(lambda: bool((points().value == 21.5).any()))
+            await device.stop()
+            await until(lambda: int((points().quality == Quality.BAD).sum()) >= 4)
+            device.set_values([0], [22.5])
+            await device.start()
+            await until(lambda: bool(events) and bool((points().value == 22.5).any()))
+        finally:
+            agent.stop()
+            await asyncio.wait_for(task, 30)
+            buffer.close()
     finally:
+        server.stop()
+        await asyncio.wait_for(listening, 10)
         await device.stop()
-    points = PointBatch.concat(received)
-    bad = points.take(points.quality == Quality.BAD)
+    bad = points().take(points().quality == Quality.BAD)
     assert sorted(bad.signal_id.tolist()) == [0, 1, 2, 3] and np.isnan(bad.value).all()
     assert len(set(bad.ts.tolist())) == 1  # all at the outage's start
-    assert agent.stats.source_outages == 1
+    gap = EventBatch.concat(events)
+    assert gap.kind.tolist() == ["gap"] and gap.code.tolist() == ["connection_lost"]
+    assert gap.equipment.tolist() == ["connector:plc"]
+    assert gap.ts[0] == bad.ts[0] and gap.value[0] > 0  # from the outage's start, its seconds
+    assert agent.stats.source_outages == 1 and agent.stats.events_forwarded == 1
+    assert buffer.stats.events == 0  # acknowledged, so deleted

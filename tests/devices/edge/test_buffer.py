@@ -1,5 +1,5 @@
 """The edge agent's disk buffer: order, acknowledgement, durability across a kill, the bound;
-texts and arrays beside numbers; a file of the first format, and one of a later format."""
+texts and arrays beside numbers; events; files of the earlier formats, and one of a later format."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ import pytest
 
 from smartfab.devices.edge.buffer import DiskBuffer
 from smartfab.errors import SmartfabError
-from smartfab.platform.points import AnyPoints, ArrayBatch, PointBatch, Quality, TextBatch
+from smartfab.platform.points import (
+    AnyPoints,
+    ArrayBatch,
+    EventBatch,
+    PointBatch,
+    Quality,
+    TextBatch,
+)
 
 
 def batch(first: int, n: int = 10) -> PointBatch:
@@ -156,3 +163,45 @@ def test_full_buffer_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
 def test_bound_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(SmartfabError, match="must be positive"):
         DiskBuffer(tmp_path, max_bytes=0)
+
+
+def events(first: int) -> EventBatch:
+    return EventBatch.of(
+        [first, first + 5], ["connector:plc", "connector:cnc"], "gap", "connection_lost",
+        [12.5, np.nan], ["Modbus connection 'plc' … timed out; back after 12.5 s", ""],
+    )  # fmt: skip
+
+
+def test_events_wait_beside_the_points_until_acknowledged(tmp_path: Path) -> None:
+    buf = DiskBuffer(tmp_path)
+    buf.append_events(events(1))
+    buf.append(batch(0))
+    buf.append_events(events(100))
+    buf.close()
+    buf = DiskBuffer(tmp_path)  # on disk, not in memory
+    assert buf.stats.events == 4 and buf.stats.points == 10
+    last, got = buf.peek_events(3)  # type: ignore[misc]
+    want = EventBatch.concat([events(1), events(100).take(np.array([0]))])
+    for column in ("ts", "equipment", "kind", "code", "detail"):
+        assert getattr(got, column).tolist() == getattr(want, column).tolist()
+    assert np.array_equal(got.value, want.value, equal_nan=True)
+    buf.ack_events(last)
+    assert buf.stats.events == 1 and buf.stats.points == 10  # the points wait for their own ack
+    _, rest = buf.peek_events()  # type: ignore[misc]
+    assert rest.ts.tolist() == [105]
+    buf.close()
+
+
+def test_a_buffer_of_the_format_without_events_is_upgraded(tmp_path: Path) -> None:
+    buf = DiskBuffer(tmp_path)
+    buf.append(texts(0))
+    buf.close()
+    db = sqlite3.connect(tmp_path / "buffer.sqlite")
+    db.executescript("DROP TABLE events; PRAGMA user_version = 2;")
+    db.close()
+    buf = DiskBuffer(tmp_path)
+    assert buf.stats.points == 3 and buf.peek_events() is None
+    buf.append_events(events(1))
+    assert buf.stats.events == 2
+    _, got = buf.peek(100)  # type: ignore[misc]
+    assert same(got, texts(0))
