@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from smartfab.errors import SmartfabError
 from smartfab.platform.dashboards.paths import DashboardError, below
 from smartfab.platform.dashboards.schema import Dashboard
 from smartfab.platform.security import audit
@@ -163,7 +164,10 @@ class Dashboards:
         """Share the dashboard (``sharing``), or make it its owner's own again (None). The
         caller has checked that its paths lie in the sharing's part of the plant."""
         if sharing is not None:
-            scope = check_scope(sharing.scope)
+            try:
+                scope = check_scope(sharing.scope)
+            except SmartfabError as exc:
+                raise DashboardError(422, str(exc)) from None
             if who.scope and not (scope and who.covers(scope)):
                 raise DashboardError(
                     403,

@@ -15,20 +15,31 @@ from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
+from smartfab.errors import SmartfabError
 from smartfab.platform.dashboards.book import Dashboards, Sharing, Stored, may_change
 from smartfab.platform.dashboards.defaults import line_dashboard
 from smartfab.platform.dashboards.paths import DashboardError, PlantIndex, check, narrowed
 from smartfab.platform.dashboards.schema import Dashboard
 from smartfab.platform.queries import PlantData
-from smartfab.platform.security.roles import Principal, Role
+from smartfab.platform.security.roles import Principal, Role, check_scope
 from smartfab.web.auth import record_change, require
 
 
 class SharingIo(BaseModel):
     role: Role = Field(description="The least role that sees it")
-    scope: str = Field(default="", description="The part of the plant; empty: the whole plant")
+    scope: str = Field(
+        default="", max_length=400, description="The part of the plant; empty: the whole plant"
+    )
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, v: str) -> str:
+        try:
+            return check_scope(v)
+        except SmartfabError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class Change(BaseModel):
@@ -217,7 +228,7 @@ def router(data: PlantData, book: Dashboards) -> APIRouter:
         d = _checked(lambda: book.get(who, dashboard_id), ())
         sharing = Sharing(body.sharing.role, body.sharing.scope) if body.sharing else None
         if sharing is not None:
-            scope = sharing.scope.strip().strip("/")
+            scope = sharing.scope
             _checked(lambda: check(d.document, index(), who, scope), ("body", "document"))
         d = _checked(lambda: book.share(who, dashboard_id, body.revision, sharing), ())
         record_change(

@@ -1,7 +1,8 @@
-"""Dashboards in Chromium against the package's demo (conftest.py): an engineer builds one from
-nothing — a trend of the same signal of two machines and another signal with a unit of its own,
-and a single value — saves it, and sees live values arrive on it; the cursor reads every signal
-at its time; what the trend shows is exported as CSV; and it reads in the three languages."""
+"""Dashboards in Chromium against the package's demo (conftest.py): a file of another version is
+refused on import with its field named; an engineer builds a dashboard from nothing — a trend of
+the same signal of two machines and another signal with a unit of its own, and a single value —
+saves it, and sees live values arrive on it; the cursor reads every signal at its time; what the
+trend shows is exported as CSV; and it reads in the three languages."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ def test_build_a_dashboard_with_a_multi_signal_trend_and_see_live_values(
 ) -> None:
     page.goto(f"{server}/#/dashboards")
     page.wait_for_selector(".page-dashboards [data-action=new]")
+    # A file of another version is refused on its field, in the page's words; nothing is saved.
+    saved = get_json(f"{server}/api/dashboards")["dashboards"]
+    newer = {"version": 2, "title": "from tomorrow", "panels": [{"type": "hologram"}]}
+    page.set_input_files("[data-action=import] input", files=[{
+        "name": "newer.json", "mimeType": "application/json", "buffer": json.dumps(newer).encode(),
+    }])  # fmt: skip
+    refused = page.locator(".field-errors li[data-loc='body.version']")
+    refused.wait_for()
+    assert "reads version 1" in refused.inner_text()
+    assert get_json(f"{server}/api/dashboards")["dashboards"] == saved
     page.click("[data-action=new]")
     page.wait_for_selector(".dash-editor")
     page.fill(".title-input", "Spindles")

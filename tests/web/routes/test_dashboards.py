@@ -124,6 +124,8 @@ async def test_engineers_share_by_role_and_part_of_the_plant(api: Client) -> Non
     share = f"/api/dashboards/{did}/sharing"
     r = await c.put(share, json=shared(rev, "viewer", ""), headers=eng)
     assert r.status_code == 403 and "shenyang/machining" in r.json()["detail"]
+    r = await c.put(share, json=shared(rev, "viewer", "shenyang/../pressing"), headers=eng)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "sharing", "scope"]
     cell = "shenyang/machining/cnc-line-1/cell-2"
     r = await c.put(share, json=shared(rev, "viewer", cell), headers=eng)
     assert r.status_code == 422
