@@ -144,14 +144,19 @@ function renderBoard(root, plant, key, body, refresh) {
     refresh();
   }));
   const refreshSelect = h("select", { "aria-label": t("dash.refresh"), class: "refresh" },
-    REFRESHES.map((s) => h("option", { value: String(s), selected: s === doc.time.refresh_s }, s ? t("dash.every", { n: s >= 60 ? t("unit.minutes", { n: s / 60 }) : t("dash.seconds", { n: s }) }) : t("dash.refresh_off"))));
+    REFRESHES.map((s) => h("option", { value: String(s), selected: s === (picked.get(key)?.refresh ?? doc.time.refresh_s) }, s ? t("dash.every", { n: s >= 60 ? t("unit.minutes", { n: s / 60 }) : t("dash.seconds", { n: s }) }) : t("dash.refresh_off"))));
   let timer = null;
   const startTimer = () => {
     clearInterval(timer);
     const s = Number(refreshSelect.value);
     if (s) timer = setInterval(() => reloadAll(), s * 1000);
   };
-  refreshSelect.addEventListener("change", () => { if (inEditor) doc.time.refresh_s = Number(refreshSelect.value); startTimer(); });
+  refreshSelect.addEventListener("change", () => {
+    const s = Number(refreshSelect.value);
+    picked.set(key, { ...(picked.get(key) || {}), refresh: s });
+    if (inEditor) doc.time.refresh_s = s;
+    startTimer();
+  });
   const ranges = rangeButtons(span, (s) => {
     span = s;
     picked.set(key, { ...(picked.get(key) || {}), span: s });

@@ -15,10 +15,10 @@ import { resolve, signalInfo, signalLabel } from "./pickers.js";
 import { CompareTrend } from "./trends.js";
 
 export const PANEL_TYPES = ["trend", "value", "timeline", "oee", "alarms", "spc", "losses", "table", "text"];
-export const ROW_PX = 56, GAP_PX = 12; // a grid row, and the gap between rows (app.css)
+const ROW_PX = 56, GAP_PX = 12; // a grid row, and the gap between rows (app.css)
 
 /** The height in pixels a panel of `rows` rows has for its content under its title. */
-export function contentHeight(rows, taken = 40) {
+function contentHeight(rows, taken = 40) {
   return Math.max(80, rows * ROW_PX + (rows - 1) * GAP_PX - taken);
 }
 
@@ -32,7 +32,7 @@ export function panelTitle(p, values) {
 
 /** The level of a value by the panel's thresholds: the base below the first, each threshold's
  * from its value up. */
-export function levelOf(p, v) {
+function levelOf(p, v) {
   let level = p.base || "normal";
   for (const th of p.thresholds || []) if (v >= th.value) level = th.level;
   return level;

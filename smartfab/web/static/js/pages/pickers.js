@@ -16,7 +16,7 @@ export function resolve(path, values) {
 }
 
 /** An equipment's description (/api/equipment), asked once per `cache` (a Map of promises). */
-export function equipmentInfo(path, cache) {
+function equipmentInfo(path, cache) {
   if (!cache.has(path)) {
     const asked = get(`equipment/${path}`);
     asked.catch(() => cache.delete(path)); // asked again next time
