@@ -20,6 +20,7 @@ from smartfab import __version__
 from smartfab.apps.maintenance.fleet import FleetAssessor
 from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
+from smartfab.platform.dashboards.book import Dashboards
 from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
 from smartfab.platform.security import Security
@@ -30,6 +31,7 @@ from smartfab.web.live import LiveFeed
 from smartfab.web.routes import (
     alarms,
     connectors,
+    dashboards,
     energy,
     governance,
     live,
@@ -141,6 +143,7 @@ def create_app(
         transformation.router(data, models_dir, insights=insights, addresses=addresses)
     )
     api.include_router(warehouse.router(data))
+    api.include_router(dashboards.router(data, Dashboards(security.db)))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
     # Last, so that /api and /docs win; html=True serves index.html at /.

@@ -38,6 +38,10 @@ WINDOW = {
 ROLES = ("viewer", "operator", "engineer", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
 PASSWORD = "matrix-password-1"
+DASHBOARD = {
+    "version": 1, "title": "matrix",
+    "panels": [{"type": "trend", "id": "t", "signals": [{"path": SIGNAL}]}],
+}  # fmt: skip
 
 # Where a request points in the hierarchy, which decides what a scoped grant may do:
 ASSET = "asset"  # it names an asset (CNC): allowed in a scope that holds it
@@ -325,6 +329,33 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("post", "/api/warehouse/restart/{path}"): Op(
             "warehouse.operate", "engineer", WHOLE,
             _post(f"/api/warehouse/restart/{ZONE}", lambda _: {"seed": 2}),
+        ),
+        # Dashboards: every role keeps its own (a new one names CNC, so a caller of another part
+        # is refused); changes of a dashboard that does not exist are refused (404) after
+        # authorisation; sharing needs dashboards.share.
+        ("get", "/api/dashboards"): Op(read, "viewer", STRUCTURE, _get("/api/dashboards")),
+        ("post", "/api/dashboards"): Op(
+            read, "viewer", ASSET, _post("/api/dashboards", lambda _: DASHBOARD), (201,)
+        ),
+        ("get", "/api/dashboards/line/{path}"): Op(
+            read, "viewer", ASSET, _get(f"/api/dashboards/line/{CNC.rsplit('/', 2)[0]}")
+        ),
+        ("get", "/api/dashboards/{dashboard_id}"): Op(
+            read, "viewer", STRUCTURE, _get("/api/dashboards/none"), (404,)
+        ),
+        ("put", "/api/dashboards/{dashboard_id}"): Op(
+            read, "viewer", STRUCTURE,
+            lambda _: {"method": "PUT", "url": "/api/dashboards/none",
+                       "json": {"revision": 1, "document": DASHBOARD}}, (404,),
+        ),
+        ("delete", "/api/dashboards/{dashboard_id}"): Op(
+            read, "viewer", STRUCTURE,
+            lambda _: {"method": "DELETE", "url": "/api/dashboards/none?revision=1"}, (404,),
+        ),
+        ("put", "/api/dashboards/{dashboard_id}/sharing"): Op(
+            "dashboards.share", "engineer", STRUCTURE,
+            lambda _: {"method": "PUT", "url": "/api/dashboards/none/sharing",
+                       "json": {"revision": 1, "sharing": None}}, (404,),
         ),
     }  # fmt: skip
 

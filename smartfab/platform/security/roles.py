@@ -5,8 +5,10 @@ Roles are ordered; each holds the permissions of the ones below it:
 * viewer: reads everything in its scope;
 * operator: also acknowledges and shelves alarms;
 * engineer: also edits the plant model and alarm rules, writes setpoints, configures connectors,
-  changes schedules, runs twin experiments and records transformation assessments and projects
-  (a manager is given this role, or a grant limited to the transformation permissions);
+  changes schedules, runs twin experiments, records transformation assessments and projects
+  (a manager is given this role, or a grant limited to the transformation permissions) and
+  shares dashboards with others (every role keeps dashboards of its own: a saved view changes
+  nothing anyone else sees);
 * admin: also manages users, API tokens and retention, and reads the audit and security logs.
 
 A grant has a scope: an asset path prefix (a site, area or line, e.g. ``shenyang/pressing``), or
@@ -55,6 +57,7 @@ PERMISSIONS: dict[str, Role] = {
     "transformation.edit": Role.ENGINEER,
     "warehouse.operate": Role.ENGINEER,
     "quality.approve": Role.ENGINEER,  # recommend, approve, reject and roll back parameters
+    "dashboards.share": Role.ENGINEER,  # share dashboards with a role and part of the plant
     "users.manage": Role.ADMIN,
     "tokens.manage": Role.ADMIN,
     "retention.manage": Role.ADMIN,

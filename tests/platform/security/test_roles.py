@@ -22,7 +22,8 @@ def test_roles_are_cumulative() -> None:
     }
     assert held[Role.OPERATOR] == held[Role.VIEWER] | {"alarms.ack"}
     assert held[Role.VIEWER] < held[Role.OPERATOR] < held[Role.ENGINEER] < held[Role.ADMIN]
-    engineer = {"setpoints.write", "connectors.configure", "plant.edit", "maintenance.plan"}
+    engineer = {"setpoints.write", "connectors.configure", "plant.edit", "maintenance.plan",
+                "dashboards.share"}  # fmt: skip
     assert engineer <= held[Role.ENGINEER]
     assert "users.manage" not in held[Role.ENGINEER]
 

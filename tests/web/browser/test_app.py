@@ -239,6 +239,8 @@ PAGES = {
         for s in ("maturity", "kpis", "planner", "sovereignty", "insights")
     },
     "warehouse": "/#/warehouse",
+    "dashboards": "/#/dashboards/line/shenyang/machining/cnc-line-1",
+    "trends": f"/#/trends/{CNC}/spindle_temp,{CNC}/vibration",
 }
 
 

@@ -4,14 +4,15 @@ import { has, t } from "./i18n.js";
 
 /** A refused request. `message` is in the page's language when the error is a known one,
  * else the server's own text; `code` and `params` say which error it was, `detail` what the
- * server said. */
+ * server said, `errors` each error on its field ({loc, msg, type, ctx}) when it named fields. */
 export class ApiError extends Error {
-  constructor(message, { status = 0, code = null, params = {}, detail = message } = {}) {
+  constructor(message, { status = 0, code = null, params = {}, detail = message, errors = [] } = {}) {
     super(message);
     this.status = status;
     this.code = code;
     this.params = params;
     this.detail = detail;
+    this.errors = errors;
   }
 }
 
@@ -66,7 +67,8 @@ export function apiError(status, body, statusText = "") {
     text = detail.map((e) => e.msg).join("; ");
   }
   const key = code && `error.${code}`;
-  return new ApiError(key && has(key) ? t(key, params) : text, { status, code, params, detail: text });
+  const errors = Array.isArray(detail) ? detail : [];
+  return new ApiError(key && has(key) ? t(key, params) : text, { status, code, params, detail: text, errors });
 }
 
 // A 401 means the session has ended (expired, logged out elsewhere, user disabled): log in again.

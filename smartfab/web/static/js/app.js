@@ -19,6 +19,11 @@ import * as transformation from "./pages/transformation.js";
 import * as warehouse from "./pages/warehouse.js";
 
 const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation, warehouse };
+
+// Dashboards people build, and trends that compare signals.
+import * as dashboards from "./pages/dashboards.js";
+import * as trends from "./pages/trends.js";
+Object.assign(PAGES, { dashboards, trends });
 let cleanup = null;
 let plant = null;
 

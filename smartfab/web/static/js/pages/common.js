@@ -1,10 +1,10 @@
 // Pieces more than one page shows: OEE figures as KPI cards, the six big losses as bars, state
-// timelines of equipment, a legend of state colours.
+// timelines of equipment, a legend of state colours, a signal's history as the trend draws it.
 
 import { get, ms, rows } from "../api.js";
 import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
-import { StateTimeline } from "../charts/timeline.js";
+import { Timeline } from "../charts/timeline.js";
 import { duration, h, leaf, num, pct, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 
@@ -25,10 +25,10 @@ export function stateLegend() {
     h("span", {}, h("i", { style: `background: var(--state-${s})` }), stateLabel(s))));
 }
 
-/** KPI cards of one row of /api/oee figures. */
-export function kpiCards(f) {
-  const card = (key, value) => h("div", { class: "kpi", dataset: { kpi: key } },
-    h("div", { class: "label" }, t(key)), h("div", { class: "value" }, value));
+/** KPI cards of one row of /api/oee figures: all of them, or those of `only` (keys kpi.*). */
+export function kpiCards(f, only = null) {
+  const card = (key, value) => (only && !only.includes(key) ? null : h("div", { class: "kpi", dataset: { kpi: key } },
+    h("div", { class: "label" }, t(key)), h("div", { class: "value" }, value)));
   return h("div", { class: "kpis" },
     card("kpi.oee", pct(f.oee)), card("kpi.availability", pct(f.availability)),
     card("kpi.performance", pct(f.performance)), card("kpi.quality", pct(f.quality)),
@@ -61,12 +61,12 @@ export async function loadTimelines(chart, paths, x0, x1) {
     get("timeline", { equipment: p, start: iso(x0), end: iso(x1) })));
   chart.setRows(bodies.map((b, i) => {
     const c = b.columns;
-    return { name: leaf(paths[i]), start: c.start.map(ms), end: c.end.map(ms), state: c.state };
+    return { name: leaf(paths[i]), start: c.start.map(ms), end: c.end.map(ms), value: c.state };
   }), x0, x1);
 }
 
 export function timelineChart(container, rowsCount, labelWidth = 72) {
-  return new StateTimeline(container, { rows: rowsCount, label: stateLabel, labelWidth });
+  return new Timeline(container, { rows: rowsCount, text: stateLabel, labelWidth });
 }
 
 export async function oee(path, x0, x1, extra = {}) {
@@ -75,3 +75,24 @@ export async function oee(path, x0, x1, extra = {}) {
 }
 
 export function firstRow(table) { return rows(table)[0] ?? {}; }
+
+// Raw points are worth fetching while there are at most about two per pixel; beyond that a
+// bucket per two pixels shows the same picture (min/max envelope) at a fraction of the bytes.
+function resolution(x0, x1, sampleS, widthPx) {
+  const points = (x1 - x0) / 1000 / sampleS;
+  return points <= 2 * widthPx ? null : Math.max(10, Math.round(widthPx / 2));
+}
+
+/** A measured signal's history over [x0, x1) at the resolution a trend `widthPx` wide shows
+ * (`sampleS`: how often the signal updates): {data} as TrendChart takes it, and the answer. */
+export async function trendData(path, sampleS, x0, x1, widthPx) {
+  const buckets = resolution(x0, x1, sampleS, widthPx);
+  const params = { signal: path, start: iso(x0), end: iso(x1) };
+  if (buckets) params.buckets = buckets; else params.limit = 20000;
+  const body = await get("history", params);
+  const c = body.columns;
+  const data = body.bucket_s === null
+    ? { mode: "raw", t: c.ts.map(ms), v: c.value }
+    : { mode: "buckets", t: c.bucket.map(ms), min: c.min, max: c.max, avg: c.avg, width: body.bucket_s * 1000 };
+  return { data, body };
+}

@@ -5,23 +5,16 @@
 // OEE and losses over the chosen range, and faults and alarms.
 
 import { get, live, ms, rows } from "../api.js";
-import { ValueBands } from "../charts/bands.js";
 import { HeatMap, ProfileChart } from "../charts/profile.js";
+import { Timeline } from "../charts/timeline.js";
 import { TrendChart } from "../charts/trend.js";
 import { dateTime, duration, h, leaf, num, rangeButtons, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 import { alarmTable, loadAlarms } from "./alarms.js";
-import { firstRow, iso, kpiCards, lossChart, loadTimelines, measured, timelineChart } from "./common.js";
+import { firstRow, iso, kpiCards, lossChart, loadTimelines, measured, timelineChart, trendData } from "./common.js";
 
 let span = 8 * 3600e3;
 const selected = new Map(); // equipment -> signal shown in the trend
-
-// Raw points are worth fetching while there are at most about two per pixel; beyond that a
-// bucket per two pixels shows the same picture (min/max envelope) at a fraction of the bytes.
-function resolution(x0, x1, sampleS, widthPx) {
-  const points = (x1 - x0) / 1000 / sampleS;
-  return points <= 2 * widthPx ? null : Math.max(10, Math.round(widthPx / 2));
-}
 
 const RECENT = 5; // profiles drawn over each other: the newest and the few before it
 
@@ -29,15 +22,17 @@ const RECENT = 5; // profiles drawn over each other: the newest and the few befo
 function banded(s) { return s.kind === "text" || s.data_type === "enum"; }
 
 /** A value as the signal table shows it: an enum by its name, a text as it is, an array by its
- * size, a number in the page's language; "–" for none (a bad text is "", a bad array empty). */
-function shownValue(s, value, quality, info) {
+ * size, a number in the page's language (with `digits` decimals, when given); "–" for none (a
+ * bad text is "", a bad array empty). `info`: the equipment's description (its state and fault
+ * names). */
+export function shownValue(s, value, quality, info, digits = null) {
   if (value === null || value === undefined || (s.kind !== "number" && quality === 2)) return "–";
   if (s.role === "state") return stateLabel(info.states[String(value)]);
   if (s.role === "fault") return value ? `${value} ${info.faults[String(value)] || ""}` : "0";
   if (s.data_type === "enum") return s.values[String(value)] ?? String(value);
   if (s.kind === "text") return value;
   if (s.kind === "array") return t("equipment.array_value", { n: num(value.length, 0) });
-  return num(value, s.role === "measurement" && s.data_type === "float" ? 2 : 0);
+  return num(value, digits ?? (s.role === "measurement" && s.data_type === "float" ? 2 : 0));
 }
 
 /** Bands of one signal from its changes over [x0, x1): each value until the next one, the last
@@ -47,7 +42,7 @@ function bandRow(s, body, x1) {
   const start = c.ts.map(ms);
   const end = start.slice(1).concat([Math.min(x1, Date.now())]);
   const label = c.value.map((v, i) => (c.value_name ? (c.value_name[i] ?? String(v)) : String(v)));
-  return { name: s.name, path: s.path, start, end, label, bad: c.quality.map((q) => q === 2) };
+  return { name: s.name, path: s.path, start, end, value: label, bad: c.quality.map((q) => q === 2) };
 }
 
 export async function render(root, route, plant, refresh) {
@@ -65,7 +60,8 @@ export async function render(root, route, plant, refresh) {
   root.append(h("div", { class: "page-head" },
     h("h1", {}, leaf(info.path)), state, fault,
     h("span", { class: "sub" }, info.title),
-    h("a", { href: `#/spc/${signal ? signal.path : ""}` }, t("equipment.spc_link"))));
+    h("a", { href: `#/spc/${signal ? signal.path : ""}` }, t("equipment.spc_link")),
+    h("a", { href: `#/trends/${signal ? signal.path : ""}`, class: "compare-link" }, t("equipment.compare_link"))));
   root.append(h("div", { class: "toolbar" }, rangeButtons(span, (s) => { span = s; refresh(); })));
 
   const kpis = h("div");
@@ -114,10 +110,10 @@ export async function render(root, route, plant, refresh) {
   // The charts under the trend share its time axis, so its left margin holds their row names
   // (the bands' signal names), up to a third of its width.
   const names = bandSignals.map((s) => trend.ctx.measureText(s.name).width + 14);
-  trend.margin.left = Math.round(Math.min(Math.max(trend.margin.left, ...names), trend.width / 3));
+  trend.setLeftMargin(Math.round(Math.min(Math.max(trend.margin.left, ...names), trend.width / 3)));
   const tl = timelineChart(tlBox, 1, trend.margin.left); // on the trend's time axis
   const bands = bandSignals.length
-    ? new ValueBands(bandBox, { rows: bandSignals.length, labelWidth: trend.margin.left, badLabel: t("equipment.bad_value") })
+    ? new Timeline(bandBox, { rows: bandSignals.length, rowHeight: 24, labelWidth: trend.margin.left, colours: "value", badLabel: t("equipment.bad_value") })
     : null;
   for (const p of profilePanels.values()) {
     p.profile = new ProfileChart(p.profileBox, { unit: p.unit, indexLabel: t("equipment.element") });
@@ -177,25 +173,20 @@ export async function render(root, route, plant, refresh) {
   async function loadTrend(a, b) {
     if (!signal) return;
     const mine = ++seq;
-    const buckets = resolution(a, b, signal.sample_s, trend.plotWidth);
-    const params = { signal: signal.path, start: iso(a), end: iso(b) };
-    if (buckets) params.buckets = buckets; else params.limit = 20000;
-    const [body] = await Promise.all([get("history", params), loadTimelines(tl, [info.path], a, b)]);
+    const [{ data, body }] = await Promise.all([
+      trendData(signal.path, signal.sample_s, a, b, trend.plotWidth), loadTimelines(tl, [info.path], a, b)]);
     if (mine !== seq) return; // a newer range was asked for meanwhile
-    const c = body.columns;
-    if (body.bucket_s === null) {
-      trend.setData({ mode: "raw", t: c.ts.map(ms), v: c.value }, body.unit_display);
-      res.textContent = t("equipment.raw", { n: num(body.rows, 0) });
-    } else {
-      trend.setData({ mode: "buckets", t: c.bucket.map(ms), min: c.min, max: c.max, avg: c.avg, width: body.bucket_s * 1000 }, body.unit_display);
-      res.textContent = t("equipment.buckets", { n: num(body.rows, 0), width: duration(body.bucket_s) });
-    }
+    trend.setData(data, body.unit_display);
+    res.textContent = body.bucket_s === null
+      ? t("equipment.raw", { n: num(body.rows, 0) })
+      : t("equipment.buckets", { n: num(body.rows, 0), width: duration(body.bucket_s) });
     trendBox.dataset.loaded = String(mine);
   }
   function showSignal(s) {
     signal = s;
     selected.set(info.path, s.name);
     what.textContent = s.unit_display ? `${s.name} (${s.unit_display})` : s.name;
+    root.querySelector(".compare-link").href = `#/trends/${s.path}`;
     for (const tr of signalTable.querySelectorAll("tr[data-path]")) tr.classList.toggle("selected", tr.dataset.path === s.path);
     trend.setRange(trend.x0, trend.x1);
   }
@@ -249,8 +240,8 @@ export async function render(root, route, plant, refresh) {
     const label = s.data_type === "enum" ? (s.values[String(value)] ?? String(value)) : String(value);
     const n = row.start.length;
     const bad = quality === 2;
-    if (n && row.label[n - 1] === label && row.bad[n - 1] === bad) row.end[n - 1] = Math.max(row.end[n - 1], at);
-    else if (!n || at > row.start[n - 1]) { row.start.push(at); row.end.push(at); row.label.push(label); row.bad.push(bad); }
+    if (n && row.value[n - 1] === label && row.bad[n - 1] === bad) row.end[n - 1] = Math.max(row.end[n - 1], at);
+    else if (!n || at > row.start[n - 1]) { row.start.push(at); row.end.push(at); row.value.push(label); row.bad.push(bad); }
     bands.setRows(bands.rows);
   }
   function addProfile(s, at, value) {
