@@ -56,12 +56,12 @@ function intensityBars(box, rows, name) {
   if (!rows.length) { box.append(h("div", { class: "muted" }, t("energy.none"))); return null; }
   const sorted = [...rows].sort((a, b) => b.kwh - a.kwh);
   const labels = sorted.map((r) => name(r.key));
-  const chart = new BarChart(box, { bars: sorted.length, unit: t("unit.kWh"), valueWidth: 150,
-    labelWidth: labelWidth(labels, Math.max(90, box.clientWidth * 0.3)) });
-  chart.setItems(sorted.map((r, i) => ({
-    label: labels[i], value: r.kwh,
-    text: t("energy.bar_text", { kwh: num(r.kwh, 0), per: num(r.kwh_per_good, 3) }),
-  })));
+  const texts = sorted.map((r) => t("energy.bar_text", { kwh: num(r.kwh, 0), per: num(r.kwh_per_good, 3) }));
+  // Names (a line's title is long) as wide as leaves the bars 80 pixels.
+  const valueWidth = labelWidth(texts, 170);
+  const chart = new BarChart(box, { bars: sorted.length, unit: t("unit.kWh"), valueWidth,
+    labelWidth: labelWidth(labels, Math.max(90, box.clientWidth - valueWidth - 80)) });
+  chart.setItems(sorted.map((r, i) => ({ label: labels[i], value: r.kwh, text: texts[i] })));
   return chart;
 }
 

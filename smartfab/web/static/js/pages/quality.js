@@ -129,8 +129,8 @@ export async function render(root, route, _plant, refresh) {
       ...types.map((k) => ({ name: defectName(k), x, y: parts.map((p) => 100 * p.risk[k]), dash: [4, 3] })),
     ], near ? [{ y: 100 * limit, label: t("quality.alarm_limit", { limit: pct(limit, 0) }), short: pct(limit, 0), align: "right" }] : []);
     const last = parts[parts.length - 1];
-    riskNote.textContent = t("quality.risk_note", { n: parts.length, trained: num(r.trained_parts, 0) })
-      + (limit !== null && !near ? ` ${t("quality.limit_above", { limit: pct(limit, 0) })}` : "");
+    riskNote.replaceChildren(t("quality.risk_note", { n: parts.length, trained: num(r.trained_parts, 0) }),
+      limit !== null && !near ? h("span", { class: "more" }, t("quality.limit_above", { limit: pct(limit, 0) })) : "");
     partsBox.replaceChildren(h("table", { class: "data" },
       h("tr", {}, ["common.time", "quality.inspected", "quality.any_defect", "quality.riskiest"]
         .map((k, i) => h("th", { class: ["", "", "num", "num riskiest"][i] }, t(k)))),
