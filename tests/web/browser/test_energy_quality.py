@@ -206,7 +206,7 @@ def drawn(page: Any, selector: str) -> int:
     }""", selector))  # fmt: skip
 
 
-def test_energy_and_quality_show_the_plant_s_figures(viewer: Session) -> None:
+def test_energy_and_quality_show_the_plant_s_figures(served: ProcessPlant, viewer: Session) -> None:
     page = viewer.open("energy")
     assert page.locator("[data-nav='energy']").get_attribute("class") == "active"
     week = (datetime.now(UTC) - timedelta(days=7)).isoformat()
@@ -237,6 +237,11 @@ def test_energy_and_quality_show_the_plant_s_figures(viewer: Session) -> None:
     page.wait_for_function("() => [...document.querySelectorAll('#parameters .live-value')]"
                            ".every((e) => e.textContent !== '–')")  # fmt: skip
     shot(page, "quality-en-1440")
+    # a part inspected reaches the page through the live feed: the latest parts are rescored
+    newest = page.locator("#latest-parts tr[data-ts]").first.get_attribute("data-ts")
+    served.more_parts(2)
+    page.wait_for_function("old => document.querySelector('#latest-parts tr[data-ts]')"
+                           ".dataset.ts !== old", arg=newest, timeout=30_000)  # fmt: skip
 
 
 def test_energy_of_the_demo_plant(page: Any, server: str) -> None:
