@@ -49,7 +49,8 @@ class Baseline:
 
 def fit_baseline(energy: Float64Array, variables: Mapping[str, Float64Array]) -> Baseline:
     y = np.asarray(energy, np.float64)
-    names = [n for n in variables if np.ptp(np.asarray(variables[n], np.float64)) > 0]
+    # A variable that does not vary explains nothing (no period with production: none varies).
+    names = [n for n in variables if len(y) and np.ptp(np.asarray(variables[n], np.float64)) > 0]
     needed = PERIODS_PER_VARIABLE * (len(names) + 1)
     if len(y) < max(needed, 4):
         raise BaselineError(

@@ -5,8 +5,10 @@ it through the audited setpoint path, reject it or roll it back)."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +24,7 @@ from smartfab.apps.quality.recommendations import (
     Entry,
     RecommendationBook,
     RecommendationError,
+    Write,
     measure,
 )
 from smartfab.apps.quality.store import ProcessConfigError, parts_from_store, process_of, processes
@@ -48,6 +51,7 @@ class ParameterOut(BaseModel):
 class ProcessOut(BaseModel):
     equipment: str
     parameters: list[ParameterOut]
+    inspection: str  # the signal whose every point is one part inspected
     defects: dict[int, str]
     max_defect_rate: float
     takt_s: float
@@ -147,7 +151,7 @@ def router(
                                            max_step=p.max_step))  # fmt: skip
             enum = sigs[pr.inspection].values or {}
             out.append(ProcessOut(
-                equipment=ref.path, parameters=params,
+                equipment=ref.path, parameters=params, inspection=f"{ref.path}/{pr.inspection}",
                 defects={c: n for c, n in enum.items() if c != 0},
                 max_defect_rate=pr.max_defect_rate, takt_s=pr.takt_s, risk_alarm=pr.risk_alarm,
             ))  # fmt: skip
@@ -245,72 +249,71 @@ def router(
         before = max(since, int(t.ts[-1]) - int(86_400e6))
         return _out(book.propose(ref.path, signals, rec, before))
 
-    def _entry(rec_id: int, request: Request, who: Principal) -> Entry:
+    def _writer(request: Request) -> Write:
+        if control is None:
+            raise HTTPException(409, "no connectors run in this process (read-only server)")
+        target, audit = control, guards(request).security.audit
+
+        async def write(signal: str, value: float, user: str) -> int:
+            return (await write_setpoint(target, signal, value, user, audit)).audit_seq
+
+        return write
+
+    async def _act(
+        rec_id: int, request: Request, who: Principal, change: Callable[[Entry], Awaitable[Entry]]
+    ) -> RecommendationOut:
+        """What every action on a recommendation shares: it must exist (404) and lie in the
+        caller's part of the plant; a status that does not allow the action or a write the device
+        refused is a conflict (409), too few parts to measure unprocessable (422)."""
         try:
             entry = book.get(rec_id)
         except RecommendationError as exc:
             raise HTTPException(404, str(exc)) from None
         check_target(request, who, entry.equipment)
-        return entry
+        try:
+            return _out(await change(entry))
+        except NotEnoughData as exc:
+            raise HTTPException(422, str(exc)) from None
+        except (RecommendationError, SetpointError) as exc:
+            raise HTTPException(409, str(exc)) from None
 
-    async def _writer(request: Request) -> Any:
-        if control is None:
-            raise HTTPException(409, "no connectors run in this process (read-only server)")
-        audit = guards(request).security.audit
-
-        async def write(signal: str, value: float, user: str) -> int:
-            return (await write_setpoint(control, signal, value, user, audit)).audit_seq
-
-        return write
+    def _measure(e: Entry) -> Entry:
+        if not e.applied_us:
+            raise RecommendationError(f"recommendation {e.id} was never applied")
+        # Once rolled back, the parts after the roll-back no longer show the change.
+        end = e.decided_us if e.status == "rolled_back" else now_us()
+        t = table(e.equipment, e.before_start_us, end)
+        return book.record_realised(e.id, measure(t, e.before_start_us, e.applied_us, end))
 
     @api.post("/quality/recommendations/{rec_id}/approve", response_model=RecommendationOut,
               summary="Approve: write the recommended values as setpoints")  # fmt: skip
     async def approve(
         rec_id: int, request: Request, who: Annotated[Principal, require("quality.approve")]
     ) -> RecommendationOut:
-        _entry(rec_id, request, who)
-        try:
-            return _out(await book.approve(rec_id, who.actor, await _writer(request)))
-        except (RecommendationError, SetpointError) as exc:
-            raise HTTPException(409, str(exc)) from None
+        return await _act(rec_id, request, who,
+                          lambda e: book.approve(e.id, who.actor, _writer(request)))  # fmt: skip
 
     @api.post("/quality/recommendations/{rec_id}/reject", response_model=RecommendationOut,
               summary="Reject a proposed recommendation")  # fmt: skip
-    def reject(
+    async def reject(
         rec_id: int, request: Request, who: Annotated[Principal, require("quality.approve")]
     ) -> RecommendationOut:
-        _entry(rec_id, request, who)
-        try:
-            return _out(book.reject(rec_id, who.actor))
-        except RecommendationError as exc:
-            raise HTTPException(409, str(exc)) from None
+        return await _act(rec_id, request, who,
+                          lambda e: asyncio.to_thread(book.reject, e.id, who.actor))  # fmt: skip
 
     @api.post("/quality/recommendations/{rec_id}/rollback", response_model=RecommendationOut,
               summary="Roll back: write the values in force before it")  # fmt: skip
     async def rollback(
         rec_id: int, request: Request, who: Annotated[Principal, require("quality.approve")]
     ) -> RecommendationOut:
-        _entry(rec_id, request, who)
-        try:
-            return _out(await book.roll_back(rec_id, who.actor, await _writer(request)))
-        except (RecommendationError, SetpointError) as exc:
-            raise HTTPException(409, str(exc)) from None
+        return await _act(rec_id, request, who,
+                          lambda e: book.roll_back(e.id, who.actor, _writer(request)))  # fmt: skip
 
     @api.post("/quality/recommendations/{rec_id}/measure", response_model=RecommendationOut,
               summary="Measure the realised saving and defect rate")  # fmt: skip
-    def realised(
+    async def realised(
         rec_id: int, request: Request, who: Annotated[Principal, require("quality.approve")]
     ) -> RecommendationOut:
-        entry = _entry(rec_id, request, who)
-        if not entry.applied_us:
-            raise HTTPException(409, f"recommendation {rec_id} was never applied")
-        t = table(entry.equipment, entry.before_start_us, now_us())
-        try:
-            return _out(book.record_realised(rec_id, measure(t, entry.before_start_us,
-                                                             entry.applied_us)))  # fmt: skip
-        except NotEnoughData as exc:
-            raise HTTPException(422, str(exc)) from None
-        except RecommendationError as exc:
-            raise HTTPException(409, str(exc)) from None
+        return await _act(rec_id, request, who, lambda e: asyncio.to_thread(_measure, e))
 
     return api

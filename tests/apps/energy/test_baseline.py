@@ -25,3 +25,6 @@ def test_the_baseline_keeps_the_relevant_variables_and_cusum_counts_savings() ->
 def test_too_few_periods_say_how_many_are_needed() -> None:
     with pytest.raises(BaselineError, match="needs at least 9 periods; the baseline period has 5"):
         fit_baseline(np.arange(5.0), {"parts": np.arange(5.0), "ambient": np.arange(5.0) ** 2})
+    # a baseline period without production (a demo's first day) has no period to fit on
+    with pytest.raises(BaselineError, match="needs at least 4 periods; the baseline period has 0"):
+        fit_baseline(np.zeros(0), {"good_parts": np.zeros(0)})

@@ -214,3 +214,29 @@ def settled(page: Any) -> None:
     page.wait_for_function(
         "window.__quiet(300) && document.querySelector('#live-status').dataset.state === 'live'"
     )
+
+
+def broken_words(page: Any, selector: str) -> list[str]:
+    """The words of the elements at ``selector`` that are split over two lines."""
+    return list(
+        page.evaluate(
+            """sel => {
+                const broken = [];
+                for (const el of document.querySelectorAll(sel)) {
+                  const node = el.firstChild;
+                  if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+                  // Latin and Cyrillic words; Chinese wraps between any two characters.
+                  const words = /[A-Za-z\\u00c0-\\u024f\\u0400-\\u04ff]+/g;
+                  for (const m of node.textContent.matchAll(words)) {
+                    const r = document.createRange();
+                    r.setStart(node, m.index);
+                    r.setEnd(node, m.index + m[0].length);
+                    const lines = new Set([...r.getClientRects()].map((b) => Math.round(b.top)));
+                    if (lines.size > 1) broken.push(m[0]);
+                  }
+                }
+                return broken;
+            }""",
+            selector,
+        )
+    )

@@ -17,6 +17,7 @@ from tests.web.browser.conftest import (
     ADMIN,
     CNC,
     QUIET,
+    broken_words,
     get_json,
     in_language,
     log_in,
@@ -241,33 +242,8 @@ PAGES = {
     "warehouse": "/#/warehouse",
     "dashboards": "/#/dashboards/line/shenyang/machining/cnc-line-1",
     "trends": f"/#/trends/{CNC}/spindle_temp,{CNC}/vibration",
+    "energy": "/#/energy",
 }
-
-
-def _broken_words(page: Any, selector: str) -> list[str]:
-    """The words of the elements at ``selector`` that are split over two lines."""
-    return list(
-        page.evaluate(
-            """sel => {
-                const broken = [];
-                for (const el of document.querySelectorAll(sel)) {
-                  const node = el.firstChild;
-                  if (!node || node.nodeType !== Node.TEXT_NODE) continue;
-                  // Latin and Cyrillic words; Chinese wraps between any two characters.
-                  const words = /[A-Za-z\\u00c0-\\u024f\\u0400-\\u04ff]+/g;
-                  for (const m of node.textContent.matchAll(words)) {
-                    const r = document.createRange();
-                    r.setStart(node, m.index);
-                    r.setEnd(node, m.index + m[0].length);
-                    const lines = new Set([...r.getClientRects()].map((b) => Math.round(b.top)));
-                    if (lines.size > 1) broken.push(m[0]);
-                  }
-                }
-                return broken;
-            }""",
-            selector,
-        )
-    )
 
 
 def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> None:
@@ -285,7 +261,7 @@ def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> Non
         for link in pg.locator(".mainnav a").all():
             box = link.bounding_box()
             assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
-        assert _broken_words(pg, ".kpi .label") == []
+        assert broken_words(pg, ".kpi .label") == []
         shot(pg, "equipment-ru-desktop")
     finally:
         context.close()
@@ -310,7 +286,7 @@ def test_phone_width_has_a_menu_and_no_sideways_scrolling(
             )
             assert overflow <= 0, f"{name} ({lang}) is {overflow} px too wide"
             assert pg.locator("#topbar").bounding_box()["height"] == 44
-            assert _broken_words(pg, ".kpi .label") == [], name
+            assert broken_words(pg, ".kpi .label") == [], name
             shot(pg, f"phone-{name}-{lang}")
         toggle = pg.locator("#menu-toggle")
         assert toggle.is_visible() and pg.locator(".mainnav").is_hidden()

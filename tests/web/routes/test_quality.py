@@ -43,6 +43,7 @@ def test_processes_and_pareto(served: tuple[TestClient, TestClient]) -> None:
     _, viewer = served
     (p,) = viewer.get("/api/quality/processes").json()
     assert p["equipment"] == EQUIPMENT and len(p["parameters"]) == 3
+    assert p["inspection"] == f"{EQUIPMENT}/inspection"
     assert p["defects"] == {"1": "burn", "2": "chatter", "3": "porosity"}
     r = viewer.get("/api/quality/pareto", params={"equipment": EQUIPMENT, "start": iso(START),
                                                   "end": iso(now_us())})  # fmt: skip
@@ -75,6 +76,18 @@ def test_engineers_recommend_viewers_read(served: tuple[TestClient, TestClient])
     assert engineer.post(f"/api/quality/recommendations/{rec['id']}/reject").json()["status"] == (
         "rejected"
     )
+    # what its status no longer allows
+    for action in ("reject", "measure"):
+        r = engineer.post(f"/api/quality/recommendations/{rec['id']}/{action}")
+        assert r.status_code == 409, r.text
+    assert "never applied" in r.json()["detail"]
+
+
+def test_an_unknown_recommendation(served: tuple[TestClient, TestClient]) -> None:
+    engineer, _ = served
+    for action in ("approve", "reject", "rollback", "measure"):
+        r = engineer.post(f"/api/quality/recommendations/999/{action}")
+        assert r.status_code == 404 and r.json()["detail"] == "no recommendation 999"
 
 
 def test_too_little_data_says_what_it_needs(served: tuple[TestClient, TestClient]) -> None:

@@ -31,6 +31,13 @@ const KNOWN_ERRORS = [
   [/^\d+ \w+ jobs are waiting already/, "busy"],
   [/^plan (\S+) has no schedule/, "no_schedule", ["plan"]],
   [/^log in, or send an API token/, "logged_out"],
+  [/^no energy meter \(a signal of role energy\) under that asset/, "no_meter"],
+  [/^an energy baseline on \d+ variables needs at least (\d+) periods; the baseline period has (\d+)/, "baseline_periods", ["need", "have"]],
+  [/needs at least (\d+) inspected parts; the period has (\d+)/, "too_few_parts", ["need", "have"]],
+  [/^defect prediction needs at least (\d+) parts of a defect type/, "too_few_defects", ["need"]],
+  [/^the optimiser needs parts made under at least (\d+) different parameter settings.*; the period has (\d+)/, "too_few_settings", ["need", "have"]],
+  [/^measuring a change needs (\d+) parts before it; there are (\d+)/, "measure_before", ["need", "have"]],
+  [/^measuring a change needs (\d+) parts after it; there are (\d+)/, "measure_after", ["need", "have"]],
 ];
 
 function knownError(text) {

@@ -17,8 +17,16 @@ import * as twin from "./pages/twin.js";
 import * as maintenance from "./pages/maintenance.js";
 import * as transformation from "./pages/transformation.js";
 import * as warehouse from "./pages/warehouse.js";
+import * as energy from "./pages/energy.js";
+import * as quality from "./pages/quality.js";
+import * as recommendations from "./pages/recommendations.js";
 
-const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation, warehouse };
+const PAGES = {
+  "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, energy, quality, recommendations,
+  transformation, warehouse,
+};
+// Pages reached through another's entry of the navigation (as its tabs).
+const NAV_OF = { quality: "energy", recommendations: "energy" };
 
 // Dashboards people build, and trends that compare signals.
 import * as dashboards from "./pages/dashboards.js";
@@ -67,9 +75,8 @@ function crumbs(route) {
 async function show() {
   if (cleanup) { cleanup(); cleanup = null; }
   const route = parseRoute();
-  for (const a of document.querySelectorAll("[data-nav]")) {
-    a.classList.toggle("active", a.dataset.nav === (route.page || "overview"));
-  }
+  const nav = NAV_OF[route.page] || route.page || "overview";
+  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", a.dataset.nav === nav);
   crumbs(route);
   const root = document.getElementById("view");
   const page = PAGES[route.page];

@@ -43,6 +43,17 @@ export function pct(v, digits = 1) {
   return missing(v) ? "–" : format("percent", digits).format(v);
 }
 
+/** An amount of money in the page's language: "CN¥1,234.50", "1 234,50 CN¥". */
+export function money(v, currency, digits = 2) {
+  if (missing(v)) return "–";
+  const key = `${locale()}|currency|${currency}|${digits}`;
+  if (!formats.has(key)) {
+    const options = { style: "currency", currency, maximumFractionDigits: digits, minimumFractionDigits: digits };
+    formats.set(key, new Intl.NumberFormat(locale(), options));
+  }
+  return formats.get(key).format(v);
+}
+
 /** A signed change as a percentage: "+4.5%", "−2,0 %". */
 export function pctChange(v, digits = 1) {
   return missing(v) ? "–" : format("percent", digits, "exceptZero").format(v);
@@ -97,9 +108,9 @@ export const RANGES = [
   ["range.7d", 7 * 86400e3], ["range.30d", 30 * 86400e3], ["range.1y", 365 * 86400e3],
 ];
 
-export function rangeButtons(current, onPick) {
+export function rangeButtons(current, onPick, ranges = RANGES) {
   return h("div", { class: "segmented", role: "group" },
-    RANGES.map(([key, span]) => h("button", {
+    ranges.map(([key, span]) => h("button", {
       class: span === current ? "active" : "", "data-span": String(span),
       onclick: () => onPick(span),
     }, t(key))));

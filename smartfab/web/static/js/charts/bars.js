@@ -7,6 +7,23 @@
 
 import { Plot, cssVar, valueText } from "./core.js";
 
+/** Room for the longest of `labels` left of the bars, in the font the chart draws them in (a
+ * generic sans-serif is narrower: labels were cut), at most `max` pixels. */
+export function labelWidth(labels, max = 280) {
+  const ctx = document.createElement("canvas").getContext("2d");
+  ctx.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
+  return Math.min(max, Math.ceil(16 + Math.max(0, ...labels.map((l) => ctx.measureText(l).width))));
+}
+
+/** `text`, shortened with an ellipsis to at most `width` pixels: a label wider than its room
+ * would otherwise run off the canvas's left edge and lose its beginning. */
+function fit(ctx, text, width) {
+  if (ctx.measureText(text).width <= width) return text;
+  let n = text.length;
+  while (n > 1 && ctx.measureText(`${text.slice(0, n)}…`).width > width) n--;
+  return `${text.slice(0, n)}…`;
+}
+
 export class BarChart extends Plot {
   constructor(container, { barHeight = 24, bars = 6, labelWidth = 150, valueWidth = 70, unit = "" } = {}) {
     super(container, { height: bars * barHeight + 16, margin: { left: labelWidth, right: valueWidth, top: 8, bottom: 8 } });
@@ -32,7 +49,7 @@ export class BarChart extends Plot {
     this.items.forEach((d, i) => {
       const y = margin.top + i * h;
       ctx.fillStyle = cssVar("--text"); ctx.textAlign = "right"; ctx.textBaseline = "middle";
-      ctx.fillText(d.label, margin.left - 8, y + h / 2);
+      ctx.fillText(fit(ctx, d.label, margin.left - 10), margin.left - 8, y + h / 2);
       const a = this.sx(Math.min(0, d.value ?? 0)), b = this.sx(Math.max(0, d.value ?? 0));
       ctx.fillStyle = d.color || cssVar("--chart-bar");
       if (d.value !== null) ctx.fillRect(a, y + 3, Math.max(1, b - a), h - 6);

@@ -1,7 +1,8 @@
 // Pieces more than one page shows: OEE figures as KPI cards, the six big losses as bars, state
-// timelines of equipment, a legend of state colours, a signal's history as the trend draws it.
+// timelines of equipment, a legend of state colours, a signal's history as the trend draws it;
+// figures kept current by the live feed; the head of the energy and quality pages.
 
-import { get, ms, rows } from "../api.js";
+import { get, live, ms, rows } from "../api.js";
 import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
 import { Timeline } from "../charts/timeline.js";
@@ -95,4 +96,51 @@ export async function trendData(path, sampleS, x0, x1, widthPx) {
     ? { mode: "raw", t: c.ts.map(ms), v: c.value }
     : { mode: "buckets", t: c.bucket.map(ms), min: c.min, max: c.max, avg: c.avg, width: body.bucket_s * 1000 };
   return { data, body };
+}
+
+/**
+ * Runs `reload()` whenever the live feed brings news of one of the signals at `paths`: a new
+ * point (a part inspected, an energy meter's reading), or with `value: true` a new value (a
+ * setpoint written; a polled device sends the same value again and again). Figures the server
+ * computes from the store thus follow the plant without polling. At most once every `minMs`,
+ * never two at once; what the feed already held when the page opened is no news. Returns the
+ * function that stops it.
+ */
+export function onLiveChange(paths, reload, minMs, { value = false } = {}) {
+  const watched = new Set(paths);
+  const seen = new Map(); // path -> timestamp (or value) of its newest point
+  let last = Date.now(), timer = null, running = false, again = false;
+  const run = async () => {
+    timer = null;
+    if (running) { again = true; return; }
+    running = true;
+    last = Date.now();
+    try { await reload(); } catch (err) { console.error(err); }
+    running = false;
+    if (again) { again = false; schedule(); }
+  };
+  const schedule = () => { timer ??= setTimeout(run, Math.max(0, last + minMs - Date.now())); };
+  const unsubscribe = live.subscribe((msg) => {
+    let news = false;
+    for (const [path, [ts, v]] of Object.entries(msg.values || {})) {
+      if (!watched.has(path)) continue;
+      const key = value ? v : ts;
+      news ||= seen.has(path) && seen.get(path) !== key;
+      seen.set(path, key);
+    }
+    if (news) schedule();
+  });
+  return () => { unsubscribe(); clearTimeout(timer); };
+}
+
+/** The head of the energy, quality and recommendations pages (one entry of the navigation):
+ * the title and a tab per page, `page` the one shown; `path` is kept across the tabs when it
+ * names an equipment whose process is modelled. */
+export function energyQualityHead(page, path = "") {
+  return [
+    h("div", { class: "page-head" }, h("h1", {}, t("nav.energy_quality"))),
+    h("nav", { class: "tabs", role: "tablist" }, ["energy", "quality", "recommendations"].map((p) =>
+      h("a", { href: `#/${p}${path && p !== "energy" ? `/${path}` : ""}`, role: "tab", class: p === page ? "active" : "",
+        "aria-selected": String(p === page), dataset: { tab: p } }, t(`nav.${p}`)))),
+  ];
 }

@@ -2,8 +2,7 @@
 // timelines of its machines one above the other, and a table of each machine's figures.
 
 import { get, live, rows } from "../api.js";
-import { BarChart } from "../charts/bars.js";
-import { cssVar } from "../charts/core.js";
+import { BarChart, labelWidth } from "../charts/bars.js";
 import { h, leaf, num, pct, periodLabel, rangeButtons, stateLabel } from "../dom.js";
 import { t } from "../i18n.js";
 import { firstRow, iso, kpiCards, loadTimelines, lossChart, stateLegend, timelineChart } from "./common.js";
@@ -52,11 +51,8 @@ export async function render(root, route, plant, refresh) {
     text: r.no_data ? t("line.no_data") : undefined,
   }));
   // Room for the longest label in the page's language ("Пт, 04.12 ночная смена (идёт)").
-  // Measured in the font the chart draws them in (a generic sans-serif is narrower: labels were cut).
-  const measure = document.createElement("canvas").getContext("2d");
-  measure.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
-  const labelWidth = Math.min(280, 20 + Math.max(0, ...items.map((d) => measure.measureText(d.label).width)));
-  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth }).setItems(items);
+  const width = labelWidth(items.map((d) => d.label));
+  new BarChart(shiftBox, { bars: shiftRows.length, unit: "%", labelWidth: width }).setItems(items);
 
   const tl = timelineChart(tlBox, paths.length);
   await loadTimelines(tl, paths, x0, now);

@@ -5,7 +5,7 @@
 // by gap times impact and, for GB/T 39116, the smart-factory tier and why; then the history.
 
 import { get, send } from "../../api.js";
-import { BarChart } from "../../charts/bars.js";
+import { BarChart, labelWidth } from "../../charts/bars.js";
 import { cssVar } from "../../charts/core.js";
 import { RadarChart } from "../../charts/radar.js";
 import { dateTime, h, num, pct } from "../../dom.js";
@@ -156,13 +156,6 @@ function tierBlock(tier) {
     tier.next ? h("div", { class: "muted" }, t("tf.tier_next", { tier: t(`tf.tier.${tier.next}`), level: tier.next_needs_level, why: local(tier.next_why) })) : null);
 }
 
-// Room for the longest label of a bar chart (the levels' names are long in Russian).
-function labelWidth(labels) {
-  const ctx = document.createElement("canvas").getContext("2d");
-  ctx.font = `12px ${cssVar("--font-ui", "sans-serif")}`;
-  return Math.ceil(16 + Math.max(...labels.map((l) => ctx.measureText(l).width)));
-}
-
 function result(q, record, previous, charts) {
   const r = record.result;
   const overrides = Object.values(record.answers).filter((a) => a.overridden).length;
@@ -191,7 +184,7 @@ function result(q, record, previous, charts) {
   radarBox.after(legend, h("ol", { class: "radar-key" }, q.questions.map((x) => h("li", {}, local(x.title)))));
   if (Object.keys(r.per_level).length) {
     const labels = Object.keys(r.per_level).map((level) => levelName(q, Number(level)));
-    const bars = new BarChart(levelsBox, { bars: labels.length, barHeight: 22, labelWidth: labelWidth(labels), valueWidth: 60, unit: "%" });
+    const bars = new BarChart(levelsBox, { bars: labels.length, barHeight: 22, labelWidth: labelWidth(labels, Infinity), valueWidth: 60, unit: "%" });
     bars.setItems(Object.entries(r.per_level).map(([level, share], i) => ({
       label: labels[i], value: 100 * share,
       color: share >= q.threshold - 1e-9 ? cssVar("--chart-bar") : cssVar("--alarm-medium"),
