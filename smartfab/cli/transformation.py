@@ -172,7 +172,7 @@ def kpis(
             else:
                 gap = "-" if t["gap"] is None else f"{t['gap']:.1f}"
                 table.add_row(r["kpi"], value, f"> {t['value']:g} % by {t['year']}", gap,
-                              t["source"])  # fmt: skip
+                              t["source"]["en"])  # fmt: skip
     console.print(table)
 
 
@@ -308,8 +308,8 @@ def verify(econ: EconOpt, data_files: Annotated[
     rows = check(econ, data_files)
     table = Table("figure", "country", "year", "article", "data", "agrees", "vintage")
     for r in rows:
-        data = "-" if r["data"] is None else f"{r['data']:g} {r['unit']}"
-        article = f"{r['article']:g} {r['unit']}"
+        data = "-" if r["data"] is None else f"{r['data']:g} {r['unit']['en']}"
+        article = f"{r['article']:g} {r['unit']['en']}"
         agrees = "yes" if r["agrees"] else "NO"
         table.add_row(r["what"], r["country"], str(r["year"]), article, data, agrees, r["vintage"])
     console.print(table)

@@ -51,11 +51,11 @@ class Where(_Strict):
 
 class Figure(_Strict):
     what: str
-    title: Text | None = None  # what, in the web app's languages
+    title: Text  # what, in the web app's languages
     country: str = Field(pattern=r"^[A-Z]{3}$")
     year: int
     value: float
-    unit: str
+    unit: Text
     data: Where
     tolerance: float = Field(default=0.05, ge=0)
 
@@ -206,8 +206,8 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
         value = None if found is None else round(found * w.scale, 4)
         diff = None if value is None else round(f.value - value, 4)
         out.append({
-            "what": f.what, "title": f.title.model_dump() if f.title else None,
-            "country": f.country, "year": f.year, "unit": f.unit,
+            "what": f.what, "title": f.title.model_dump(),
+            "country": f.country, "year": f.year, "unit": f.unit.model_dump(),
             "article": f.value, "data": value, "difference": diff,
             "agrees": diff is not None and abs(diff) <= f.tolerance,
             "vintage": vintage, "source": source,

@@ -14,11 +14,13 @@ import { card, downloadLink, local, put } from "./common.js";
 // The countries shown: a group of the data (major, sco) or ISO3 codes, as the server takes them.
 const state = { countries: "major" };
 
+// unit: a word of the page ("%", "trillion yuan") or a text of the data files ({en, zh, ru}).
 function value(v, unit) {
   if (v === null || v === undefined) return "–";
-  if (unit === "%") return pct(v / 100, 2);
-  if (unit === "trillion yuan") return t("tf.trillion_yuan", { n: num(v, 2) });
-  return `${num(v, 2)} ${unit}`;
+  const en = typeof unit === "string" ? unit : unit.en;
+  if (en === "%") return pct(v / 100, 2);
+  if (en === "trillion yuan") return t("tf.trillion_yuan", { n: num(v, 2) });
+  return `${num(v, 2)} ${typeof unit === "string" ? unit : local(unit)}`;
 }
 
 function unavailable(root, body) {
@@ -60,7 +62,7 @@ function figuresTable(figures) {
     h("tr", {}, ["tf.figure", "tf.year", "tf.article", "tf.data", "tf.difference", "tf.check", "tf.vintage"]
       .map((k, i) => h("th", { class: i && i < 5 ? "num" : "" }, t(k)))),
     figures.map((f) => h("tr", { dataset: { agrees: String(f.agrees) }, class: f.agrees ? "" : "discrepancy" },
-      h("td", {}, f.title ? local(f.title) : f.what, h("div", { class: "hint" }, f.country)),
+      h("td", {}, local(f.title), h("div", { class: "hint" }, f.country)),
       h("td", { class: "num" }, String(f.year)),
       h("td", { class: "num" }, value(f.article, f.unit)),
       h("td", { class: "num" }, value(f.data, f.unit)),

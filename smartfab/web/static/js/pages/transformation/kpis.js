@@ -28,7 +28,7 @@ function targetLine(tg) {
   return h("li", { dataset: { target: String(tg.value), met: String(tg.met) } },
     h("span", {}, t("tf.target_above", { value: pct(tg.value / 100, 0), year: tg.year })), " ",
     h("strong", { class: tg.met ? "met" : "open" }, status), " ",
-    h("a", { href: tg.url, target: "_blank", rel: "noreferrer", title: tg.source, class: "source" }, tg.label ? local(tg.label) : tg.source));
+    h("a", { href: tg.url, target: "_blank", rel: "noreferrer", title: local(tg.source), class: "source" }, tg.label ? local(tg.label) : local(tg.source)));
 }
 
 function kpiCard(row) {

@@ -35,7 +35,7 @@ function programmesPanel(programmes) {
     programmes.map((p) => h("div", { class: "programme", dataset: { programme: p.id } },
       h("h3", {}, local(p.name), " ", h("span", { class: "muted" }, p.currency)),
       h("ul", {}, p.rules.map((r) => h("li", { dataset: { rule: r.id } }, h("strong", {}, local(r.name)), ": ", ruleText(r, p.currency)))),
-      h("div", { class: "hint" }, p.source))));
+      h("div", { class: "hint" }, local(p.source)))));
 }
 
 function currencyOf(project, programmes) {
