@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
@@ -143,3 +145,70 @@ def test_insights_national_kpis_and_the_settings_addresses(
     sov = viewer.get(f"{T}/sovereignty").json()
     hook = next(x for x in sov["stack"] if x["what"] == "alarm_notify webhook")
     assert hook["where"] == "external"
+
+
+def test_a_measured_gain_prefills_a_benefit_and_reaches_the_summary(
+    client: TestClient, security: Security
+) -> None:
+    line = "shenyang/machining/cnc-line-1"
+    viewer = bearer(security, "viewer")
+    found = client.get(f"{T}/gains", params={"gain": "downtime", "path": line}, headers=viewer)
+    assert found.status_code == 200, found.text
+    gain = found.json()
+    # Without periods: the newest data halved, three hours before and three after.
+    assert gain["after"]["end"] == "2026-11-17T12:00:00Z"
+    assert gain["before"]["end"] == gain["after"]["start"] == "2026-11-17T09:01:00Z"
+    r = gain["result"]
+    assert r["price_from"] == "economics.downtime_cost_per_hour" and r["price"] == 900
+    assert r["annual"] == pytest.approx(r["quantity"] * 900) and r["unit"] == "h"
+    at = {k: gain[p][e] for p in ("before", "after") for e in ("start", "end")
+          for k in [f"{p}_{e}"]}  # fmt: skip
+    again = client.get(f"{T}/gains", params={"gain": "downtime", "path": line, **at}).json()
+    assert again["result"]["annual"] == pytest.approx(r["annual"])
+
+    project = {
+        "id": "tpm", "name": "Predictive maintenance", "programme": "suzhou",
+        "items": [{"name": "sensors", "kind": "hardware", "amount": 800_000}],
+        "benefits": [{"name": "Less downtime", "kind": "downtime", "measured": gain}],
+    }  # fmt: skip
+    put = client.put(f"{T}/projects/tpm", json=project)
+    assert put.status_code == 200, put.text
+    a = put.json()
+    assert a["benefits"][0]["annual"] == pytest.approx(r["annual"], abs=0.01)
+    assert a["annual_benefit"] == a["benefits"][0]["annual"]
+    assert a["project"]["benefits"][0]["measured"]["result"]["price"] == 900
+    xlsx = client.get(f"{T}/summary", params={"format": "xlsx", "lang": "zh", "days": 1})
+    sheet = load_workbook(BytesIO(xlsx.content))["收益所依据的实测改进"]
+    rows = list(sheet.values)
+    assert rows[1][:4] == ("Predictive maintenance", "Less downtime", "非计划停机", line)
+    assert "economics.downtime_cost_per_hour" in rows[1][7]
+    pdf = client.get(f"{T}/summary", params={"format": "pdf", "lang": "ru", "days": 1})
+    assert pdf.status_code == 200
+    assert client.delete(f"{T}/projects/tpm").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "says"),
+    [
+        ({"gain": "oee", "path": "shenyang/nowhere"}, 404, "no equipment at or below"),
+        ({"gain": "profit", "path": "shenyang"}, 422, "gain"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2026-11-17T06:00"}, 422,
+         "give before_start, before_end, after_start and after_end together"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2026-11-17T09:00",
+          "before_end": "2026-11-17T12:00", "after_start": "2026-11-17T06:00",
+          "after_end": "2026-11-17T09:00"}, 422, "must end by the start of the after period"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "0001-01-01T00:00",
+          "before_end": "2026-11-17T12:00", "after_start": "2026-11-17T12:00",
+          "after_end": "9999-12-31T00:00"}, 422, "a time from 1970 to 2200"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2025-01-01",
+          "before_end": "2026-11-17", "after_start": "2026-11-17",
+          "after_end": "2026-11-18"}, 422, "spans at most 400 days"),
+        ({"gain": "oee", "path": "shenyang", "extra": "1"}, 422, "takes no parameter 'extra'"),
+    ],
+)  # fmt: skip
+def test_a_gain_asked_for_wrongly_is_refused_with_the_reason(
+    client: TestClient, params: dict[str, str], status: int, says: str
+) -> None:
+    r = client.get(f"{T}/gains", params=params)
+    assert r.status_code == status, r.text
+    assert says in str(r.json()["detail"])
