@@ -36,6 +36,7 @@ SENSITIVITY = (0.5, 0.75, 1.0, 1.25, 1.5)  # benefit estimate times these
 # The largest amount a project may name: a trillion times more than any plant spends, and far
 # enough below a float's range that sums and discounting stay finite.
 MAX_AMOUNT = 1e15
+MAX_PROJECTS = 200  # each one is appraised whenever the projects are listed
 # A figure within this of the measured one is the measured one (rounding in a form).
 SAME = 0.5
 # Names and reasons go into the summary's PDF and XLSX, which cannot hold control characters.
@@ -97,8 +98,9 @@ class Project(_Strict):
     years: int = Field(default=5, ge=1, le=30)  # benefit years (1..years)
     discount_rate: float = Field(default=0.08, ge=0, le=1)
     subsidy_year: int = Field(default=1, ge=0, le=30)  # when the subsidy is received
-    items: list[CostItem] = Field(min_length=1)
-    benefits: list[Benefit] = Field(default_factory=list)
+    # Bounded: a benefit measured is a reading of the store, and every one is appraised.
+    items: list[CostItem] = Field(min_length=1, max_length=200)
+    benefits: list[Benefit] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _within(self) -> Project:
@@ -318,7 +320,12 @@ class ProjectBook:
     def put(self, project: Project) -> None:
         """Add the project, or replace the one with its id."""
         with self._lock:
-            self._write([p for p in self.all() if p.id != project.id] + [project])
+            kept = [p for p in self.all() if p.id != project.id]
+            if len(kept) >= MAX_PROJECTS:
+                raise TransformationError(
+                    f"the plant has {len(kept)} projects, the most it keeps: remove one first"
+                )
+            self._write([*kept, project])
 
     def delete(self, project_id: str) -> None:
         with self._lock:

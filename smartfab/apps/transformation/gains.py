@@ -164,7 +164,9 @@ def default_periods(plant: Plant, store: Store, path: str) -> tuple[Period, Peri
     half = min(int(DEFAULT_DAYS * 86_400 * _US), (newest - oldest) // 2) // minute * minute
     if half <= 0:
         raise TransformationError(f"the store holds less than two minutes of {path!r}")
-    end = -(-newest // minute) * minute  # the newest point included
+    # The newest whole minute: a period reaching into the minute still being written would
+    # measure something else each time it is measured.
+    end = newest // minute * minute
     return Period.of_us(end - 2 * half, end - half), Period.of_us(end - half, end)
 
 
@@ -182,10 +184,16 @@ def _known_s(f: AssetFigures) -> float:
     return sum(known) / len(known) if known else 0.0
 
 
-def _share(num: float, den: float, what: str, period: str, why: str) -> float:
-    if not den > 0:
-        raise TransformationError(f"no {what} in the {period} period: {why}")
-    return num / den
+def _shares(
+    ref: GainRef, before: tuple[float, float], after: tuple[float, float], what: str, why: str
+) -> tuple[float, float]:
+    """numerator / denominator of each period, refused where the denominator is nothing."""
+    out = []
+    for (num, den), period, which in ((before, ref.before, "before"), (after, ref.after, "after")):
+        if not den > 0:
+            raise TransformationError(f"no {what} in the {which} period ({period.text()}): {why}")
+        out.append(num / den)
+    return out[0], out[1]
 
 
 def measure(plant: Plant, store: Store, ref: GainRef, now: int | None = None) -> GainResult:
@@ -200,40 +208,41 @@ def measure(plant: Plant, store: Store, ref: GainRef, now: int | None = None) ->
         )
     year = YEAR_S / known  # the after period's quantities times this: a year of them
     fb, fa = b.figures, a.figures
+    busy_b, busy_a = float(fb.planned_busy_s[0]), float(fa.planned_busy_s[0])
     economics = plant.economics
     currency = economics.currency if economics is not None else None
     price: float | None
+    unit: Literal["parts", "kWh", "h"]
     source = f"store: OEE figures (ISO 22400-2) of {ref.path}"
     if ref.gain == "oee":
-        why = "no planned busy time or no part counted"
-        before = _share(float(fb.ideal_good_s[0]), float(fb.planned_busy_s[0]), "OEE", "before",
-                        why)  # fmt: skip
-        after = _share(float(fa.ideal_good_s[0]), float(fa.planned_busy_s[0]), "OEE", "after", why)
+        before, after = _shares(
+            ref, (float(fb.ideal_good_s[0]), busy_b), (float(fa.ideal_good_s[0]), busy_a), "OEE",
+            "no planned busy time or no part counted",
+        )  # fmt: skip
         # More good parts in the same planned time: the gain in fully productive seconds, as
         # parts at the cycle the parts were made at.
         ideal_s = float(fb.ideal_good_s[0] + fa.ideal_good_s[0])
         per_ideal_s = float(fb.good[0] + fa.good[0]) / ideal_s if ideal_s > 0 else 0.0
         change = after - before
-        quantity = change * float(fa.planned_busy_s[0]) * year * per_ideal_s
-        unit: Literal["parts", "kWh", "h"] = "parts"
+        quantity, unit = change * busy_a * year * per_ideal_s, "parts"
         price_from = "economics.good_part_margin"
         price = economics.good_part_margin if economics is not None else None
     elif ref.gain == "scrap":
-        why = "no part counted"
-        before = _share(float(fb.scrap[0]), float(fb.produced[0]), "part", "before", why)
-        after = _share(float(fa.scrap[0]), float(fa.produced[0]), "part", "after", why)
+        before, after = _shares(
+            ref, (float(fb.scrap[0]), float(fb.produced[0])),
+            (float(fa.scrap[0]), float(fa.produced[0])), "part", "no part counted",
+        )  # fmt: skip
         change = before - after
         quantity, unit = change * float(fa.produced[0]) * year, "parts"
         price_from = "economics.scrap_cost"
         price = economics.scrap_cost if economics is not None else None
     elif ref.gain == "downtime":
-        why = "no planned busy time"
-        before = _share(float(fb.down_s[0]), float(fb.planned_busy_s[0]), "planned busy time",
-                        "before", why)  # fmt: skip
-        after = _share(float(fa.down_s[0]), float(fa.planned_busy_s[0]), "planned busy time",
-                       "after", why)  # fmt: skip
+        before, after = _shares(
+            ref, (float(fb.down_s[0]), busy_b), (float(fa.down_s[0]), busy_a),
+            "planned busy time", "the equipment was in planned stops or unknown states only",
+        )  # fmt: skip
         change = before - after
-        quantity, unit = change * float(fa.planned_busy_s[0]) * year / 3600, "h"
+        quantity, unit = change * busy_a * year / 3600, "h"
         price_from = "economics.downtime_cost_per_hour"
         price = economics.downtime_cost_per_hour if economics is not None else None
     else:  # energy
@@ -242,9 +251,8 @@ def measure(plant: Plant, store: Store, ref: GainRef, now: int | None = None) ->
             ea = energy_report(store, plant, ref.path, *ref.after.us)
         except (AssetError, EnergyDataError) as exc:
             raise TransformationError(f"{ref.path}: {exc}") from None
-        why = "no good part counted where energy is metered"
-        before = _share(eb.kwh, eb.good, "good part", "before", why)
-        after = _share(ea.kwh, ea.good, "good part", "after", why)
+        before, after = _shares(ref, (eb.kwh, eb.good), (ea.kwh, ea.good), "good part",
+                                "no good part counted where energy is metered")  # fmt: skip
         change = before - after
         quantity, unit = change * ea.good * year, "kWh"
         price_from = "energy.tariff"

@@ -226,7 +226,13 @@ def countries_of(spec: str, folder: Path | None = None) -> list[str]:
     groups = economies(folder).groups
     if spec in groups:
         return list(groups[spec].countries)
-    return [c.strip().upper() for c in spec.split(",") if c.strip()]
+    codes = [c.strip().upper() for c in spec.split(",") if c.strip()]
+    if not codes:
+        raise TransformationError(
+            f"countries {spec!r}: give ISO 3166 alpha-3 codes, comma-separated, or a group "
+            f"({', '.join(groups)})"
+        )
+    return codes
 
 
 def sheets(wdi: Wdi, codes: list[str], start: int, end: int) -> dict[str, list[list[Any]]]:

@@ -224,7 +224,10 @@ def router(
             result = appraise(body, programmes(folder))
         except TransformationError as exc:
             raise _unprocessable(exc) from None
-        book.put(body)
+        try:
+            book.put(body)
+        except TransformationError as exc:  # the most projects the plant keeps
+            raise HTTPException(409, str(exc)) from None
         return result
 
     @api.delete("/projects/{project_id}", status_code=204, summary="Remove a project",
