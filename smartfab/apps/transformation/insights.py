@@ -71,6 +71,8 @@ class Group(_Strict):
 
 class Economies(_Strict):
     groups: dict[str, Group]
+    # ISO3 -> the region code a browser names in the page's language (alpha-2, or M49 "001")
+    regions: dict[str, str] = Field(default_factory=dict)
 
 
 def _need(data: Path, name: str) -> Path:
@@ -189,7 +191,9 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
         w = f.data
         if w.wdi is not None:
             found = wdi.values.get((w.wdi, f.country, f.year))
-            vintage = f"World Bank WDI {w.wdi}, last updated {wdi.vintage.get(w.wdi, '?')}"
+            updated = wdi.vintage.get(w.wdi, "?")
+            vintage = f"World Bank WDI {w.wdi}, last updated {updated}"
+            wdi_vintage: dict[str, str] | None = {"indicator": w.wdi, "updated": updated}
             source = "World Bank World Development Indicators"
         else:
             names = [w.kpi] if w.kpi is not None else list(w.ratio or ())
@@ -202,6 +206,7 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
             found = vals[0] if len(vals) == 1 else vals[0] / vals[1]
             rows = [points[n] for n in names]
             vintage = "; ".join(f"{r['note'] or r['metric']} ({r['period']})" for r in rows)
+            wdi_vintage = None
             source = " ".join(sorted({r["source_url"] for r in rows}))
         value = None if found is None else round(found * w.scale, 4)
         diff = None if value is None else round(f.value - value, 4)
@@ -210,7 +215,7 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
             "country": f.country, "year": f.year, "unit": f.unit.model_dump(),
             "article": f.value, "data": value, "difference": diff,
             "agrees": diff is not None and abs(diff) <= f.tolerance,
-            "vintage": vintage, "source": source,
+            "vintage": vintage, "wdi": wdi_vintage, "source": source,
         })  # fmt: skip
     return out
 
@@ -269,9 +274,11 @@ def overview(data: Path, codes: list[str], folder: Path | None = None) -> dict[s
         {"code": c, "name": wdi.names.get(c, c), "high_tech": c in have}
         for c in wdi.countries(MANUFACTURES)
     ]
+    known = economies(folder)
     return {
         "countries": countries,
-        "groups": {k: g.model_dump() for k, g in economies(folder).groups.items()},
+        "groups": {k: g.model_dump() for k, g in known.groups.items()},
+        "regions": known.regions,
         "manufactures": chart(MANUFACTURES, codes),
         "high_tech": chart(HIGH_TECH, [c for c in codes if c in have]),
         "china": china_accounts(data),

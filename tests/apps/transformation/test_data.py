@@ -21,7 +21,7 @@ LANGS = {"en", "zh", "ru"}
 # Keys whose strings are identifiers or addresses, never shown as words to a person.
 IDENTIFIERS = {
     "id", "group", "method", "metric", "kpi", "country", "countries", "url", "currency",
-    "basis", "project_types", "what", "data",
+    "basis", "project_types", "what", "data", "regions",
 }  # fmt: skip
 LATIN = re.compile(r"[A-Za-z]{2,}")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -84,3 +84,13 @@ def test_every_packaged_file_loads() -> None:
     assert targets().targets and programmes()
     assert load_model("article.yaml", Article).figures
     assert load_model("economies.yaml", Economies).groups
+
+
+def test_every_country_of_a_group_has_a_region_code_a_browser_names() -> None:
+    from smartfab.apps.transformation.insights import Economies
+
+    found = load_model("economies.yaml", Economies)
+    members = {c for g in found.groups.values() for c in g.countries}
+    assert members <= set(found.regions), members - set(found.regions)
+    odd = {k: v for k, v in found.regions.items() if not re.fullmatch(r"[A-Z]{2}|\d{3}", v)}
+    assert not odd
