@@ -71,8 +71,9 @@ class Group(_Strict):
 
 class Economies(_Strict):
     groups: dict[str, Group]
-    # ISO3 -> the region code a browser names in the page's language (alpha-2, or M49 "001")
+    # ISO3 -> the region code a browser names in the page's language (ISO 3166 alpha-2)
     regions: dict[str, str] = Field(default_factory=dict)
+    names: dict[str, Text] = Field(default_factory=dict)  # what a browser does not name
 
 
 def _need(data: Path, name: str) -> Path:
@@ -279,6 +280,7 @@ def overview(data: Path, codes: list[str], folder: Path | None = None) -> dict[s
         "countries": countries,
         "groups": {k: g.model_dump() for k, g in known.groups.items()},
         "regions": known.regions,
+        "names": {k: v.model_dump() for k, v in known.names.items()},
         "manufactures": chart(MANUFACTURES, codes),
         "high_tech": chart(HIGH_TECH, [c for c in codes if c in have]),
         "china": china_accounts(data),

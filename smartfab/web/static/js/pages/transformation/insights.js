@@ -37,7 +37,8 @@ function namer(body) {
   const data = new Map(body.countries.map((c) => [c.code, c.name]));
   let regions = null;
   try { regions = new Intl.DisplayNames([locale()], { type: "region", fallback: "none" }); } catch { /* an old browser: the data's names */ }
-  return (code) => (regions && body.regions[code] && regions.of(body.regions[code])) || data.get(code) || code;
+  return (code) => (body.names[code] && local(body.names[code]))
+    || (regions && body.regions[code] && regions.of(body.regions[code])) || data.get(code) || code;
 }
 
 function chooser(body, refresh) {
