@@ -172,8 +172,70 @@ def kpis(
             else:
                 gap = "-" if t["gap"] is None else f"{t['gap']:.1f}"
                 table.add_row(r["kpi"], value, f"> {t['value']:g} % by {t['year']}", gap,
-                              t["source"])  # fmt: skip
+                              t["source"]["en"])  # fmt: skip
     console.print(table)
+
+
+@app.command()
+def gain(
+    kind: Annotated[str, typer.Option("--gain", help="oee, energy, scrap or downtime.")],
+    path: Annotated[str, typer.Option(help="Site, area, line, cell or equipment.")],
+    before: Annotated[
+        str | None,
+        typer.Option(
+            help="The period before the change: START..END (ISO 8601, UTC unless a zone is given)."
+        ),
+    ] = None,
+    after: Annotated[
+        str | None, typer.Option(help="The period after the change: START..END.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print it as JSON.")] = False,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    plant: PlantOpt = None,
+) -> None:
+    """A gain the platform measured: the asset's OEE, energy per good part, scrap or unplanned
+    downtime before and after a change, per year and in money at the plant file's prices.
+    Without periods: two adjacent ones ending at the asset's newest data."""  # fmt: skip
+    from pydantic import ValidationError
+
+    from smartfab.apps.transformation.data import TransformationError, problems
+    from smartfab.apps.transformation.gains import GainRef, default_periods, measure
+    from smartfab.runtime.system import plant_and_store
+
+    if (before is None) != (after is None):
+        raise TransformationError("give --before and --after together, or neither")
+    s = settings(config, data_dir, plant)
+    with plant_and_store(s) as (the_plant, store):
+        spans: dict[str, Any] = {}
+        try:
+            if before is None or after is None:
+                spans["before"], spans["after"] = default_periods(the_plant, store, path)
+            else:
+                for name, text in (("before", before), ("after", after)):
+                    start, sep, end = text.partition("..")
+                    if not sep:
+                        raise TransformationError(f"--{name} {text!r}: write START..END")
+                    spans[name] = {"start": start.strip(), "end": end.strip()}
+            ref = GainRef.model_validate({"gain": kind, "path": path, **spans})
+        except ValidationError as exc:
+            raise TransformationError(problems(exc, "periods")) from None
+        r = measure(the_plant, store, ref)
+    if as_json:
+        print(json.dumps({**ref.model_dump(mode="json"), "result": r.model_dump(mode="json")}))
+        return
+
+    def fmt(v: float) -> str:
+        return f"{v:.4f} kWh/part" if ref.gain == "energy" else f"{v:.2%}"
+
+    console.print(f"{ref.gain} of {ref.path}: {fmt(r.before)} before ({ref.before.text()}), "
+                  f"{fmt(r.after)} after ({ref.after.text()})")  # fmt: skip
+    money = (f"{r.annual:,.0f} {r.currency} a year at {r.price:,.4g} ({r.price_from})"
+             if r.annual is not None and r.price is not None
+             else f"no price: the plant file has no {r.price_from}")  # fmt: skip
+    console.print(f"per year: {r.quantity:,.0f} {r.unit}; {money}")
+    console.print(f"read from the {r.source}; a year is the after period's "
+                  f"{r.known_days:.2f} known days scaled")  # fmt: skip
 
 
 @app.command()
@@ -185,11 +247,12 @@ def appraise(
     plant: PlantOpt = None,
 ) -> None:
     """NPV, IRR and payback of a project with and without its subsidies, and their
-    sensitivity to the benefit estimate."""
+    sensitivity to the benefit estimate; a benefit with `measured:` is measured from the store
+    (see docs/transformation.md#measured-gains)."""
     from pydantic import ValidationError
 
     from smartfab.apps.transformation.data import TransformationError
-    from smartfab.apps.transformation.finance import Project, ProjectBook
+    from smartfab.apps.transformation.finance import Project, ProjectBook, resolve
     from smartfab.apps.transformation.finance import appraise as run
     from smartfab.apps.transformation.subsidies import programmes
     from smartfab.runtime.system import plant_and_store
@@ -201,10 +264,21 @@ def appraise(
         e = exc.errors()[0]
         where = ".".join(str(x) for x in e["loc"])
         raise TransformationError(f"{project}: {where}: {e['msg']}") from None
-    a = run(p, programmes(folder(s)))
-    if save:
-        with plant_and_store(s, writes=True) as (_, store):
-            ProjectBook(store).put(p)
+    if save or any(b.measured is not None for b in p.benefits):
+        with plant_and_store(s, writes=save) as (the_plant, store):
+            book = ProjectBook(store)
+            if any(b.measured is not None for b in p.benefits):
+                stored = next((x for x in book.all() if x.id == p.id), None)
+                p = resolve(p, the_plant, store, stored)
+            a = run(p, programmes(folder(s)))
+            if save:
+                book.put(p)
+    else:
+        a = run(p, programmes(folder(s)))
+    for b in a["benefits"]:
+        if b["measured"] is not None:
+            used = f", {b['annual']:,.0f} used (the manager's)" if b["overridden"] else ""
+            console.print(f"benefit {b['name']}: {b['measured']:,.0f} a year measured{used}")
     for g in a["subsidies"]:
         capped = " (capped)" if g["capped"] else ""
         console.print(f"subsidy {g['rule']}: {g['amount']:,.0f}{capped}")
@@ -308,8 +382,8 @@ def verify(econ: EconOpt, data_files: Annotated[
     rows = check(econ, data_files)
     table = Table("figure", "country", "year", "article", "data", "agrees", "vintage")
     for r in rows:
-        data = "-" if r["data"] is None else f"{r['data']:g} {r['unit']}"
-        article = f"{r['article']:g} {r['unit']}"
+        data = "-" if r["data"] is None else f"{r['data']:g} {r['unit']['en']}"
+        article = f"{r['article']:g} {r['unit']['en']}"
         agrees = "yes" if r["agrees"] else "NO"
         table.add_row(r["what"], r["country"], str(r["year"]), article, data, agrees, r["vintage"])
     console.print(table)

@@ -46,6 +46,7 @@ from smartfab.model.plant import (
     Crane,
     DigitalInventory,
     Dock,
+    Economics,
     EmissionFactor,
     EnergySettings,
     EnergyTariff,
@@ -187,6 +188,7 @@ DOC_SECTIONS: dict[type[BaseModel], str] = {
     EnergyTariff: "Energy",
     TariffPeriod: "Energy",
     EmissionFactor: "Energy",
+    Economics: "Economics",
 }
 
 

@@ -1131,6 +1131,24 @@ class DigitalInventory(_Strict):
         return self
 
 
+# --- what the plant's figures are worth, for the measured gains of transformation projects -------
+
+# The largest price a plant file may state: beyond it sums of a year's parts overflow a float's
+# exact range long before they mean anything.
+_MAX_PRICE = 1e9
+
+
+class Economics(_Strict):
+    """Prices that turn a measured gain into money (smartfab.apps.transformation.gains): one
+    more good part, one scrapped part fewer, one hour of unplanned downtime avoided. Energy is
+    priced by the energy tariff."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")  # ISO 4217, e.g. CNY
+    good_part_margin: float | None = Field(default=None, ge=0, le=_MAX_PRICE)
+    scrap_cost: float | None = Field(default=None, ge=0, le=_MAX_PRICE)
+    downtime_cost_per_hour: float | None = Field(default=None, ge=0, le=_MAX_PRICE)
+
+
 class Plant(_Strict):
     """A whole plant file."""
 
@@ -1139,6 +1157,18 @@ class Plant(_Strict):
     connections: list[Connection] = Field(default_factory=list)
     digital: DigitalInventory | None = None  # the plant's software (transformation KPIs)
     energy: EnergySettings | None = None  # tariff and emission factor
+    economics: Economics | None = None  # prices of parts, scrap and downtime
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> Plant:
+        tariff = self.energy.tariff if self.energy is not None else None
+        if self.economics is not None and tariff is not None:
+            if tariff.currency != self.economics.currency:
+                raise ValueError(
+                    f"economics.currency {self.economics.currency} differs from "
+                    f"energy.tariff.currency {tariff.currency}: state every price in one currency"
+                )
+        return self
 
     def iter_equipment(self) -> Iterator[EquipmentRef]:
         s = self.site

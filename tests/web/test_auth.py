@@ -294,6 +294,9 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("post", "/api/transformation/kpis"): Op(
             te, "engineer", WHOLE, _post(f"{T}/kpis?days=0", lambda _: None), (422,)
         ),
+        ("get", "/api/transformation/gains"): Op(
+            tr, "viewer", WHOLE, _get(f"{T}/gains", gain="downtime", path=CNC)
+        ),
         ("get", "/api/transformation/projects"): Op(tr, "viewer", WHOLE, _get(f"{T}/projects")),
         ("put", "/api/transformation/projects/{project_id}"): Op(
             te, "engineer", WHOLE,

@@ -43,7 +43,13 @@ def load_model(name: str, model: type[M], folder: Path | None = None) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise TransformationError(f"{path}: {problems}") from None
+        raise TransformationError(f"{path}: {problems(exc, '(file)')}") from None
+
+
+def problems(exc: ValidationError, whole: str) -> str:
+    """A validation error's problems as "field: why; ..." (``whole``: the name of a problem of
+    the whole input rather than of one field)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or whole}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )

@@ -51,11 +51,11 @@ class Where(_Strict):
 
 class Figure(_Strict):
     what: str
-    title: Text | None = None  # what, in the web app's languages
+    title: Text  # what, in the web app's languages
     country: str = Field(pattern=r"^[A-Z]{3}$")
     year: int
     value: float
-    unit: str
+    unit: Text
     data: Where
     tolerance: float = Field(default=0.05, ge=0)
 
@@ -71,6 +71,9 @@ class Group(_Strict):
 
 class Economies(_Strict):
     groups: dict[str, Group]
+    # ISO3 -> the region code a browser names in the page's language (ISO 3166 alpha-2)
+    regions: dict[str, str] = Field(default_factory=dict)
+    names: dict[str, Text] = Field(default_factory=dict)  # what a browser does not name
 
 
 def _need(data: Path, name: str) -> Path:
@@ -189,7 +192,9 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
         w = f.data
         if w.wdi is not None:
             found = wdi.values.get((w.wdi, f.country, f.year))
-            vintage = f"World Bank WDI {w.wdi}, last updated {wdi.vintage.get(w.wdi, '?')}"
+            updated = wdi.vintage.get(w.wdi, "?")
+            vintage = f"World Bank WDI {w.wdi}, last updated {updated}"
+            wdi_vintage: dict[str, str] | None = {"indicator": w.wdi, "updated": updated}
             source = "World Bank World Development Indicators"
         else:
             names = [w.kpi] if w.kpi is not None else list(w.ratio or ())
@@ -202,15 +207,16 @@ def verify(data: Path, folder: Path | None = None) -> list[dict[str, Any]]:
             found = vals[0] if len(vals) == 1 else vals[0] / vals[1]
             rows = [points[n] for n in names]
             vintage = "; ".join(f"{r['note'] or r['metric']} ({r['period']})" for r in rows)
+            wdi_vintage = None
             source = " ".join(sorted({r["source_url"] for r in rows}))
         value = None if found is None else round(found * w.scale, 4)
         diff = None if value is None else round(f.value - value, 4)
         out.append({
-            "what": f.what, "title": f.title.model_dump() if f.title else None,
-            "country": f.country, "year": f.year, "unit": f.unit,
+            "what": f.what, "title": f.title.model_dump(),
+            "country": f.country, "year": f.year, "unit": f.unit.model_dump(),
             "article": f.value, "data": value, "difference": diff,
             "agrees": diff is not None and abs(diff) <= f.tolerance,
-            "vintage": vintage, "source": source,
+            "vintage": vintage, "wdi": wdi_vintage, "source": source,
         })  # fmt: skip
     return out
 
@@ -226,7 +232,13 @@ def countries_of(spec: str, folder: Path | None = None) -> list[str]:
     groups = economies(folder).groups
     if spec in groups:
         return list(groups[spec].countries)
-    return [c.strip().upper() for c in spec.split(",") if c.strip()]
+    codes = [c.strip().upper() for c in spec.split(",") if c.strip()]
+    if not codes:
+        raise TransformationError(
+            f"countries {spec!r}: give ISO 3166 alpha-3 codes, comma-separated, or a group "
+            f"({', '.join(groups)})"
+        )
+    return codes
 
 
 def sheets(wdi: Wdi, codes: list[str], start: int, end: int) -> dict[str, list[list[Any]]]:
@@ -263,9 +275,12 @@ def overview(data: Path, codes: list[str], folder: Path | None = None) -> dict[s
         {"code": c, "name": wdi.names.get(c, c), "high_tech": c in have}
         for c in wdi.countries(MANUFACTURES)
     ]
+    known = economies(folder)
     return {
         "countries": countries,
-        "groups": {k: g.model_dump() for k, g in economies(folder).groups.items()},
+        "groups": {k: g.model_dump() for k, g in known.groups.items()},
+        "regions": known.regions,
+        "names": {k: v.model_dump() for k, v in known.names.items()},
         "manufactures": chart(MANUFACTURES, codes),
         "high_tech": chart(HIGH_TECH, [c for c in codes if c in have]),
         "china": china_accounts(data),

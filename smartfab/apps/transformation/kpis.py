@@ -62,7 +62,7 @@ def kpis(
             "detail": e.detail if e else "no evidence",
             "source": e.source if e else "",
             "targets": [
-                {"value": t.value, "year": t.year, "source": t.source, "url": t.url,
+                {"value": t.value, "year": t.year, "source": t.source.model_dump(), "url": t.url,
                  "label": t.label.model_dump() if t.label else None,
                  "gap": None if value is None else round(max(0.0, t.value - value), 2),
                  "met": None if value is None else value > t.value}

@@ -68,7 +68,7 @@ class Question(_Strict):
 class Questionnaire(_Strict):
     id: str
     title: Text
-    source: str
+    source: Text
     method: Literal["threshold", "mean", "lowest_group"]
     threshold: float = Field(default=0.8, gt=0, le=1)
     scale: tuple[int, int]
@@ -107,7 +107,7 @@ class Target(_Strict):
     year: int
     value: float
     country: str
-    source: str
+    source: Text
     url: str
     label: Text | None = None  # who set it, briefly, in the web app's languages
 

@@ -151,7 +151,8 @@ def stack(plant: Plant, urls: Iterable[tuple[str, str]]) -> list[Service]:
     if plant.digital is not None:
         for s in plant.digital.software:
             where = "external" if s.hosting == "cloud" else "on_premises"
-            out.append(Service(s.name, where, f"{s.category}, {s.vendor or '?'}", s.origin))
+            detail = f"{s.category}, {s.vendor}" if s.vendor else s.category
+            out.append(Service(s.name, where, detail, s.origin))
     return out
 
 

@@ -52,7 +52,7 @@ class Programme(_Strict):
     id: str
     name: Text
     currency: str = "CNY"
-    source: str
+    source: Text
     rules: list[Rule] = Field(min_length=1)
 
 

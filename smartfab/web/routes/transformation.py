@@ -1,6 +1,8 @@
 """Digital-transformation management over HTTP (:mod:`smartfab.apps.transformation`): the maturity
 questionnaires, the platform's evidence and proposals, assessments with their history, the KPIs
-with their trend, projects with their appraisal, the summary as PDF or XLSX and the sovereignty
+with their trend, the gains the platform measured, projects with their appraisal (a benefit may
+rest on a measured gain, which the server measures itself), the summary as PDF or XLSX and the
+sovereignty
 report, and the national insights when the server knows the econ data folder (the
 ``insights_data`` setting). Everyone with ``transformation.read`` reads; ``transformation.edit``
 (engineers and admins: the managers' role) records assessments, KPIs and projects. Both concern
@@ -15,11 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from smartfab.apps.transformation.data import TransformationError
+from smartfab.apps.monitoring.production import AssetError, equipment_below
+from smartfab.apps.transformation.data import TransformationError, problems
 from smartfab.apps.transformation.evidence import Evidence, gather
-from smartfab.apps.transformation.finance import Project, ProjectBook, appraise
+from smartfab.apps.transformation.finance import Project, ProjectBook, appraise, resolve
+from smartfab.apps.transformation.gains import GainKind, GainRef, Measured, default_periods, measure
 from smartfab.apps.transformation.insights import (
     YEARS,
     Wdi,
@@ -48,6 +52,7 @@ from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security.roles import Principal
 from smartfab.web.auth import guards, require
+from smartfab.web.schemas import Instant
 
 READ = require("transformation.read")
 EDIT = require("transformation.edit")
@@ -56,6 +61,13 @@ Model = Literal["gbt39116", "siri", "acatech"]
 Countries = Annotated[str, Query(max_length=2000, description="ISO3 codes, comma-separated, "
                                  "or a group of economies.yaml: major, sco")]  # fmt: skip
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+When = Annotated[
+    Instant | None,
+    Query(
+        description="ISO 8601; give all four times or none "
+        "(none: two periods ending at the asset's newest data)"
+    ),
+]
 
 
 class AssessmentIn(BaseModel):
@@ -67,6 +79,10 @@ class AssessmentIn(BaseModel):
 
 def _unprocessable(exc: Exception) -> HTTPException:
     return HTTPException(422, str(exc))
+
+
+def _invalid(exc: ValidationError) -> HTTPException:
+    return HTTPException(422, problems(exc, "periods"))
 
 
 def _file(content: bytes, media: str, name: str) -> Response:
@@ -147,6 +163,45 @@ def router(
         rows = kpis(evidence(request, days), targets(folder).targets)
         return KpiHistory(data.store).record(rows)
 
+    @api.get("/gains", summary="A gain the platform measured: an asset's OEE, energy per good "
+             "part, scrap or unplanned downtime before and after a change, per year and in "
+             "money at the plant file's prices", dependencies=[READ])  # fmt: skip
+    def gain(
+        gain: GainKind,
+        path: Annotated[
+            str,
+            Query(min_length=1, max_length=500, description="Site, area, line, cell or equipment"),
+        ],
+        before_start: When = None,
+        before_end: When = None,
+        after_start: When = None,
+        after_end: When = None,
+    ) -> dict[str, Any]:
+        the_plant = plant()
+        try:
+            equipment_below(the_plant, path)
+        except AssetError as exc:
+            raise HTTPException(404, str(exc)) from None
+        times = (before_start, before_end, after_start, after_end)
+        try:
+            if all(t is None for t in times):
+                before, after = default_periods(the_plant, data.store, path)
+                ref = GainRef(gain=gain, path=path, before=before, after=after)
+            elif any(t is None for t in times):
+                raise HTTPException(422, "give before_start, before_end, after_start and "
+                                    "after_end together, or none of them")  # fmt: skip
+            else:
+                ref = GainRef.model_validate({
+                    "gain": gain, "path": path,
+                    "before": {"start": before_start, "end": before_end},
+                    "after": {"start": after_start, "end": after_end}})  # fmt: skip
+            result = measure(the_plant, data.store, ref)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+        except TransformationError as exc:
+            raise _unprocessable(exc) from None
+        return Measured(**ref.model_dump(), result=result).model_dump(mode="json")
+
     @api.get("/projects", summary="The projects, each appraised with and without subsidies",
              dependencies=[READ])  # fmt: skip
     def projects() -> dict[str, Any]:
@@ -161,11 +216,18 @@ def router(
     def put_project(project_id: str, body: Project) -> dict[str, Any]:
         if body.id != project_id:
             raise HTTPException(422, f"the body's id {body.id!r} is not {project_id!r}")
+        book = ProjectBook(data.store)
+        stored = next((p for p in book.all() if p.id == project_id), None)
         try:
+            if any(b.measured is not None for b in body.benefits):
+                body = resolve(body, plant(), data.store, stored)
             result = appraise(body, programmes(folder))
         except TransformationError as exc:
             raise _unprocessable(exc) from None
-        ProjectBook(data.store).put(body)
+        try:
+            book.put(body)
+        except TransformationError as exc:  # the most projects the plant keeps
+            raise HTTPException(409, str(exc)) from None
         return result
 
     @api.delete("/projects/{project_id}", status_code=204, summary="Remove a project",

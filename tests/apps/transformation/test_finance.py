@@ -153,3 +153,17 @@ def test_projects_are_kept_in_the_store(tmp_path: Path) -> None:
         assert [p.id for p in book.all()] == ["p"] and book.get("p").name == "P2"
         with pytest.raises(TransformationError, match="no project 'q'"):
             book.delete("q")
+
+
+def test_the_book_keeps_a_bounded_number_of_projects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smartfab.apps.transformation.finance.MAX_PROJECTS", 2)
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        book = ProjectBook(store)
+        book.put(project())
+        book.put(project(id="q", name="Q"))
+        book.put(project(id="q", name="Q2"))  # a replacement is no new project
+        with pytest.raises(TransformationError, match="has 2 projects, the most it keeps"):
+            book.put(project(id="r", name="R"))
+        assert [p.id for p in book.all()] == ["p", "q"]

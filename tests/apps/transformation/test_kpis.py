@@ -27,7 +27,7 @@ def test_the_cnc_rate_meets_the_70_percent_target_not_the_75_percent_one() -> No
     assert set(by_target) == {70, 75}  # both statements, each with its source
     # "above 70 %": exactly 70 does not exceed it; 5 points short of 75.
     assert by_target[70]["gap"] == 0 and by_target[70]["met"] is False
-    assert by_target[75]["gap"] == 5 and "later statement" in by_target[75]["source"]
+    assert by_target[75]["gap"] == 5 and "later statement" in by_target[75]["source"]["en"]
     rd = rows["rd_tool_penetration"]
     assert (
         rd["value"] == 75.0 and rd["targets"][0]["gap"] == 15 and rd["targets"][0]["year"] == 2027

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
@@ -143,3 +145,128 @@ def test_insights_national_kpis_and_the_settings_addresses(
     sov = viewer.get(f"{T}/sovereignty").json()
     hook = next(x for x in sov["stack"] if x["what"] == "alarm_notify webhook")
     assert hook["where"] == "external"
+
+
+def test_a_measured_gain_prefills_a_benefit_and_reaches_the_summary(
+    client: TestClient, security: Security
+) -> None:
+    line = "shenyang/machining/cnc-line-1"
+    viewer = bearer(security, "viewer")
+    found = client.get(f"{T}/gains", params={"gain": "downtime", "path": line}, headers=viewer)
+    assert found.status_code == 200, found.text
+    gain = found.json()
+    # Without periods: the six hours of data halved, ending at the newest whole minute.
+    assert gain["after"]["end"] == "2026-11-17T11:59:00Z"
+    assert gain["before"]["end"] == gain["after"]["start"] == "2026-11-17T09:00:00Z"
+    assert gain["before"]["start"] == "2026-11-17T06:01:00Z"
+    r = gain["result"]
+    assert r["price_from"] == "economics.downtime_cost_per_hour" and r["price"] == 900
+    assert r["annual"] == pytest.approx(r["quantity"] * 900) and r["unit"] == "h"
+    at = {k: gain[p][e] for p in ("before", "after") for e in ("start", "end")
+          for k in [f"{p}_{e}"]}  # fmt: skip
+    again = client.get(f"{T}/gains", params={"gain": "downtime", "path": line, **at}).json()
+    assert again["result"]["annual"] == pytest.approx(r["annual"])
+
+    project = {
+        "id": "tpm", "name": "Predictive maintenance", "programme": "suzhou",
+        "items": [{"name": "sensors", "kind": "hardware", "amount": 800_000}],
+        "benefits": [{"name": "Less downtime", "kind": "downtime", "measured": gain}],
+    }  # fmt: skip
+    put = client.put(f"{T}/projects/tpm", json=project)
+    assert put.status_code == 200, put.text
+    a = put.json()
+    assert a["benefits"][0]["annual"] == pytest.approx(r["annual"], abs=0.01)
+    assert a["annual_benefit"] == a["benefits"][0]["annual"]
+    assert a["project"]["benefits"][0]["measured"]["result"]["price"] == 900
+    xlsx = client.get(f"{T}/summary", params={"format": "xlsx", "lang": "zh", "days": 1})
+    sheet = load_workbook(BytesIO(xlsx.content))["收益所依据的实测改进"]
+    rows = list(sheet.values)
+    assert rows[1][:4] == ("Predictive maintenance", "Less downtime", "非计划停机", line)
+    assert "economics.downtime_cost_per_hour" in rows[1][7]
+    pdf = client.get(f"{T}/summary", params={"format": "pdf", "lang": "ru", "days": 1})
+    assert pdf.status_code == 200
+    assert client.delete(f"{T}/projects/tpm").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "says"),
+    [
+        ({"gain": "oee", "path": "shenyang/nowhere"}, 404, "no equipment at or below"),
+        ({"gain": "profit", "path": "shenyang"}, 422, "gain"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2026-11-17T06:00"}, 422,
+         "give before_start, before_end, after_start and after_end together"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2026-11-17T09:00",
+          "before_end": "2026-11-17T12:00", "after_start": "2026-11-17T06:00",
+          "after_end": "2026-11-17T09:00"}, 422, "must end by the start of the after period"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "0001-01-01T00:00",
+          "before_end": "2026-11-17T12:00", "after_start": "2026-11-17T12:00",
+          "after_end": "9999-12-31T00:00"}, 422, "a time from 1970 to 2200"),
+        ({"gain": "oee", "path": "shenyang", "before_start": "2025-01-01",
+          "before_end": "2026-11-17", "after_start": "2026-11-17",
+          "after_end": "2026-11-18"}, 422, "spans at most 400 days"),
+        ({"gain": "oee", "path": "shenyang", "extra": "1"}, 422, "takes no parameter 'extra'"),
+    ],
+)  # fmt: skip
+def test_a_gain_asked_for_wrongly_is_refused_with_the_reason(
+    client: TestClient, params: dict[str, str], status: int, says: str
+) -> None:
+    r = client.get(f"{T}/gains", params=params)
+    assert r.status_code == status, r.text
+    assert says in str(r.json()["detail"])
+
+
+def _project(**kw: object) -> dict[str, object]:
+    return {"id": "x", "name": "X", "items": [{"name": "m", "kind": "hardware", "amount": 1000}],
+            **kw}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (_project(items=[{"name": "m", "kind": "hardware", "amount": 1e308}]),
+         "items.0.amount: Input should be less than or equal to 1000000000000000"),
+        (_project(items=[{"name": "m", "kind": "hardware", "amount": 1, "year": -1}]),
+         "items.0.year"),
+        (_project(start=-2026), "start"),
+        (_project(years=-3), "years"),
+        (_project(discount_rate=1e308), "discount_rate"),
+        (_project(benefits=[{"name": "b", "annual": -1e308}]), "benefits.0.annual"),
+        (_project(name="a\u0000b"), "name"),
+        (_project(items=[{"name": "m", "kind": "hardware", "amount": 1}] * 201), "items"),
+        (_project(benefits=[{"name": "b", "annual": 1}] * 21), "benefits"),
+        (_project(benefits=[{"name": "b", "kind": "oee", "measured": {
+            "gain": "oee", "path": "shenyang", "before": {"start": "2026-11-17T06:00",
+            "end": "1e308"}, "after": {"start": "2026-11-17T09:00", "end": "2026-11-17T12:00"}}}]),
+         "benefits.0.measured.before.end"),
+    ],
+)  # fmt: skip
+def test_extreme_projects_are_refused_with_the_field(
+    client: TestClient, body: dict[str, object], says: str
+) -> None:
+    r = client.put(f"{T}/projects/x", json=body)
+    assert r.status_code == 422, r.text
+    where = [".".join(str(x) for x in e["loc"][1:]) + ": " + e["msg"] for e in r.json()["detail"]]
+    assert any(w.startswith(says) for w in where), where
+
+
+def test_numbers_that_are_not_finite_are_refused(client: TestClient) -> None:
+    nan = b'{"id": "x", "name": "X", "items": [{"name": "m", "kind": "hardware", "amount": NaN}]}'
+    r = client.put(f"{T}/projects/x", content=nan, headers={"Content-Type": "application/json"})
+    assert (
+        r.status_code == 422 and r.json()["detail"][0]["msg"] == "Input should be a finite number"
+    )
+    answer = b'{"model": "siri", "answers": {"vertical_integration": {"value": Infinity}}}'
+    r = client.post(f"{T}/assessments", content=answer,
+                    headers={"Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 422 and "inf is not a level from 0 to 5" in r.json()["detail"]
+
+
+def test_no_countries_are_refused(
+    store: DuckDBStore, demo_plant: Plant, security: Security
+) -> None:
+    app = create_app(PlantData(store, demo_plant), security=security, insights=econ_dir())
+    viewer = TestClient(app, headers=bearer(security, "viewer"))
+    for countries in ("", " , ,"):
+        for route in ("insights", "insights/export"):
+            r = viewer.get(f"{T}/{route}", params={"countries": countries})
+            assert r.status_code == 422 and "give ISO 3166 alpha-3 codes" in r.json()["detail"]

@@ -120,11 +120,12 @@ export class LineChart extends Plot {
       ctx.stroke();
       ctx.setLineDash([]);
     }
-    // Labels last, on the panel's colour: legible where they cross a series.
-    // A label wider than the plot (a phone) gives way to its short form.
+    // Labels last, on the panel's colour: legible where they cross a series. A label that
+    // would cover more than half the plot (a phone) gives way to its short form, so that the
+    // series it crosses stay in sight.
     for (const r of this.refs.filter((x) => x.label)) {
       const y = Math.round(this.sy(r.y)) + 0.5;
-      const label = ctx.measureText(r.label).width > this.plotWidth - 8 && r.short ? r.short : r.label;
+      const label = ctx.measureText(r.label).width > (this.plotWidth - 8) / 2 && r.short ? r.short : r.label;
       const w = ctx.measureText(label).width;
       const x = r.align === "right" ? this.width - this.margin.right - 4 - w : this.margin.left + 4;
       ctx.fillStyle = cssVar("--panel"); ctx.fillRect(x - 2, y - 15, w + 4, 13);

@@ -15,7 +15,7 @@ import * as insights from "./transformation/insights.js";
 
 const SECTIONS = { maturity, kpis, planner, sovereignty, insights };
 
-export async function render(root, route, _plant, refresh) {
+export async function render(root, route, plant, refresh) {
   const [name, ...rest] = route.path.split("/");
   const section = name in SECTIONS ? name : "maturity";
   const me = await whoAmI();
@@ -27,5 +27,5 @@ export async function render(root, route, _plant, refresh) {
   const body = h("div", { class: "tf-section", dataset: { section } });
   root.append(body);
   const canEdit = me.permissions.includes("transformation.edit");
-  return SECTIONS[section].render(body, { path: rest.join("/"), canEdit, me, refresh });
+  return SECTIONS[section].render(body, { path: rest.join("/"), canEdit, me, refresh, plant });
 }

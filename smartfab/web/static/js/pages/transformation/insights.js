@@ -8,17 +8,19 @@
 import { get } from "../../api.js";
 import { LineChart } from "../../charts/lines.js";
 import { h, num, pct } from "../../dom.js";
-import { t } from "../../i18n.js";
+import { locale, t } from "../../i18n.js";
 import { card, downloadLink, local, put } from "./common.js";
 
 // The countries shown: a group of the data (major, sco) or ISO3 codes, as the server takes them.
 const state = { countries: "major" };
 
+// unit: a word of the page ("%", "trillion yuan") or a text of the data files ({en, zh, ru}).
 function value(v, unit) {
   if (v === null || v === undefined) return "–";
-  if (unit === "%") return pct(v / 100, 2);
-  if (unit === "trillion yuan") return t("tf.trillion_yuan", { n: num(v, 2) });
-  return `${num(v, 2)} ${unit}`;
+  const en = typeof unit === "string" ? unit : unit.en;
+  if (en === "%") return pct(v / 100, 2);
+  if (en === "trillion yuan") return t("tf.trillion_yuan", { n: num(v, 2) });
+  return `${num(v, 2)} ${typeof unit === "string" ? unit : local(unit)}`;
 }
 
 function unavailable(root, body) {
@@ -30,9 +32,19 @@ function unavailable(root, body) {
     h("p", { class: "hint" }, t("tf.insights_restart"))));
 }
 
+/** A country's name in the page's language where the browser knows it, else the data's. */
+function namer(body) {
+  const data = new Map(body.countries.map((c) => [c.code, c.name]));
+  let regions = null;
+  try { regions = new Intl.DisplayNames([locale()], { type: "region", fallback: "none" }); } catch { /* an old browser: the data's names */ }
+  return (code) => (body.names[code] && local(body.names[code]))
+    || (regions && body.regions[code] && regions.of(body.regions[code])) || data.get(code) || code;
+}
+
 function chooser(body, refresh) {
   const codes = state.countries in body.groups ? body.groups[state.countries].countries : state.countries.split(",");
   const names = new Map(body.countries.map((c) => [c.code, c.name]));
+  const name = namer(body);
   const set = (spec) => { state.countries = spec; refresh(); };
   const list = h("datalist", { id: "country-list" }, body.countries.map((c) => h("option", { value: `${c.code} · ${c.name}` })));
   const add = h("input", { type: "text", id: "add-country", list: "country-list", placeholder: t("tf.add_country"), "aria-label": t("tf.add_country") });
@@ -43,15 +55,15 @@ function chooser(body, refresh) {
   return h("div", { class: "toolbar country-chooser" },
     h("div", { class: "segmented", role: "group", id: "country-groups" }, Object.entries(body.groups).map(([id, g]) =>
       h("button", { class: state.countries === id ? "active" : "", dataset: { group: id }, onclick: () => set(id) }, local(g.name)))),
-    h("div", { class: "chips", id: "chosen" }, codes.map((c) => h("span", { class: "chip", dataset: { country: c } }, names.get(c) || c,
+    h("div", { class: "chips", id: "chosen" }, codes.map((c) => h("span", { class: "chip", dataset: { country: c } }, name(c),
       codes.length > 1 ? h("button", { type: "button", class: "icon", "aria-label": t("tf.remove"), title: t("tf.remove"),
         onclick: () => set(codes.filter((x) => x !== c).join(",")) }, "×") : null))),
     add, list);
 }
 
-function seriesChart(box, data, charts) {
+function seriesChart(box, data, name, charts) {
   const chart = new LineChart(box, { x: "year", unit: "%", height: 260 });
-  chart.setData(data.series.map((s) => ({ name: s.name, x: data.years, y: s.values })));
+  chart.setData(data.series.map((s) => ({ name: name(s.code), x: data.years, y: s.values })));
   charts.push(chart);
 }
 
@@ -60,13 +72,13 @@ function figuresTable(figures) {
     h("tr", {}, ["tf.figure", "tf.year", "tf.article", "tf.data", "tf.difference", "tf.check", "tf.vintage"]
       .map((k, i) => h("th", { class: i && i < 5 ? "num" : "" }, t(k)))),
     figures.map((f) => h("tr", { dataset: { agrees: String(f.agrees) }, class: f.agrees ? "" : "discrepancy" },
-      h("td", {}, f.title ? local(f.title) : f.what, h("div", { class: "hint" }, f.country)),
+      h("td", {}, local(f.title), h("div", { class: "hint" }, f.country)),
       h("td", { class: "num" }, String(f.year)),
       h("td", { class: "num" }, value(f.article, f.unit)),
       h("td", { class: "num" }, value(f.data, f.unit)),
       h("td", { class: "num" }, f.difference === null ? "–" : num(f.difference, 2)),
       h("td", {}, f.agrees ? h("span", { class: "agrees" }, t("tf.agrees")) : h("span", { class: "flag" }, t("tf.discrepancy"))),
-      h("td", { class: "hint vintage" }, f.vintage)))));
+      h("td", { class: "hint vintage" }, f.wdi ? t("tf.wdi_source", { indicator: f.wdi.indicator, vintage: f.wdi.updated }) : f.vintage)))));
 }
 
 export async function render(root, { refresh }) {
@@ -112,8 +124,9 @@ export async function render(root, { refresh }) {
     h("section", { class: "panel" }, h("h2", {}, t("tf.article_figures")),
       h("div", { class: discrepancies ? "hint flagged" : "hint", id: "discrepancy-count" }, t("tf.discrepancies", { n: discrepancies, total: body.figures.length })),
       figuresTable(body.figures)));
-  seriesChart(manufacturesBox, body.manufactures, charts);
-  if (body.high_tech.series.length) seriesChart(techBox, body.high_tech, charts);
+  const name = namer(body);
+  seriesChart(manufacturesBox, body.manufactures, name, charts);
+  if (body.high_tech.series.length) seriesChart(techBox, body.high_tech, name, charts);
   root.dataset.loaded = "true";
   return () => charts.forEach((c) => c.destroy());
 }

@@ -28,7 +28,7 @@ function targetLine(tg) {
   return h("li", { dataset: { target: String(tg.value), met: String(tg.met) } },
     h("span", {}, t("tf.target_above", { value: pct(tg.value / 100, 0), year: tg.year })), " ",
     h("strong", { class: tg.met ? "met" : "open" }, status), " ",
-    h("a", { href: tg.url, target: "_blank", rel: "noreferrer", title: tg.source, class: "source" }, tg.label ? local(tg.label) : tg.source));
+    h("a", { href: tg.url, target: "_blank", rel: "noreferrer", title: local(tg.source), class: "source" }, tg.label ? local(tg.label) : local(tg.source)));
 }
 
 function kpiCard(row) {
@@ -41,7 +41,7 @@ function kpiCard(row) {
     row.targets.length ? h("ul", { class: "targets" }, row.targets.map(targetLine)) : h("div", { class: "hint" }, t("tf.no_target")),
     n ? h("div", { class: "national" }, t("tf.national_figure", { value: pct(n.value / 100), period: n.period }),
       n.difference === null ? "" : t(n.difference >= 0 ? "tf.plant_above" : "tf.plant_below", { n: points(Math.abs(n.difference)) }),
-      h("div", { class: "hint", title: n.note }, h("a", { href: n.source, target: "_blank", rel: "noreferrer" }, new URL(n.source).host))) : null);
+      h("div", { class: "hint", title: n.note }, h("a", { href: n.source, target: "_blank", rel: "noreferrer" }, t("tf.source_at", { host: new URL(n.source).host })))) : null);
 }
 
 // "2023-06" as a time: the middle of the month (a year alone: its middle).

@@ -249,7 +249,7 @@ export async function render(root, { path, canEdit, refresh }) {
         h("button", { class: m === model ? "active" : "", dataset: { model: m },
           onclick: () => { location.hash = `#/transformation/maturity/${m}`; } }, t(`tf.model.${m}`)))),
       h("label", {}, t("tf.evidence_days"), days)),
-    h("div", { class: "model-title" }, h("strong", {}, local(q.title)), h("div", { class: "hint" }, q.source)));
+    h("div", { class: "model-title" }, h("strong", {}, local(q.title)), h("div", { class: "hint" }, local(q.source))));
 
   const selectedId = records.some((a) => a.id === state.selected[model]) ? state.selected[model] : last?.id;
   const index = records.findIndex((a) => a.id === selectedId);

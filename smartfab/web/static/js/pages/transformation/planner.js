@@ -1,20 +1,26 @@
 // Investment and subsidy planner (#/transformation/planner[/<project id>]): the plant's
 // transformation projects, each with the subsidy every rule of its programme pays, NPV, IRR and
 // payback without and with the subsidies, and their sensitivity to the benefit estimate; an editor
-// for projects (transformation.edit); the subsidy programmes as rules; and the summary for a bank
-// or a ministry as PDF or XLSX.
+// for projects (transformation.edit), whose benefits may rest on a gain the platform measures
+// (an asset's OEE, energy per good part, scrap or downtime before and after a change, priced with
+// the plant file's prices); the subsidy programmes as rules; and the summary for a bank or a
+// ministry as PDF or XLSX.
 
 import { get, send } from "../../api.js";
 import { cssVar } from "../../charts/core.js";
 import { LineChart } from "../../charts/lines.js";
 import { h, num, pct } from "../../dom.js";
-import { currentLanguage, t } from "../../i18n.js";
+import { currentLanguage, locale, t } from "../../i18n.js";
 import { card, compact, downloadLink, local, money, put, readOnlyHint } from "./common.js";
 
 const TYPES = ["digital_workshop", "smart_factory", "equipment", "software", "other"];
 const STATUSES = ["none", "city", "provincial", "national"];
 const ITEM_KINDS = ["hardware", "software", "services"];
 const BENEFIT_KINDS = ["oee", "energy", "scrap", "downtime", "labour", "other"];
+const GAINS = ["oee", "energy", "scrap", "downtime"];  // the benefits the platform can measure
+const ASSET_LEVELS = new Set(["site", "area", "line", "cell", "equipment"]);
+// A figure within this of the measured one is the measured one (as the server reads it).
+const SAME = 0.5;
 // The project being edited (null: none) survives a re-render, as does the one looked at.
 const state = { editing: null, selected: null };
 
@@ -35,11 +41,120 @@ function programmesPanel(programmes) {
     programmes.map((p) => h("div", { class: "programme", dataset: { programme: p.id } },
       h("h3", {}, local(p.name), " ", h("span", { class: "muted" }, p.currency)),
       h("ul", {}, p.rules.map((r) => h("li", { dataset: { rule: r.id } }, h("strong", {}, local(r.name)), ": ", ruleText(r, p.currency)))),
-      h("div", { class: "hint" }, p.source))));
+      h("div", { class: "hint" }, local(p.source)))));
 }
 
 function currencyOf(project, programmes) {
-  return programmes.find((p) => p.id === project.programme)?.currency || "CNY";
+  const measured = project.benefits.map((b) => b.measured?.result?.currency).find(Boolean);
+  return programmes.find((p) => p.id === project.programme)?.currency || measured || "CNY";
+}
+
+// --- measured gains ---------------------------------------------------------------------------
+
+/** An indicator's value: a share, or kWh per good part for energy. */
+function indicator(gain, v) {
+  return gain === "energy" ? t("tf.kwh_per_part", { n: num(v, 3) }) : pct(v, 1);
+}
+
+/** A time to the minute, in the browser's time zone and the page's language. */
+function minute(iso) {
+  return new Intl.DateTimeFormat(locale(), { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false })
+    .format(new Date(iso));
+}
+
+/** A period as people read it. */
+function period(p) { return `${minute(p.start)} – ${minute(p.end)}`; }
+
+/** What was measured, in words: the indicator before and after, the gain a year and its worth. */
+function measuredText(m, currency, pathTitle) {
+  const r = m.result;
+  const qty = t(`tf.qty.${r.unit}`, { n: num(r.quantity, 0).replace("-", "\u2212") });
+  return [
+    h("div", { class: "gain-line" }, h("strong", {}, t(`tf.gain.${m.gain}`)), ` · ${pathTitle(m.path)}: `,
+      h("span", { class: "num" }, indicator(m.gain, r.before)), " → ", h("span", { class: "num" }, indicator(m.gain, r.after))),
+    h("div", { class: "gain-line" }, r.annual === null
+      ? t("tf.measured_no_price", { quantity: qty, field: r.price_from })
+      : t("tf.measured_year", { quantity: qty, price: t(`tf.price_per.${r.unit}`, { price: money4(r.price, r.currency || currency) }), amount: money(r.annual, r.currency || currency) })),
+    h("div", { class: "hint" }, t("tf.measured_periods", { before: period(m.before), after: period(m.after) }), " · ",
+      t("tf.measured_source", { at: minute(r.measured_at), field: r.price_from })),
+  ];
+}
+
+/** A price, with the decimals a kWh price needs. */
+function money4(v, currency) {
+  if (Math.abs(v) >= 100) return money(v, currency);
+  return new Intl.NumberFormat(locale(), { style: "currency", currency, currencyDisplay: "code", maximumFractionDigits: 4 }).format(v);
+}
+
+/** The plant's assets a gain can be measured on: site, areas, lines, cells and equipment. */
+function assetOptions(plant) {
+  const out = [];
+  const walk = (node, depth) => {
+    if (!ASSET_LEVELS.has(node.level)) return;
+    out.push([node.path, `${"\u2003".repeat(depth)}${node.title || node.name}`]);
+    node.children.forEach((c) => walk(c, depth + 1));
+  };
+  if (plant) walk(plant.tree, 0);
+  return out;
+}
+
+function pathTitleOf(plant) {
+  const titles = new Map(assetOptions(plant).map(([path, text]) => [path, text.trim()]));
+  return (path) => titles.get(path) || path;
+}
+
+// datetime-local inputs hold the browser's local time; the server reads ISO 8601.
+function toLocalInput(iso) {
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+function fromLocalInput(v) { return v ? new Date(v).toISOString() : null; }
+
+/** The form that measures a benefit's gain: asset, gain and periods (empty: the server proposes
+ * the newest data halved), then the result, which fills the benefit. */
+function measureForm(b, plant, done) {
+  const m = b.measured;
+  const gain = select(m?.gain ?? (GAINS.includes(b.kind) ? b.kind : "oee"), GAINS.map((g) => [g, t(`tf.gain.${g}`)]), t("tf.gain_label"), () => {});
+  gain.classList.add("gain");
+  const options = assetOptions(plant);
+  // The first line by default: a whole site mixes presses of seconds with machining of minutes.
+  const firstLine = plant?.lines[0]?.path;
+  const asset = select(m?.path ?? firstLine ?? options[0]?.[0] ?? "", options, t("tf.asset"), () => {});
+  asset.classList.add("asset");
+  const times = {};
+  const timeInput = (key, value) => {
+    times[key] = h("input", { type: "datetime-local", class: key.replace("_", "-"), value: value ? toLocalInput(value) : "", "aria-label": t(`tf.${key}`) });
+    return times[key];
+  };
+  const problem = h("div", { class: "error", hidden: true });
+  const go = h("button", { type: "button", class: "primary measure-go" }, t("tf.measure"));
+  go.addEventListener("click", async () => {
+    problem.hidden = true;
+    const given = Object.fromEntries(Object.entries(times).map(([k, el]) => [k, fromLocalInput(el.value)]));
+    const params = { gain: gain.value, path: asset.value };
+    if (Object.values(given).some((v) => v)) Object.assign(params, given);
+    go.disabled = true;
+    go.textContent = t("tf.measuring");
+    try {
+      done(await get("transformation/gains", params));
+    } catch (err) {
+      problem.hidden = false;
+      problem.textContent = t("error.action", { reason: err.message });
+      go.disabled = false;
+      go.textContent = t("tf.measure");
+    }
+  });
+  const field = (label, ...controls) => h("label", {}, h("span", {}, label), ...controls);
+  return h("div", { class: "measure-form" },
+    h("div", { class: "hint" }, t("tf.measure_hint")),
+    h("div", { class: "measure-fields" },
+      field(t("tf.gain_label"), gain), field(t("tf.asset"), asset),
+      h("fieldset", {}, h("legend", {}, t("tf.before_period")),
+        timeInput("before_start", m?.before.start), timeInput("before_end", m?.before.end)),
+      h("fieldset", {}, h("legend", {}, t("tf.after_period")),
+        timeInput("after_start", m?.after.start), timeInput("after_end", m?.after.end))),
+    h("div", { class: "toolbar" }, go), problem);
 }
 
 function projectsTable(appraisals, programmes, selected, pick) {
@@ -62,8 +177,18 @@ function projectsTable(appraisals, programmes, selected, pick) {
     })));
 }
 
-function detail(a, programmes, charts, canEdit, edit, remove) {
+function benefitItem(b, shown, c, pathTitle) {
+  return h("li", { dataset: { benefit: b.name, measured: String(Boolean(b.measured)), overridden: String(shown.overridden) } },
+    `${b.name} · ${t(`tf.benefit.${b.kind}`)} · ${t("tf.per_year", { amount: money(b.annual, c) })}`,
+    shown.overridden ? h("span", { class: "flag wrap" }, t("tf.overridden", { amount: money(shown.measured, c) })) : null,
+    b.measured?.result ? h("div", { class: "measured" }, measuredText(b.measured, c, pathTitle)) : null,
+    b.basis ? h("div", { class: "hint" }, b.basis) : null);
+}
+
+function detail(a, programmes, plant, charts, canEdit, edit, remove) {
   const p = a.project, c = currencyOf(p, programmes);
+  const pathTitle = pathTitleOf(plant);
+  const m = a.at_measured;
   const sensBox = h("div", { class: "chart", id: "sensitivity" });
   const el = h("section", { class: "panel", id: "project-detail", dataset: { project: p.id } },
     h("div", { class: "detail-head" }, h("h2", {}, p.name),
@@ -78,6 +203,14 @@ function detail(a, programmes, charts, canEdit, edit, remove) {
       card(t("tf.irr_without"), rate(a.without.irr)), card(t("tf.irr_with"), rate(a.with.irr)),
       card(t("tf.payback_without"), years(a.without.payback_years)), card(t("tf.payback_with"), years(a.with.payback_years))),
     h("div", { class: "hint" }, t("tf.finance_hint", { rate: pct(p.discount_rate, 1), years: p.years, start: p.start, subsidy_year: p.subsidy_year })),
+    m ? h("div", { class: "at-measured", id: "at-measured" }, h("h3", {}, t("tf.at_measured")),
+      h("div", { class: "kpis" },
+        card(t("tf.annual_benefit"), money(m.annual_benefit, c)),
+        card(t("tf.npv_without"), money(m.without.npv, c), { id: "npv-measured-without" }),
+        card(t("tf.npv_with"), money(m.with.npv, c), { id: "npv-measured-with" }),
+        card(t("tf.irr_with"), rate(m.with.irr)), card(t("tf.payback_with"), years(m.with.payback_years)))) : null,
+    a.warnings.length ? h("ul", { class: "warnings", id: "benefit-warnings" }, a.warnings.map((w) =>
+      h("li", { dataset: { code: w.code } }, t(`tf.warning.${w.code}`, { a: w.benefits[0], b: w.benefits[1], asset: pathTitle(w.path) })))) : null,
     h("div", { class: "twin-grid" },
       h("div", {},
         h("h3", {}, t("tf.subsidies")),
@@ -106,8 +239,8 @@ function detail(a, programmes, charts, canEdit, edit, remove) {
     h("ul", { class: "plain" }, p.items.map((i) => h("li", {}, `${i.name} · ${t(`tf.kind.${i.kind}`)} · ${money(i.amount, c)} · ${t("tf.in_year", { n: i.year })}`,
       i.qualifying ? null : h("span", { class: "muted" }, ` (${t("tf.not_qualifying")})`)))),
     h("h3", {}, t("tf.benefits")),
-    p.benefits.length ? h("ul", { class: "plain" }, p.benefits.map((b) => h("li", {}, `${b.name} · ${t(`tf.benefit.${b.kind}`)} · ${t("tf.per_year", { amount: money(b.annual, c) })}`,
-      b.basis ? h("div", { class: "hint" }, b.basis) : null))) : h("div", { class: "muted" }, t("tf.no_benefits")));
+    p.benefits.length ? h("ul", { class: "plain benefits", id: "benefits" }, p.benefits.map((b, i) => benefitItem(b, a.benefits[i], c, pathTitle)))
+      : h("div", { class: "muted" }, t("tf.no_benefits")));
   const chart = new LineChart(sensBox, { x: "number", xText: (v) => pct(v, 0), yText: (v) => compact(v), height: 220 });
   const factors = a.sensitivity.map((s) => s.factor);
   chart.setData([
@@ -138,7 +271,13 @@ function select(value, options, label, set) {
   return el;
 }
 
-function editor(p, isNew, programmes, save, cancel) {
+/** Whether the manager's figure replaces the measured one (which then needs a reason). */
+function overrides(b) {
+  const m = b.measured?.result?.annual;
+  return m !== null && m !== undefined && b.annual !== null && b.annual !== undefined && Math.abs(b.annual - m) > SAME;
+}
+
+function editor(p, isNew, programmes, plant, save, cancel) {
   const field = (label, control) => h("label", {}, h("span", {}, label), control);
   const problems = h("div", { class: "error", id: "project-problems", hidden: true });
   const items = h("div", { class: "rows" }), benefits = h("div", { class: "rows" });
@@ -153,17 +292,51 @@ function editor(p, isNew, programmes, save, cancel) {
       return box;
     })(), t("tf.qualifying")),
     p.items.length > 1 ? h("button", { type: "button", class: "icon", "aria-label": t("tf.remove"), title: t("tf.remove"), onclick: () => { p.items.splice(i, 1); drawItems(); } }, "×") : null)));
-  const drawBenefits = () => benefits.replaceChildren(...p.benefits.map((b, i) => h("div", { class: "row benefit-row" },
-    input(b.name, { type: "text", class: "name", "aria-label": t("tf.benefit_name"), placeholder: t("tf.benefit_name") }, (v) => { b.name = v; }),
-    select(b.kind, BENEFIT_KINDS.map((k) => [k, t(`tf.benefit.${k}`)]), t("tf.kind_label"), (v) => { b.kind = v; }),
-    input(b.annual, { type: "number", class: "amount", step: "any", "aria-label": t("tf.annual_benefit"), placeholder: t("tf.annual_benefit") }, (v) => { b.annual = v; }),
-    input(b.basis, { type: "text", class: "basis", "aria-label": t("tf.basis_text"), placeholder: t("tf.basis_hint") }, (v) => { b.basis = v; }),
-    h("button", { type: "button", class: "icon", "aria-label": t("tf.remove"), title: t("tf.remove"), onclick: () => { p.benefits.splice(i, 1); drawBenefits(); } }, "×"))));
+  const currency = () => currencyOf(p, programmes);
+  const pathTitle = pathTitleOf(plant);
+  const measuring = new Set();  // the benefits whose measure form is open
+  const drawBenefits = () => benefits.replaceChildren(...p.benefits.map((b, i) => {
+    const measured = b.measured?.result?.annual ?? null;
+    const override = h("div", { class: "hint override", hidden: true });
+    const basis = input(b.basis, { type: "text", class: "basis", "aria-label": t("tf.basis_text"), placeholder: t("tf.basis_hint") }, (v) => { b.basis = v; showOverride(); });
+    const showOverride = () => {
+      const differs = overrides(b);
+      override.hidden = !differs;
+      override.textContent = differs ? t("tf.override_hint", { amount: money(measured, currency()) }) : "";
+      basis.classList.toggle("needed", differs && !b.basis.trim());
+    };
+    const kind = select(b.kind, BENEFIT_KINDS.map((k) => [k, t(`tf.benefit.${k}`)]), t("tf.kind_label"), (v) => { b.kind = v; });
+    kind.disabled = Boolean(b.measured);  // a measured benefit is of its gain's kind
+    const amount = input(b.annual, { type: "number", class: "amount", step: "any", "aria-label": t("tf.annual_benefit"),
+      placeholder: measured !== null ? t("tf.measured_placeholder", { amount: money(measured, currency()) }) : t("tf.annual_benefit") },
+    (v) => { b.annual = v; showOverride(); });
+    showOverride();
+    const open = measuring.has(b);
+    return h("div", { class: "row benefit-row", dataset: { measured: String(Boolean(b.measured)) } },
+      input(b.name, { type: "text", class: "name", "aria-label": t("tf.benefit_name"), placeholder: t("tf.benefit_name") }, (v) => { b.name = v; }),
+      kind, amount, basis,
+      h("button", { type: "button", class: `measure${open ? " active" : ""}`, "aria-expanded": String(open), onclick: () => {
+        if (open) measuring.delete(b); else measuring.add(b);
+        drawBenefits();
+      } }, t("tf.measure")),
+      h("button", { type: "button", class: "icon", "aria-label": t("tf.remove"), title: t("tf.remove"), onclick: () => { p.benefits.splice(i, 1); drawBenefits(); } }, "×"),
+      b.measured?.result ? h("div", { class: "measured" }, measuredText(b.measured, currency(), pathTitle),
+        h("button", { type: "button", class: "link unmeasure", onclick: () => { b.measured = null; kind.disabled = false; drawBenefits(); } }, t("tf.remove_measure"))) : null,
+      override,
+      open ? measureForm(b, plant, (found) => {
+        b.measured = found;
+        b.kind = found.gain;
+        b.annual = null;  // the measured figure, until the manager types another
+        if (!b.name) b.name = t(`tf.gain_name.${found.gain}`);
+        measuring.delete(b);
+        drawBenefits();
+      }) : null);
+  }));
   drawItems();
   drawBenefits();
   const form = h("form", { class: "project-form", id: "project-form" },
     h("div", { class: "fields" },
-      field(t("tf.project_id"), input(p.id, { type: "text", id: "project-id", disabled: !isNew, pattern: "[a-z0-9][a-z0-9_-]{0,62}" }, (v) => { p.id = v.trim(); })),
+      field(t("tf.project_id"), input(p.id, { type: "text", id: "project-id", disabled: !isNew, pattern: "[a-z0-9][a-z0-9_\\-]{0,62}" }, (v) => { p.id = v.trim(); })),
       field(t("tf.project_name"), input(p.name, { type: "text", id: "project-name", required: true }, (v) => { p.name = v; })),
       field(t("tf.type_label"), select(p.type, TYPES.map((k) => [k, t(`tf.type.${k}`)]), t("tf.type_label"), (v) => { p.type = v; })),
       field(t("tf.programme"), select(p.programme ?? "", [["", t("tf.no_programme_option")], ...programmes.map((g) => [g.id, local(g.name)])], t("tf.programme"), (v) => { p.programme = v || null; })),
@@ -182,6 +355,14 @@ function editor(p, isNew, programmes, save, cancel) {
     problems);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    const unexplained = p.benefits.filter((b) => overrides(b) && !b.basis.trim());
+    if (unexplained.length) {
+      problems.hidden = false;
+      problems.textContent = t("tf.override_needs_reason", { names: unexplained.map((b) => b.name).join(", ") });
+      drawBenefits();
+      return;
+    }
+    problems.hidden = true;
     try {
       await save(p);
     } catch (err) {
@@ -192,7 +373,7 @@ function editor(p, isNew, programmes, save, cancel) {
   return h("section", { class: "panel", id: "project-editor" }, h("h2", {}, t(isNew ? "tf.new_project" : "tf.edit_project")), form);
 }
 
-export async function render(root, { path, canEdit, refresh }) {
+export async function render(root, { path, canEdit, refresh, plant }) {
   const body = await get("transformation/projects");
   const { programmes, projects } = body;
   const charts = [];
@@ -205,7 +386,17 @@ export async function render(root, { path, canEdit, refresh }) {
     if (location.hash === hash) refresh(); else location.hash = hash;
   };
   const lang = currentLanguage();
-  const startEditing = (p, isNew) => { state.editing = { project: structuredClone(p), isNew }; refresh(); };
+  const startEditing = (p, isNew) => {
+    const project = structuredClone(p);
+    // A benefit at its measured figure shows that figure as the field's hint, not as a number
+    // typed over it.
+    for (const b of project.benefits) {
+      const m = b.measured?.result?.annual;
+      if (m !== null && m !== undefined && Math.abs(b.annual - m) <= SAME) b.annual = null;
+    }
+    state.editing = { project, isNew };
+    refresh();
+  };
   put(root,
     h("div", { class: "toolbar" },
       canEdit ? h("button", { id: "new-project", class: "primary", onclick: () => startEditing(blank(projects.length + 1), true) }, t("tf.new_project")) : null,
@@ -215,7 +406,7 @@ export async function render(root, { path, canEdit, refresh }) {
     readOnlyHint(canEdit));
   if (canEdit && state.editing) {
     const { project, isNew } = state.editing;
-    put(root, editor(project, isNew, programmes, async (p) => {
+    put(root, editor(project, isNew, programmes, plant, async (p) => {
       const saved = await send("PUT", `transformation/projects/${encodeURIComponent(p.id)}`, p);
       state.editing = null;
       go(saved.project.id);
@@ -224,7 +415,7 @@ export async function render(root, { path, canEdit, refresh }) {
   put(root, h("section", { class: "panel" }, h("h2", {}, t("tf.projects")), projectsTable(projects, programmes, selected, go)));
   const a = projects.find((x) => x.project.id === selected);
   if (a) {
-    put(root, detail(a, programmes, charts, canEdit, () => startEditing(a.project, false), async () => {
+    put(root, detail(a, programmes, plant, charts, canEdit, () => startEditing(a.project, false), async () => {
       if (!window.confirm(t("tf.delete_confirm", { name: a.project.name }))) return;
       try {
         await send("DELETE", `transformation/projects/${encodeURIComponent(a.project.id)}`);
