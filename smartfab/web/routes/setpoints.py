@@ -23,6 +23,7 @@ from smartfab.platform.setpoints import (
 )
 from smartfab.web.auth import check_target, guards, record_change, require
 from smartfab.web.routes.users import iso
+from smartfab.web.schemas import WithUnit
 
 
 class SetpointIn(BaseModel):
@@ -38,10 +39,9 @@ class SetpointOut(BaseModel):
     audit_seq: int = Field(description="The audit log entry recording the change")
 
 
-class WritableOut(BaseModel):
+class WritableOut(WithUnit):
     signal: str
     description: str
-    unit: str
     low: float = Field(description="Least value that may be written (the signal's range)")
     high: float = Field(description="Greatest value that may be written")
 

@@ -30,6 +30,12 @@ const KNOWN_ERRORS = [
   [/^\d+ \w+ jobs are waiting already/, "busy"],
   [/^plan (\S+) has no schedule/, "no_schedule", ["plan"]],
   [/^log in, or send an API token/, "logged_out"],
+  [/^user '([^']*)' exists already$/, "user_exists", ["name"]],
+  [/^user name '([^']*)': letters, digits/, "bad_user_name", ["name"]],
+  [/^a password needs at least (\d+) characters$/, "short_password", ["n"]],
+  [/^scope '([^']*)': give an asset path/, "bad_scope", ["scope"]],
+  [/would leave no enabled whole-plant admin$/, "last_admin"],
+  [/^the export would hold (\d+) points, more than the (\d+) allowed/, "export_too_large", ["n", "max"]],
 ];
 
 function knownError(text) {
