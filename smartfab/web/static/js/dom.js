@@ -119,8 +119,8 @@ export function cardTable(cls, head, rows, { below = 640 } = {}) {
   for (const tr of rows) {
     [...tr.children].forEach((td, i) => { if (head[i]) td.dataset.label = t(head[i]); });
   }
-  // A column of numbers is right-aligned, its name too.
-  const numeric = rows.length ? [...rows[0].children].map((td) => td.classList.contains("num")) : [];
+  // A column of numbers is right-aligned, its name too (times are read from the left).
+  const numeric = rows.length ? [...rows[0].children].map((td) => td.matches(".num:not(.time)")) : [];
   const box = h("div", { class: "cards-box" }, h("table", { class: `data cards ${cls}` },
     h("tr", {}, head.map((k, i) => h("th", { class: numeric[i] ? "num" : null }, k ? t(k) : ""))), rows));
   new ResizeObserver(([entry]) => {

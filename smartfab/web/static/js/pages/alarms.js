@@ -61,7 +61,7 @@ export function alarmTable(body, done, { compact = false } = {}) {
     title: a.shelve_reason || a.ack_comment || "",
   },
   h("td", {}, h("span", { class: "prio", dataset: { priority: a.priority } }), t(`alarm.priority.${a.priority}`)),
-  h("td", { class: "num" }, dateTime(ms(a.since))),
+  h("td", { class: "num time" }, dateTime(ms(a.since))),
   compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
   h("td", { class: "card-wide message" }, a.message),
   h("td", {}, stateBadge(a)),

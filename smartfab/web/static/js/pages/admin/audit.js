@@ -32,7 +32,7 @@ function entryTable(entries) {
   return cardTable("audit", ["admin.audit.seq", "common.time", "admin.audit.actor", "admin.audit.action", "admin.audit.target", "admin.audit.before", "admin.audit.after"],
     entries.slice().reverse().map((e) => h("tr", { dataset: { seq: String(e.seq), action: e.action } },
       h("td", { class: "num", title: e.hash }, String(e.seq)),
-      h("td", { class: "num" }, when(e.ts)),
+      h("td", { class: "num time" }, when(e.ts)),
       h("td", { translate: "no" }, e.actor),
       h("td", { translate: "no" }, e.action),
       h("td", { class: "card-wide target", translate: "no" }, e.target),
@@ -44,7 +44,7 @@ function eventTable(events) {
   if (!events.length) return h("div", { class: "muted" }, t("admin.audit.no_events"));
   return cardTable("security-events", ["common.time", "admin.audit.kind", "admin.audit.actor", "admin.audit.client", "admin.audit.detail"],
     events.slice().reverse().map((e) => h("tr", { dataset: { kind: e.kind } },
-      h("td", { class: "num" }, when(e.ts)),
+      h("td", { class: "num time" }, when(e.ts)),
       h("td", {}, h("span", { class: "event-kind", dataset: { kind: e.kind } }, t(`admin.event.${e.kind}`))),
       h("td", { translate: "no" }, e.actor || "–"),
       h("td", { translate: "no" }, e.client || "–"),

@@ -31,8 +31,8 @@ function statusTable(list, chosen) {
   h("td", { translate: "no" }, c.protocol),
   h("td", {}, stateBadge(c.state)),
   h("td", { class: "card-wide endpoint", translate: "no" }, c.endpoint || "–"),
-  h("td", { class: "num" }, usTime(c.connected_since_us)),
-  h("td", { class: "num" }, usTime(c.last_data_us)),
+  h("td", { class: "num time" }, usTime(c.connected_since_us)),
+  h("td", { class: "num time" }, usTime(c.last_data_us)),
   h("td", { class: "num" }, num(c.points, 0)),
   h("td", { class: "num" }, num(c.errors, 0)),
   h("td", { class: "num" }, num(c.gaps, 0)),
@@ -85,7 +85,7 @@ async function outages(box, name) {
   if (!list.length) { box.replaceChildren(h("div", { class: "muted" }, t("admin.conn.no_gaps"))); return; }
   box.replaceChildren(cardTable("gaps", ["admin.conn.gap_start", "admin.conn.gap_length", "admin.conn.gap_what"],
     list.map((g) => h("tr", {},
-      h("td", { class: "num" }, when(g.ts)),
+      h("td", { class: "num time" }, when(g.ts)),
       h("td", { class: "num" }, duration(g.value)),
       h("td", { class: "card-wide" }, g.detail)))));
   if (body.truncated) box.append(h("div", { class: "hint" }, t("admin.truncated")));

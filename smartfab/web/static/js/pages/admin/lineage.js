@@ -19,8 +19,8 @@ function lineageTable(list, under) {
     h("td", { translate: "no" }, r.connection ? `${r.protocol}:${r.connection}` : r.source),
     h("td", { class: "card-wide", translate: "no" }, r.endpoint || "–"),
     h("td", { class: "card-wide", translate: "no" }, r.address || "–"),
-    h("td", { class: "num" }, when(r.first_seen)),
-    h("td", { class: "num" }, when(r.last_seen)))), { below: 1100 });
+    h("td", { class: "num time" }, when(r.first_seen)),
+    h("td", { class: "num time" }, when(r.last_seen)))), { below: 1100 });
 }
 
 export async function render(root, { path, plant }) {

@@ -49,7 +49,7 @@ function historyTable(changes) {
   if (!changes.length) return h("div", { class: "muted" }, t("admin.sp.no_history"));
   return cardTable("setpoint-history", ["common.time", "admin.audit.actor", "common.signal", "admin.sp.change"],
     changes.slice().reverse().map((c) => h("tr", { dataset: { seq: String(c.seq), written: String(c.written) } },
-      h("td", { class: "num" }, when(c.ts)),
+      h("td", { class: "num time" }, when(c.ts)),
       h("td", { translate: "no" }, c.actor),
       signalCell(c.signal),
       h("td", { class: "card-wide" }, c.written

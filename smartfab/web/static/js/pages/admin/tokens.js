@@ -33,9 +33,9 @@ function tokenTable(tokens, done, message) {
       h("td", {}, scopeText(tk.scope)),
       h("td", {}, tk.permissions.length ? h("span", { translate: "no" }, tk.permissions.join(", ")) : h("span", { class: "muted" }, t("admin.tokens.all_of_role"))),
       h("td", { translate: "no" }, tk.created_by),
-      h("td", { class: "num" }, when(tk.created)),
-      h("td", { class: "num" }, tk.expires ? when(tk.expires) : t("admin.tokens.never")),
-      h("td", { class: "num" }, when(tk.last_used)),
+      h("td", { class: "num time" }, when(tk.created)),
+      h("td", { class: "num time" }, tk.expires ? when(tk.expires) : t("admin.tokens.never")),
+      h("td", { class: "num time" }, when(tk.last_used)),
       h("td", {}, h("span", { class: "token-status", dataset: { status: st } }, t(`admin.tokens.status.${st}`))),
       h("td", {}, st === "active" ? h("button", { dataset: { action: "revoke" }, onclick: revoke }, t("admin.tokens.revoke")) : null));
   }), { below: 1100 });

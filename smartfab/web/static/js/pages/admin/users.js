@@ -29,7 +29,7 @@ function userTable(users, chosen) {
       h("td", {}, t(`admin.role.${u.role}`)),
       h("td", {}, scopeText(u.scope)),
       h("td", {}, h("span", { class: "account", dataset: { disabled: String(u.disabled) } }, t(u.disabled ? "admin.users.disabled" : "admin.users.active"))),
-      h("td", { class: "num" }, when(u.created)),
+      h("td", { class: "num time" }, when(u.created)),
       h("td", { class: "card-wide" }, h("a", { class: "button", href: `#/admin/users/${encodeURIComponent(u.name)}`, dataset: { action: "edit" } }, t("admin.edit"))))),
     { below: 720 });
 }
