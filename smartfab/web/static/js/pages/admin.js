@@ -32,7 +32,7 @@ export async function render(root, route, plant, refresh) {
   const me = await whoAmI();
   const can = (permission) => me.permissions.includes(permission);
   const allowed = Object.keys(SECTIONS).filter((s) => can(SECTIONS[s][1]));
-  const section = name || allowed[0];
+  const section = name in SECTIONS ? name : allowed[0];
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("nav.admin"))),
     h("nav", { class: "tabs", role: "tablist" }, allowed.map((s) =>

@@ -17,8 +17,8 @@ function lineageTable(list, under) {
     h("td", { class: "card-wide", translate: "no", title: r.path }, r.path.slice(cut) || r.path),
     h("td", { translate: "no" }, r.role),
     h("td", { translate: "no" }, r.connection ? `${r.protocol}:${r.connection}` : r.source),
-    h("td", { class: "card-wide", translate: "no" }, r.endpoint || "–"),
-    h("td", { class: "card-wide", translate: "no" }, r.address || "–"),
+    h("td", { translate: "no" }, r.endpoint || "–"),
+    h("td", { translate: "no" }, r.address || "–"),
     h("td", { class: "num time" }, when(r.first_seen)),
     h("td", { class: "num time" }, when(r.last_seen)))), { below: 1100 });
 }

@@ -16,7 +16,7 @@ function roleName(role) { return role === OTHER ? t("admin.ret.other") : h("span
 function effective(body) {
   return cardTable("retention-roles", ["admin.ret.role", "admin.ret.kept"],
     Object.entries(body.roles).map(([role, d]) => h("tr", { dataset: { role } },
-      h("td", {}, roleName(role)), h("td", { class: "kept" }, days(d)))));
+      h("td", {}, roleName(role)), h("td", { class: "kept" }, days(d)))), { below: 320 });
 }
 
 function ruleRow(roles, role, d, remove) {
