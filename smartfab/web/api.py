@@ -121,7 +121,7 @@ def create_app(
     api.include_router(monitoring.router(data))
     api.include_router(live.router(feed))
     api.include_router(alarms.router(engine))
-    api.include_router(connectors.router(control))
+    api.include_router(connectors.router(control, data))
     api.include_router(setpoints.router(control if isinstance(control, SetpointTarget) else None))
     # Planners change work orders on one page; plans respect their maintenance windows.
     orders = orders if orders is not None else WorkOrders(data.store)

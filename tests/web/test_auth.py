@@ -98,6 +98,7 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             "authenticated", None, STRUCTURE, _post("/api/logout", lambda _: None), (204,)
         ),
         ("get", "/api/me"): Op("authenticated", None, STRUCTURE, _get("/api/me")),
+        ("get", "/api/roles"): Op("authenticated", None, STRUCTURE, _get("/api/roles")),
         ("get", "/api/health"): Op(read, "viewer", STRUCTURE, _get("/api/health")),
         ("get", "/api/assets"): Op(read, "viewer", STRUCTURE, _get("/api/assets")),
         ("get", "/api/equipment/{path}"): Op(read, "viewer", ASSET, _get(f"/api/equipment/{CNC}")),
@@ -135,10 +136,19 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ),
         ("get", "/api/alarms/load"): Op(read, "viewer", ASSET, _get("/api/alarms/load", under=CNC)),
         ("get", "/api/connectors"): Op(read, "viewer", STRUCTURE, _get("/api/connectors")),
+        # No connector runs in this app (unknown: 404) until a change below disables one (200).
+        ("get", "/api/connectors/{name}/gaps"): Op(
+            read, "viewer", STRUCTURE, lambda c: _get(f"/api/connectors/{c.connector}/gaps")(c),
+            (200, 404),
+        ),
         ("patch", "/api/connectors/{name}"): Op(
             "connectors.configure", "engineer", OBJECTS,
             lambda c: {"method": "PATCH", "url": f"/api/connectors/{c.connector}",
                        "json": {"enabled": False}},
+        ),
+        ("get", "/api/setpoints"): Op(read, "viewer", STRUCTURE, _get("/api/setpoints")),
+        ("get", "/api/setpoints/history"): Op(
+            read, "viewer", ASSET, _get("/api/setpoints/history", under=CNC)
         ),
         # Without connectors (this app has none) a valid write is refused after authorisation.
         ("post", "/api/setpoints"): Op(

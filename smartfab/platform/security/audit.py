@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,10 +68,15 @@ class AuditLog:
             return append(con, actor, action, target, before, after)
 
     def entries(
-        self, limit: int = 1000, actor: str | None = None, action: str | None = None
+        self,
+        limit: int = 1000,
+        actor: str | None = None,
+        action: str | Sequence[str] | None = None,
+        under: str | None = None,
     ) -> list[AuditEntry]:
-        """The newest ``limit`` entries, oldest first."""
-        where, params = _filters(actor=actor, action=action)
+        """The newest ``limit`` entries, oldest first; of one actor, of one action (or any of
+        several), of targets that are the asset path ``under`` or lie below it."""
+        where, params = _filters(actor, action, under)
         rows = self._db.rows(
             f"SELECT * FROM (SELECT * FROM audit {where} ORDER BY seq DESC LIMIT ?) ORDER BY seq",
             [*params, int(limit)],
@@ -127,11 +133,24 @@ def append(
     return AuditEntry(seq, ts, actor, action, target, before, after, prev, h)
 
 
-def _filters(**given: str | None) -> tuple[str, list[Any]]:
-    parts = [f"{k} = ?" for k, v in given.items() if v is not None]
-    return ("WHERE " + " AND ".join(parts) if parts else ""), [
-        v for v in given.values() if v is not None
-    ]
+def _filters(
+    actor: str | None, action: str | Sequence[str] | None, under: str | None
+) -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    if actor is not None:
+        parts.append("actor = ?")
+        params.append(actor)
+    if action is not None:
+        actions = [action] if isinstance(action, str) else list(action)
+        parts.append(f"action IN ({', '.join('?' * len(actions))})")
+        params += actions
+    if under is not None:
+        # substr, not LIKE: paths may hold '_', which LIKE would take for a wildcard.
+        prefix = under.strip("/") + "/"
+        parts.append("(target = ? OR substr(target, 1, ?) = ?)")
+        params += [under.strip("/"), len(prefix), prefix]
+    return ("WHERE " + " AND ".join(parts) if parts else ""), params
 
 
 def _entry(r: sqlite3.Row) -> AuditEntry:

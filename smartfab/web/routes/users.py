@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 
 from smartfab.errors import SmartfabError
 from smartfab.platform.security.grants import GrantRefused
-from smartfab.platform.security.roles import Principal, Role
+from smartfab.platform.security.roles import PERMISSIONS, PLANT_WIDE, Principal, Role
 from smartfab.platform.security.tokens import MAX_DAYS, Token
 from smartfab.platform.security.users import User
-from smartfab.web.auth import guards, record_change, require
+from smartfab.web.auth import AUTHENTICATED, guards, record_change, require
 
 T = TypeVar("T")
 
@@ -80,6 +80,18 @@ class CreatedToken(BaseModel):
     secret: str = Field(description="Send as `Authorization: Bearer <secret>`; shown this once")
 
 
+class RoleOut(BaseModel):
+    role: str
+    permissions: list[str] = Field(description="Every permission the role grants")
+
+
+class RolesOut(BaseModel):
+    roles: list[RoleOut] = Field(description="From the least to the most")
+    plant_wide: list[str] = Field(
+        description="Permissions that only a grant of the whole plant (an empty scope) holds"
+    )
+
+
 # Module level, where FastAPI resolves the annotations of the routes.
 MANAGE_USERS = require("users.manage")
 MANAGE_TOKENS = require("tokens.manage")
@@ -87,6 +99,19 @@ MANAGE_TOKENS = require("tokens.manage")
 
 def router() -> APIRouter:
     api = APIRouter(tags=["users"])
+
+    @api.get(
+        "/roles",
+        response_model=RolesOut,
+        summary="The roles and the permissions each grants",
+        dependencies=[require(AUTHENTICATED)],
+    )
+    def roles() -> RolesOut:
+        granted = {r: [p for p, least in PERMISSIONS.items() if least.rank <= r.rank] for r in Role}
+        return RolesOut(
+            roles=[RoleOut(role=r.value, permissions=granted[r]) for r in Role],
+            plant_wide=sorted(PLANT_WIDE),
+        )
 
     @api.get("/users", response_model=list[UserOut], summary="Users", dependencies=[MANAGE_USERS])
     def users(request: Request) -> list[UserOut]:

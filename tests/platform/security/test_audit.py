@@ -40,6 +40,28 @@ def test_an_intact_log_verifies_and_keeps_what_changed(sec: Security) -> None:
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
 
 
+def test_entries_of_some_actions_below_an_asset(sec: Security) -> None:
+    """What the setpoint history reads: writes and refusals on the signals below an asset, the
+    newest ``limit`` of them; a target that merely begins like the asset's path is another one,
+    and '_' in a path is a letter, not a wildcard."""
+    for actor, action, target in [
+        ("li", "setpoint.write", "s/a/line_1/m/speed"),
+        ("li", "user.add", "user:wang"),
+        ("wang", "setpoint.refused", "s/a/line_1/m/speed"),
+        ("li", "setpoint.write", "s/a/line_12/m/speed"),
+        ("li", "setpoint.write", "s/a/lineX1/m/speed"),
+        ("li", "setpoint.write", "s/a/line_1"),
+    ]:
+        sec.audit.record(actor, action, target, {"value": 1}, {"value": 2})
+    both = ("setpoint.write", "setpoint.refused")
+    assert [e.seq for e in sec.audit.entries(action=both, under="s/a/line_1")] == [1, 3, 6]
+    assert [e.seq for e in sec.audit.entries(action=both, under="s/a/line_1/")] == [1, 3, 6]
+    assert [e.seq for e in sec.audit.entries(2, action=both, under="s/a/line_1")] == [3, 6]
+    assert [e.seq for e in sec.audit.entries(action=both)] == [1, 3, 4, 5, 6]
+    assert [e.seq for e in sec.audit.entries(action="user.add")] == [2]
+    assert [e.seq for e in sec.audit.entries(actor="wang", under="s")] == [3]
+
+
 def test_sqlite_itself_refuses_updates_and_deletes(sec: Security) -> None:
     _filled(sec, 1)
     con = sqlite3.connect(sec.path)

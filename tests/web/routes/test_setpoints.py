@@ -103,3 +103,42 @@ async def test_writes_that_are_not_allowed_are_refused(
     assert device.values().tolist() == [100.0, 50.0, 7.0] and not device.held.any()
     no_token = await client.post("/api/setpoints", json=body)
     assert no_token.status_code == 401
+
+
+async def test_the_writable_signals_and_the_history_of_writes_for_readers(
+    api: tuple[httpx.AsyncClient, Security, VirtualModbusServer],
+) -> None:
+    """What the setpoints page shows a viewer: the signals that can be written, with their
+    limits, and who wrote what (or tried to, and why it was refused), from the audit log; a
+    user limited to another part of the plant sees neither."""
+    client, sec, _ = api
+    engineer = token(sec, "engineer")
+    await client.post("/api/setpoints", json={"signal": SPEED, "value": 222.5}, headers=engineer)
+    await client.post("/api/setpoints", json={"signal": SPEED, "value": 900}, headers=engineer)
+    sec.audit.record("test", "user.add", "user:someone", None, None)  # not a setpoint
+
+    viewer = token(sec, "viewer")
+    writable = (await client.get("/api/setpoints", headers=viewer)).json()
+    assert [(w["signal"], w["low"], w["high"]) for w in writable] == [
+        (SPEED, 0, 500), (f"{EQUIPMENT}/pressure", -100, 300)
+    ]  # fmt: skip
+    history = (await client.get("/api/setpoints/history", headers=viewer)).json()
+    assert [(h["signal"], h["written"], h["old"], h["new"], h["wanted"]) for h in history] == [
+        (SPEED, True, 100.0, 222.5, None), (SPEED, False, None, None, 900.0)
+    ]  # fmt: skip
+    assert "outside the writable range" in history[1]["reason"]
+    assert all(h["actor"].startswith("token:engineer-all") for h in history)
+    one = await client.get("/api/setpoints/history", params={"signal": SPEED}, headers=viewer)
+    assert len(one.json()) == 2
+    none = await client.get(
+        "/api/setpoints/history", params={"signal": f"{SPEED}x"}, headers=viewer
+    )
+    assert none.json() == []  # a path that merely begins like the signal's is another one
+
+    elsewhere = token(sec, "viewer", "s/a/other")
+    assert (await client.get("/api/setpoints", headers=elsewhere)).json() == []
+    assert (await client.get("/api/setpoints/history", headers=elsewhere)).json() == []
+    r = await client.get("/api/setpoints/history", params={"signal": SPEED}, headers=elsewhere)
+    assert r.status_code == 403
+    inside = token(sec, "viewer", "s/a")
+    assert len((await client.get("/api/setpoints/history", headers=inside)).json()) == 2

@@ -38,6 +38,12 @@ const KNOWN_ERRORS = [
   [/^the optimiser needs parts made under at least (\d+) different parameter settings.*; the period has (\d+)/, "too_few_settings", ["need", "have"]],
   [/^measuring a change needs (\d+) parts before it; there are (\d+)/, "measure_before", ["need", "have"]],
   [/^measuring a change needs (\d+) parts after it; there are (\d+)/, "measure_after", ["need", "have"]],
+  [/^user '([^']*)' exists already$/, "user_exists", ["name"]],
+  [/^user name '([^']*)': letters, digits/, "bad_user_name", ["name"]],
+  [/^a password needs at least (\d+) characters$/, "short_password", ["n"]],
+  [/^scope '([^']*)': give an asset path/, "bad_scope", ["scope"]],
+  [/would leave no enabled whole-plant admin$/, "last_admin"],
+  [/^the export would hold (\d+) points, more than the (\d+) allowed/, "export_too_large", ["n", "max"]],
 ];
 
 function knownError(text) {

@@ -20,10 +20,11 @@ import * as warehouse from "./pages/warehouse.js";
 import * as energy from "./pages/energy.js";
 import * as quality from "./pages/quality.js";
 import * as recommendations from "./pages/recommendations.js";
+import * as admin from "./pages/admin.js";
 
 const PAGES = {
   "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, energy, quality, recommendations,
-  transformation, warehouse,
+  transformation, warehouse, admin,
 };
 // Pages reached through another's entry of the navigation (as its tabs).
 const NAV_OF = { quality: "energy", recommendations: "energy" };
@@ -126,6 +127,14 @@ function initMenu() {
   new MutationObserver(fitTopbar).observe(bar, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
 }
 
+/** Menu entries that name a permission (data-needs) show only to who holds it: the server
+ * refuses the page's requests anyway, the menu need not offer it. */
+function showPermitted(me) {
+  for (const el of document.querySelectorAll("[data-needs]")) {
+    el.hidden = !el.dataset.needs.split(" ").some((p) => me.permissions.includes(p));
+  }
+}
+
 function tickClock() {
   const el = document.getElementById("clock");
   el.textContent = new Intl.DateTimeFormat(locale(), {
@@ -151,7 +160,10 @@ async function main() {
   });
   document.getElementById("logout").addEventListener("click", logout);
   initMenu();
-  whoAmI().then((me) => { document.getElementById("user-name").textContent = me.name; }, () => {});
+  whoAmI().then((me) => {
+    document.getElementById("user-name").textContent = me.name;
+    showPermitted(me);
+  }, () => {});
   try {
     plant = indexPlant(await get("assets"));
     document.getElementById("site-title").textContent = plant.tree.title || plant.tree.name;

@@ -119,3 +119,23 @@ export function rangeButtons(current, onPick, ranges = RANGES) {
 export function errorBox(err) {
   return h("div", { class: "error" }, t("error.load", { reason: err.message || String(err) }));
 }
+
+/** A table that turns into a list of cards where its box is narrower than `below` pixels (a
+ * phone, a tablet, a side column) instead of scrolling sideways: each cell then shows its
+ * column's name above its value. `head` holds the columns' translation keys ("" for a column
+ * without a name); cells with the class "card-wide" take a card's whole width. Measured on the
+ * box, not the window: the same table sits in a full-width panel on one page and in a side
+ * column on another. */
+export function cardTable(cls, head, rows, { below = 640 } = {}) {
+  for (const tr of rows) {
+    [...tr.children].forEach((td, i) => { if (head[i]) td.dataset.label = t(head[i]); });
+  }
+  // A column of numbers is right-aligned, its name too (times are read from the left).
+  const numeric = rows.length ? [...rows[0].children].map((td) => td.matches(".num:not(.time)")) : [];
+  const box = h("div", { class: "cards-box" }, h("table", { class: `data cards ${cls}` },
+    h("tr", {}, head.map((k, i) => h("th", { class: numeric[i] ? "num" : null }, k ? t(k) : ""))), rows));
+  new ResizeObserver(([entry]) => {
+    box.classList.toggle("as-cards", entry.contentRect.width > 0 && entry.contentRect.width < below);
+  }).observe(box);
+  return box;
+}

@@ -2,7 +2,7 @@
 // logged-in user, whom the server records), the journal of transitions and the EEMUA 191 load.
 
 import { get, ms, send } from "../api.js";
-import { dateTime, h, leaf, num, pct } from "../dom.js";
+import { cardTable, dateTime, h, leaf, num, pct } from "../dom.js";
 import { t } from "../i18n.js";
 import { inScope } from "../session.js";
 
@@ -46,30 +46,29 @@ function actions(a, done) {
       : shelve);
 }
 
-/** The alarm table, used by this page and the equipment view. */
+/** The alarm table, used by this page and the equipment view; cards where it is narrow. */
 export function alarmTable(body, done, { compact = false } = {}) {
   if (body.available === false) return h("div", { class: "muted" }, t("alarm.unavailable"));
   if (!body.alarms.length) return h("div", { class: "muted" }, t("alarm.none"));
   // The equipment view lists one machine's alarms: no equipment column, no "handled by".
   const columns = ["alarm.priority", "common.time", "common.equipment", "alarm.message", "common.state", "common.value", "alarm.by", ""]
     .filter((k) => !compact || (k !== "common.equipment" && k !== "alarm.by"));
-  return h("div", { class: "table-scroll" }, h("table", { class: "data alarms" },
-    h("tr", {}, columns.map((k) => h("th", {}, k ? t(k) : ""))),
-    body.alarms.map((a) => h("tr", {
-      class: a.state === "unacknowledged" || a.state === "cleared_unacknowledged" ? "alarm-unack" : "",
-      dataset: { alarm: a.id, state: a.state },
-      title: a.shelve_reason || a.ack_comment || "",
-    },
-    h("td", {}, h("span", { class: "prio", dataset: { priority: a.priority } }), t(`alarm.priority.${a.priority}`)),
-    h("td", { class: "num" }, dateTime(ms(a.since))),
-    compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
-    h("td", {}, a.message),
-    h("td", {}, stateBadge(a)),
-    // A fault or state code (212) is a name, not a quantity: no decimals, no digit grouping.
-    h("td", { class: "num" }, a.value_is_code && a.value !== null ? String(a.value) : num(a.value, 2)),
-    compact ? null : h("td", {}, a.state === "shelved" ? t("alarm.shelved_until", { who: a.shelved_by, until: dateTime(ms(a.shelved_until)) })
-      : a.acked_by ? t("alarm.acked_by", { who: a.acked_by, at: dateTime(ms(a.acked_at)) }) : ""),
-    h("td", {}, actions(a, done))))));
+  const by = (a) => (a.state === "shelved" ? t("alarm.shelved_until", { who: a.shelved_by, until: dateTime(ms(a.shelved_until)) })
+    : a.acked_by ? t("alarm.acked_by", { who: a.acked_by, at: dateTime(ms(a.acked_at)) }) : "");
+  return cardTable("alarms", columns, body.alarms.map((a) => h("tr", {
+    class: a.state === "unacknowledged" || a.state === "cleared_unacknowledged" ? "alarm-unack" : "",
+    dataset: { alarm: a.id, state: a.state },
+    title: a.shelve_reason || a.ack_comment || "",
+  },
+  h("td", {}, h("span", { class: "prio", dataset: { priority: a.priority } }), t(`alarm.priority.${a.priority}`)),
+  h("td", { class: "num time" }, dateTime(ms(a.since))),
+  compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
+  h("td", { class: "card-wide message" }, a.message),
+  h("td", {}, stateBadge(a)),
+  // A fault or state code (212) is a name, not a quantity: no decimals, no digit grouping.
+  h("td", { class: "num" }, a.value_is_code && a.value !== null ? String(a.value) : num(a.value, 2)),
+  compact ? null : h("td", { class: `card-wide${by(a) ? "" : " card-empty"}` }, by(a)),
+  h("td", { class: "card-wide" }, actions(a, done)))), { below: compact ? 960 : 1000 });
 }
 
 export async function render(root, _route, _plant, refresh) {
