@@ -231,6 +231,14 @@ def check_plant(path: str | Path) -> list[PlantIssue]:
     return _read(Path(path))[1]
 
 
+def read_plant_text(text: str, file: str) -> tuple[Plant | None, list[PlantIssue]]:
+    """The plant in ``text`` (the content of a plant file that is not on disk yet, named
+    ``file`` in the issues) and every problem in it, checked exactly as a file is: the plant is
+    None when there is any problem."""
+    plant, issues = _read_text(text, file)
+    return (None if issues else plant), issues
+
+
 def format_path(path: DataPath) -> str:
     """``("site", "areas", 0, "name")`` -> ``"site.areas[0].name"``."""
     out = ""
@@ -263,7 +271,10 @@ def _read(path: Path) -> tuple[Plant | None, list[PlantIssue]]:
             f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
         )
         return None, [PlantIssue(file, line, column, "", None, reason)]
+    return _read_text(text, file)
 
+
+def _read_text(text: str, file: str) -> tuple[Plant | None, list[PlantIssue]]:
     reader = _Reader(file)
     data = reader.parse(text)
     if data is None:

@@ -204,12 +204,16 @@ class OpcUaConnector(Connector):
         mismatches = []
         for bound, value_type in zip(self.nodes, types, strict=True):
             signal = self.signals.get(bound.path)
+            where = f"node {bound.node}"
             if isinstance(value_type, str):
-                problem: str | None = value_type
-            else:
-                problem = None if signal is None else value_type.problem(signal)
-            if problem is not None:
-                mismatches.append(Mismatch(bound.path, f"node {bound.node}", problem))
+                mismatches.append(Mismatch(bound.path, where, value_type, "source.opcua.node"))
+                continue
+            if signal is None:
+                continue
+            if (problem := value_type.problem(signal)) is not None:
+                mismatches.append(Mismatch(bound.path, where, problem, "type"))
+            if (problem := value_type.unit_problem(signal)) is not None:
+                mismatches.append(Mismatch(bound.path, where, problem, "unit"))
         return mismatches
 
     @contextlib.asynccontextmanager
