@@ -102,6 +102,42 @@ class EditError(SmartfabError):
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """One saved edit (or undo), from the audit log."""
+
+    seq: int
+    ts_us: int
+    actor: str
+    summary: str
+    base: str  # the revision it was made on
+    revision: str  # the revision it made
+    diff: str
+    undo_of: int | None = None  # the edit it undid
+    undone_by: int | None = None  # the undo that undid it
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq, "ts_us": self.ts_us, "actor": self.actor, "summary": self.summary,
+            "base": self.base, "revision": self.revision, "diff": self.diff,
+            "undo_of": self.undo_of, "undone_by": self.undone_by,
+        }  # fmt: skip
+
+
+class EditConflict(SmartfabError):
+    """The file is no longer at the revision a change was based on; ``changes`` are the edits
+    saved since (empty when the file was changed outside smartfab)."""
+
+    def __init__(self, base: str, current: str, changes: Sequence[Change], why: str = "") -> None:
+        self.base, self.current, self.changes = base, current, tuple(changes)
+        by = ", ".join(sorted({c.actor for c in self.changes})) or "someone, outside smartfab"
+        super().__init__(
+            why
+            or f"the plant file changed since revision {base} (now {current}, by {by}): "
+            "look at the change, then make yours again on the current file"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Applied:
     """A change applied to a text: the new text, the change that undoes it, and where each
     operation wrote (a data path of the new text, for its issues)."""
@@ -336,6 +372,7 @@ def _apply_one(doc: _Document, op: Operation, i: int) -> tuple[list[Operation], 
             raise _missing(i, op.at)
         old = to_json(container[key])
         del container[key]
+        _tidy(doc, container, path[:-1])
         parent = doc.locate(path[:-1])
         if isinstance(container, CommentedSeq):
             assert isinstance(key, int)
@@ -356,6 +393,7 @@ def _apply_one(doc: _Document, op: Operation, i: int) -> tuple[list[Operation], 
         raise _bad(i, op.at, "move needs to: the list the item goes to")
     assert isinstance(key, int)
     item = container.pop(key)
+    _tidy(doc, container, path[:-1])
     try:
         seq, to_path = _list_at(doc, op.to, i, create=True)
     except EditError:
@@ -407,6 +445,21 @@ def _replace(node: Any, key: Any, value: Any) -> None:
     node[key] = value
 
 
+def _tidy(doc: _Document, container: Any, path: DataPath) -> None:
+    """An emptied list (at ``path``) written as [], without the comments that were about its
+    items: left on it, or on its key, they would be written where YAML does not allow them."""
+    if not isinstance(container, CommentedSeq) or container:
+        return
+    container.ca.comment = None
+    container.ca.items.clear()
+    container.fa.set_flow_style()
+    parent: Any = doc.root
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, CommentedMap):
+        parent.ca.items.pop(path[-1], None)
+
+
 def _list_at(
     doc: _Document, at: Sequence[Step], i: int, *, create: bool
 ) -> tuple[CommentedSeq, DataPath]:
@@ -432,15 +485,20 @@ def check(text: str, file: str, wrote: Sequence[DataPath]) -> tuple[Plant | None
 
 
 def issue_of(issue: PlantIssue, wrote: Sequence[DataPath]) -> EditIssue:
+    op, rest = owner(issue.field, wrote)
+    return EditIssue(op, rest, issue.value, issue.reason, issue.line, issue.column)
+
+
+def owner(field_: str, wrote: Sequence[DataPath]) -> tuple[int | None, str]:
+    """The operation whose written part holds ``field_`` (a full field path, as an issue names
+    it; the innermost one) and the field relative to it; (None, ``field_``) when none does."""
     best: tuple[int, int, str] | None = None  # (length of the written path, op, rest)
     for op, path in enumerate(wrote):
         prefix = format_path(path)
-        rest = _below(issue.field, prefix)
+        rest = _below(field_, prefix)
         if rest is not None and (best is None or len(prefix) >= best[0]):
             best = (len(prefix), op, rest)
-    if best is None:
-        return EditIssue(None, issue.field, issue.value, issue.reason, issue.line, issue.column)
-    return EditIssue(best[1], best[2], issue.value, issue.reason, issue.line, issue.column)
+    return (None, field_) if best is None else (best[1], best[2])
 
 
 def _below(field_: str, prefix: str) -> str | None:
@@ -461,3 +519,12 @@ def data_path(text: str, at: Sequence[Step]) -> DataPath | None:
     except EditError:
         return None
     return path if _has(container, key) else None
+
+
+def value_at(text: str, at: Sequence[Step]) -> Any:
+    """The value at location ``at`` of ``text`` as JSON data; raises EditError if it is not
+    there."""
+    container, key, _ = _Document(text).resolve(at, 0)
+    if not _has(container, key):
+        raise _missing(0, at)
+    return to_json(container[key])

@@ -1111,7 +1111,7 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
     registers: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}
     bits: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}  # register bits
     first_read: dict[tuple[str, ...], _Named] = {}  # (connection, OPC UA node or MQTT topic, field)
-    for ref, path in _signal_paths(plant):
+    for ref, path in signal_paths(plant):
         source = ref.signal.source
         binding = source.opcua or source.modbus or source.mqtt
         if binding is None:
@@ -1214,7 +1214,7 @@ def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Fi
             reach = (start, end, named)
 
 
-def _signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
+def signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
     """Each signal's reference (as ``Plant.iter_signals`` yields it) with its data path."""
     paths = (
         (*path, "signals", si)

@@ -81,7 +81,7 @@ def priority_rank(priority: str) -> int:
     return PRIORITIES.index(priority)  # type: ignore[arg-type]
 
 
-def _signal_alarm(
+def signal_alarm(
     name: str, rule: LimitAlarm | RateAlarm | StaleAlarm | FlatlineAlarm, path: str, eq: str,
     unit: str,
 ) -> Alarm:  # fmt: skip
@@ -158,7 +158,7 @@ def plant_alarms(plant: Plant) -> list[Alarm]:
             for name in _SIGNAL_RULES:
                 rule = getattr(sig.alarms, name)
                 if rule is not None and rule.enabled:
-                    out.append(_signal_alarm(name, rule, f"{eq.path}/{sig.name}", eq.path, unit))
+                    out.append(signal_alarm(name, rule, f"{eq.path}/{sig.name}", eq.path, unit))
         rules_eq = equipment.alarms
         if rules_eq is None:
             continue
