@@ -100,9 +100,15 @@ def edits(api: APIRouter, data: PlantData, editor: PlantEditing | None) -> None:
             )
         return editor
 
-    @api.get("/plant/file", response_model=FileOut, summary="The plant file and its revision",
-             dependencies=[EDIT])  # fmt: skip
-    def plant_file() -> FileOut:
+    def whole(who: Principal, what: str) -> None:
+        if who.scope:
+            raise HTTPException(
+                403, f"{what} spans the whole plant; your access is limited to {who.scope!r}"
+            )
+
+    @api.get("/plant/file", response_model=FileOut, summary="The plant file and its revision")
+    def plant_file(who: Annotated[Principal, EDIT]) -> FileOut:
+        whole(who, "the plant file")
         e = the_editor()
         text, rev = e.read()
         return FileOut(file=e.name, revision=rev, text=text)
@@ -121,9 +127,9 @@ def edits(api: APIRouter, data: PlantData, editor: PlantEditing | None) -> None:
             raise HTTPException(404, f"unknown asset {path!r}") from None
         return AssetOut(revision=rev, path=path.strip("/"), data=found)
 
-    @api.get("/plant/connections", summary="The plant's connections (without secrets)",
-             dependencies=[READ])  # fmt: skip
-    def connections() -> list[dict[str, Any]]:
+    @api.get("/plant/connections", summary="The plant's connections (without secrets)")
+    def connections(who: Annotated[Principal, READ]) -> list[dict[str, Any]]:
+        whole(who, "the list of connections")
         if data.plant is None:
             raise HTTPException(404, "this server was started without a plant model")
         return [
@@ -131,16 +137,18 @@ def edits(api: APIRouter, data: PlantData, editor: PlantEditing | None) -> None:
             for c in data.plant.connections
         ]
 
-    @api.get("/plant/edits", response_model=list[ChangeOut], summary="The newest edits",
-             dependencies=[EDIT])  # fmt: skip
-    def history(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ChangeOut]:
+    @api.get("/plant/edits", response_model=list[ChangeOut], summary="The newest edits")
+    def history(
+        who: Annotated[Principal, EDIT], limit: Annotated[int, Query(ge=1, le=500)] = 50
+    ) -> list[ChangeOut]:
+        whole(who, "the history of edits")
         return [ChangeOut(**c.as_json()) for c in the_editor().history(limit)]
 
     @api.post("/plant/edits", response_model=ChangeOut, summary="Change the plant file")
     async def edit(change: EditIn, request: Request, who: Annotated[Principal, EDIT]) -> ChangeOut:
-        e = the_editor()
         for op in change.ops:
             _may(request, who, data, op)
+        e = the_editor()
         try:
             done = await e.edit(
                 who.actor, change.revision, change.ops, change.summary,
@@ -153,11 +161,9 @@ def edits(api: APIRouter, data: PlantData, editor: PlantEditing | None) -> None:
 
     @api.post("/plant/undo", response_model=ChangeOut, summary="Undo an edit of the plant file")
     async def undo(change: UndoIn, request: Request, who: Annotated[Principal, EDIT]) -> ChangeOut:
+        # An undo may touch anything its edit touched: it needs the whole plant.
+        whole(who, "undoing an edit")
         e = the_editor()
-        # What an undo may touch is what the edit touched: the same grant must cover it.
-        if who.scope:
-            raise HTTPException(403, f"undoing needs access to the whole plant; yours is "
-                                f"{who.scope!r}")  # fmt: skip
         try:
             done = await e.undo(who.actor, change.revision, change.seq)
         except (EditError, EditConflict) as exc:
