@@ -82,8 +82,8 @@ async def test_mqtt_topics_list_json_fields_and_sparkplug_metrics() -> None:
         assert device.topic == f"spBv1.0/{root}/hall.line-1/cell-1.press-1"
         assert device.kind == "sparkplug" and device.messages == 2
         assert device.fields == {"force": 815.0, "mode": 2.0}  # the DATA's alias, named
-        values = await preview(conn, [{"topic": uns, "field": "values.temp"},
-                                      {"topic": uns, "field": "values.nope"}], seconds=1.0)  # fmt: skip
+        picked = [{"topic": uns, "field": "values.temp"}, {"topic": uns, "field": "values.nope"}]
+        values = await preview(conn, picked, seconds=1.0)
         assert values == [21.5, "no field 'values.nope' in the messages"]
     finally:
         async with aiomqtt.Client("127.0.0.1", port) as client:

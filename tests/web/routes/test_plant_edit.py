@@ -134,9 +134,9 @@ async def test_a_scoped_engineer_edits_only_its_part(
     admin = bearer(security, "admin", name="admin")
     base = (await client.get("/api/plant/file", headers=admin)).json()["revision"]
     other = [*asset_location("works/hall/line-2/cell-1/press-2"), "title"]
+    plc = {"name": "plc", "protocol": "modbus", "host": "10.0.0.5"}
     for ops in ([{"op": "set", "at": other, "value": "x"}],
-                [{"op": "insert", "at": ["connections"],
-                  "value": {"name": "plc", "protocol": "modbus", "host": "10.0.0.5"}}]):  # fmt: skip
+                [{"op": "insert", "at": ["connections"], "value": plc}]):  # fmt: skip
         r = await client.post("/api/plant/edits", json={"revision": base, "ops": ops},
                               headers=line1)  # fmt: skip
         assert r.status_code == 403, r.text
