@@ -185,6 +185,7 @@ def _yaml() -> YAML:
 
 class _Document:
     def __init__(self, text: str) -> None:
+        self.text = text
         self._yaml = _yaml()
         try:
             data, indent, dash = load_yaml_guess_indent(text, yaml=self._yaml)
@@ -199,8 +200,18 @@ class _Document:
         self._yaml.indent(mapping=max(indent - dash, 1), sequence=indent, offset=dash)
 
     def dump(self) -> str:
+        """The text of the document as changed; every line the change did not touch as the
+        original has it (ruamel.yaml writes a few things otherwise: a plain text another tool
+        folded over lines, for one)."""
+        edited = self._write(self.root)
+        if self.text == edited:
+            return edited
+        baseline = self._write(_Document(self.text).root)
+        return _keep_layout(self.text, baseline, edited)
+
+    def _write(self, root: CommentedMap) -> str:
         out = io.StringIO()
-        self._yaml.dump(self.root, out)
+        self._yaml.dump(root, out)
         return out.getvalue()
 
     def resolve(self, at: Sequence[Step], op: int) -> tuple[Any, object, DataPath]:
@@ -257,6 +268,54 @@ class _Document:
                 out.append(key)  # type: ignore[arg-type]  # YAML keys here are str or int
             node = node[key] if _has(node, key) else None
         return out
+
+
+def _keep_layout(original: str, baseline: str, edited: str) -> str:
+    """``edited`` (the changed document as ruamel.yaml writes it), with the lines that ruamel.yaml
+    writes otherwise than ``original`` (``baseline``: the unchanged document as it writes it)
+    taken from ``original`` wherever the change left them alone.
+
+    The baseline's lines are aligned with the original's (equal runs, and runs written
+    otherwise) and with the edited lines. The baseline is cut into segments at the ends of its
+    runs, except inside a changed part; a segment whose lines the change kept is written as the
+    original has it, one it changed as ruamel.yaml writes it."""
+    if original == baseline:
+        return edited
+    o, b, e = (x.splitlines(keepends=True) for x in (original, baseline, edited))
+    runs = difflib.SequenceMatcher(None, b, o, autojunk=False).get_opcodes()
+    edits = difflib.SequenceMatcher(None, b, e, autojunk=False).get_opcodes()
+    changed = [(i1, i2) for tag, i1, i2, _, _ in edits if tag != "equal"]
+
+    def at(k: int) -> int:
+        """Where the baseline's line boundary ``k`` is in the edited lines (lines inserted at a
+        boundary come before it)."""
+        for tag, i1, i2, j1, _ in edits:
+            if (tag == "equal" and i1 <= k < i2) or (tag != "equal" and i1 == k < i2):
+                return j1 + k - i1 if tag == "equal" else j1
+        return len(e)
+
+    out: list[str] = []
+    segment: list[tuple[str, int, int, int, int]] = []
+    start = 0
+    for run in runs:
+        segment.append(run)
+        end = run[2]
+        if any(i1 < end < i2 for i1, i2 in changed) and run is not runs[-1]:
+            continue
+        new, old = e[at(start) : at(end)], b[start:end]
+        kept = [line for _, _, _, j1, j2 in segment for line in o[j1:j2]]
+        if all(tag == "equal" for tag, *_ in segment):
+            out += new
+        elif new == old:
+            out += kept
+        elif old and new[: len(old)] == old:
+            out += kept + new[len(old) :]
+        elif old and new[-len(old) :] == old:
+            out += new[: -len(old)] + kept
+        else:
+            out += new
+        segment, start = [], end
+    return "".join(out)
 
 
 def _has(node: Any, key: object) -> bool:

@@ -158,3 +158,17 @@ def test_a_place_that_does_not_exist_is_refused_naming_it() -> None:
 def test_the_revision_is_the_text_it_names() -> None:
     assert revision(PLANT) == revision(PLANT) != revision(PLANT + "\n")
     assert len(revision(PLANT)) == 16
+
+
+def test_lines_another_tool_folded_stay_folded_unless_changed() -> None:
+    # PyYAML (and people) fold a long plain text over lines; ruamel.yaml would join it.
+    folded = PLANT.replace(
+        "            description: Press force\n",
+        "            description: Press force measured by the load cell under the\n"
+        "              ram\n",
+    )
+    done = apply(folded, [op("set", [*SIGNALS, {"name": "force"}, "unit"], value="MN")])
+    assert "load cell under the\n              ram\n            unit: MN\n" in done.text
+    assert apply(done.text, done.inverse).text == folded
+    joined = apply(folded, [op("set", [*SIGNALS, {"name": "force"}, "description"], value="x")])
+    assert "ram" not in joined.text  # the text changed is written anew

@@ -17,8 +17,12 @@ import * as twin from "./pages/twin.js";
 import * as maintenance from "./pages/maintenance.js";
 import * as transformation from "./pages/transformation.js";
 import * as warehouse from "./pages/warehouse.js";
+// The engineer's pages: commissioning, and the plant model edited.
+import * as commission from "./pages/commission.js";
+import * as plantModel from "./pages/plant.js";
 
 const PAGES = { "": overview, line, equipment, spc, alarms, maintenance, scheduling, twin, transformation, warehouse };
+Object.assign(PAGES, { commission, plant: plantModel });
 let cleanup = null;
 let plant = null;
 
