@@ -202,12 +202,12 @@ export async function render(root) {
         const shown = f.filter((v) => !words || v.path.toLowerCase().includes(words) || v.node.toLowerCase().includes(words)).slice(0, 300);
         found.replaceChildren(h("div", { class: "hint" }, t("commission.variables", { n: f.length, shown: shown.length })),
           h("table", { class: "data", id: "variables" },
-            h("tr", {}, ["commission.variable", "commission.node", "commission.data_type", "common.unit", ""].map((k) => h("th", {}, k ? t(k) : ""))),
+            h("tr", {}, ["", "commission.variable", "commission.node", "commission.data_type", "common.unit"].map((k) => h("th", {}, k ? t(k) : ""))),
             shown.map((v) => h("tr", { dataset: { node: v.node } },
-              h("td", { translate: "no" }, v.path), h("td", { translate: "no", class: "node" }, v.node),
-              h("td", { translate: "no" }, v.data_type), h("td", { translate: "no" }, v.unit ?? "–"),
               h("td", {}, h("button", { type: "button", class: "pick", disabled: !v.signal_type, title: v.signal_type ? "" : t("commission.no_signal_type"),
-                onclick: () => pick({ binding: { node: v.node }, label: v.path, name: slug(v.path), unit: v.unit || "1", type: v.signal_type, values: v.values, length: v.length }) }, t("commission.pick")))))));
+                onclick: () => pick({ binding: { node: v.node }, label: v.path, name: slug(v.path), unit: v.unit || "1", type: v.signal_type, values: v.values, length: v.length }) }, t("commission.pick"))),
+              h("td", { translate: "no" }, v.path), h("td", { translate: "no", class: "node" }, v.node),
+              h("td", { translate: "no" }, v.data_type), h("td", { translate: "no" }, v.unit ?? "–")))));
       } else if (p === "modbus") {
         found.replaceChildren(h("table", { class: "data", id: "registers" },
           h("tr", {}, ["commission.address", "commission.raw", "commission.decoded", ""].map((k) => h("th", { class: k ? "num" : "" }, k ? t(k) : ""))),
