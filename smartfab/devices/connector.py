@@ -129,6 +129,7 @@ class Mismatch:
     path: str  # the signal's plant path
     where: str  # what it is bound to: a node id, registers of a unit
     problem: str  # why it does not fit: the declared type against the device's
+    field: str = "source"  # the signal's field at fault: its source, type or unit
 
 
 @dataclass(frozen=True, slots=True)

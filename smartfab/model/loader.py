@@ -233,6 +233,14 @@ def check_plant(path: str | Path) -> list[PlantIssue]:
     return _read(Path(path))[1]
 
 
+def read_plant_text(text: str, file: str) -> tuple[Plant | None, list[PlantIssue]]:
+    """The plant in ``text`` (the content of a plant file that is not on disk yet, named
+    ``file`` in the issues) and every problem in it, checked exactly as a file is: the plant is
+    None when there is any problem."""
+    plant, issues = _read_text(text, file)
+    return (None if issues else plant), issues
+
+
 def format_path(path: DataPath) -> str:
     """``("site", "areas", 0, "name")`` -> ``"site.areas[0].name"``."""
     out = ""
@@ -265,7 +273,10 @@ def _read(path: Path) -> tuple[Plant | None, list[PlantIssue]]:
             f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded; save the file as UTF-8"
         )
         return None, [PlantIssue(file, line, column, "", None, reason)]
+    return _read_text(text, file)
 
+
+def _read_text(text: str, file: str) -> tuple[Plant | None, list[PlantIssue]]:
     reader = _Reader(file)
     data = reader.parse(text)
     if data is None:
@@ -1102,7 +1113,7 @@ def _binding_findings(plant: Plant, connections_incomplete: bool) -> Iterator[_F
     registers: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}
     bits: dict[tuple[str, int, int, str], list[tuple[int, int, _Named]]] = {}  # register bits
     first_read: dict[tuple[str, ...], _Named] = {}  # (connection, OPC UA node or MQTT topic, field)
-    for ref, path in _signal_paths(plant):
+    for ref, path in signal_paths(plant):
         source = ref.signal.source
         binding = source.opcua or source.modbus or source.mqtt
         if binding is None:
@@ -1205,7 +1216,7 @@ def _overlaps(spans: list[tuple[int, int, _Named]], device: str) -> Iterator[_Fi
             reach = (start, end, named)
 
 
-def _signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
+def signal_paths(plant: Plant) -> Iterator[tuple[SignalRef, DataPath]]:
     """Each signal's reference (as ``Plant.iter_signals`` yields it) with its data path."""
     paths = (
         (*path, "signals", si)

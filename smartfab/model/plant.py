@@ -435,6 +435,9 @@ PRIORITIES: tuple[Priority, ...] = ("low", "medium", "high", "urgent")
 class _AlarmRule(_Strict):
     priority: Priority = "medium"
     message: str = ""  # what the operator reads; a default names the signal and the condition
+    # A rule written down but not evaluated yet: an engineer tunes and tests it on the stored
+    # history before enabling it.
+    enabled: bool = True
 
 
 class LimitAlarm(_AlarmRule):

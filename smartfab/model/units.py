@@ -161,6 +161,17 @@ def lookup_unit(symbol: str) -> Unit:
     return unit
 
 
+def unit_of_opcua_id(unit_id: int) -> Unit | None:
+    """The catalogue's unit of an OPC UA ``EUInformation.UnitId`` (its first symbol, where two
+    share a code), or None for a unit the catalogue does not know."""
+    return _BY_OPCUA_ID.get(unit_id)
+
+
+_BY_OPCUA_ID: Mapping[int, Unit] = MappingProxyType(
+    {u.opcua_unit_id: u for u in reversed(_CATALOGUE)}
+)
+
+
 def display_unit(symbol: str) -> str:
     """How people read ``symbol`` after a value: its UNECE symbol (``degC`` -> ``°C``, ``m3/h``
     -> ``m³/h``); empty for a dimensionless one (states, counts); an unknown one as written."""

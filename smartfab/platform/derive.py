@@ -107,6 +107,15 @@ class EventDeriver:
         self._last_ts[pts.signal_id[newer]] = pts.ts[newer]
         self._last_value[pts.signal_id[newer]] = pts.value[newer]
 
+    def carry(self, old: EventDeriver) -> None:
+        """Continue from the last values ``old`` (the deriver of the plant before an edit) saw
+        of the signals both derive from, where they are newer than this one's."""
+        n = min(len(self._role), len(old._role))
+        newer = (self._role[:n] != _NONE) & (old._role[:n] != _NONE)
+        newer &= old._last_ts[:n] > self._last_ts[:n]
+        self._last_ts[:n][newer] = old._last_ts[:n][newer]
+        self._last_value[:n][newer] = old._last_value[:n][newer]
+
     def derive(self, batch: PointBatch) -> EventBatch:
         """The events ``batch`` implies (validated points: finite values, known signals)."""
         pts = self._role_points(batch)

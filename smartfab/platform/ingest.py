@@ -47,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -270,6 +271,8 @@ class Writer:
         self._store = store
         self._deriver = deriver
         self._quality = quality
+        # Held while a batch is prepared (in a worker thread) and while the rules change.
+        self._rules = threading.Lock()
         self._catalogue = _Catalogue.of([])
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
@@ -307,6 +310,23 @@ class Writer:
         self._catalogue = _Catalogue.of(self._store.signals())
         if self._deriver is not None:
             self._deriver.prime(_points_of(self._store.latest(self._deriver.signal_ids)))
+
+    async def use_rules(self, deriver: EventDeriver | None, quality: QualityRules | None) -> None:
+        """Derive events and flag points by the rules of an edited plant from the next batch on,
+        each continuing from what the current ones knew of the signals both have; the signal
+        catalogue (ranges, units) is read again."""
+        if deriver is not None:
+            await asyncio.to_thread(
+                lambda: deriver.prime(_points_of(self._store.latest(deriver.signal_ids)))
+            )
+        signals = await asyncio.to_thread(self._store.signals)
+        with self._rules:
+            if deriver is not None and self._deriver is not None:
+                deriver.carry(self._deriver)
+            if quality is not None and self._quality is not None:
+                quality.carry(self._quality)
+            self._deriver, self._quality = deriver, quality
+            self._catalogue = _Catalogue.of(signals)
 
     async def flush(self) -> None:
         """Return once everything published so far is stored."""
@@ -456,6 +476,10 @@ class Writer:
     def _prepare(self, gathered: _Batches) -> _Batches:
         """Validated points of each kind, and the events to store with them (received, quality,
         derived)."""
+        with self._rules:
+            return self._prepare_by_rules(gathered)
+
+    def _prepare_by_rules(self, gathered: _Batches) -> _Batches:
         now = now_us()
         issues: list[EventBatch] = []
         points = self._validate(gathered.points, now, issues)

@@ -99,6 +99,14 @@ class QualityRules:
             np.full(size, _NONE, np.int64), np.full(size, np.nan), np.full(size, _NONE, np.int64),
         )  # fmt: skip
 
+    def carry(self, old: QualityRules) -> None:
+        """Continue from what ``old`` (the rules of the plant before an edit) knew of the
+        signals both rule: their last point and since when they are flat."""
+        n = min(len(self.ruled), len(old.ruled))
+        both = self.ruled[:n] & old.ruled[:n]
+        for name in ("last_ts", "last_value", "flat_since"):
+            getattr(self, name)[:n][both] = getattr(old, name)[:n][both]
+
     def apply(self, batch: PointBatch, report: Report) -> PointBatch:
         """``batch`` (valid points, no duplicate (signal, ts)) with the flagged points' quality
         raised; each rule's points are handed to ``report``."""

@@ -96,6 +96,7 @@ class Ingestion:
         self.connectors: dict[str, Connector] = {}
         self._disabled: dict[str, ConnectorStatus] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._reading = False  # the connectors run (not a history import)
         # One change at a time: two overlapping restarts of a connector would leave one running
         # untracked.
         self._configuring = asyncio.Lock()
@@ -106,6 +107,7 @@ class Ingestion:
         alarm engine judges history: no wall-clock timer (stale data, shelving expiry)."""
         await self.alarms.start(live=connectors)
         await self.writer.start()
+        self._reading = connectors
         if connectors:
             for conn in self.plant.connections:
                 if conn.protocol in CONNECTORS:
@@ -120,6 +122,28 @@ class Ingestion:
             await self.writer.stop()
         finally:
             await self.alarms.stop()
+
+    async def apply_plant(self, plant: Plant) -> None:
+        """Run an edited plant from now on, without a restart: its new signals registered, its
+        events, quality rules and alarms applied from the next batch on, and each connector whose
+        connection or signals changed restarted (a new connection's started, a removed one's
+        stopped); the other connectors go on undisturbed."""
+        async with self._configuring:
+            old = _bindings(self.plant)
+            ids = await asyncio.to_thread(register_plant, self.store, plant)
+            await self.writer.use_rules(
+                EventDeriver.from_plant(plant, ids), QualityRules.from_plant(plant, ids)
+            )
+            await self.alarms.reload(plant, ids)
+            self.plant, self.signal_ids = plant, ids
+            new = _bindings(plant)
+            for name in [n for n in old if old[n] != new.get(n)]:
+                await self._halt(name)
+                self._disabled.pop(name, None)
+            if self._reading:
+                for name in [n for n in new if new[n] != old.get(n)]:
+                    if plant.connection(name).protocol in CONNECTORS:
+                        self._launch(name)
 
     # --- connectors --------------------------------------------------------------------------
     def overrides(self, name: str) -> dict[str, Any]:
@@ -198,3 +222,13 @@ class Ingestion:
             if name in self.connectors:
                 return self.connectors[name].status
             return self._disabled[name]
+
+
+def _bindings(plant: Plant) -> dict[str, tuple[object, ...]]:
+    """Per connection, what its connector is built from: the connection and its signals."""
+    out: dict[str, tuple[object, ...]] = {c.name: (c,) for c in plant.connections}
+    for ref in plant.iter_signals():
+        name = ref.signal.source.connection
+        if name in out:
+            out[name] += ((ref.path, ref.signal),)
+    return out

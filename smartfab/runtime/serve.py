@@ -13,13 +13,14 @@ from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.notify import NotifySettings
 from smartfab.apps.monitoring.report_schedule import ReportSchedule, run_report_schedule
 from smartfab.apps.quality.live import LiveScoring, run_live_scoring
-from smartfab.config import Settings
+from smartfab.config import DEMO_PLANT, Settings
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.base import Store
 from smartfab.runtime.ingestion import Ingestion
 from smartfab.runtime.output import Output
+from smartfab.runtime.plant_edit import PlantEditor
 from smartfab.web.api import create_app
 from smartfab.web.server import ApiServer
 
@@ -52,6 +53,12 @@ async def serve_until_stopped(
         else None
     )
     data = PlantData(store, plant)
+    # The built-in demo plant is part of the installed package: it is not edited in place.
+    editor = (
+        PlantEditor(s.plant, security.audit, target=ingestion, data=data)
+        if s is not None and s.plant.resolve() != DEMO_PLANT.resolve()
+        else None
+    )
     models_dir = s.data_dir / "models" if s is not None else None
     # The periodic assessment and the API share the assessor (one model cache) and the work
     # orders (an order it raises is the planner's at once).
@@ -69,6 +76,7 @@ async def serve_until_stopped(
             orders=orders,
             insights=s.insights_data if s is not None else None,
             addresses=s.addresses() if s is not None else (),
+            editor=editor,
         ),
         host,
         port,

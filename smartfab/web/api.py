@@ -29,7 +29,9 @@ from smartfab.web import auth, schemas
 from smartfab.web.auth import ApiLimits
 from smartfab.web.live import LiveFeed
 from smartfab.web.routes import (
+    alarm_rules,
     alarms,
+    commissioning,
     connectors,
     dashboards,
     energy,
@@ -49,6 +51,7 @@ from smartfab.web.routes import (
 )
 from smartfab.web.routes import security as security_log
 from smartfab.web.routes.connectors import ConnectorControl
+from smartfab.web.routes.plant_edit import PlantEditing
 from smartfab.web.schemas import Columns, HistoryOut, columns
 
 STATIC = Path(str(files("smartfab.web") / "static"))
@@ -74,6 +77,7 @@ def create_app(
     orders: WorkOrders | None = None,
     insights: Path | None = None,
     addresses: Sequence[tuple[str, str]] = (),
+    editor: PlantEditing | None = None,
 ) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
     also tells the live feed when new data were stored, and holds the alarm engine). Every route
@@ -83,7 +87,9 @@ def create_app(
     ``orders``: the maintenance assessor and work orders, when the periodic assessment shares
     them (one model cache, and orders it raises are the API's). ``insights``: the econ data
     folder of the national insights; ``addresses``: what the settings make smartfab talk to,
-    for the sovereignty report (both from the settings, see :class:`smartfab.config.Settings`)."""
+    for the sovereignty report (both from the settings, see :class:`smartfab.config.Settings`).
+    ``editor``: the plant file's editor (``smartfab.runtime.plant_edit``), when this server's
+    plant may be edited from the web app."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -117,7 +123,9 @@ def create_app(
         dependencies=[Depends(auth.undeclared_guard), Depends(schemas.window_guard)],
     )
     api.include_router(session.router())
-    api.include_router(plant.router(data))
+    api.include_router(plant.router(data, editor))
+    api.include_router(commissioning.router(data))
+    api.include_router(alarm_rules.router(data))
     api.include_router(monitoring.router(data))
     api.include_router(live.router(feed))
     api.include_router(alarms.router(engine))

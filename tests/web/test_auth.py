@@ -30,6 +30,10 @@ from tests.web.conftest import served_api
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
 SIGNAL = f"{CNC}/spindle_power"
 ZONE = "shenyang/logistics/central"
+PLANT_CNC = [
+    "site", "areas", {"name": "machining"}, "lines", {"name": "cnc-line-1"}, "cells",
+    {"name": "cell-1"}, "equipment", {"name": "cnc-01"},
+]  # fmt: skip
 IN_SCOPE, OUT_OF_SCOPE = "shenyang/machining", "shenyang/pressing"
 WINDOW = {
     "start": datetime.fromtimestamp(FILLED_START_US / 1e6, UTC).isoformat(),
@@ -328,6 +332,47 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("get", "/api/transformation/insights"): Op(tr, "viewer", WHOLE, _get(f"{T}/insights")),
         ("get", "/api/transformation/insights/export"): Op(
             tr, "viewer", WHOLE, _get(f"{T}/insights/export", format="csv"), (409,)
+        ),
+        # The plant file: this server edits none (409 after authorisation); an edit names an
+        # asset (CNC) and is checked against the caller's scope before that.
+        ("get", "/api/plant/file"): Op("plant.edit", "engineer", OBJECTS, _get("/api/plant/file"),
+                                       (409,)),
+        ("get", "/api/plant/asset/{path}"): Op(
+            read, "viewer", ASSET, _get(f"/api/plant/asset/{CNC}"), (409,)
+        ),
+        ("get", "/api/plant/connections"): Op(
+            read, "viewer", OBJECTS, _get("/api/plant/connections")
+        ),
+        ("get", "/api/plant/edits"): Op(
+            "plant.edit", "engineer", OBJECTS, _get("/api/plant/edits"), (409,)
+        ),
+        ("post", "/api/plant/edits"): Op(
+            "plant.edit", "engineer", ASSET,
+            _post("/api/plant/edits", lambda _: {"revision": "x", "ops": [
+                {"op": "set", "at": [*PLANT_CNC, "title"], "value": "CNC 1"}]}),
+            (409,),
+        ),
+        ("post", "/api/plant/undo"): Op(
+            "plant.edit", "engineer", WHOLE,
+            _post("/api/plant/undo", lambda _: {"revision": "x", "seq": 1}), (409,),
+        ),
+        # Devices belong to the whole plant; the connection named is unknown (404).
+        **{
+            ("post", f"/api/commissioning/{what}"): Op(
+                "plant.edit", "engineer", OBJECTS,
+                _post(f"/api/commissioning/{what}", lambda _, b=body: {"name": "none", **b}),
+                (404,),
+            )
+            for what, body in (
+                ("opcua/browse", {}), ("modbus/registers", {"start": 0}),
+                ("mqtt/topics", {}), ("preview", {"bindings": [{"node": "ns=2;s=x"}]}),
+            )
+        },
+        ("post", "/api/alarm-rules/test"): Op(
+            "alarms.rules", "engineer", ASSET,
+            lambda _: {"method": "POST", "url": "/api/alarm-rules/test",
+                       "params": {"signal": SIGNAL, **WINDOW},
+                       "json": {"kind": "high", "rule": {"limit": 5}}},
         ),
         ("get", "/api/warehouse/zones"): Op(wr, "viewer", STRUCTURE, _get("/api/warehouse/zones")),
         ("get", "/api/warehouse/layout/{path}"): Op(

@@ -38,7 +38,14 @@ from smartfab.devices.modbus.registers import (
     pack_bits,
 )
 from smartfab.errors import SmartfabError
-from smartfab.model.plant import BIT_TABLES, TABLE_TITLES, ModbusBinding, Plant, Signal
+from smartfab.model.plant import (
+    BIT_TABLES,
+    TABLE_TITLES,
+    ModbusBinding,
+    ModbusConnection,
+    Plant,
+    Signal,
+)
 from smartfab.platform.points import ArrayBatch, PointBatch, TextBatch, now_us
 from smartfab.platform.setpoints import SetpointError
 
@@ -101,6 +108,26 @@ class ModbusConnector(Connector):
             if ref.signal.writable and ref.path in register_map.paths
         }
         return connector
+
+    @classmethod
+    def probe(cls, connection: ModbusConnection, *, timeout_s: float = 2.0) -> ModbusConnector:
+        """A connector of ``connection`` bound to no signal: to read register ranges from."""
+        return cls(RegisterMap(connection, (), (), {}), {}, timeout_s=timeout_s)
+
+    async def read_range(self, unit: int, table: Table, start: int, count: int) -> Words:
+        """``count`` registers of ``table`` from ``start`` (bit tables: one 0 or 1 per address),
+        over a connection of its own; raises SmartfabError with the device's refusal, and
+        ConnectionError when the device cannot be reached."""
+        await self._connect()
+        try:
+            answer = await self._request(unit, table, start, count)
+        finally:
+            await self._disconnect()
+        if isinstance(answer, str):
+            raise SmartfabError(f"{_where(unit, table, start, count)}: {answer}")
+        if table in BIT_TABLES:
+            return np.unpackbits(answer.view(np.uint8), bitorder="little")[:count].astype(np.uint16)
+        return answer
 
     async def _connect(self) -> None:
         conn = self.map.connection
@@ -217,12 +244,15 @@ class ModbusConnector(Connector):
                     if isinstance(why, str):
                         where = _where(unit, table, start, count)
                         problem = f"the device refuses them: {why}"
-                        found.append(Mismatch(self.map.paths[slot], where, problem))
+                        found.append(
+                            Mismatch(self.map.paths[slot], where, problem, "source.modbus")
+                        )
                 # Each member alone is read: what is refused is a gap between them.
                 where = block.describe(self.map.paths)
                 problem = f"read together the device refuses them: {refused}"
                 mismatches += found or [
-                    Mismatch(self.map.paths[slot], where, problem) for slot in members
+                    Mismatch(self.map.paths[slot], where, problem, "source.modbus")
+                    for slot in members
                 ]
             return mismatches
         finally:

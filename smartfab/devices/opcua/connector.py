@@ -195,6 +195,23 @@ class OpcUaConnector(Connector):
         async with self._own_session() as client:
             return await _browse(client)
 
+    async def read_values(self, nodes: Sequence[str]) -> list[object]:
+        """The current value of each node (a number, a text, a list), or the reason it has none
+        as text ("BadNodeIdUnknown: ..."), over a session of its own."""
+        ids = [ua.NodeId.from_string(n) for n in nodes]
+        reads = [ua.ReadValueId(NodeId=n, AttributeId=ua.UInt32(AttributeIds.Value)) for n in ids]
+        out: list[object] = []
+        async with self._own_session() as client:
+            for chunk in _chunks(reads):
+                for dv in await client.uaclient.read(ua.ReadParameters(NodesToRead=chunk)):
+                    status = dv.StatusCode
+                    if status is not None and not status.is_good():
+                        name, doc = get_name_and_doc(status.value)
+                        out.append(f"{name}: {doc}")
+                    else:
+                        out.append(dv.Value.Value if dv.Value is not None else None)
+        return out
+
     async def check(self) -> list[Mismatch]:
         """Each bound node that the server does not have or whose type, value rank, array
         dimensions or enumeration names do not fit its signal (``signals``, set by
@@ -204,12 +221,16 @@ class OpcUaConnector(Connector):
         mismatches = []
         for bound, value_type in zip(self.nodes, types, strict=True):
             signal = self.signals.get(bound.path)
+            where = f"node {bound.node}"
             if isinstance(value_type, str):
-                problem: str | None = value_type
-            else:
-                problem = None if signal is None else value_type.problem(signal)
-            if problem is not None:
-                mismatches.append(Mismatch(bound.path, f"node {bound.node}", problem))
+                mismatches.append(Mismatch(bound.path, where, value_type, "source.opcua.node"))
+                continue
+            if signal is None:
+                continue
+            if (problem := value_type.problem(signal)) is not None:
+                mismatches.append(Mismatch(bound.path, where, problem, "type"))
+            if (problem := value_type.unit_problem(signal)) is not None:
+                mismatches.append(Mismatch(bound.path, where, problem, "unit"))
         return mismatches
 
     @contextlib.asynccontextmanager

@@ -14,11 +14,12 @@ from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.common.ua_utils import get_base_data_type
 from asyncua.ua.attribute_ids import AttributeIds
-from asyncua.ua.object_ids import ObjectIdNames
+from asyncua.ua.object_ids import ObjectIdNames, ObjectIds
 from asyncua.ua.status_codes import get_name_and_doc
 from asyncua.ua.uaerrors import UaError
 
 from smartfab.model.plant import Signal
+from smartfab.model.units import UNITS, UnknownUnitError, lookup_unit, unit_of_opcua_id
 
 _ENUMERATION = 29  # ns=0: the abstract data type every enumeration derives from
 _NUMBERS = frozenset({
@@ -42,6 +43,9 @@ class ValueType:
     value_rank: int = _SCALAR  # -1 scalar, 1 one-dimensional array, n > 1 n dimensions, ...
     dimensions: tuple[int, ...] = ()  # ArrayDimensions, where the server gives them (0: any)
     enum: Mapping[int, str] | None = None  # an enumeration's value names, where given
+    # Its EngineeringUnits: the catalogue's symbol ("degC"), or the server's display name of a
+    # unit the catalogue does not know; None when the variable states none.
+    unit: str | None = None
 
     def __str__(self) -> str:
         """E.g. "Double", "Double[32]", "Int32[]", "MachineMode (Int32 enumeration 0 off, 1 on)"."""
@@ -86,6 +90,24 @@ class ValueType:
             return _names_problem(signal.values or {}, self.enum)
         return None
 
+    def unit_problem(self, signal: Signal) -> str | None:
+        """Why the signal's unit is not the one the variable's values are in, or None (also when
+        the variable states none, or one the catalogue does not know)."""
+        if self.unit is None or self.unit not in UNITS:
+            return None
+        node = UNITS[self.unit]
+        try:
+            declared = lookup_unit(signal.unit)
+        except UnknownUnitError:
+            return None  # the plant check reports it
+        if declared.code == node.code:
+            return None
+        return (
+            f"the node's values are in {node.display} ({node.description}), not "
+            f"{declared.display}: smartfab stores values as the device sends them and does not "
+            f"convert them; write unit: {node.symbol}"
+        )
+
 
 def _names_problem(plant: Mapping[int, str], server: Mapping[int, str] | None) -> str | None:
     """How the plant's enum value names differ from the server's, or None."""
@@ -113,6 +135,7 @@ async def read_value_types(client: Client, nodes: Sequence[ua.NodeId]) -> list[V
             ua.ReadParameters(NodesToRead=reads[i : i + _PER_REQUEST])
         )
     types: dict[ua.NodeId, tuple[str, str, Mapping[int, str] | None] | str] = {}
+    units = await _engineering_units(client, nodes)
     out: list[ValueType | str] = []
     for i in range(len(nodes)):
         data_type, rank, dims = values[3 * i : 3 * i + 3]
@@ -138,9 +161,58 @@ async def read_value_types(client: Client, nodes: Sequence[ua.NodeId]) -> list[V
             name, builtin,
             int(rank_value) if isinstance(rank_value, int) else _SCALAR,
             tuple(int(d) for d in dims_value) if isinstance(dims_value, list) else (),
-            names,
+            names, units[i],
         ))  # fmt: skip
     return out
+
+
+async def _engineering_units(client: Client, nodes: Sequence[ua.NodeId]) -> list[str | None]:
+    """The unit of each node's EngineeringUnits property (OPC UA Part 8), where it has one: one
+    TranslateBrowsePaths request to find the properties, one Read of their values."""
+    paths = [
+        ua.BrowsePath(
+            StartingNode=node,
+            RelativePath=ua.RelativePath(
+                Elements=[
+                    ua.RelativePathElement(
+                        ReferenceTypeId=ua.NodeId(ua.Int32(ObjectIds.HasProperty)),
+                        IsInverse=False,  # type: ignore[arg-type]  # ua.Boolean is bool at run time
+                        TargetName=ua.QualifiedName("EngineeringUnits", 0),
+                    )
+                ]
+            ),
+        )
+        for node in nodes
+    ]
+    found: list[ua.NodeId | None] = []
+    for i in range(0, len(paths), _PER_REQUEST):
+        for result in await client.uaclient.translate_browsepaths_to_nodeids(
+            paths[i : i + _PER_REQUEST]
+        ):
+            good = result.StatusCode.is_good() and result.Targets
+            target = result.Targets[0].TargetId if good else None
+            found.append(
+                ua.NodeId(target.Identifier, target.NamespaceIndex) if target is not None else None
+            )
+    value = ua.UInt32(AttributeIds.Value)
+    reads = [ua.ReadValueId(NodeId=n, AttributeId=value) for n in found if n is not None]
+    values: list[ua.DataValue] = []
+    for i in range(0, len(reads), _PER_REQUEST):
+        values += await client.uaclient.read(
+            ua.ReadParameters(NodesToRead=reads[i : i + _PER_REQUEST])
+        )
+    read = iter(values)
+    return [_unit_name(_value(next(read))) if n is not None else None for n in found]
+
+
+def _unit_name(info: object) -> str | None:
+    if not isinstance(info, ua.EUInformation):
+        return None
+    known = unit_of_opcua_id(int(info.UnitId))
+    if known is not None:
+        return known.symbol
+    text = info.DisplayName.Text if info.DisplayName is not None else None
+    return str(text) if text else None
 
 
 def _value(dv: ua.DataValue) -> object:

@@ -17,6 +17,7 @@ from smartfab.platform.queries import CHANGES_LIMIT, PROFILES, PlantData
 from smartfab.platform.security.roles import Principal
 from smartfab.platform.store.base import SignalInfo
 from smartfab.web.auth import require
+from smartfab.web.routes.plant_edit import PlantEditing, edits
 from smartfab.web.schemas import (
     Columns,
     End,
@@ -90,10 +91,11 @@ class EquipmentOut(BaseModel):
 READ = require("plant.read")
 
 
-def router(data: PlantData) -> APIRouter:
+def router(data: PlantData, editor: PlantEditing | None = None) -> APIRouter:
     api = APIRouter(tags=["plant"])
     read, read_scoped = READ, require("plant.read", scoped=True)
     values = Values(data)
+    edits(api, data, editor)
 
     @api.get("/health", summary="Liveness and what this process holds", dependencies=[read])
     def health() -> dict[str, Any]:
@@ -262,9 +264,15 @@ class Values:
 
     def __init__(self, data: PlantData) -> None:
         self.data = data
-        self.model: dict[str, Signal] = (
-            {r.path: r.signal for r in data.plant.iter_signals()} if data.plant else {}
-        )
+        self._model: tuple[object, dict[str, Signal]] = (None, {})
+
+    @property
+    def model(self) -> dict[str, Signal]:
+        """The plant's signals by path, of the plant as it is now (an edit replaces it)."""
+        plant = self.data.plant
+        if self._model[0] is not plant:
+            self._model = (plant, {r.path: r.signal for r in plant.iter_signals()} if plant else {})
+        return self._model[1]
 
     def type_of(self, s: SignalInfo) -> dict[str, Any]:
         m = self.model.get(s.path)

@@ -90,9 +90,16 @@ async def test_delivers_values_with_source_timestamps_and_quality(
 async def test_browse_finds_every_variable_with_path_and_type(server: VirtualOpcUaServer) -> None:
     found = await connector_for(server.endpoint).browse()
     assert sorted(found, key=lambda v: v.path) == [
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.count", f"{EQUIPMENT}/count", ValueType(*INT64)),
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.running", f"{EQUIPMENT}/running", ValueType(*BOOL)),
-        BrowsedVariable(f"ns=2;s={EQUIPMENT}.temp", f"{EQUIPMENT}/temp", ValueType(*DOUBLE)),
+        # With the unit of each EngineeringUnits property (the text node has none).
+        BrowsedVariable(
+            f"ns=2;s={EQUIPMENT}.count", f"{EQUIPMENT}/count", ValueType(*INT64, unit="1")
+        ),
+        BrowsedVariable(
+            f"ns=2;s={EQUIPMENT}.running", f"{EQUIPMENT}/running", ValueType(*BOOL, unit="1")
+        ),
+        BrowsedVariable(
+            f"ns=2;s={EQUIPMENT}.temp", f"{EQUIPMENT}/temp", ValueType(*DOUBLE, unit="1")
+        ),
         BrowsedVariable(TEXT_NODE, f"{EQUIPMENT}/text", ValueType("String", "String")),
     ]
     assert [v.data_type for v in sorted(found, key=lambda v: v.path)] == [

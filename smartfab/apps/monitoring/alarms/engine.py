@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -103,6 +103,9 @@ class AlarmEngine:
         self._messages = {a.id: a.message for a in self.table.alarms}
         self.notifier = Notifier(notify or NotifySettings(), self._messages)
         self._lock = asyncio.Lock()
+        # Held from evaluating a batch (or the timer's check) to applying what it found, so that
+        # the rules (rows of ``table``) do not change in between.
+        self._evaluating = asyncio.Lock()
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._live = False
@@ -148,8 +151,9 @@ class AlarmEngine:
                 item = await sub.get(timeout)
                 if isinstance(item, PointBatch):
                     batch = await self._gather(item)
-                    conditions = await asyncio.to_thread(self._evaluator.evaluate, batch)
-                    await self._apply(conditions)
+                    async with self._evaluating:
+                        conditions = await asyncio.to_thread(self._evaluator.evaluate, batch)
+                        await self._apply(conditions)
                     self.stats.points += len(batch)
                 if self._live and loop.time() >= next_check:
                     await self.tick()
@@ -182,7 +186,8 @@ class AlarmEngine:
         sent nothing, and end expired shelving. The running engine calls it every
         ``check_interval_s`` when live."""
         now = self._clock()
-        await self._apply(self._evaluator.check(now))
+        async with self._evaluating:
+            await self._apply(self._evaluator.check(now))
         expired = [
             s for s in self._status.values()
             if s.state is State.SHELVED and s.shelved_until is not None and s.shelved_until <= now
@@ -193,6 +198,34 @@ class AlarmEngine:
                     r for s in expired if (r := step(s, Action.EXPIRE, s.shelved_until or now))
                 ]
                 await self._commit(records, retry=True)
+
+    async def reload(self, plant: Plant, signal_ids: dict[str, int]) -> None:
+        """Evaluate the rules of an edited plant from the next batch on. An alarm whose rule
+        stays (tuned or not) keeps its status and what the evaluator knew of it, with the rule's
+        new priority and message; a new rule starts normal; an alarm whose rule is gone or
+        disabled leaves the list. Predicted alarms, which no plant file declares, stay."""
+        table = AlarmTable.from_plant(plant, signal_ids)
+        async with self._evaluating, self._lock:
+            old_table, old = self.table, self._evaluator
+            evaluator = Evaluator(table, old.origin_us)
+            before = {a.id: i for i, a in enumerate(old_table.alarms)}
+            pairs = [(i, before[a.id]) for i, a in enumerate(table.alarms) if a.id in before]
+            if pairs:
+                rows, old_rows = (np.array(x, np.intp) for x in zip(*pairs, strict=True))
+                for name in ("last_ts", "last_value", "cond", "run_start", "active", "changed_at"):
+                    getattr(evaluator, name)[rows] = getattr(old, name)[old_rows]
+            status = {
+                a.id: AlarmStatus.of(a) if (s := self._status.get(a.id)) is None
+                else replace(s, priority=a.priority, message=a.message)
+                for a in table.alarms
+            }  # fmt: skip
+            kept = {k: s for k, s in self._status.items() if k not in before and k not in status}
+            messages = {k: self._messages[k] for k in kept if k in self._messages}
+            self._status = status | kept
+            self.table, self._evaluator = table, evaluator
+            self._row = {a.id: i for i, a in enumerate(table.alarms)}
+            self._messages.clear()  # the notifier holds this dict
+            self._messages.update({a.id: a.message for a in table.alarms} | messages)
 
     async def _apply(self, conditions: Conditions) -> None:
         if not len(conditions):

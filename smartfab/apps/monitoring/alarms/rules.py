@@ -81,7 +81,7 @@ def priority_rank(priority: str) -> int:
     return PRIORITIES.index(priority)  # type: ignore[arg-type]
 
 
-def _signal_alarm(
+def signal_alarm(
     name: str, rule: LimitAlarm | RateAlarm | StaleAlarm | FlatlineAlarm, path: str, eq: str,
     unit: str,
 ) -> Alarm:  # fmt: skip
@@ -157,14 +157,16 @@ def plant_alarms(plant: Plant) -> list[Alarm]:
             unit = f" {shown}" if (shown := display_unit(sig.unit)) else ""
             for name in _SIGNAL_RULES:
                 rule = getattr(sig.alarms, name)
-                if rule is not None:
-                    out.append(_signal_alarm(name, rule, f"{eq.path}/{sig.name}", eq.path, unit))
+                if rule is not None and rule.enabled:
+                    out.append(signal_alarm(name, rule, f"{eq.path}/{sig.name}", eq.path, unit))
         rules_eq = equipment.alarms
         if rules_eq is None:
             continue
         by_role = {s.role: f"{eq.path}/{s.name}" for s in equipment.signals}
         codes = {name: code for code, name in equipment.states.items()}
         for state, rule in rules_eq.states.items():
+            if not rule.enabled:
+                continue
             out.append(
                 Alarm(
                     id=f"{eq.path}:state:{state}",
@@ -178,7 +180,7 @@ def plant_alarms(plant: Plant) -> list[Alarm]:
                 )
             )
         faults = rules_eq.faults
-        if faults is not None:
+        if faults is not None and faults.enabled:
             for code in faults.codes or sorted(equipment.faults):
                 text = f"{equipment.name} fault {code}: {equipment.faults.get(code, 'unknown')}"
                 out.append(

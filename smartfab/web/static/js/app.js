@@ -27,12 +27,19 @@ const PAGES = {
   transformation, warehouse, admin,
 };
 // Pages reached through another's entry of the navigation (as its tabs).
-const NAV_OF = { quality: "energy", recommendations: "energy" };
+// The plant model and commissioning sit under System, beside the connectors they feed: the top
+// bar has no room for another entry.
+const NAV_OF = { quality: "energy", recommendations: "energy", plant: "admin", commission: "admin" };
 
 // Dashboards people build, and trends that compare signals.
 import * as dashboards from "./pages/dashboards.js";
 import * as trends from "./pages/trends.js";
 Object.assign(PAGES, { dashboards, trends });
+
+// The engineer's pages: commissioning, and the plant model edited.
+import * as commission from "./pages/commission.js";
+import * as plantModel from "./pages/plant.js";
+Object.assign(PAGES, { commission, plant: plantModel });
 let cleanup = null;
 let plant = null;
 

@@ -1,7 +1,8 @@
 // Administration (#/admin/<section>): connectors, setpoints, export and lineage for everyone who
 // reads the plant; users, API tokens, the audit log and retention for admins. A section shows
 // only with the permission its routes need, and its controls that change things only with the
-// permission those need (the server refuses them without it anyway).
+// permission those need (the server refuses them without it anyway). A last tab leads to the plant
+// model's page.
 
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
@@ -35,9 +36,13 @@ export async function render(root, route, plant, refresh) {
   const section = name in SECTIONS ? name : allowed[0];
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("nav.admin"))),
-    h("nav", { class: "tabs", role: "tablist" }, allowed.map((s) =>
-      h("a", { href: `#/admin/${s}`, role: "tab", class: s === section ? "active" : "",
-        "aria-selected": String(s === section), dataset: { section: s } }, t(`admin.tab.${s}`)))));
+    h("nav", { class: "tabs", role: "tablist" }, [
+      ...allowed.map((s) =>
+        h("a", { href: `#/admin/${s}`, role: "tab", class: s === section ? "active" : "",
+          "aria-selected": String(s === section), dataset: { section: s } }, t(`admin.tab.${s}`))),
+      // The plant model (assets, signals, alarm rules, commissioning) is a page of its own.
+      h("a", { href: "#/plant", role: "tab", "aria-selected": "false", dataset: { section: "plant" } }, t("nav.plant")),
+    ]));
   const body = h("div", { class: "admin-section", dataset: { section } });
   root.append(body);
   if (!allowed.includes(section)) {
