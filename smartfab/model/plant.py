@@ -1165,12 +1165,12 @@ class Plant(_Strict):
     @model_validator(mode="after")
     def _one_currency(self) -> Plant:
         tariff = self.energy.tariff if self.energy is not None else None
-        if self.economics is not None and tariff is not None:
-            if tariff.currency != self.economics.currency:
-                raise ValueError(
-                    f"economics.currency {self.economics.currency} differs from "
-                    f"energy.tariff.currency {tariff.currency}: state every price in one currency"
-                )
+        economics = self.economics
+        if economics is not None and tariff is not None and tariff.currency != economics.currency:
+            raise ValueError(
+                f"economics.currency {economics.currency} differs from "
+                f"energy.tariff.currency {tariff.currency}: state every price in one currency"
+            )
         return self
 
     def iter_equipment(self) -> Iterator[EquipmentRef]:
