@@ -21,6 +21,17 @@ FILLED_START_US = 1_794_895_200_000_000
 FILLED_END_US = FILLED_START_US + 6 * 3_600_000_000
 
 
+BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test), the browser tests share one demo server, so they run
+    on one worker, one after another (``--dist loadgroup``); the rest spread over the others."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session")
 def demo_plant() -> Plant:
     return load_plant(DEMO_PLANT)

@@ -200,7 +200,7 @@ async def test_browse_shows_rank_dimensions_and_enumeration_names(
 ) -> None:
     found = {v.path.rsplit("/", 1)[1]: v for v in await connector_for(server.endpoint).browse()}
     spectrum = found["spectrum"].type
-    assert spectrum == ValueType("Double", "Double", 1, (4,))
+    assert spectrum == ValueType("Double", "Double", 1, (4,), unit="mm/s")
     assert found["spectrum"].data_type == "Double[4]"  # not plain Double
     mode = found["mode"].type
     assert isinstance(mode, ValueType) and mode.builtin == "Int32" and mode.enum == MODES

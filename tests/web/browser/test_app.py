@@ -18,9 +18,11 @@ from tests.web.browser.conftest import (
     CNC,
     QUIET,
     broken_words,
+    choose_language,
     get_json,
     in_language,
     log_in,
+    log_out,
     settled,
     shot,
 )
@@ -92,14 +94,14 @@ def test_switch_language(page: Any, server: str) -> None:
     page.wait_for_selector("body[data-ready='true']")
     nav = page.locator("[data-nav='overview']")
     assert nav.inner_text() == "Overview"
-    page.select_option("#lang", "zh")
+    choose_language(page, "zh")
     page.wait_for_function("document.documentElement.lang === 'zh-CN'")
     page.wait_for_selector(".page-overview")
     assert nav.inner_text() == "总览"
     assert page.locator("h1").inner_text() == "工厂总览"
     page.wait_for_selector(".page-overview[data-oee-loaded='true']", timeout=20000)
     shot(page, "overview-zh")
-    page.select_option("#lang", "ru")
+    choose_language(page, "ru")
     page.wait_for_function("document.documentElement.lang === 'ru-RU'")
     assert nav.inner_text() == "Обзор"
     page.goto(f"{server}/#/equipment/{CNC}")
@@ -169,7 +171,7 @@ def test_login_refuses_a_wrong_password_and_logout_ends_the_session(
         assert pg.locator("#user-name").inner_text() == "admin"
         cookie = next(c for c in context.cookies() if c["name"] == "smartfab_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-        pg.click("#logout")
+        log_out(pg)
         pg.wait_for_selector("body.login-page")
         pg.goto(server + "/")  # the session is over
         pg.wait_for_selector("body.login-page[data-ready='true']")
@@ -246,14 +248,16 @@ PAGES = {
 }
 
 
-def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> None:
-    """On a desktop the Russian top bar is one row with every item in it, and no KPI label breaks
-    inside a word (ПРОИЗВОДИТЕЛЬНОСТЬ was split in two)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU")
+@pytest.mark.parametrize("lang", ["en", "zh", "ru"])
+def test_top_bar_and_kpi_labels_fit_on_a_desktop(browser: Any, server: str, lang: str) -> None:
+    """On a desktop the top bar is one row with every item in it, with room to spare (fonts
+    differ between machines), and no KPI label breaks inside a word (ПРОИЗВОДИТЕЛЬНОСТЬ was split
+    in two). The language and logout are in the menu under the user's name."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-GB")
     pg = context.new_page()
     try:
         log_in(pg, server)
-        in_language(pg, server, "ru", PAGES["equipment"])
+        in_language(pg, server, lang, PAGES["equipment"])
         pg.wait_for_selector(".kpi .label")
         bar = pg.locator("#topbar").bounding_box()
         assert bar["height"] == 44
@@ -261,8 +265,18 @@ def test_top_bar_and_kpi_labels_fit_in_russian(browser: Any, server: str) -> Non
         for link in pg.locator(".mainnav a").all():
             box = link.bounding_box()
             assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
+        # The room left were the site's name cut to its least (it gives way first, with "…").
+        spare = pg.evaluate("""() => { const width = (s) => document.querySelector(s).getBoundingClientRect().width;
+            const site = document.getElementById('site-title');
+            return width('.spacer') + width('#site-title') - parseFloat(getComputedStyle(site).minWidth); }""")
+        assert spare >= 60, f"{lang}: only {spare} px to spare in the top bar"
         assert broken_words(pg, ".kpi .label") == []
-        shot(pg, "equipment-ru-desktop")
+        assert pg.locator("#lang").is_hidden() and pg.locator("#logout").is_hidden()
+        pg.click("#account-toggle")
+        assert pg.locator("#lang").is_visible() and pg.locator("#logout").is_visible()
+        shot(pg, f"equipment-{lang}-desktop")
+        pg.keyboard.press("Escape")
+        assert pg.locator("#logout").is_hidden()
     finally:
         context.close()
 

@@ -245,13 +245,14 @@ def test_energy_and_quality_show_the_plant_s_figures(served: ProcessPlant, viewe
 
 
 def test_energy_of_the_demo_plant(page: Any, server: str) -> None:
-    """The package's demo: many machines on several lines, no tariff or emission factor in its
-    plant file, and hours of history, too few for a baseline: the page says so."""
+    """The package's demo: many machines on several lines, a time-of-use tariff and an emission
+    factor in its plant file, and hours of history, too few for a baseline: the page says so."""
     page.goto(server + "/#/energy")
     page.wait_for_selector(".page-energy[data-loaded], .page .error", timeout=60_000)
     assert page.locator(".page .error").count() == 0, page.inner_text(".page")
     assert kpi(page, "kpi-kwh") > 0 and kpi(page, "kpi-per-good") > 0
-    assert page.inner_text("#kpi-cost") == "–" and "No tariff" in page.inner_text("#energy-kpis")
+    assert page.inner_text("#kpi-cost").startswith("CN¥") and kpi(page, "kpi-cost") > 0
+    assert kpi(page, "kpi-co2") > 0 and "No tariff" not in page.inner_text("#energy-kpis")
     assert "periods" in page.inner_text("#baseline-missing")
     assert drawn(page, "#by-asset canvas") > 1000 and drawn(page, "#by-line canvas") > 500
     shot(page, "energy-demo-en-1440")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.web.browser.conftest import get_json, shot
+from tests.web.browser.conftest import choose_language, get_json, shot
 
 GANTT_SPAN = "(s => { const d = document.querySelector(s).dataset; return d.x1 - d.x0; })"
 
@@ -43,7 +43,8 @@ def _iso_ms(text: str) -> float:
 def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: str) -> None:
     page.goto(server + "/#/scheduling")
     page.wait_for_selector("body[data-ready='true']")
-    assert page.locator("[data-nav='scheduling']").get_attribute("class") == "active"
+    assert page.locator("[data-nav='planning']").get_attribute("class") == "active"
+    assert page.locator("[data-tab='scheduling']").get_attribute("aria-selected") == "true"
     orders = json.loads(page.locator("#orders").input_value())
     operations = sum(len(j["operations"]) for j in orders["jobs"])
     _set(page, "#time-limit", "2")
@@ -84,10 +85,11 @@ def test_schedule_work_orders_and_replan_after_a_breakdown(page: Any, server: st
     _hover_operation(page, "#gantt-replan", replan, moved)
     shot(page, "scheduling-replan")
 
-    page.select_option("#lang", "zh")
+    choose_language(page, "zh")
     page.wait_for_function("document.documentElement.lang === 'zh-CN'")
     page.wait_for_selector("#gantt-replan[data-bars]")
-    assert page.locator("[data-nav='scheduling']").inner_text() == "排产"
+    assert page.locator("[data-nav='planning']").inner_text() == "计划"
+    assert page.locator("[data-tab='scheduling']").inner_text() == "排产"
     shot(page, "scheduling-zh")
 
 
@@ -157,10 +159,11 @@ def test_twin_what_if_experiment(page: Any, server: str) -> None:
     shot(page, "twin-calibrated")
 
     # In Russian, the results of the run are still there (the page keeps them).
-    page.select_option("#lang", "ru")
+    choose_language(page, "ru")
     page.wait_for_function("document.documentElement.lang === 'ru-RU'")
     page.wait_for_selector("#twin-results[data-loaded='true']")
-    assert page.locator("[data-nav='twin']").inner_text() == "Двойник"
+    assert page.locator("[data-nav='planning']").inner_text() == "Планирование"
+    assert page.locator("[data-tab='twin']").inner_text() == "Двойник"
     # The names the page gave the scenarios read in Russian too, in the form and in the results.
     slow = max(twin["stations"], key=lambda s: s["cycle_s"] / s["machines"])["name"]
     assert page.locator(".scenario-name").nth(1).input_value() == f"второй {slow}"

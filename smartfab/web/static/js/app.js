@@ -29,7 +29,9 @@ const PAGES = {
 // Pages reached through another's entry of the navigation (as its tabs).
 // The plant model and commissioning sit under System, beside the connectors they feed: the top
 // bar has no room for another entry.
-const NAV_OF = { quality: "energy", recommendations: "energy", plant: "admin", commission: "admin" };
+const NAV_OF = {
+  quality: "energy", recommendations: "energy", scheduling: "planning", twin: "planning", plant: "admin", commission: "admin",
+};
 
 // Dashboards people build, and trends that compare signals.
 import * as dashboards from "./pages/dashboards.js";
@@ -122,9 +124,19 @@ function setMenu(open) {
   document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
 }
 
+/** The user's menu (language, logout) opens under the user's name in a wide bar. */
+function setAccount(open) {
+  document.getElementById("account").classList.toggle("open", open);
+  document.getElementById("account-toggle").setAttribute("aria-expanded", String(open));
+}
+
 function initMenu() {
   const bar = document.getElementById("topbar");
+  const account = document.getElementById("account");
   document.getElementById("menu-toggle").addEventListener("click", () => setMenu(!bar.classList.contains("open")));
+  document.getElementById("account-toggle").addEventListener("click", () => setAccount(!account.classList.contains("open")));
+  document.addEventListener("click", (e) => { if (!account.contains(e.target)) setAccount(false); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") setAccount(false); });
   // Choosing a page, or anything outside the menu, closes it; so does Escape.
   document.getElementById("topmenu").addEventListener("click", (e) => { if (e.target.closest("a")) setMenu(false); });
   document.addEventListener("click", (e) => { if (!bar.contains(e.target)) setMenu(false); });
@@ -163,6 +175,7 @@ async function main() {
   select.value = initialLanguage();
   select.addEventListener("change", async () => {
     await setLanguage(select.value);
+    setAccount(false);
     show();
   });
   document.getElementById("logout").addEventListener("click", logout);

@@ -133,14 +133,24 @@ export function onLiveChange(paths, reload, minMs, { value = false } = {}) {
   return () => { unsubscribe(); clearTimeout(timer); };
 }
 
+/** A tab per page of those that share one entry of the navigation, `page` the one shown;
+ * `href` gives each tab's address. */
+export function pageTabs(pages, page, href = (p) => `#/${p}`) {
+  return h("nav", { class: "tabs", role: "tablist" }, pages.map((p) =>
+    h("a", { href: href(p), role: "tab", class: p === page ? "active" : "",
+      "aria-selected": String(p === page), dataset: { tab: p } }, t(`nav.${p}`))));
+}
+
 /** The head of the energy, quality and recommendations pages (one entry of the navigation):
- * the title and a tab per page, `page` the one shown; `path` is kept across the tabs when it
- * names an equipment whose process is modelled. */
+ * the title and their tabs; `path` is kept across the tabs when it names an equipment whose
+ * process is modelled. */
 export function energyQualityHead(page, path = "") {
   return [
     h("div", { class: "page-head" }, h("h1", {}, t("nav.energy_quality"))),
-    h("nav", { class: "tabs", role: "tablist" }, ["energy", "quality", "recommendations"].map((p) =>
-      h("a", { href: `#/${p}${path && p !== "energy" ? `/${path}` : ""}`, role: "tab", class: p === page ? "active" : "",
-        "aria-selected": String(p === page), dataset: { tab: p } }, t(`nav.${p}`)))),
+    pageTabs(["energy", "quality", "recommendations"], page,
+      (p) => `#/${p}${path && p !== "energy" ? `/${path}` : ""}`),
   ];
 }
+
+/** The tabs of the planning pages (one entry of the navigation): scheduling and the twin. */
+export const planningTabs = (page) => pageTabs(["scheduling", "twin"], page);

@@ -8,6 +8,7 @@ import { get, send, serverMessage } from "../api.js";
 import { GanttChart, jobColor } from "../charts/gantt.js";
 import { dateTime, h, num, pct } from "../dom.js";
 import { locale, t } from "../i18n.js";
+import { planningTabs } from "./common.js";
 
 const POLL_MS = 300;
 const UNITS = [["unit.seconds", 1], ["unit.minutes_long", 60], ["unit.hours_long", 3600]];
@@ -225,6 +226,7 @@ export async function render(root, _route, plant) {
   const replanBox = h("div", { class: "plan", id: "replan" });
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("scheduling.title"))),
+    planningTabs("scheduling"),
     h("div", { class: "grid-2" },
       h("section", { class: "panel" }, h("h2", {}, t("scheduling.problem")), form),
       h("section", { class: "panel" }, h("h2", {}, t("scheduling.plans")), planList)),

@@ -9,6 +9,7 @@ import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
 import { dateTime, h, num, pct, pctChange } from "../dom.js";
 import { has, t } from "../i18n.js";
+import { planningTabs } from "./common.js";
 
 const POLL_MS = 400;
 const KINDS = ["cycle_time", "buffer", "machine", "shift"];
@@ -119,6 +120,7 @@ export async function render(root, _route) {
 
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, t("twin.title"))),
+    planningTabs("twin"),
     h("div", { class: "toolbar" }, h("label", {}, t("twin.line"), lineSelect), source,
       h("span", { class: "spacer" }),
       h("label", {}, t("twin.calibrate_days"), days), calBtn),
