@@ -266,9 +266,10 @@ def test_top_bar_and_kpi_labels_fit_on_a_desktop(browser: Any, server: str, lang
             box = link.bounding_box()
             assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
         # The room left were the site's name cut to its least (it gives way first, with "…").
-        spare = pg.evaluate("""() => { const width = (s) => document.querySelector(s).getBoundingClientRect().width;
-            const site = document.getElementById('site-title');
-            return width('.spacer') + width('#site-title') - parseFloat(getComputedStyle(site).minWidth); }""")
+        spare = pg.evaluate("""() => {
+            const width = (s) => document.querySelector(s).getBoundingClientRect().width;
+            const least = parseFloat(getComputedStyle(document.getElementById('site-title')).minWidth);
+            return width('.spacer') + width('#site-title') - least; }""")
         assert spare >= 60, f"{lang}: only {spare} px to spare in the top bar"
         assert broken_words(pg, ".kpi .label") == []
         assert pg.locator("#lang").is_hidden() and pg.locator("#logout").is_hidden()
