@@ -268,7 +268,8 @@ def test_top_bar_and_kpi_labels_fit_on_a_desktop(browser: Any, server: str, lang
         # The room left were the site's name cut to its least (it gives way first, with "…").
         spare = pg.evaluate("""() => {
             const width = (s) => document.querySelector(s).getBoundingClientRect().width;
-            const least = parseFloat(getComputedStyle(document.getElementById('site-title')).minWidth);
+            const site = document.getElementById('site-title');
+            const least = parseFloat(getComputedStyle(site).minWidth);
             return width('.spacer') + width('#site-title') - least; }""")
         assert spare >= 60, f"{lang}: only {spare} px to spare in the top bar"
         assert broken_words(pg, ".kpi .label") == []
