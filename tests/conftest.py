@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,12 @@ FILLED_END_US = FILLED_START_US + 6 * 3_600_000_000
 
 
 BROWSER_TESTS = Path(__file__).parent / "web" / "browser"
+
+# pytest-xdist's workers are started with COLUMNS=80 and LINES=24 in their environment; the
+# command line's consoles, made when their module is imported, would keep that size for good, and
+# the tests that widen them for one call (CliRunner(env={"COLUMNS": ...})) would see cut tables.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
