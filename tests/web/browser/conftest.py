@@ -63,20 +63,20 @@ def get_json(url: str) -> Any:
         return json.load(r)
 
 
-def _account_item(page: Any, selector: str) -> Any:
+def _user_menu_item(page: Any, selector: str) -> Any:
     """An item of the user's menu (language, logout), opening the menu under the user's name
     first when the top bar is wide (a compact bar shows them in its own menu)."""
     if not page.locator(selector).is_visible():
-        page.click("#account-toggle")
+        page.click("#user-menu-toggle")
     return page.locator(selector)
 
 
 def choose_language(page: Any, lang: str) -> None:
-    _account_item(page, "#lang").select_option(lang)
+    _user_menu_item(page, "#lang").select_option(lang)
 
 
 def log_out(page: Any) -> None:
-    _account_item(page, "#logout").click()
+    _user_menu_item(page, "#logout").click()
 
 
 def _login(url: str, user: str, password: str) -> str:

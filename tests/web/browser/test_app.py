@@ -274,7 +274,7 @@ def test_top_bar_and_kpi_labels_fit_on_a_desktop(browser: Any, server: str, lang
         assert spare >= 60, f"{lang}: only {spare} px to spare in the top bar"
         assert broken_words(pg, ".kpi .label") == []
         assert pg.locator("#lang").is_hidden() and pg.locator("#logout").is_hidden()
-        pg.click("#account-toggle")
+        pg.click("#user-menu-toggle")
         assert pg.locator("#lang").is_visible() and pg.locator("#logout").is_visible()
         shot(pg, f"equipment-{lang}-desktop")
         pg.keyboard.press("Escape")

@@ -31,6 +31,11 @@ def _switch(page: Any, lang: str) -> None:
     )
 
 
+def location_id(url: str) -> str:
+    """The dashboard's id in the page's address (``.../#/dashboards/<id>``)."""
+    return url.rsplit("/", 1)[1]
+
+
 def test_commission_a_machine_browse_map_save_see_it_live_and_undo(page: Any, server: str) -> None:
     before = get_json(f"{server}/api/plant/file")
     endpoint = next(c["endpoint"] for c in get_json(f"{server}/api/plant/connections")
@@ -85,6 +90,20 @@ def test_commission_a_machine_browse_map_save_see_it_live_and_undo(page: Any, se
     )
     assert get_json(f"{server}/api/latest?signal={NEW}/spindle_temp")["rows"] == 1
     shot(page, "commission-saved")
+
+    # The new signal on a dashboard of one's own, made from here: its live value, its trend.
+    page.click("#to-dashboard")
+    page.wait_for_selector(".dash-panel[data-type=table] td.value")
+    page.wait_for_function(
+        "!isNaN(parseFloat(document.querySelector('.dash-panel[data-type=table] td.value')"
+        ".textContent))",
+        timeout=30000,
+    )
+    page.wait_for_selector(".dash-panel[data-type=trend] .chart.trend[data-loaded]", timeout=30000)
+    made = location_id(page.url)
+    assert get_json(f"{server}/api/dashboards/{made}")["document"]["title"] == "cnc-01-probe"
+    shot(page, "commission-dashboard")
+    page.go_back()  # the commissioning page keeps what was saved, to undo
     page.click("#undo")
     page.wait_for_selector("#undone", timeout=90000)
     after = get_json(f"{server}/api/plant/file")

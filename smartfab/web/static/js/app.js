@@ -125,18 +125,18 @@ function setMenu(open) {
 }
 
 /** The user's menu (language, logout) opens under the user's name in a wide bar. */
-function setAccount(open) {
-  document.getElementById("account").classList.toggle("open", open);
-  document.getElementById("account-toggle").setAttribute("aria-expanded", String(open));
+function setUserMenu(open) {
+  document.getElementById("user-menu").classList.toggle("open", open);
+  document.getElementById("user-menu-toggle").setAttribute("aria-expanded", String(open));
 }
 
 function initMenu() {
   const bar = document.getElementById("topbar");
-  const account = document.getElementById("account");
+  const userMenu = document.getElementById("user-menu");
   document.getElementById("menu-toggle").addEventListener("click", () => setMenu(!bar.classList.contains("open")));
-  document.getElementById("account-toggle").addEventListener("click", () => setAccount(!account.classList.contains("open")));
-  document.addEventListener("click", (e) => { if (!account.contains(e.target)) setAccount(false); });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape") setAccount(false); });
+  document.getElementById("user-menu-toggle").addEventListener("click", () => setUserMenu(!userMenu.classList.contains("open")));
+  document.addEventListener("click", (e) => { if (!userMenu.contains(e.target)) setUserMenu(false); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") setUserMenu(false); });
   // Choosing a page, or anything outside the menu, closes it; so does Escape.
   document.getElementById("topmenu").addEventListener("click", (e) => { if (e.target.closest("a")) setMenu(false); });
   document.addEventListener("click", (e) => { if (!bar.contains(e.target)) setMenu(false); });
@@ -175,7 +175,7 @@ async function main() {
   select.value = initialLanguage();
   select.addEventListener("change", async () => {
     await setLanguage(select.value);
-    setAccount(false);
+    setUserMenu(false);
     show();
   });
   document.getElementById("logout").addEventListener("click", logout);

@@ -5,8 +5,9 @@
 // the device, each problem shown at its field; running at once; undoable.
 
 import { get, rows, send } from "../api.js";
-import { h, num } from "../dom.js";
+import { h, leaf, num } from "../dom.js";
 import { t } from "../i18n.js";
+import { openNewDashboard } from "./common.js";
 import { conflictView, diffView, issueList, locate, markFields, saveEdit, undoEdit } from "./plantedit.js";
 
 const PROTOCOLS = ["opcua", "modbus", "mqtt"];
@@ -340,12 +341,17 @@ export async function render(root) {
     }
     if (out.conflict) { message.replaceChildren(conflictView(out.conflict, () => doSave())); return; }
     markFields(root, [], () => null);
-    state.saved = { change: out.change, paths: state.picked.map((p) => `${eqPath}/${p.name}`) };
+    state.saved = {
+      change: out.change, paths: state.picked.map((p) => `${eqPath}/${p.name}`),
+      numbers: state.picked.filter((p) => p.type === "float" || p.type === "int").map((p) => `${eqPath}/${p.name}`),
+    };
     state.picked = [];
     state.summary = "";
     drawMap();
     drawResult();
   }
+
+  const equipmentOf = (saved) => saved.paths[0].split("/").slice(0, -1).join("/");
 
   function drawResult() {
     clearInterval(timer);
@@ -355,6 +361,12 @@ export async function render(root) {
       h("tr", {}, h("th", {}, t("common.signal")), h("th", { class: "num" }, t("commission.live_value"))),
       saved.paths.map((path) => h("tr", { dataset: { path } }, h("td", { translate: "no" }, path), h("td", { class: "num live-value" }, "–"))));
     const undo = h("button", { type: "button", id: "undo" }, t("edit.undo"));
+    // The new signals on a dashboard of one's own: their live values, and the numbers' trend.
+    const toDashboard = h("button", { type: "button", id: "to-dashboard" }, t("commission.to_dashboard"));
+    toDashboard.addEventListener("click", () => ask(toDashboard, () => openNewDashboard(leaf(equipmentOf(saved)), [
+      { type: "table", id: "values", title: t("commission.live_value"), w: 12, h: 3, signals: saved.paths },
+      ...(saved.numbers.length ? [{ type: "trend", id: "trend", w: 12, h: 6, signals: saved.numbers.map((path) => ({ path })) }] : []),
+    ], 3600)));
     const note = h("div", {});
     undo.addEventListener("click", () => ask(undo, async () => {
       const file = await get("plant/file");
@@ -370,7 +382,7 @@ export async function render(root) {
       h("h2", {}, t("commission.saved", { seq: saved.change.seq })),
       h("div", { class: "hint" }, saved.change.summary),
       h("div", { class: "table-scroll" }, values),
-      h("div", { class: "toolbar" }, undo, h("a", { href: `#/equipment/${saved.paths[0].split("/").slice(0, -1).join("/")}` }, t("commission.open_equipment"))),
+      h("div", { class: "toolbar" }, undo, h("a", { href: `#/equipment/${equipmentOf(saved)}` }, t("commission.open_equipment")), toDashboard),
       note,
       h("details", {}, h("summary", {}, t("commission.diff")), diffView(saved.change.diff))));
     async function poll() {

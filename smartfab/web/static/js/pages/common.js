@@ -2,7 +2,7 @@
 // timelines of equipment, a legend of state colours, a signal's history as the trend draws it;
 // figures kept current by the live feed; the head of the energy and quality pages.
 
-import { get, live, ms, rows } from "../api.js";
+import { get, live, ms, rows, send } from "../api.js";
 import { BarChart } from "../charts/bars.js";
 import { cssVar } from "../charts/core.js";
 import { Timeline } from "../charts/timeline.js";
@@ -154,3 +154,10 @@ export function energyQualityHead(page, path = "") {
 
 /** The tabs of the planning pages (one entry of the navigation): scheduling and the twin. */
 export const planningTabs = (page) => pageTabs(["scheduling", "twin"], page);
+
+/** Saves a dashboard of one's own with `panels` (refreshed every 30 s, over `spanS`) and opens
+ * it: what the trends page and commissioning offer for the signals they show. */
+export async function openNewDashboard(title, panels, spanS) {
+  const made = await send("POST", "dashboards", { version: 1, title, time: { span_s: spanS, refresh_s: 30 }, panels });
+  location.hash = `#/dashboards/${made.id}`;
+}

@@ -5,12 +5,12 @@
 // reading them). CompareTrend is the chart with its legend and export links, as a dashboard's
 // trend panel and this page (#/trends/<path>,<path>,...) show it.
 
-import { get, live, ms, send } from "../api.js";
+import { get, live, ms } from "../api.js";
 import { formatValue } from "../charts/core.js";
 import { TrendChart } from "../charts/trend.js";
 import { h, leaf, rangeButtons } from "../dom.js";
 import { t } from "../i18n.js";
-import { iso, trendData } from "./common.js";
+import { iso, openNewDashboard, trendData } from "./common.js";
 import { signalInfo, signalLabel, signalPicker } from "./pickers.js";
 
 const MAX_SIGNALS = 12;
@@ -240,11 +240,8 @@ async function saveAsDashboard(paths) {
   const title = (window.prompt(t("trends.dashboard_title"), t("trends.title")) || "").trim();
   if (!title) return;
   try {
-    const made = await send("POST", "dashboards", {
-      version: 1, title, time: { span_s: Math.round(span / 1000), refresh_s: 30 },
-      panels: [{ type: "trend", id: "trend", w: 12, h: 6, signals: paths.map((path) => ({ path })) }],
-    });
-    location.hash = `#/dashboards/${made.id}`;
+    await openNewDashboard(title, [{ type: "trend", id: "trend", w: 12, h: 6, signals: paths.map((path) => ({ path })) }],
+      Math.round(span / 1000));
   } catch (err) {
     window.alert(t("error.action", { reason: err.message }));
   }
