@@ -10,7 +10,6 @@ with another seed, speed or the baseline policies.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
@@ -20,7 +19,7 @@ from smartfab.apps.warehouse import tracking
 from smartfab.model.plant import StorageZone
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security.roles import Principal
-from smartfab.virtual.warehouse.live import LiveWarehouse
+from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
 from smartfab.virtual.warehouse.sim import VirtualWarehouseError
 from smartfab.web.auth import require
 
@@ -32,13 +31,16 @@ class RestartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     optimised: bool = Field(default=True, description="Slotting, batching and dual cycles")
-    speed: float = Field(default=30.0, gt=0, le=3600, description="Simulated seconds a second")
+    speed: float = Field(
+        default=1.0, gt=0, le=3600, description="Simulated seconds a second (1: the plant's clock)"
+    )
 
 
-def router(data: PlantData) -> APIRouter:
+def router(data: PlantData, live: LiveZones | None = None) -> APIRouter:
+    """``live``: the zones' live warehouses, when the server shares them (with the late-order
+    alarms); else the routes keep their own."""
     api = APIRouter(prefix="/warehouse", tags=["warehouse"])
-    lock = threading.Lock()
-    running: dict[str, LiveWarehouse] = {}
+    running = live if live is not None else LiveZones(lambda: data.plant)
 
     def zones() -> dict[str, StorageZone]:
         if data.plant is None:
@@ -53,15 +55,11 @@ def router(data: PlantData) -> APIRouter:
         return found
 
     def live_of(path: str, **options: Any) -> LiveWarehouse:
-        zone = zone_at(path)
-        assert data.plant is not None
-        with lock:  # one start per zone, even when the page and a client ask at once
-            if options or path not in running:
-                try:
-                    running[path] = LiveWarehouse(data.plant, zone.name, **options)
-                except VirtualWarehouseError as exc:
-                    raise HTTPException(409, str(exc)) from None
-            return running[path]
+        zone_at(path)
+        try:
+            return running.get(path, **options)
+        except VirtualWarehouseError as exc:
+            raise HTTPException(409, str(exc)) from None
 
     @api.get("/zones", summary="The storage zones the caller may see")
     def list_zones(who: Annotated[Principal, READ]) -> list[dict[str, Any]]:
