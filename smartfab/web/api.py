@@ -153,7 +153,7 @@ def create_app(
     api.include_router(
         transformation.router(data, models_dir, insights=insights, addresses=addresses)
     )
-    api.include_router(warehouse.router(data, warehouses))
+    api.include_router(warehouse.router(data, warehouses, lambda: feed.closed))
     api.include_router(dashboards.router(data, Dashboards(security.db)))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())
