@@ -357,6 +357,8 @@ def bench_storage(seed: int = 1, orders: int = 2000) -> dict[str, Any]:
 
 
 VIRTUAL_KEYS = (
+    "orders",
+    "order_lines",
     "otif",
     "lead_time_h",
     "travel_m_per_line",
@@ -364,6 +366,7 @@ VIRTUAL_KEYS = (
     "crane_utilisation",
     "agv_utilisation",
     "line_stockouts",
+    "line_stockout_h",
     "dock_to_stock_min",
 )
 

@@ -4,6 +4,7 @@ plain baseline, with its logistics KPIs and its movements as GS1 EPCIS 2.0 event
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,10 @@ def simulate(
     baseline: Annotated[
         bool, typer.Option(help="Random storage, one order line per load, single cycles.")
     ] = False,
-    orders_per_day: Annotated[float, typer.Option(min=1, help="Customer orders a day.")] = 120,
+    lines_per_day: Annotated[
+        float | None,
+        typer.Option(min=1, help="Customer order lines a day [default: the zone's demand]."),
+    ] = None,
     epcis: Annotated[
         Path | None, typer.Option(help="Write every movement as an EPCIS 2.0 document here.")
     ] = None,
@@ -40,8 +44,9 @@ def simulate(
     from smartfab.virtual.warehouse import VirtualWarehouse
 
     the_plant = load_plant(plant or DEMO_PLANT)
-    warehouse = VirtualWarehouse(the_plant, zone, seed=seed, optimised=not baseline,
-                                 orders_per_day=orders_per_day)  # fmt: skip
+    warehouse = VirtualWarehouse(the_plant, zone, seed=seed, optimised=not baseline)
+    if lines_per_day is not None:  # the zone's demand at another volume
+        warehouse.demand = replace(warehouse.demand, lines_per_day=lines_per_day)
     metrics = warehouse.run(days)
     table = Table(title=f"{warehouse.zone.name}: {days:g} days, "
                   f"{'baseline' if baseline else 'optimised'}")  # fmt: skip

@@ -1043,6 +1043,32 @@ class AgvFleet(_Strict):
     chargers: list[Charger] = Field(default_factory=list)
 
 
+class OrderDemand(_Strict):
+    """The customer orders a storage zone ships, as its virtual warehouse draws them: order
+    lines a day, spread over the day by ``hourly`` (24 relative weights, 00-23 h), orders of 1 to
+    ``max_lines`` lines, each due after one of ``service``'s lead times ([hours, share] pairs),
+    rounded up to the next outbound departure (every ``departure_h`` hours)."""
+
+    lines_per_day: float = Field(default=1000.0, gt=0, le=1_000_000)
+    lines_per_order: float = Field(default=3.0, ge=1)
+    max_lines: int = Field(default=8, ge=1, le=100)
+    hourly: list[float] | None = Field(default=None, min_length=24, max_length=24)
+    service: list[tuple[float, float]] | None = Field(default=None, min_length=1)
+    departure_h: float = Field(default=1.0, gt=0, le=24)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrderDemand:
+        if self.lines_per_order > self.max_lines:
+            raise ValueError("lines_per_order cannot exceed max_lines")
+        if self.hourly is not None and (min(self.hourly) < 0 or sum(self.hourly) <= 0):
+            raise ValueError("hourly needs non-negative weights, not all zero")
+        if self.service is not None and any(h <= 0 or w < 0 for h, w in self.service):
+            raise ValueError("service needs positive hours and non-negative shares")
+        if self.service is not None and sum(w for _, w in self.service) <= 0:
+            raise ValueError("service's shares cannot all be zero")
+        return self
+
+
 class StorageZone(_Strict):
     """An ISA-95 storage zone: its floor and its storage units."""
 
@@ -1056,6 +1082,7 @@ class StorageZone(_Strict):
     conveyors: list[Conveyor] = Field(default_factory=list)
     docks: list[Dock] = Field(default_factory=list)
     fleet: AgvFleet | None = None
+    demand: OrderDemand | None = None  # the customer orders its virtual warehouse simulates
 
     def units(self) -> Iterator[tuple[str, int, Rack | AsrsAisle | GtpStation | Sorter | Dock]]:
         """Every unit standing on the floor, with the field and index that hold it."""

@@ -1,5 +1,6 @@
 """The server: connectors, ingestion (with alarms), the API and web app, and the scheduled jobs the
-settings ask for (reports, the periodic maintenance assessment), until SIGINT or SIGTERM."""
+settings ask for (reports, the periodic maintenance assessment), the storage zones' late-order
+alarms, until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from smartfab.apps.maintenance.workorders import WorkOrders
 from smartfab.apps.monitoring.alarms.notify import NotifySettings
 from smartfab.apps.monitoring.report_schedule import ReportSchedule, run_report_schedule
 from smartfab.apps.quality.live import LiveScoring, run_live_scoring
+from smartfab.apps.warehouse.alarms import LateOrderAlarms
 from smartfab.config import DEMO_PLANT, Settings
 from smartfab.model.plant import Plant
 from smartfab.platform.queries import PlantData
@@ -21,6 +23,8 @@ from smartfab.platform.store.base import Store
 from smartfab.runtime.ingestion import Ingestion
 from smartfab.runtime.output import Output
 from smartfab.runtime.plant_edit import PlantEditor
+from smartfab.runtime.warehouse import run_warehouse_alarms
+from smartfab.virtual.warehouse.live import LiveZones
 from smartfab.web.api import create_app
 from smartfab.web.server import ApiServer
 
@@ -66,6 +70,9 @@ async def serve_until_stopped(
     orders = WorkOrders(store)
     assessing = None
     scoring = None
+    late_orders = None
+    # The storage zones' live warehouses: the web app shows them, the late-order alarms watch.
+    warehouses = LiveZones(lambda: data.plant)
     api = ApiServer(
         create_app(
             data,
@@ -77,6 +84,7 @@ async def serve_until_stopped(
             insights=s.insights_data if s is not None else None,
             addresses=s.addresses() if s is not None else (),
             editor=editor,
+            warehouses=warehouses,
         ),
         host,
         port,
@@ -97,6 +105,11 @@ async def serve_until_stopped(
             scoring = asyncio.create_task(
                 run_live_scoring(LiveScoring(store, plant, ingestion.alarms))
             )
+        if warehouses.simulated():
+            # Orders expected to ship late are raised in the alarm engine, page open or not.
+            late_orders = asyncio.create_task(
+                run_warehouse_alarms(warehouses, LateOrderAlarms(ingestion.alarms))
+            )
         out.say(
             f"smartfab is running: web app {api.url}/  API {api.url}/api  docs {api.url}/docs\n"
             f"connectors: {', '.join(c.name for c in ingestion.connector_status()) or 'none'}\n"
@@ -105,7 +118,7 @@ async def serve_until_stopped(
         )
         await stop.wait()
     finally:
-        for task in (reports, assessing, scoring):
+        for task in (reports, assessing, scoring, late_orders):
             if task is not None:
                 task.cancel()
         out.say("stopping: connectors, then flushing to the store ...")

@@ -25,6 +25,7 @@ from smartfab.platform.ingest import WriterStats
 from smartfab.platform.queries import PlantData, QueryError
 from smartfab.platform.security import Security
 from smartfab.platform.setpoints import SetpointTarget
+from smartfab.virtual.warehouse.live import LiveZones
 from smartfab.web import auth, schemas
 from smartfab.web.auth import ApiLimits
 from smartfab.web.live import LiveFeed
@@ -78,6 +79,7 @@ def create_app(
     insights: Path | None = None,
     addresses: Sequence[tuple[str, str]] = (),
     editor: PlantEditing | None = None,
+    warehouses: LiveZones | None = None,
 ) -> FastAPI:
     """The API over ``data``; ``control`` is the running ingestion, if this process runs one (it
     also tells the live feed when new data were stored, and holds the alarm engine). Every route
@@ -89,7 +91,8 @@ def create_app(
     folder of the national insights; ``addresses``: what the settings make smartfab talk to,
     for the sovereignty report (both from the settings, see :class:`smartfab.config.Settings`).
     ``editor``: the plant file's editor (``smartfab.runtime.plant_edit``), when this server's
-    plant may be edited from the web app."""
+    plant may be edited from the web app. ``warehouses``: the storage zones' live warehouses,
+    when the server shares them with the late-order alarms."""
     app = FastAPI(
         title="smartfab",
         version=__version__,
@@ -150,7 +153,7 @@ def create_app(
     api.include_router(
         transformation.router(data, models_dir, insights=insights, addresses=addresses)
     )
-    api.include_router(warehouse.router(data))
+    api.include_router(warehouse.router(data, warehouses, lambda: feed.closed))
     api.include_router(dashboards.router(data, Dashboards(security.db)))
     app.include_router(api)
     auth.install(app, security, limits or ApiLimits())

@@ -101,6 +101,11 @@ class LiveFeed:
     def clients(self) -> int:
         return len(self._clients)
 
+    @property
+    def closed(self) -> bool:
+        """The server is stopping: every stream ends (others, too, such as the warehouse's)."""
+        return self._closed
+
     async def stream(self, under: str | None = None) -> AsyncGenerator[str, None]:
         """Server-sent events for one browser: first every value and state (of the signals and
         equipment at or below the asset path ``under``, when given), then the changes."""

@@ -28,3 +28,14 @@ def test_an_unknown_zone_is_a_clear_error() -> None:
     result = CliRunner().invoke(app, ["warehouse", "simulate", "--zone", "nowhere"])
     # the error travels to main(), which prints it as one line
     assert result.exit_code != 0 and "no storage zone 'nowhere'" in str(result.exception)
+
+
+def test_the_demand_volume_can_be_scaled() -> None:
+    def lines(per_day: str) -> float:
+        result = CliRunner().invoke(
+            app, ["warehouse", "simulate", "--days", "0.2", "--lines-per-day", per_day]
+        )
+        assert result.exit_code == 0, result.output
+        return float(json.loads(result.output.strip().splitlines()[-1])["order_lines"])
+
+    assert lines("4000") > 4 * lines("400") > 0

@@ -384,6 +384,9 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
         ("get", "/api/warehouse/epcis/{path}"): Op(
             wr, "viewer", WHOLE, _get(f"/api/warehouse/epcis/{ZONE}")
         ),
+        ("get", "/api/warehouse/live/{path}"): Op(
+            wr, "viewer", WHOLE, _get(f"/api/warehouse/live/{ZONE}")
+        ),
         ("post", "/api/warehouse/restart/{path}"): Op(
             "warehouse.operate", "engineer", WHOLE,
             _post(f"/api/warehouse/restart/{ZONE}", lambda _: {"seed": 2}),

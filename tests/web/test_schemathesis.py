@@ -32,9 +32,9 @@ from smartfab.model.plant import Plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from tests.web.conftest import served_api
 
-# The live feed is an endless stream: a request for it never completes. It takes no input, and
-# test_auth.py calls it by every role.
-ENDLESS = {("GET", "/api/live")}
+# The live feeds are endless streams: a request for one never completes. The values' takes no
+# input, the warehouse's a zone path; test_auth.py calls both by every role.
+ENDLESS = {("GET", "/api/live"), ("GET", "/api/warehouse/live/{path}")}
 EXAMPLES = 12  # per operation and generation mode, with the admin token
 ANONYMOUS_EXAMPLES = 4  # refused before anything reads the input: a few show it
 

@@ -199,21 +199,10 @@ def order_status(movements: Iterable[Movement], orders: Mapping[str, tuple[float
     return out
 
 
-def late_alarms(statuses: Iterable[OrderStatus], zone: str, start_us: int) -> EventBatch:
-    """An alarm event (kind ``alarm``, as the alarm engine records its transitions) for each
-    order not shipped yet and predicted to be late."""
-    rows = [
-        (start_us + round(s.created * 1e6), f"{zone}:order-late:{s.id}",
-         json.dumps({"order": s.id, "due": _time(start_us, s.due),
-                     "eta": _time(start_us, s.eta), "priority": "high",
-                     "message": f"order {s.id} is expected to ship late"}))
-        for s in statuses if s.late and s.status != "shipped"
-    ]  # fmt: skip
-    if not rows:
-        return EventBatch.empty()
-    ts, code, detail = zip(*rows, strict=True)
-    return EventBatch.of(np.array(ts, np.int64), zone, "alarm", np.array(code, object),
-                         1.0, np.array(detail, object))  # fmt: skip
+def late_orders(statuses: Iterable[OrderStatus]) -> dict[str, float]:
+    """The orders not shipped yet and predicted to be late, with the hours their ETA is past
+    their due time (what ``smartfab.apps.warehouse.alarms`` raises in the alarm engine)."""
+    return {s.id: (s.eta - s.due) / 3600.0 for s in statuses if s.late and s.status != "shipped"}
 
 
 def kpis(statuses: Iterable[OrderStatus], movements: Iterable[Movement]) -> dict[str, float]:

@@ -1,9 +1,13 @@
-"""The virtual warehouse as a live view: a simulation that advances with the wall clock (``speed``
-simulated seconds a second) whenever it is looked at, and a snapshot of what is where.
+"""The virtual warehouse as a live view on the plant's clock: a simulation whose time is the
+wall-clock time now (at ``speed`` 1), advanced whenever it is looked at, and a snapshot of what is
+where.
 
-It starts a few hours into its first day so that there is stock, traffic and orders to see, and
-starts over with the next seed at the end of its horizon. Nothing runs between two looks: a
-server that nobody asks spends nothing on it.
+Its days are the plant's days (midnight in the site's time zone), so that the order intake's
+daily profile and the trucks fall on the hours they are planned for. It starts at the midnight
+before now (the one before that in the first hours of a day, so that there is stock, traffic and
+orders to see) and simulates up to now at once, a few seconds; at the end of its horizon it starts
+over, on the clock again, with the next seed. Nothing runs between two looks: a server that
+nobody asks spends nothing on it.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from smartfab.apps.warehouse import tracking
 from smartfab.model.plant import AsrsAisle, Plant, Rack
-from smartfab.virtual.warehouse.sim import DAY_S, DUE_AFTER_S, VirtualWarehouse
+from smartfab.virtual.warehouse.demand import DAY_S
+from smartfab.virtual.warehouse.sim import VirtualWarehouse
 
-WARMUP_S = 9 * 3600.0  # after the first truck and a few hours of orders
+WARMUP_S = 9 * 3600.0  # at least this much simulated before the view: trucks, orders, traffic
 MAX_ORDERS = 40  # the orders a snapshot lists: every open one first, then the latest shipped
 MAX_EPCIS_EVENTS = 10_000  # the movements an export holds, the latest
 
@@ -35,28 +42,41 @@ class LiveWarehouse:
         *,
         seed: int = 0,
         optimised: bool = True,
-        speed: float = 30.0,
-        days: float = 1.0,
-        clock: Any = time.monotonic,
+        speed: float = 1.0,
+        days: float = 2.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock``: the wall-clock time in epoch seconds; ``speed``: simulated seconds a
+        second of it (1: the simulation shows the plant's time now; more runs ahead of it);
+        ``days``: the horizon, from the first look on."""
         self.plant, self.zone_name = plant, zone
         self.optimised, self.speed, self.days = optimised, speed, days
         self._clock = clock
+        self._tz = ZoneInfo(plant.site.timezone)
         self._lock = threading.Lock()
         self._start(seed)
 
     def _start(self, seed: int) -> None:
         self.seed = seed
-        self.sim = VirtualWarehouse(self.plant, self.zone_name, seed=seed, optimised=self.optimised)
-        self.sim.begin(self.days)
-        self.sim.advance(WARMUP_S)
-        self._wall0 = self._clock()
+        now = self._clock()
+        local = datetime.fromtimestamp(now, self._tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        if (local - midnight).total_seconds() < WARMUP_S:
+            midnight -= timedelta(days=1)
+        start = midnight.timestamp()
+        self.sim = VirtualWarehouse(
+            self.plant, self.zone_name, seed=seed, optimised=self.optimised,
+            start_us=round(start * 1e6),
+        )  # fmt: skip
+        self._wall0, self._t0 = now, now - start
+        self.sim.begin(self._t0 / DAY_S + self.days)  # ``days`` ahead of now
+        self.sim.advance(self._t0)
 
     def step(self) -> VirtualWarehouse:
-        """Advance to the wall clock's time; past the horizon, start over with the next seed."""
+        """Advance to the clock's time; past the horizon, start over with the next seed."""
         with self._lock:
-            t = WARMUP_S + (self._clock() - self._wall0) * self.speed
-            if t >= self.days * DAY_S:
+            t = self._t0 + (self._clock() - self._wall0) * self.speed
+            if t >= self.sim.end:
                 self._start(self.seed + 1)
             else:
                 self.sim.advance(t)
@@ -69,6 +89,12 @@ class LiveWarehouse:
         with self._lock:
             return _snapshot(sim, self.seed, self.speed, self.optimised)
 
+    def order_statuses(self) -> list[tracking.OrderStatus]:
+        """Every order's status and ETA now (``tracking.order_status``)."""
+        sim = self.step()
+        with self._lock:
+            return _statuses(sim)
+
     def epcis_events(self) -> list[dict[str, Any]]:
         """The latest ``MAX_EPCIS_EVENTS`` movements so far as EPCIS events."""
         sim = self.step()
@@ -80,6 +106,17 @@ class LiveWarehouse:
 def _iso(sim: VirtualWarehouse, t: float) -> str:
     us = sim.start_us + round(t * 1e6)
     return datetime.fromtimestamp(us / 1e6, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _statuses(sim: VirtualWarehouse) -> list[tracking.OrderStatus]:
+    shipped = [o.shipped - o.created for o in sim.orders.values() if o.shipped is not None]
+    lead_s = float(np.mean(shipped)) if shipped else sim.demand.departure_h * 3600.0
+    return tracking.order_status(
+        sim.movements,
+        {o.id: (o.created, o.due, len(o.lines)) for o in sim.orders.values()},
+        sim.now,
+        lead_s,
+    )
 
 
 def _snapshot(sim: VirtualWarehouse, seed: int, speed: float, optimised: bool) -> dict[str, Any]:
@@ -126,14 +163,7 @@ def _snapshot(sim: VirtualWarehouse, seed: int, speed: float, optimised: bool) -
         sorter = {"name": sim.sorter.name, "recirculations": sim.recirculations,
                   "state": "running" if sim.induct_free_at > sim.now else "idle",
                   "chutes": chutes}  # fmt: skip
-    shipped = [o.shipped - o.created for o in sim.orders.values() if o.shipped is not None]
-    lead_s = float(np.mean(shipped)) if shipped else DUE_AFTER_S / 2
-    statuses = tracking.order_status(
-        sim.movements,
-        {o.id: (o.created, o.due, len(o.lines)) for o in sim.orders.values()},
-        sim.now,
-        lead_s,
-    )
+    statuses = _statuses(sim)
     statuses.sort(key=lambda s: (s.status == "shipped", -s.created))
     orders = [
         {"id": s.id, "status": s.status, "lines": s.lines, "lines_done": s.lines_done,
@@ -172,3 +202,44 @@ KPIS = (
     "agv_utilisation",
     "line_stockouts",
 )
+
+
+class LiveZones:
+    """The live warehouses of a plant's storage zones, by path (``site/area/zone``), each
+    started on its first use: what the web app shows and the late-order alarms watch."""
+
+    def __init__(self, plant: Callable[[], Plant | None]) -> None:
+        self._plant = plant
+        self._lock = threading.Lock()
+        self._running: dict[str, LiveWarehouse] = {}
+
+    def paths(self) -> dict[str, str]:
+        """Zone path -> zone name, of the plant now (none without a plant)."""
+        plant = self._plant()
+        if plant is None:
+            return {}
+        site = plant.site.name
+        return {f"{site}/{a.name}/{z.name}": z.name for a, z in plant.iter_zones()}
+
+    def simulated(self) -> list[str]:
+        """The paths of the zones the virtual warehouse can simulate (an AGV fleet and
+        storage)."""
+        plant = self._plant()
+        if plant is None:
+            return []
+        return [
+            p for p, name in self.paths().items()
+            if (z := plant.zone(name)).fleet is not None and (z.asrs or z.racks)
+        ]  # fmt: skip
+
+    def get(self, path: str, **options: Any) -> LiveWarehouse:
+        """The zone's live warehouse, started now (with ``options``: seed, optimised, speed)
+        when it runs not yet or ``options`` are given. ``KeyError`` for an unknown path,
+        ``VirtualWarehouseError`` for a zone it cannot simulate."""
+        name = self.paths()[path]
+        plant = self._plant()
+        assert plant is not None
+        with self._lock:  # one start per zone, even when the page and a client ask at once
+            if options or path not in self._running:
+                self._running[path] = LiveWarehouse(plant, name, **options)
+            return self._running[path]

@@ -24,7 +24,7 @@ import heapq
 import itertools
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -49,15 +49,16 @@ from smartfab.model.plant import (
 )
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.warehouse import kinematics as kin
+from smartfab.virtual.warehouse.demand import DAY_S, Demand, OrderDraw, draw_orders, expected_lines
 
 Cell = tuple[int, int]
 # (unit name, side, bay, level): a storage location
 Loc = tuple[str, int, int, int]
 
-DAY_S = 86_400.0
-DEMAND_WEIGHT = {"A": 0.7, "B": 0.25, "C": 0.05}  # share of order lines per class
 TARGET_TOTES = {"A": 30, "B": 16, "C": 6}  # the stock an inbound truck fills up to, in loads
-DUE_AFTER_S = 6 * 3600.0  # customers' due dates: six hours after the order
+PUT_S = 10.0  # a chute's packer puts an item from the chute into its order's carton
+PACK_S = (60.0, 15.0)  # and closes a complete order: seconds, and seconds a line
+SAFETY = 1.3  # a truck fills up to what the customers order till the next one, times this
 INBOUND_AT_S = (6 * 3600.0, 14 * 3600.0)  # truck arrivals each day
 UNLOAD_S = 45.0  # a forklift unloads a load from a truck
 MISPICK = 0.002  # a picker's count is off by one on this share of picks
@@ -87,7 +88,8 @@ class CustomerOrder:
     lines: list[OrderLine]
     chute: str
     shipped: float | None = None
-    in_chute: int = 0  # items sorted into its chute, waiting for the rest
+    packed: float | None = None  # packed and staged at its dock for the next departure
+    pending: int = 0  # loads retrieved for it whose items are not in its carton yet
 
     @property
     def in_full(self) -> bool:
@@ -143,7 +145,7 @@ class VirtualWarehouse:
         seed: int = 0,
         optimised: bool = True,
         start_us: int = 1_767_225_600_000_000,  # 2026-01-01 00:00 UTC
-        orders_per_day: float = 120.0,
+        demand: Demand | None = None,
     ) -> None:
         zones = [z for _, z in plant.iter_zones() if zone is None or z.name == zone]
         if not zones:
@@ -158,7 +160,7 @@ class VirtualWarehouse:
         self.optimised = optimised
         self.seed = seed
         self.start_us = start_us
-        self.orders_per_day = orders_per_day
+        self.demand = demand if demand is not None else Demand.of(self.zone.demand)
         # One stream per source of chance, so that the baseline and the optimised warehouse see
         # the same orders, trucks and breakdowns whatever their decisions draw.
         streams = np.random.default_rng(seed).spawn(4)
@@ -176,6 +178,11 @@ class VirtualWarehouse:
         self.cranes = {a.name: _Crane(a) for a in self.zone.asrs}
         self.unit_at: dict[str, Cell] = {u.name: u.at for _, _, u in self.zone.units()}
         self.locations = self._locations()
+        self._access = {loc: self.access_s(loc) for loc in self.locations}
+        # the locations nearest first, the AS/RS's and the racks' apart (slotting walks them)
+        nearest = sorted(self.locations, key=lambda loc: (self._access[loc], loc))
+        self._nearest = {small: [loc for loc in nearest if (loc[0] in self.cranes) == small]
+                         for small in (True, False)}  # fmt: skip
         self.stock: dict[Loc, list[object]] = {}  # loc -> [sku, physical qty, recorded qty, load]
         self.free: set[Loc] = set(self.locations)
         self.by_sku: dict[str, set[Loc]] = defaultdict(set)
@@ -198,10 +205,13 @@ class VirtualWarehouse:
         self.sorter = sorter
         self.chutes: dict[str, int] = {c.name: 0 for c in sorter.chutes} if sorter else {}
         self.chute_cycle = itertools.cycle(list(self.chutes) or ["-"])
+        self.packer_free_at: dict[str, float] = defaultdict(float)  # one packer a chute
         self.induct_free_at = 0.0
         self.recirculations = 0
         self.orders: dict[str, CustomerOrder] = {}
         self.waiting: dict[str, list[tuple[CustomerOrder, OrderLine]]] = defaultdict(list)
+        self.backlog: deque[CustomerOrder] = deque()  # the baseline's orders not released yet
+        self.current: CustomerOrder | None = None  # the baseline's order being picked
         self.dock_to_stock: list[float] = []
         # the lines
         self.lines = [
@@ -301,11 +311,14 @@ class VirtualWarehouse:
         # what an inbound truck fills up to: a base by demand class, and for the lines'
         # materials what the lines use between two trucks
         self.target = {c: TARGET_TOTES[k.demand_class] for c, k in self.skus.items()}
-        classes = [k.demand_class for k in self.skus.values()]
+        kinds = {c: (k.demand_class, k.per_tote) for c, k in self.skus.items()}
+        per_sku = expected_lines(self.demand, kinds)
+        # the customers order most between the trucks in the busiest part of the day
+        peak = max(self.demand.share_between(INBOUND_AT_S))
         for code, sku in self.skus.items():  # and what the customers order between two trucks
-            lines = self.orders_per_day * 2.5 * _share(sku.demand_class, classes)
+            lines = per_sku[code]
             units = lines * (1 if sku.per_tote == 1 else (min(sku.per_tote, 20) + 1) / 2)
-            self.target[code] += math.ceil(units / len(INBOUND_AT_S) / sku.per_tote)
+            self.target[code] += math.ceil(units * peak * SAFETY / sku.per_tote)
         for i, parts in per_minute.items():
             m = self.lines[i].material
             per_day = float(parts.mean()) * 1440 * m.per_part if parts.size else 0.0
@@ -317,7 +330,8 @@ class VirtualWarehouse:
             for t in INBOUND_AT_S:
                 if day * DAY_S + t < end:
                     self.at(day * DAY_S + t, self._inbound_truck)
-        self.at(float(self.demand_rng.exponential(DAY_S / self.orders_per_day)), self._new_order)
+        for draw in draw_orders(self.demand, kinds, days, self.demand_rng):
+            self.at(draw.t, partial(self._new_order, draw))
 
     def advance(self, until_s: float) -> None:
         """Run every event up to ``until_s`` seconds from the start (at most the end ``begin``
@@ -339,15 +353,13 @@ class VirtualWarehouse:
         return (sku.per_tote > 1 and bool(self.cranes)) or not self.zone.racks
 
     def _choose_slot(self, sku: Sku) -> Loc | None:
-        small = self._is_small(sku)
-        free = [loc for loc in self.free if (loc[0] in self.cranes) == small
-                and loc not in self.reserved]  # fmt: skip
+        free = [loc for loc in self._nearest[self._is_small(sku)]
+                if loc in self.free and loc not in self.reserved]  # fmt: skip
         if not free:
             return None
         if not self.optimised:  # the baseline: any free location
             return free[int(self.rng.integers(len(free)))]
         # class-based slotting: A nearest the I/O point, C furthest, B in between
-        free.sort(key=lambda loc: (self.access_s(loc), loc))
         share = {"A": 0.0, "B": 0.4, "C": 0.8}[sku.demand_class]
         return free[int(share * (len(free) - 1))]
 
@@ -374,7 +386,7 @@ class VirtualWarehouse:
         if not locs:
             return None
         if self.optimised:
-            return min(locs, key=lambda loc: (self.access_s(loc), loc))
+            return min(locs, key=lambda loc: (self._access[loc], loc))
         return min(locs)
 
     # --- cranes -----------------------------------------------------------------------------
@@ -530,30 +542,41 @@ class VirtualWarehouse:
 
     # --- customer orders --------------------------------------------------------------------
 
-    def _new_order(self) -> None:
-        codes = list(self.skus)
-        weights = np.array([DEMAND_WEIGHT[self.skus[c].demand_class] for c in codes])
-        lines = []
-        count = int(self.demand_rng.integers(1, 5))
-        for code in self.demand_rng.choice(
-            codes, size=count, replace=False, p=weights / weights.sum()
-        ):
-            sku = self.skus[str(code)]
-            qty = (
-                1
-                if sku.per_tote == 1
-                else int(self.demand_rng.integers(1, min(sku.per_tote, 20) + 1))
-            )
-            lines.append(OrderLine(sku.code, qty))
-        order = CustomerOrder(f"SO{next(self._ids):07d}", self.now, self.now + DUE_AFTER_S, lines,
+    def _new_order(self, draw: OrderDraw) -> None:
+        lines = [OrderLine(sku, qty) for sku, qty in draw.lines]
+        order = CustomerOrder(f"SO{next(self._ids):07d}", self.now, draw.due, lines,
                               next(self.chute_cycle))  # fmt: skip
         self.orders[order.id] = order
         self.at(order.due, lambda: self._due(order))
-        for line in lines:
-            self.waiting[line.sku].append((order, line))
+        if self.optimised:
+            self._release(order)
+        else:
+            self.backlog.append(order)
+            self._release_next()
+
+    def _release_next(self) -> None:
+        """The baseline releases one order at a time: the next in arrival order once the
+        current one's items are all in its carton (or it waits for stock an inbound truck
+        brings)."""
+        while self.backlog and (self.current is None or self.current.pending == 0):
+            order = self.backlog.popleft()
+            if order.shipped is not None:  # its truck left before it was released
+                continue
+            self.current = order
+            self._release(order)
+
+    def _release(self, order: CustomerOrder) -> None:
+        """Hand the order's lines to picking: each waits for a load of its SKU."""
+        for line in order.lines:
+            queue = self.waiting[line.sku]
+            if self.optimised:  # earliest due date first; the baseline serves in arrival order
+                at = len(queue)
+                while at > 0 and queue[at - 1][0].due > order.due:
+                    at -= 1
+                queue.insert(at, (order, line))
+            else:
+                queue.append((order, line))
             self._serve_waiting(line.sku)
-        self.at(self.now + float(self.demand_rng.exponential(DAY_S / self.orders_per_day)),
-                self._new_order)  # fmt: skip
 
     def _serve_waiting(self, code: str) -> None:
         """Retrieve loads for the order lines waiting for ``code``: one load per line (the
@@ -573,6 +596,7 @@ class VirtualWarehouse:
                 take = min(need, have)
                 have -= take
                 line.allocated += take
+                order.pending += 1  # an order has one line of a SKU: once a batch
                 if line.allocated >= line.qty:  # else it waits for the next load
                     self.waiting[code].pop(0)
                 batch.append((order, line, take))
@@ -645,27 +669,61 @@ class VirtualWarehouse:
 
     def _to_chute(self, order: CustomerOrder, line: OrderLine, qty: int, loop: float) -> None:
         chute = next(c for c in self.sorter.chutes if c.name == order.chute)  # type: ignore[union-attr]
+        if order.shipped is not None or order.packed is not None:
+            # the order left without it: the item goes to the dock as a back order
+            self._move("ship", line.sku, qty, order.id, "sorter", self._outbound().name, order.id)
+            self._done_with(order)
+            return
         if self.chutes[chute.name] + 1 > chute.capacity:
             self.recirculations += 1
             self.at(self.now + loop, lambda: self._to_chute(order, line, qty, loop))
             return
         self.chutes[chute.name] += 1
-        order.in_chute += 1
         self._move("sort", line.sku, qty, order.id, "sorter", chute.name, order.id)
+        # the chute buffers the items for its packer, who puts them into their orders' cartons
+        start = max(self.now, self.packer_free_at[chute.name])
+        self.packer_free_at[chute.name] = start + PUT_S
+        self.at(start + PUT_S, partial(self._put, chute.name, order, line, qty))
+
+    def _put(self, chute: str, order: CustomerOrder, line: OrderLine, qty: int) -> None:
+        self.chutes[chute] -= 1
         self._sorted(order, line, qty)
+
+    def _done_with(self, order: CustomerOrder) -> None:
+        """A load's items for ``order`` are in its carton (or went after it)."""
+        order.pending -= 1
+        if not self.optimised:
+            self._release_next()
 
     def _sorted(self, order: CustomerOrder, line: OrderLine, qty: int) -> None:
         line.sorted_qty += qty
+        self._done_with(order)
         if (
             order.shipped is None
+            and order.packed is None
             and all(li.sorted_qty >= li.qty or li.short for li in order.lines)
             and all(li.sorted_qty > 0 or li.short for li in order.lines)
         ):
-            self._ship(order)
+            self._pack(order)
+
+    def _pack(self, order: CustomerOrder) -> None:
+        """The chute's packer closes the complete order and stages it at its dock; it leaves
+        with the next departure."""
+        order.packed = float("inf")  # being packed: no second packing, no short shipment
+        start = max(self.now, self.packer_free_at[order.chute])
+        done = start + PACK_S[0] + PACK_S[1] * len(order.lines)
+        self.packer_free_at[order.chute] = done
+
+        def staged() -> None:
+            order.packed = self.now
+            self.at(self.demand.departure_after(self.now), lambda: self._ship(order))
+
+        self.at(done, staged)
 
     def _due(self, order: CustomerOrder) -> None:
-        """The truck leaves at the due time: what the chute holds goes, the rest is short."""
-        if order.shipped is not None:
+        """Its truck leaves at the due time: an order not packed by then goes with what its
+        chute holds, the rest is short."""
+        if order.shipped is not None or order.packed is not None:
             return
         for line in order.lines:
             if line.sorted_qty < line.qty:
@@ -673,6 +731,8 @@ class VirtualWarehouse:
         for code in {li.sku for li in order.lines}:
             self.waiting[code] = [(o, li) for o, li in self.waiting[code] if o is not order]
         self._ship(order)
+        if not self.optimised:
+            self._release_next()
 
     def _outbound(self) -> Dock:
         chute = next((c for c in self.sorter.chutes if c.dock), None) if self.sorter else None
@@ -681,9 +741,6 @@ class VirtualWarehouse:
 
     def _ship(self, order: CustomerOrder) -> None:
         order.shipped = self.now
-        if order.chute in self.chutes:
-            self.chutes[order.chute] -= order.in_chute
-            order.in_chute = 0
         dock = self._outbound().name if self.zone.docks else "dock"
         for line in order.lines:
             self._move("ship", line.sku, line.sorted_qty, order.id, order.chute, dock, order.id)
@@ -768,6 +825,7 @@ class VirtualWarehouse:
             "days": self.now / DAY_S,
             "orders": float(len(self.orders)),
             "orders_shipped": float(len(shipped)),
+            "order_lines": float(sum(len(o.lines) for o in self.orders.values())),
             "otif": otif,
             "lead_time_h": float(np.mean(lead) / 3600.0) if lead else 0.0,
             "travel_m_per_line": (agv_m + crane_m) / lines if lines else 0.0,
@@ -789,13 +847,6 @@ class VirtualWarehouse:
         }
 
 
-def _share(demand_class: str, classes: Sequence[str]) -> float:
-    """The share of order lines that one SKU of ``demand_class`` gets (orders draw SKUs by
-    their class's weight)."""
-    total = sum(DEMAND_WEIGHT[c] for c in classes)
-    return DEMAND_WEIGHT[demand_class] / total
-
-
 def _loc_name(loc: Loc) -> str:
     return f"{loc[0]}-{loc[1]}-{loc[2]:03d}-{loc[3]:02d}"
 
@@ -805,14 +856,12 @@ def run_virtual_warehouse(
     seed: int,
     optimised: bool,
     plant: Plant | None = None,
-    orders_per_day: float = 120.0,
+    demand: Demand | None = None,
 ) -> dict[str, float]:
     """The metrics of ``days`` of the demo plant's warehouse (or ``plant``'s first zone)."""
     from smartfab.config import DEMO_PLANT
     from smartfab.model.loader import load_plant
 
     the_plant = plant if plant is not None else load_plant(DEMO_PLANT)
-    warehouse = VirtualWarehouse(
-        the_plant, seed=seed, optimised=optimised, orders_per_day=orders_per_day
-    )
+    warehouse = VirtualWarehouse(the_plant, seed=seed, optimised=optimised, demand=demand)
     return warehouse.run(days)

@@ -10,20 +10,24 @@ with another seed, speed or the baseline policies.
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import json
+from collections.abc import AsyncGenerator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from smartfab.apps.warehouse import tracking
 from smartfab.model.plant import StorageZone
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security.roles import Principal
-from smartfab.virtual.warehouse.live import LiveWarehouse
+from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
 from smartfab.virtual.warehouse.sim import VirtualWarehouseError
 from smartfab.web.auth import require
 
+STREAM_S = 1.0  # a state a second: the AGVs move a cell a second at their speed
 READ = require("warehouse.read")
 OPERATE = require("warehouse.operate")
 
@@ -32,13 +36,21 @@ class RestartIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     optimised: bool = Field(default=True, description="Slotting, batching and dual cycles")
-    speed: float = Field(default=30.0, gt=0, le=3600, description="Simulated seconds a second")
+    speed: float = Field(
+        default=1.0, gt=0, le=3600, description="Simulated seconds a second (1: the plant's clock)"
+    )
 
 
-def router(data: PlantData) -> APIRouter:
+def router(
+    data: PlantData,
+    live: LiveZones | None = None,
+    closing: Callable[[], bool] = lambda: False,
+) -> APIRouter:
+    """``live``: the zones' live warehouses, when the server shares them (with the late-order
+    alarms); else the routes keep their own. ``closing``: the server is stopping, and the
+    streams end."""
     api = APIRouter(prefix="/warehouse", tags=["warehouse"])
-    lock = threading.Lock()
-    running: dict[str, LiveWarehouse] = {}
+    running = live if live is not None else LiveZones(lambda: data.plant)
 
     def zones() -> dict[str, StorageZone]:
         if data.plant is None:
@@ -53,15 +65,11 @@ def router(data: PlantData) -> APIRouter:
         return found
 
     def live_of(path: str, **options: Any) -> LiveWarehouse:
-        zone = zone_at(path)
-        assert data.plant is not None
-        with lock:  # one start per zone, even when the page and a client ask at once
-            if options or path not in running:
-                try:
-                    running[path] = LiveWarehouse(data.plant, zone.name, **options)
-                except VirtualWarehouseError as exc:
-                    raise HTTPException(409, str(exc)) from None
-            return running[path]
+        zone_at(path)
+        try:
+            return running.get(path, **options)
+        except VirtualWarehouseError as exc:
+            raise HTTPException(409, str(exc)) from None
 
     @api.get("/zones", summary="The storage zones the caller may see")
     def list_zones(who: Annotated[Principal, READ]) -> list[dict[str, Any]]:
@@ -112,6 +120,37 @@ def router(data: PlantData) -> APIRouter:
         and ETA, and the KPIs (OTIF, dock-to-stock minutes, inventory accuracy, travel metres per
         order line, utilisations)."""
         return live_of(path).snapshot()
+
+    @api.get(
+        "/live/{path:path}",
+        response_class=StreamingResponse,
+        summary="A storage zone's live state (server-sent events)",
+        description=(
+            "A `text/event-stream` of `state` events, each the JSON of `GET /warehouse/state`,"
+            " one a second while the stream is open (the first once the zone's simulation has"
+            " started, a few seconds on its first look); an `unavailable` event with `detail`"
+            " when it cannot be simulated."
+        ),
+    )
+    async def stream(path: str, _: Annotated[Principal, READ]) -> StreamingResponse:
+        zone_at(path)  # 404 before the stream opens
+
+        async def events() -> AsyncGenerator[str, None]:
+            while not closing():
+                try:
+                    snap = await asyncio.to_thread(lambda: live_of(path).snapshot())
+                except HTTPException as exc:
+                    yield f"event: unavailable\ndata: {json.dumps({'detail': exc.detail})}\n\n"
+                    return
+                yield f"event: state\ndata: {json.dumps(snap, separators=(',', ':'))}\n\n"
+                await asyncio.sleep(STREAM_S)
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            # Proxies must pass each event on at once rather than buffer the stream.
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @api.post("/restart/{path:path}", summary="Start a zone's live simulation over")
     def restart(path: str, body: RestartIn, _: Annotated[Principal, OPERATE]) -> dict[str, Any]:

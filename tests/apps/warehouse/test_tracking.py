@@ -65,7 +65,6 @@ def test_order_status_eta_late_alarm_and_kpis() -> None:
     assert status["O1"].status == "shipped" and not status["O1"].late
     assert status["O2"].status == "picking" and status["O2"].eta == 1600.0 and status["O2"].late
     assert status["O3"].status == "open" and status["O3"].eta == 1590.0 and not status["O3"].late
-    alarms = tr.late_alarms(status.values(), "central", START)
-    assert list(alarms.code) == ["central:order-late:O2"] and set(alarms.kind) == {"alarm"}
+    assert tr.late_orders(status.values()) == {"O2": (1600.0 - 1200.0) / 3600}
     k = tr.kpis(status.values(), moves)
     assert k["otif"] == 1.0 and k["dock_to_stock_min"] == 10.0 and k["orders_shipped"] == 1

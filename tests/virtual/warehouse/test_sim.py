@@ -10,6 +10,7 @@ import pytest
 from smartfab.config import DEMO_PLANT
 from smartfab.model.loader import load_plant
 from smartfab.virtual.warehouse import VirtualWarehouse, run_virtual_warehouse
+from smartfab.virtual.warehouse.demand import Demand
 from smartfab.virtual.warehouse.sim import VirtualWarehouseError
 
 PLANT = load_plant(DEMO_PLANT)
@@ -52,6 +53,26 @@ def test_optimised_and_baseline_see_the_same_demand() -> None:
     assert opt["orders"] == base["orders"]
     assert opt["dual_cycles"] > 0 and base["dual_cycles"] == 0
     assert opt["travel_m_per_line"] < base["travel_m_per_line"]
+
+
+def test_the_baseline_misses_due_dates_the_optimised_warehouse_meets() -> None:
+    # a busy morning: 2,500 lines a day at the demo's daily profile
+    demand = Demand(lines_per_day=2500)
+    opt = VirtualWarehouse(PLANT, seed=1, optimised=True, demand=demand)
+    base = VirtualWarehouse(PLANT, seed=1, optimised=False, demand=demand)
+    m_opt, m_base = opt.run(0.5), base.run(0.5)
+    assert m_opt["order_lines"] == m_base["order_lines"] > 1000
+    assert m_opt["otif"] >= 0.99 and m_base["otif"] < 0.97
+    assert m_base["lead_time_h"] > 2 * m_opt["lead_time_h"]
+    # the lead time is picking, sorting, packing and the wait for the truck: an order ships
+    # at a departure, after its last item was sorted and it was packed
+    sorted_at = {m.order: m.t for m in opt.movements if m.kind == "sort"}
+    shipped = [o for o in opt.orders.values() if o.shipped is not None and o.in_full]
+    assert len(shipped) > 300
+    for o in shipped:
+        assert o.shipped is not None and o.packed is not None
+        assert o.shipped % 3600 == 0 and sorted_at[o.id] < o.packed <= o.shipped
+    assert m_opt["lead_time_h"] > 0.25
 
 
 def test_a_zone_it_cannot_simulate() -> None:

@@ -1,10 +1,11 @@
 """The warehouse page in headless Chromium against a real `smartfab demo` (the package's
 fixtures): the demo's storage zone drawn with its AGVs, which move as the live virtual
 warehouse advances, the occupancy heat maps, cranes and sorter chutes, and the orders with their
-ETA, in every language at desktop and phone widths."""
+ETA, the plant's time now on its clock, in every language at desktop and phone widths."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,7 +37,22 @@ def test_floor_agvs_heat_map_and_orders(page: Any, server: str) -> None:
     assert page.locator("table.wh-orders tbody tr").count() > 0
     kpis = page.locator(".kpi .value").all_inner_texts()
     assert kpis and not any("NaN" in k or k == "–" for k in kpis), kpis
-    # The AGVs move: the demo's warehouse advances 30 simulated seconds each second.
+    # The live warehouse runs on the plant's clock: the time now, and the page shows its date.
+    state = get_json(f"{server}/api/warehouse/state/{ZONE}")
+    now = datetime.now(UTC)
+    assert abs((datetime.fromisoformat(state["time"]) - now).total_seconds()) < 120
+    clock = page.locator(".page-head .sub.num").inner_text()
+    today = datetime.fromtimestamp(page.evaluate("Date.now()") / 1000)  # the browser's zone
+    assert str(today.year) in clock and f"{today.day:02d}" in clock, clock
+    assert f"{today.month:02d}" in clock, clock
+    # The AGVs move: run faster than real time (60 simulated seconds a second) to see it soon.
+    restarted = page.evaluate(
+        "zone => fetch('api/warehouse/restart/' + zone, {method: 'POST',"
+        " headers: {'Content-Type': 'application/json'}, body: JSON.stringify({speed: 60})})"
+        ".then(r => r.json())",
+        ZONE,
+    )
+    assert restarted["speed"] == 60
     before = _positions(page)
     page.wait_for_function(
         "before => JSON.stringify([...document.querySelectorAll('circle.wh-agv')]"

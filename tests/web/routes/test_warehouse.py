@@ -4,8 +4,13 @@ and scope rules. The simulation itself is tested in tests/virtual/warehouse."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +20,7 @@ from smartfab.platform.queries import PlantData
 from smartfab.platform.security import Security
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.web.api import create_app
+from smartfab.web.server import ApiServer
 from tests.web.conftest import bearer
 
 ZONE = "shenyang/logistics/central"
@@ -82,3 +88,44 @@ def test_viewers_read_engineers_restart(client: TestClient, security: Security) 
     elsewhere = bearer(security, "viewer", "shenyang/pressing", "wh-press")
     assert client.get(f"/api/warehouse/state/{ZONE}", headers=elsewhere).status_code == 403
     assert client.get("/api/warehouse/zones", headers=elsewhere).json() == []
+
+
+async def test_the_state_streams_as_server_sent_events(
+    tmp_path: Path, demo_plant: Plant, security: Security, admin_headers: dict[str, str]
+) -> None:
+    """A state a second, the live warehouse's time moving on; the stream ends with the server."""
+    with DuckDBStore(tmp_path / "s.duckdb") as store:
+        app = create_app(PlantData(store, demo_plant), security=security)
+        server = ApiServer(app, "127.0.0.1", 0)
+        await server.start()
+        try:
+            async with (
+                httpx.AsyncClient(base_url=server.url, headers=admin_headers, timeout=60) as c,
+                c.stream("GET", f"/api/warehouse/live/{ZONE}") as r,
+            ):
+                assert r.status_code == 200
+                assert r.headers["content-type"].startswith("text/event-stream")
+                events = _events(r.aiter_text())
+                async with asyncio.timeout(60):
+                    first = await anext(events)
+                    second = await anext(events)
+                assert first[0] == second[0] == "state"
+                assert len(first[1]["agvs"]) == len(demo_plant.zone("central").fleet.agvs)  # type: ignore[union-attr]
+                assert second[1]["time"] > first[1]["time"]  # on the clock: a second later
+            missing = await httpx.AsyncClient(base_url=server.url, headers=admin_headers).get(
+                "/api/warehouse/live/shenyang/logistics/nowhere"
+            )
+            assert missing.status_code == 404
+        finally:
+            async with asyncio.timeout(10):  # the open streams do not hold the server up
+                await server.stop()
+
+
+async def _events(chunks: AsyncIterator[str]) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    buffer = ""
+    async for chunk in chunks:
+        buffer += chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+            yield fields["event"], json.loads(fields["data"])

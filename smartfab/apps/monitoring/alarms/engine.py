@@ -34,10 +34,12 @@ from smartfab.apps.monitoring.alarms.notify import Notifier, NotifySettings
 from smartfab.apps.monitoring.alarms.rules import (
     PREDICTED_DEFECT,
     PREDICTED_FAILURE,
+    PREDICTED_LATE,
     Alarm,
     AlarmTable,
     predicted_defect_alarm,
     predicted_failure_alarm,
+    predicted_late_alarm,
     priority_rank,
 )
 from smartfab.model.plant import Plant, Priority
@@ -275,6 +277,9 @@ class AlarmEngine:
             alarm = predicted_failure_alarm(record.equipment)
         elif record.alarm_id.endswith(f":{PREDICTED_DEFECT}"):
             alarm = predicted_defect_alarm(record.equipment)
+        elif record.alarm_id.startswith(f"{record.equipment}:{PREDICTED_LATE}:"):
+            order = record.alarm_id.removeprefix(f"{record.equipment}:{PREDICTED_LATE}:")
+            alarm = predicted_late_alarm(record.equipment, order)
         else:
             return None
         self._messages[alarm.id] = alarm.message
@@ -296,6 +301,13 @@ class AlarmEngine:
         :meth:`predict_failure` does the predicted failure (``risk``: the predicted probability
         of a defect of the latest part)."""
         return await self._predicted(predicted_defect_alarm(equipment, priority), risky, ts, risk)
+
+    async def predict_late_order(
+        self, zone: str, order: str, late: bool, ts: int, hours_late: float
+    ) -> AlarmStatus | None:
+        """Raise (``late``) or clear the late-order alarm of ``order`` in the storage zone at
+        path ``zone`` at ``ts`` (``hours_late``: how far its ETA is past its due time)."""
+        return await self._predicted(predicted_late_alarm(zone, order), late, ts, hours_late)
 
     async def _predicted(
         self, alarm: Alarm, active: bool, ts: int, value: float

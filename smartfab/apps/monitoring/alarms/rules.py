@@ -146,6 +146,21 @@ def predicted_defect_alarm(equipment: str, priority: Priority = "medium") -> Ala
     )  # fmt: skip
 
 
+PREDICTED_LATE = "order_late"
+
+
+def predicted_late_alarm(zone: str, order: str) -> Alarm:
+    """The alarm of a customer order that a storage zone (its path) is expected to ship after
+    its due time (``value``: the hours its ETA is past due). One alarm per order, so that the
+    list says which; the warehouse raises it while the prediction holds and clears it when the
+    order ships or is expected on time again."""
+    return Alarm(
+        id=f"{zone}:{PREDICTED_LATE}:{order}", equipment=zone, signal="",
+        kind=Kind.PREDICTED, priority="high",
+        message=f"Order {order} expected to ship after its due time",
+    )  # fmt: skip
+
+
 def plant_alarms(plant: Plant) -> list[Alarm]:
     """Every alarm the plant file declares, in file order."""
     out: list[Alarm] = []

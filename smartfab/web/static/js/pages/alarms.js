@@ -62,7 +62,8 @@ export function alarmTable(body, done, { compact = false } = {}) {
   },
   h("td", {}, h("span", { class: "prio", dataset: { priority: a.priority } }), t(`alarm.priority.${a.priority}`)),
   h("td", { class: "num time" }, dateTime(ms(a.since))),
-  compact ? null : h("td", {}, h("a", { href: `#/equipment/${a.equipment}` }, leaf(a.equipment))),
+  // A late order's alarm belongs to its storage zone: the link opens the warehouse page.
+  compact ? null : h("td", {}, h("a", { href: `#/${a.id.includes(":order_late:") ? "warehouse" : "equipment"}/${a.equipment}` }, leaf(a.equipment))),
   h("td", { class: "card-wide message" }, a.message),
   h("td", {}, stateBadge(a)),
   // A fault or state code (212) is a name, not a quantity: no decimals, no digit grouping.

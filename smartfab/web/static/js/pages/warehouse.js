@@ -1,5 +1,6 @@
 // Warehouse (#/warehouse/<zone path>): the storage zone's floor with its units and the AGVs as
-// they move (the live virtual warehouse, polled), each AS/RS aisle's and rack's occupancy as a
+// they move (the live virtual warehouse, streamed as server-sent events), each AS/RS aisle's and
+// rack's occupancy as a
 // heat map by bay and level, the cranes and the sorter's chutes, the orders with their ETA, and
 // OTIF with the other logistics KPIs.
 
@@ -7,7 +8,6 @@ import { get } from "../api.js";
 import { dateTime, h, num, pct } from "../dom.js";
 import { locale, t } from "../i18n.js";
 
-const POLL_MS = 1000;
 const MAX_ROWS = 15; // orders listed: the open ones first, then the latest shipped
 const SVG = "http://www.w3.org/2000/svg";
 const CELL = 16; // px a floor cell, before the drawing scales to its box
@@ -154,23 +154,25 @@ export async function render(root, route) {
       h("section", { class: "panel" }, h("h2", {}, t("wh.equipment")), eqBox),
       h("section", { class: "panel" }, h("div", { class: "trend-head" }, h("h2", {}, t("wh.orders")), summary), orderBox)));
 
-  let stopped = false, timer = null;
-  const update = async () => {
-    try {
-      const st = await get(`warehouse/state/${zone.path}`);
-      if (stopped) return;
-      clock.textContent = dateTime(Date.parse(st.time));
-      drawAgvs(agvs, st.agvs);
-      kpiBox.replaceChildren(kpis(st.kpis));
-      heatBox.replaceChildren(...st.occupancy.map(heatmap));
-      eqBox.replaceChildren(...equipmentPanel(st).filter(Boolean));
-      orderBox.replaceChildren(ordersTable(st));
-      summary.textContent = t("wh.open_late", { open: num(st.orders_open, 0), late: num(st.orders_late, 0) });
-    } catch (err) {
-      summary.textContent = err.message;
-    }
-    if (!stopped) timer = setTimeout(update, POLL_MS);
+  const show = (st) => {
+    clock.textContent = dateTime(Date.parse(st.time));
+    drawAgvs(agvs, st.agvs);
+    kpiBox.replaceChildren(kpis(st.kpis));
+    heatBox.replaceChildren(...st.occupancy.map(heatmap));
+    eqBox.replaceChildren(...equipmentPanel(st).filter(Boolean));
+    orderBox.replaceChildren(ordersTable(st));
+    summary.textContent = t("wh.open_late", { open: num(st.orders_open, 0), late: num(st.orders_late, 0) });
   };
-  await update();
-  return () => { stopped = true; clearTimeout(timer); };
+  // The first state at once, then a state a second from the stream (EventSource reconnects by
+  // itself after a network error; the summary says the view is stale meanwhile).
+  try {
+    show(await get(`warehouse/state/${zone.path}`));
+  } catch (err) {
+    summary.textContent = err.message;
+  }
+  const source = new EventSource(`api/warehouse/live/${zone.path}`);
+  source.addEventListener("state", (e) => show(JSON.parse(e.data)));
+  source.addEventListener("unavailable", (e) => { summary.textContent = JSON.parse(e.data).detail; source.close(); });
+  source.addEventListener("error", () => { summary.textContent = t("wh.stale"); });
+  return () => source.close();
 }
