@@ -27,6 +27,7 @@ CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
 SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
+REACH = 1.0  # how far from the settings tried a recommendation may lie, in their spreads
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,13 @@ def recommend(
         # Relative excesses, so that the least bad of infeasible settings can be told.
         trial.set_constraint("risk", float(p.upper(p.risk, CONFIDENCE)[0]) / risk_cap - 1)
         trial.set_constraint("cycle", float(p.upper(p.cycle_s, CONFIDENCE)[0]) / cycle_cap - 1)
+        # A trust region: the surfaces hold near the data, and a defect model chosen as a
+        # constant or a line where the data showed no curve can be badly wrong far beyond them.
+        near = min(
+            float(surrogate.distance(x)[0]),
+            float(np.sqrt(np.sum(((x[0] - current) / surrogate.spread) ** 2))),
+        )
+        trial.set_constraint("reach", near / REACH - 1)
         return float(p.good_energy[0, 0])
 
     optuna.logging.set_verbosity(logging.WARNING)
