@@ -27,7 +27,7 @@ CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
 SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
-REACH = 1.0  # how far from the settings tried a recommendation may lie, in their spreads
+REACH = 0.5  # how far from the settings tried a recommendation may lie, in their spreads
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,8 @@ def _lot_spread(x: Float64Array, hits: Float64Array, parts: Float64Array, lot: I
     ix = np.unique(lot[known], return_inverse=True)[1]
     expected = parts[known] * _sigmoid(x[known] @ c[:-1] + c[-1])
     o, e = np.bincount(ix, hits[known]), np.bincount(ix, expected)
+    if not np.sum(e**2) > 0:
+        return 0.0
     return max(float(np.sum((o - e) ** 2 - e) / np.sum(e**2)), 0.0)
 
 
