@@ -4,12 +4,14 @@ the defect risk stays under its limit and the cycle within takt.
 Constrained Bayesian optimisation (Optuna's TPE sampler, its trials carrying constraint values)
 over the surrogate learnt from history. The search space is the parameters' ranges intersected
 with their rate-of-change limits around the settings in force, so a recommendation outside them
-cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
-its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
-the interval of the bootstrap refits; a change that too few of the refits see saving energy is
-not recommended: the settings stay. When no reachable setting is predicted within the limits (new
-data showed the risk higher than thought), the recommendation is the one that breaks them least,
-whatever the energy: quality comes before energy.
+cannot be drawn at all, not merely refused, and a trust region keeps it within ``REACH`` of the
+settings tried: a surface fitted to the data may be badly wrong far beyond them (a defect whose
+rise the data did not show is modelled as a constant rate). The surrogate is an estimate: the
+constraints hold its upper bootstrap quantile, not its best guess, to the limits. The expected
+saving comes with the interval of the bootstrap refits; a change that too few of the refits see
+saving energy is not recommended: the settings stay. When no reachable setting is predicted
+within the limits (new data showed the risk higher than thought), the recommendation is the one
+that breaks them least, whatever the energy: quality comes before energy.
 """
 
 from __future__ import annotations

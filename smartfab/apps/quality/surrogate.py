@@ -1,16 +1,19 @@
 """Surrogate models of the process learnt from history alone: energy per part, cycle time and the
 risk of each defect type as smooth functions of the operating parameters.
 
-The parts are first gathered into *runs*: consecutive parts made under the same settings, cut
-into runs of at most ``RUN_PARTS``. A run's means and defect counts average out what the settings
-do not decide (the hall's temperature, the tool's wear, the material lot), so the models describe
-the long-run result of a setting, which is what a limit on the defect rate is about. They are
-response surfaces, as process engineers fit them to their trials: quadratic in the parameters
-(scaled), ridge regression for energy and cycle time, binomial logistic regression per defect type
-whose log-odds rise smoothly beyond the data rather than staying flat as trees do. Refits on
-bootstrap resamples of the runs (a bad lot or a cold week moves a whole run, so runs are the unit
-that is resampled) give the uncertainty: the optimiser holds the upper quantile of the risk and of
-the cycle time to their limits, and quotes the interval of the saving.
+The parts are first gathered into *runs*: consecutive parts made under the same settings and of
+the same material lot, cut into runs of at most ``RUN_PARTS``. A run's means and defect counts
+average out what the settings do not decide (the hall's temperature, the tool's wear), and the
+models, over many runs and lots, describe the long-run result of a setting, which is what a
+limit on the defect rate is about. They are response surfaces, as process engineers fit them to
+their trials: quadratic in the parameters (scaled), ridge regression for energy and cycle time,
+binomial logistic regression per defect type whose log-odds rise smoothly beyond the data rather
+than staying flat as trees do; its form (constant, linear, quadratic) is chosen on held-out
+blocks of runs scored per material lot, so that a bad lot or two that met some settings are not
+taken for the settings' doing. Refits on bootstrap resamples of the runs (a bad lot or a cold
+week moves a whole run, so runs are the unit that is resampled) give the uncertainty: the
+optimiser holds the upper quantile of the risk and of the cycle time to their limits, and quotes
+the interval of the saving.
 """
 
 from __future__ import annotations
