@@ -33,6 +33,7 @@ MIN_SETTINGS = 8  # distinct parameter settings: fewer cannot show how the param
 RUN_PARTS = 100  # the most parts a run holds; longer stretches of one setting are cut
 BOOTSTRAPS = 40
 FOCUS_WIDTH = 1.5  # in standard deviations of the settings tried
+LOT_ROUNDS = 3  # alternations of the lots' effects on energy and the settings' fit
 FOLDS = 5  # blocks of consecutive runs, for choosing how a defect type's risk is modelled
 BURSTS = 1.0  # lots' spread (squared coefficient of variation of their factors) beyond which ...
 SIGNIFICANT = 2.0  # ... a richer defect model must win by this many standard errors of its gain
@@ -146,10 +147,11 @@ class Surrogate:
         if focus is not None:
             d2 = np.sum(((runs.params - focus) / spread) ** 2, axis=1)
             near = np.exp(-0.5 * d2 / FOCUS_WIDTH**2)
+        own = _lot_effects(poly, runs.energy, runs.parts * near, runs.lot)
         energy, cycle, risk = [], [], []
         for rows in samples:
             w = runs.parts[rows]
-            energy.append(_ridge(poly[rows], runs.energy[rows], w * near[rows]))
+            energy.append(_ridge(poly[rows], runs.energy[rows] - own[rows], w * near[rows]))
             cycle.append(_ridge(poly[rows], runs.cycle[rows], w))
             risk.append([
                 _binomial(poly[rows], runs.defects[rows, k], w, terms[k])
@@ -184,6 +186,37 @@ _POLY = PolynomialFeatures(2, include_bias=False)
 def _features(u: Float64Array) -> Float64Array:
     out: Float64Array = _POLY.fit_transform(u)
     return out
+
+
+def _lot_effects(
+    x: Float64Array, y: Float64Array, w: Float64Array, lot: Int64Array
+) -> Float64Array:
+    """Each run's share of ``y`` owed to its material lot rather than to the settings (a hard lot
+    takes more energy to cut, whatever the settings): the lots' mean residuals from the settings'
+    fit shrunk by the lots' variance against that between runs of one lot (best linear unbiased
+    predictors, the variances by moments), alternately with the fit. Energy compared within lots
+    is not blurred by which lots met which settings."""
+    own = np.zeros(len(y))
+    known = lot >= 0
+    if not known.any():
+        return own
+    ix = np.unique(lot[known], return_inverse=True)[1]
+    runs_in = np.bincount(ix).astype(np.float64)
+    for _ in range(LOT_ROUNDS):
+        c = _ridge(x, y - own, w)
+        r = (y - x @ c[:-1] - c[-1])[known]
+        mean = np.bincount(ix, r) / runs_in
+        within = r - mean[ix]
+        several = runs_in[ix] > 1
+        if several.sum() <= len(np.unique(ix[several])):
+            return own
+        # Variance between runs of one lot, and that of the lots' own effects.
+        noise = float(np.sum(within[several] ** 2) / (several.sum() - len(np.unique(ix[several]))))
+        spread = max(float(np.mean(mean**2) - np.mean(noise / runs_in)), 0.0)
+        if spread == 0:
+            return np.zeros(len(y))
+        own[known] = (mean * spread / (spread + noise / runs_in))[ix]
+    return own
 
 
 def _ridge(x: Float64Array, y: Float64Array, w: Float64Array) -> Float64Array:
