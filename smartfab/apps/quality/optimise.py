@@ -4,12 +4,14 @@ the defect risk stays under its limit and the cycle within takt.
 Constrained Bayesian optimisation (Optuna's TPE sampler, its trials carrying constraint values)
 over the surrogate learnt from history. The search space is the parameters' ranges intersected
 with their rate-of-change limits around the settings in force, so a recommendation outside them
-cannot be drawn at all, not merely refused. The surrogate is an estimate: the constraints hold
-its upper bootstrap quantile, not its best guess, to the limits. The expected saving comes with
-the interval of the bootstrap refits; a change that too few of the refits see saving energy is
-not recommended: the settings stay. When no reachable setting is predicted within the limits (new
-data showed the risk higher than thought), the recommendation is the one that breaks them least,
-whatever the energy: quality comes before energy.
+cannot be drawn at all, not merely refused, and a trust region keeps it within ``REACH`` of the
+settings tried: a surface fitted to the data may be badly wrong far beyond them (a defect whose
+rise the data did not show is modelled as a constant rate). The surrogate is an estimate: the
+constraints hold its upper bootstrap quantile, not its best guess, to the limits. The expected
+saving comes with the interval of the bootstrap refits; a change that too few of the refits see
+saving energy is not recommended: the settings stay. When no reachable setting is predicted
+within the limits (new data showed the risk higher than thought), the recommendation is the one
+that breaks them least, whatever the energy: quality comes before energy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
 SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
+REACH = 0.5  # how far from the settings tried a recommendation may lie, in their spreads
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,13 @@ def recommend(
         # Relative excesses, so that the least bad of infeasible settings can be told.
         trial.set_constraint("risk", float(p.upper(p.risk, CONFIDENCE)[0]) / risk_cap - 1)
         trial.set_constraint("cycle", float(p.upper(p.cycle_s, CONFIDENCE)[0]) / cycle_cap - 1)
+        # A trust region: the surfaces hold near the data, and a defect model chosen as a
+        # constant or a line where the data showed no curve can be badly wrong far beyond them.
+        near = min(
+            float(surrogate.distance(x)[0]),
+            float(np.sqrt(np.sum(((x[0] - current) / surrogate.spread) ** 2))),
+        )
+        trial.set_constraint("reach", near / REACH - 1)
         return float(p.good_energy[0, 0])
 
     optuna.logging.set_verbosity(logging.WARNING)
