@@ -164,6 +164,15 @@ class VirtualFactory:
         """The paths of the process parameters' signals, which ``hold`` takes."""
         return list(self._parameters)
 
+    def setting(self, path: str) -> float:
+        """The value of the process parameter at ``path`` in force for the next parts."""
+        found = self._parameters.get(path)
+        if found is None:
+            raise VirtualFactoryError(f"{path}: not a process parameter of the virtual factory")
+        m, name = found
+        assert m.process is not None
+        return m.process.latest(name)
+
     def hold(self, path: str, value: float) -> None:
         """The process parameter at ``path`` was written: its machine makes the parts from
         ``now_us`` on with ``value``, and its engineers try no more settings."""

@@ -114,6 +114,10 @@ class ProcessSim:
         # Summed on from the carried total: the same additions however time is chunked.
         self._cumulative = np.cumsum(np.r_[self._cumulative[-1], self.parts.energy_kwh])
 
+    def latest(self, name: str) -> float:
+        """The parameter ``name`` as last set."""
+        return float(self._change_rows[-1, self.spec.names.index(name)])
+
     def setting(self, name: str, ts: Int64Array) -> Float64Array:
         """The parameter ``name`` in force at each of ``ts`` (within the current chunk)."""
         i = self.spec.names.index(name)

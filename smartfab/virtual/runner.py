@@ -91,6 +91,12 @@ class VirtualDevices:
         self.mqtt: VirtualMqttPublisher | None = None  # also publishes every sample over MQTT
 
     @property
+    def factory(self) -> VirtualFactory:
+        """The virtual factory behind the servers (once started)."""
+        assert self._factory is not None, "start() first"
+        return self._factory
+
+    @property
     def endpoints(self) -> Endpoints:
         return {
             "opcua": [s.endpoint for s in self.opcua],
