@@ -29,7 +29,7 @@ PARAMS = CNC.names
 PROCESS_MACHINES = {
     "shenyang/machining/cnc-line-1/cell-1/cnc-01",
     "shenyang/machining/cnc-line-1/cell-1/cnc-02",
-    "shenyang/machining/cnc-line-1/cell-2/cnc-03",
+    "shenyang/machining/cnc-line-1/cell-2/cnc-04",
 }
 
 
@@ -188,11 +188,15 @@ def test_a_backfill_of_the_demo_stores_parts_for_the_quality_models(tmp_path: Pa
     plant = demo_machining(tmp_path)
     start = 1_796_162_400_000_000  # 2026-12-02 06:00 Asia/Shanghai, a Wednesday
     end = start + 4 * HOUR
+    assert {e.path for e in processes(plant)} == PROCESS_MACHINES
     with DuckDBStore(tmp_path / "smartfab.duckdb") as store:
         asyncio.run(run_backfill(plant, store, 42, start, end, LogOutput()))
-        for path in PROCESS_MACHINES:
+        for ref in processes(plant):
+            path, ideal = ref.path, ref.equipment.ideal_cycle_s
+            assert ideal is not None
             t = parts_from_store(store, plant, path, start, end)
-            assert 100 < len(t) < 4 * 60, path
+            # a working morning: the machine runs most of it, never faster than its ideal cycle
+            assert 0.6 * 4 * 3600 / ideal < len(t) < 4 * 3600 / ideal, path
             assert t.parameters == PARAMS
             for p in CNC.parameters:
                 v = t.values[p.name]

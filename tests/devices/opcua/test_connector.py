@@ -266,6 +266,6 @@ def test_the_process_block_s_per_part_signals_are_reported_every_sample() -> Non
              for n in connector.nodes if n.every_sample}  # fmt: skip
     assert every == {
         f"cnc-0{i}/{s}"
-        for i in (1, 2, 3)
+        for i in (1, 2, 4)
         for s in ("inspection", "roughness_ra", "tool_count", "hall_temp", "material_lot")
     }
