@@ -152,21 +152,29 @@ def test_a_slow_feed_makes_fewer_chatter_marks_than_a_fast_one() -> None:
     assert rates[0] < rates[1]
 
 
-def demo_machining(folder: Path) -> Plant:
-    """The demo plant cut to the cells of its process machines: its calendar, signals and
-    process blocks, a fraction of the points to simulate."""
-    doc = yaml.safe_load(DEMO_PLANT.read_text(encoding="utf-8"))
+def demo_machining(process_signals_only: bool = False) -> dict[str, Any]:
+    """The demo plant cut to the cells of its process machines, optionally to their process
+    signals: its calendar, signals and process blocks, a fraction of the points to simulate."""
+    doc: dict[str, Any] = yaml.safe_load(DEMO_PLANT.read_text(encoding="utf-8"))
     area = next(a for a in doc["site"]["areas"] if a["name"] == "machining")
     line = area["lines"][0]
     for cell in line["cells"]:
         cell["equipment"] = [e for e in cell["equipment"] if "process" in e]
+        for e in cell["equipment"] if process_signals_only else []:
+            pr = e["process"]
+            names = {p["signal"] for p in pr["parameters"]} | {
+                pr["inspection"],
+                pr["characteristic"],
+                pr["material_lot"],
+                *pr["context"],
+            }
+            e["signals"] = [s for s in e["signals"] if s["name"] in names]
     line["cells"] = [c for c in line["cells"] if c["equipment"]]
     area["lines"] = [line]
     doc["site"]["areas"] = [area]
     for key in ("warehouse", "materials"):
         doc["site"].pop(key, None)
-    (folder / "plant.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return load_plant(folder / "plant.yaml")
+    return doc
 
 
 def test_the_demo_plant_has_process_machines() -> None:
@@ -185,7 +193,8 @@ def test_a_backfill_of_the_demo_stores_parts_for_the_quality_models(tmp_path: Pa
     from smartfab.runtime.backfill import run_backfill
     from smartfab.runtime.output import LogOutput
 
-    plant = demo_machining(tmp_path)
+    (tmp_path / "plant.yaml").write_text(yaml.safe_dump(demo_machining()), encoding="utf-8")
+    plant = load_plant(tmp_path / "plant.yaml")
     start = 1_796_162_400_000_000  # 2026-12-02 06:00 Asia/Shanghai, a Wednesday
     end = start + 4 * HOUR
     assert {e.path for e in processes(plant)} == PROCESS_MACHINES
@@ -205,3 +214,29 @@ def test_a_backfill_of_the_demo_stores_parts_for_the_quality_models(tmp_path: Pa
             assert np.all(t.values["energy_kwh"] > 0) and np.isfinite(t.values["hall_temp"]).all()
             assert all(str(lot).startswith("ENGJL250-") for lot in t.lot)
             assert set(np.unique(t.defect)) <= {0, 1, 2, 3}
+
+
+def test_the_demo_s_history_is_enough_for_defect_prediction_and_the_optimiser() -> None:
+    """What the demo backfills by default (the last five worked days, its default seed) holds,
+    for each process machine, the parts, the defects of a type and the distinct settings that
+    defect prediction and the optimiser ask for. Only the process signals are simulated."""
+    from smartfab.apps.quality import defects, surrogate
+    from smartfab.cli.demo import WORKED_DAYS
+    from smartfab.config import Settings
+    from smartfab.runtime.demo import history_start
+
+    plant = Plant.model_validate(demo_machining(process_signals_only=True))
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    monday_evening = 1_796_644_800_000_000  # 2026-12-07 20:00 Asia/Shanghai
+    start = history_start(plant, None, monday_evening, None, WORKED_DAYS)
+    f = VirtualFactory(plant, ids, seed=Settings().seed, start_us=start)
+    batches = []
+    while f.now_us < monday_evening:
+        batches.append(f.advance(min(f.now_us + 6 * HOUR, monday_evening))[0])
+    points = PointBatch.concat(batches)
+    for path in PROCESS_MACHINES:
+        codes = points.value[points.signal_id == ids[f"{path}/inspection"]]
+        assert len(codes) >= defects.MIN_PARTS, path
+        assert max(np.sum(codes == c) for c in (1, 2, 3)) >= defects.MIN_DEFECTS, path
+        settings = np.stack([points.value[points.signal_id == ids[f"{path}/{p}"]] for p in PARAMS])
+        assert len(np.unique(settings, axis=1).T) >= surrogate.MIN_SETTINGS, path
