@@ -29,14 +29,12 @@ chunked, so that a backfill and the live devices tell the same story for a seed.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from smartfab.platform.points import Float64Array, Int64Array, ObjectArray
 from smartfab.virtual.models.table import LOT_DIGITS
-from smartfab.virtual.process import PROCESSES, ProcessSpec, VirtualProcess
-from smartfab.virtual.process import Parts as _Parts
+from smartfab.virtual.process import PROCESSES, Parts, ProcessSpec, VirtualProcess
+from smartfab.virtual.process import _entropy as entropy
 
 TRIAL_H = 4.0  # how often the virtual engineers try a new setting
 _TRIAL_US = round(TRIAL_H * 3600e6)
@@ -57,11 +55,6 @@ def part_quantities(model: str) -> frozenset[str]:
     return process_quantities(model) - frozenset(PROCESSES[model].names)
 
 
-def _entropy(seed: int, path: str) -> list[int]:
-    digest = hashlib.blake2b(path.encode(), digest_size=16).digest()
-    return [seed % 2**64, *np.frombuffer(digest, np.uint32).tolist()]
-
-
 class ProcessSim:
     """The process of the machine at ``path``, advanced with the factory from ``start_us``."""
 
@@ -71,7 +64,7 @@ class ProcessSim:
     ) -> None:  # fmt: skip
         self.spec = spec
         self.process = VirtualProcess.create(spec, seed, path, utc_offset_s)
-        self._trials = np.random.default_rng(_entropy(seed, f"{path}#trials"))
+        self._trials = np.random.default_rng(entropy(seed, f"{path}#trials"))
         self._material = material
         self.held = False  # a parameter was written: no more trials
         self._next_trial = -(-start_us // _TRIAL_US) * _TRIAL_US
@@ -168,14 +161,14 @@ class ProcessSim:
         self._change_rows = np.vstack([self._change_rows, row[None, :]])
 
 
-def _no_parts(parameters: int) -> _Parts:
+def _no_parts(parameters: int) -> Parts:
     f, i = np.empty(0), np.empty(0, np.int64)
-    return _Parts(i, np.empty((0, parameters)), f, i, i, f, f, f, i)
+    return Parts(i, np.empty((0, parameters)), f, i, i, f, f, f, i)
 
 
-def _concat(parts: list[_Parts]) -> _Parts:
+def _concat(parts: list[Parts]) -> Parts:
     cat = np.concatenate
-    return _Parts(
+    return Parts(
         cat([p.ts for p in parts]), cat([p.params for p in parts]),
         cat([p.ambient_c for p in parts]), cat([p.tool_count for p in parts]),
         cat([p.lot for p in parts]), cat([p.energy_kwh for p in parts]),
