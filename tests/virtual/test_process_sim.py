@@ -240,3 +240,37 @@ def test_the_demo_s_history_is_enough_for_defect_prediction_and_the_optimiser() 
         assert max(np.sum(codes == c) for c in (1, 2, 3)) >= defects.MIN_DEFECTS, path
         settings = np.stack([points.value[points.signal_id == ids[f"{path}/{p}"]] for p in PARAMS])
         assert len(np.unique(settings, axis=1).T) >= surrogate.MIN_SETTINGS, path
+
+
+def test_a_press_has_its_own_parameters_and_characteristic() -> None:
+    from smartfab.virtual.process import PRESS
+
+    def sig(name: str, **extra: Any) -> dict[str, Any]:
+        return {"name": name, "unit": "1", "source": {"virtual": True}, "sim": name} | extra
+
+    signals = [
+        sig("ram_force_sp", sample_s=10),
+        sig("inspection", type="enum", values={0: "good", 1: "split", 2: "wrinkle", 3: "burr"}),
+        sig("thickness_dev"),
+    ]
+    press = {"name": "p", "model": "press", "ideal_cycle_s": 3, "signals": signals}
+    site = {"name": "s", "timezone": "UTC", "areas": [{"name": "a", "lines": [
+        {"name": "l", "cells": [{"name": "c", "equipment": [press]}]}]}]}  # fmt: skip
+    plant = Plant.model_validate({"site": site})
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    f = VirtualFactory(plant, ids, seed=1, start_us=TUESDAY)
+    done = f.advance_all(TUESDAY + HOUR)
+    codes = done.points.take(done.points.signal_id == ids["s/a/l/c/p/inspection"])
+    dev = done.points.take(done.points.signal_id == ids["s/a/l/c/p/thickness_dev"])
+    assert 600 < len(codes) < 1200 and np.array_equal(codes.ts, dev.ts)
+    force = done.points.value[done.points.signal_id == ids["s/a/l/c/p/ram_force_sp"]]
+    p = PRESS.parameters[0]  # the trial at the start of the hour: a step from nominal
+    assert len(force) == 360 and len(np.unique(force)) == 1
+    assert 0 < abs(force[0] - p.nominal) <= p.max_step
+    # a CNC's parameter is no press's
+    site["areas"][0]["lines"][0]["cells"][0]["equipment"] = [
+        {**press, "signals": [*signals, sig("spindle_speed_sp")]}
+    ]
+    ids["s/a/l/c/p/spindle_speed_sp"] = 9
+    with pytest.raises(VirtualFactoryError, match="does not simulate 'spindle_speed_sp'"):
+        VirtualFactory(Plant.model_validate({"site": site}), ids, seed=1, start_us=TUESDAY)
