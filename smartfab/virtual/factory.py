@@ -6,6 +6,10 @@ texts and arrays in a batch of their kind, and the ground-truth failures in that
 ``advance`` returns only the numbers and failures. It serves both the live demo, advanced in small
 steps behind the protocol servers, and the backfill of history, advanced in large chunks much
 faster than real time; for a seed, a plant and a start time the output is the same either way.
+
+A machine whose signals simulate process quantities (``smartfab.virtual.process_sim``) makes its
+parts through its virtual process: their inspection results and measurements come one sample per
+part, and its parameters hold what the engineers try, or what was written (``hold``).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from smartfab.virtual.models import (
     MODES,
     TEXT_QUANTITIES,
     EquipmentModel,
-    known_quantities,
 )
+from smartfab.virtual.models import known_quantities as model_quantities
+from smartfab.virtual.process import PROCESSES
+from smartfab.virtual.process_sim import ProcessSim, part_quantities, process_quantities
 from smartfab.virtual.signals import ArraySim, Sampler, SignalSim, TextSim
 
 __all__ = ["Advance", "Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
@@ -61,7 +67,21 @@ class Advance(NamedTuple):
     failures: EventBatch
 
 
-Sim = SignalSim | TextSim | ArraySim
+def known_quantities(model: str) -> frozenset[str]:
+    """The quantities (``Signal.sim``) a machine of the virtual ``model`` simulates, its
+    process's included; empty for an unknown model."""
+    return model_quantities(model) | process_quantities(model)
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSim:
+    """A process parameter's signal: the setting in force at each sample."""
+
+    signal_id: int
+    quantity: str
+
+
+Sim = SignalSim | TextSim | ArraySim | ParameterSim
 
 
 @dataclass
@@ -70,6 +90,8 @@ class _Machine:
     state_codes: Int64Array
     lots: tuple[int, int]  # parts per material lot, number of the first lot
     grids: dict[int, list[Sim]] = field(default_factory=dict)  # sample period (us) -> signals
+    process: ProcessSim | None = None
+    per_part: list[tuple[int, str]] = field(default_factory=list)  # (signal id, quantity)
 
 
 class VirtualFactory:
@@ -87,6 +109,7 @@ class VirtualFactory:
         # The hall's temperature swing follows the local day; a DST hour makes no difference to it.
         self._utc_offset_s = calendar.utc_offset_s(start_us)
         self._machines: dict[str, _Machine] = {}
+        self._parameters: dict[str, tuple[_Machine, str]] = {}  # signal path -> its parameter
         for ref in plant.iter_signals():
             sig = ref.signal
             if sig.sim is None:
@@ -116,13 +139,52 @@ class VirtualFactory:
                 )
                 lots = _lots(model, seed, ref.owner.path)
                 m = self._machines[ref.owner.path] = _Machine(vm, _state_codes(eq), lots)
+                made = process_quantities(model.name) - {"material_lot"}
+                if any(s.sim in made for s in eq.signals):
+                    m.process = ProcessSim(
+                        PROCESSES[model.name], seed, ref.owner.path, self._utc_offset_s,
+                        model.material, start_us,
+                    )  # fmt: skip
             if sig.sim == "state" and len(m.state_codes) == 0:
                 missing = sorted(set(DEFAULT_STATES.values()) - set(eq.states.values()))
                 raise VirtualFactoryError(f"{ref.path}: equipment lacks the states {missing}")
+            if m.process is not None and sig.sim in part_quantities(model.name):
+                m.per_part.append((signal_ids[ref.path], sig.sim))
+                continue
             period_us = max(1, round(sig.sample_s * 1e6))
-            m.grids.setdefault(period_us, []).append(
-                _sim(sig, model, signal_ids[ref.path], period_us, seed, ref.path)
-            )
+            if m.process is not None and sig.sim in m.process.spec.names:
+                sim: Sim = ParameterSim(signal_ids[ref.path], sig.sim)
+                self._parameters[ref.path] = (m, sig.sim)
+            else:
+                sim = _sim(sig, model, signal_ids[ref.path], period_us, seed, ref.path)
+            m.grids.setdefault(period_us, []).append(sim)
+
+    @property
+    def parameters(self) -> list[str]:
+        """The paths of the process parameters' signals, which ``hold`` takes."""
+        return list(self._parameters)
+
+    def setting(self, path: str) -> float:
+        """The value of the process parameter at ``path`` in force for the next parts."""
+        found = self._parameters.get(path)
+        if found is None:
+            raise VirtualFactoryError(f"{path}: not a process parameter of the virtual factory")
+        m, name = found
+        assert m.process is not None
+        return m.process.latest(name)
+
+    def hold(self, path: str, value: float) -> None:
+        """The process parameter at ``path`` was written: its machine makes the parts from
+        ``now_us`` on with ``value``, and its engineers try no more settings."""
+        found = self._parameters.get(path)
+        if found is None:
+            raise VirtualFactoryError(f"{path}: not a process parameter of the virtual factory")
+        m, name = found
+        assert m.process is not None
+        try:
+            m.process.hold(name, value, self._now)
+        except ValueError as e:
+            raise VirtualFactoryError(f"{path}: {e}") from None
 
     @property
     def now_us(self) -> int:
@@ -161,6 +223,8 @@ class VirtualFactory:
         for m in self._machines.values():
             m.equipment.extend(until_us)
             timeline = m.equipment.timeline()
+            if m.process is not None:
+                m.process.advance(timeline.part_end, timeline.part_s, start, until_us)
             for period, sims in m.grids.items():
                 first, stop = -(-start // period), -(-until_us // period)  # ceil
                 if stop > first:
@@ -171,8 +235,19 @@ class VirtualFactory:
         # Numbers are written straight into the batch's columns, each signal at its place in
         # signal id order: no array per signal to join afterwards. Texts and arrays are few: a
         # batch per signal, joined in that order.
-        slots = sorted((sim.signal_id, g, i, len(ts)) for g, (_, _, ts, sims) in enumerate(grids)
-                       for i, sim in enumerate(sims) if isinstance(sim, SignalSim))  # fmt: skip
+        # Per-part numbers of a process (grid -1): one sample per part.
+        parted = [
+            (p, sid, q)
+            for m in self._machines.values()
+            if (p := m.process) is not None
+            for sid, q in m.per_part
+            if q != "material_lot"
+        ]
+        slots = sorted([
+            *((sim.signal_id, g, i, len(ts)) for g, (_, _, ts, sims) in enumerate(grids)
+              for i, sim in enumerate(sims) if isinstance(sim, SignalSim | ParameterSim)),
+            *((sid, -1, j, len(p.parts)) for j, (p, sid, _) in enumerate(parted)),
+        ])  # fmt: skip
         offsets = np.cumsum([0, *(n for *_, n in slots)])
         at = {(g, i): int(p) for (_, g, i, _), p in zip(slots, offsets[:-1], strict=True)}
         total = int(offsets[-1])
@@ -200,7 +275,27 @@ class VirtualFactory:
                     pos = at[g, i]
                     out.ts[pos : pos + len(ts)] = ts
                     out.signal_id[pos : pos + len(ts)] = sim.signal_id
-                    out.value[pos : pos + len(ts)] = sim.sample(sampler)
+                    if isinstance(sim, ParameterSim):
+                        assert m.process is not None
+                        out.value[pos : pos + len(ts)] = m.process.setting(sim.quantity, ts)
+                    else:
+                        value = sim.sample(sampler)
+                        if m.process is not None and sim.quantity == "energy":
+                            # The process's energy comes on top of the machine's own.
+                            value = value + m.process.energy_at(ts)
+                        out.value[pos : pos + len(ts)] = value
+        for j, (p, sid, q) in enumerate(parted):
+            pos, n = at[-1, j], len(p.parts)
+            out.ts[pos : pos + n] = p.parts.ts
+            out.signal_id[pos : pos + n] = sid
+            out.value[pos : pos + n] = p.per_part(q)
+        for m in self._machines.values():
+            for sid, q in m.per_part:
+                if q == "material_lot" and m.process is not None and len(m.process.parts):
+                    made = m.process.parts
+                    texts.append(TextBatch(made.ts, np.full(len(made), sid, np.int32),
+                                           m.process.lots(),
+                                           np.full(len(made), Quality.GOOD, np.uint8)))  # fmt: skip
         for m in self._machines.values():
             m.equipment.forget_before(until_us)
         self._now = until_us

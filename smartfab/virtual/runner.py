@@ -87,7 +87,14 @@ class VirtualDevices:
         self._opcua_slots = [self._slot_lookup(s.paths) for s in self.opcua]
         self._modbus_slots = [self._slot_lookup(s.paths) for s in self.modbus]
         self._factory: VirtualFactory | None = None
+        self._held: dict[str, float] = {}  # process parameters written by clients, as passed on
         self.mqtt: VirtualMqttPublisher | None = None  # also publishes every sample over MQTT
+
+    @property
+    def factory(self) -> VirtualFactory:
+        """The virtual factory behind the servers (once started)."""
+        assert self._factory is not None, "start() first"
+        return self._factory
 
     @property
     def endpoints(self) -> Endpoints:
@@ -135,6 +142,7 @@ class VirtualDevices:
         """Advance the factory to ``until_us`` and publish what it produced; returns the number
         of samples."""
         assert self._factory is not None, "start() first"
+        await self._pass_writes(self._factory)
         done = self._factory.advance_all(until_us)
         ordered = Advance(
             _in_time_order(done.points),
@@ -144,6 +152,28 @@ class VirtualDevices:
         )
         await self._publish(ordered)
         return len(done.points) + len(done.texts) + len(done.arrays)
+
+    async def _pass_writes(self, factory: VirtualFactory) -> None:
+        """Pass what clients wrote to process parameters on to the factory: the machine makes
+        its next parts with it (other setpoints only hold their value on the server)."""
+        parameters = set(factory.parameters)
+        written: dict[str, float] = {}
+        for modbus in self.modbus:
+            values = modbus.values()
+            for i in np.flatnonzero(modbus.held).tolist():
+                written[modbus.paths[i]] = float(values[i])
+        for opcua in self.opcua:
+            for slot in opcua.held:
+                if opcua.paths[slot] in parameters:
+                    node = opcua.server.get_node(opcua.node_ids[slot])
+                    written[opcua.paths[slot]] = float(await node.read_value())
+        for path, value in written.items():
+            if path in parameters and self._held.get(path) != value:
+                self._held[path] = value
+                try:
+                    factory.hold(path, value)
+                except SmartfabError as e:  # outside the process's range: the PLC's value only
+                    log.warning("%s", e)
 
     async def _publish(self, samples: Advance) -> None:
         """Every sample (time-ordered) to the OPC UA servers, the latest of each signal to the

@@ -91,7 +91,7 @@ def test_show_demo_tree_with_signal_counts() -> None:
         f"shenyang  Shenyang works (Tiexi district)  (Asia/Shanghai, {n_signals} signals)"
     )
     cnc = next(line for line in lines if "cnc-01" in line)
-    assert cnc.endswith("(cnc, opcua-factory, 22 signals)")
+    assert cnc.endswith("(cnc, opcua-factory, 29 signals)")
     assert any(line.endswith("Press shop  (64 signals)") for line in lines)
     assert "spindle_speed" not in result.output
 

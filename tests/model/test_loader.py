@@ -207,6 +207,11 @@ OTHER_KINDS = {
     "mode": "mode", "product_code": "product_code", "material_lot": "material_lot",
     "vibration_spectrum": "spectrum",
 }  # fmt: skip
+# The process machines' own (docs/energy-quality.md#in-the-demo): the CNC's parameters with their
+# units, sampled every 10 s, and what comes with each part.
+PROCESS_UNITS = {"spindle_speed_sp": "rpm", "feed_rate_sp": "mm/min", "coolant_flow_sp": "l/min",
+                 "inspection": "1", "roughness_ra": "um", "tool_count": "count",
+                 "hall_temp": "degC"}  # fmt: skip
 
 
 def test_demo_signals_use_the_simulator_quantities(demo: Plant) -> None:
@@ -221,6 +226,11 @@ def test_demo_signals_use_the_simulator_quantities(demo: Plant) -> None:
                 assert sig.sim == OTHER_KINDS[sig.name], f"{eq.path}/{sig.name}"
                 continue
             assert sig.sim == sig.name, f"{eq.path}/{sig.name}"
+            if sig.name in PROCESS_UNITS:
+                assert eq.equipment.process is not None, f"{eq.path}/{sig.name}"
+                assert sig.unit == PROCESS_UNITS[sig.name], f"{eq.path}/{sig.name}"
+                assert sig.sample_s == (10 if sig.name.endswith("_sp") else 60), sig.name
+                continue
             if sig.name not in COMMON_QUANTITIES:
                 assert MODEL_QUANTITIES[model][sig.name] == sig.unit, f"{eq.path}/{sig.name}"
             slow = (

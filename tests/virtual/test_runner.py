@@ -14,7 +14,7 @@ from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 from asyncua.ua.uaerrors import UaError
 from pymodbus.client import AsyncModbusTcpClient
 
-from smartfab.devices.modbus.registers import decode, decode_text
+from smartfab.devices.modbus.registers import decode, decode_text, encode_one
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
 from smartfab.platform.points import now_us
@@ -202,3 +202,65 @@ def test_the_runner_stops_when_its_owner_is_killed(plant_file: Path) -> None:
     owner.kill()
     owner.wait()
     assert psutil.wait_procs([psutil.Process(runner)], timeout=15)[1] == []  # gone, not alive
+
+
+PROCESS_PLANT = """
+site:
+  name: s
+  areas:
+  - name: a
+    lines:
+    - name: l
+      cells:
+      - name: c
+        equipment:
+        - name: cnc-1
+          model: cnc
+          ideal_cycle_s: 60
+          signals:
+          - {name: feed_rate_sp, unit: mm/min, range: [1200, 3600], writable: true,
+             sim: feed_rate_sp, source: {opcua: {connection: ua, node: "ns=2;s=feed"}}}
+          - {name: coolant_flow_sp, unit: l/min, range: [10, 40], writable: true,
+             sim: coolant_flow_sp, source: {modbus: {connection: plc, register: 0,
+             type: float32}}}
+          - {name: inspection, unit: "1", type: enum, sim: inspection,
+             values: {0: good, 1: burn, 2: chatter, 3: porosity},
+             source: {opcua: {connection: ua, node: "ns=2;s=inspection"}}}
+connections:
+- {name: ua, protocol: opcua, endpoint: "opc.tcp://127.0.0.1:4840/"}
+- {name: plc, protocol: modbus, host: 127.0.0.1, port: 5020, unit: 1, holding_registers: 10}
+"""
+
+
+async def test_a_parameter_written_to_a_device_is_what_the_machine_makes_parts_with(
+    tmp_path: Path,
+) -> None:
+    """A recommendation approved writes a process parameter to the device: the virtual machine
+    makes its next parts with the value written, over OPC UA and Modbus alike."""
+    path = tmp_path / "plant.yaml"
+    path.write_text(PROCESS_PLANT, encoding="utf-8")
+    plant = load_plant(path)
+    devices = VirtualDevices(plant, seed=5, opcua_port=0, modbus_port=0)
+    await devices.start(now_us() - 600_000_000)
+    feed, coolant = "s/a/l/c/cnc-1/feed_rate_sp", "s/a/l/c/cnc-1/coolant_flow_sp"
+    try:
+        assert devices.factory.parameters == [feed, coolant]
+        await devices.step(now_us())
+        assert devices.factory.setting(feed) != 1300.0
+        async with Client(devices.endpoints["opcua"][0]) as client:
+            await client.get_node("ns=2;s=feed").write_value(
+                ua.Variant(1300.0, ua.VariantType.Double)
+            )
+        host, port = devices.endpoints["modbus"][0].split(":")
+        modbus = AsyncModbusTcpClient(host, port=int(port), timeout=2, reconnect_delay=0)
+        assert await modbus.connect()
+        binding = next(r.signal.source.modbus for r in plant.iter_signals() if r.path == coolant)
+        assert binding is not None
+        words = encode_one(33.5, binding)
+        assert not (await modbus.write_registers(0, words, device_id=1)).isError()
+        modbus.close()
+        await devices.step(now_us())
+        assert devices.factory.setting(feed) == 1300.0
+        assert devices.factory.setting(coolant) == 33.5
+    finally:
+        await devices.stop()

@@ -4,7 +4,9 @@ The equipment's ``process:`` block (plant file) names the signals. Each point of
 signal is one part; the parameters, the context and the material lot are the values in force
 when it was inspected (the last point at or before it); its energy is the increase of the
 equipment's energy meter since the previous part, its cycle time the time since the previous
-part.
+part. A part inspected more than ``STOP_TAKTS`` takts after the previous one followed a stop (a
+break, a night, a repair): that time and energy are the stop's, not its cycle's, so the part is
+left out, as the first part is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from smartfab.errors import SmartfabError
 from smartfab.model.plant import EquipmentRef, Plant, ProcessSettings
 from smartfab.platform.points import Float64Array, Int64Array
 from smartfab.platform.store.base import Store
+
+STOP_TAKTS = 2.0
 
 
 class ProcessConfigError(SmartfabError):
@@ -97,10 +101,12 @@ def parts_from_store(
         )
     lot = (np.asarray(_as_of(store, sid(pr.material_lot), from_us, end_us, ts, "text"), object)
            if pr.material_lot else np.full(len(ts), "", object))  # fmt: skip
-    # The first part has no predecessor to difference against, and a part made before a
-    # parameter was ever recorded has no setting: both are left out.
+    # The first part has no predecessor to difference against, a part after a stop has none
+    # that ended its previous cycle, and a part made before a parameter was ever recorded has
+    # no setting: they are left out.
     keep = np.ones(len(ts), bool)
     keep[0] = False
+    keep[1:] &= np.diff(ts) <= STOP_TAKTS * pr.takt_s * 1e6
     for v in values.values():
         keep &= np.isfinite(v)
     enum = next(s for s in ref.equipment.signals if s.name == pr.inspection).values or {}

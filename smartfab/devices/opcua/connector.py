@@ -93,6 +93,8 @@ class BoundNode:
     signal_id: int
     sample_s: float = 1.0  # how often the server updates it: sizes the server-side queue
     kind: ValueKind = "number"  # what its values are: one number, a text or an array
+    # Each sample is an event (a part's inspection result): reported even when the value repeats.
+    every_sample: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +172,7 @@ class OpcUaConnector(Connector):
         nodes = []
         setpoints: dict[str, Signal] = {}
         signals: dict[str, Signal] = {}
+        per_part = _per_part(plant)
         for ref in plant.iter_signals():
             b = ref.signal.source.opcua
             if b is None or b.connection != connection:
@@ -178,8 +181,9 @@ class OpcUaConnector(Connector):
                 raise SmartfabError(f"connection {connection!r}: no signal id for {ref.path}")
             signal = signals[ref.path] = ref.signal
             nodes.append(
-                BoundNode(ref.path, b.node, signal_ids[ref.path], signal.sample_s, signal.kind)
-            )
+                BoundNode(ref.path, b.node, signal_ids[ref.path], signal.sample_s, signal.kind,
+                          ref.path in per_part)
+            )  # fmt: skip
             if ref.signal.writable:
                 setpoints[ref.path] = ref.signal
         connector = cls(conn, nodes, watchdog_s=watchdog_s, timeout_s=timeout_s, backoff=backoff)
@@ -379,6 +383,11 @@ class OpcUaConnector(Connector):
                         min(_MAX_QUEUE, math.ceil(interval / 1000 / bound.sample_s) + 1)
                     ),
                     DiscardOldest=True,
+                    # By default a server reports a change of value only: a good part after a
+                    # good part would be lost.
+                    Filter=ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
+                    if bound.every_sample
+                    else None,
                 ),
             )
             for handle, (bound, node_id) in enumerate(zip(self.nodes, self._node_ids, strict=True))
@@ -650,3 +659,15 @@ def _short(value: object) -> str:
 
 def _chunks(items: list[_T]) -> list[list[_T]]:
     return [items[i : i + _PER_REQUEST] for i in range(0, len(items), _PER_REQUEST)]
+
+
+def _per_part(plant: Plant) -> set[str]:
+    """The paths of the signals that carry one sample per part: the inspection result, the
+    characteristic, the context and the material lot of the equipment's process block."""
+    out: set[str] = set()
+    for ref in plant.iter_equipment():
+        pr = ref.equipment.process
+        if pr is not None:
+            names = [pr.inspection, pr.characteristic, pr.material_lot, *pr.context]
+            out |= {f"{ref.path}/{n}" for n in names if n is not None}
+    return out

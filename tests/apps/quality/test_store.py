@@ -28,3 +28,27 @@ def test_the_store_gives_back_the_parts_as_they_were_made(tmp_path: Path) -> Non
             parts_from_store(store, plant, "s/a/l/c/x", START, START + 1)
         with pytest.raises(NotEnoughData, match="choose a longer period"):
             parts_from_store(store, plant, EQUIPMENT, START - 10, START)
+
+
+def test_a_part_after_a_stop_is_left_out(tmp_path: Path) -> None:
+    """The time and energy since the part before a stop are the stop's (a break, a night), not
+    the next part's cycle: that part is left out, as the first is."""
+    from dataclasses import replace
+
+    from smartfab.apps.quality.store import STOP_TAKTS
+    from smartfab.model.loader import load_plant
+    from tests.apps.quality.plant import fill, write_plant
+
+    plant = load_plant(write_plant(tmp_path))
+    pr = next(e.equipment.process for e in plant.iter_equipment())
+    assert pr is not None
+    made = history(1, 2)
+    gap = int(STOP_TAKTS * pr.takt_s * 1e6)  # a stop just longer than the longest cycle kept
+    ts = made.ts.copy()
+    ts[100:] += gap
+    with DuckDBStore(tmp_path / "q.duckdb") as store:
+        fill(store, plant, replace(made, ts=ts), START)
+        t = parts_from_store(store, plant, EQUIPMENT, START, START + 10 * 86_400_000_000)
+    assert len(t) == len(made) - 2
+    assert START + ts[100] not in t.ts and START + ts[101] in t.ts
+    assert t.values["cycle_s"].max() <= STOP_TAKTS * pr.takt_s

@@ -235,3 +235,37 @@ async def test_a_server_that_stops_answering_is_detected_by_the_watchdog(
             await got.wait_for(lambda: 77.0 in got.points.value)
         assert_one_gap_covering(got, frozen, thawed)
         assert "not answering: TimeoutError" in got.gaps.detail[0]  # the probe, not the socket
+
+
+async def test_a_per_part_node_reports_a_repeated_value(server: VirtualOpcUaServer) -> None:
+    """An inspection result is an event: a good part after a good part is a sample of its own,
+    which a server reports only when asked to report every new source timestamp."""
+    node = f"ns=2;s={EQUIPMENT}.count"
+    per_part = BoundNode(f"{EQUIPMENT}/count-parts", node, 20, every_sample=True)
+    connector = connector_for(server.endpoint, [per_part])
+    async with running(connector) as got:
+        await got.wait_for(lambda: {11, 20} <= set(got.points.signal_id.tolist()))
+        for k in range(3):  # a part at a time, as parts are made
+            await server.publish([1], [77], TS + 10_000 + k)
+            await got.wait_for(lambda k=k: TS + 10_000 + k in got.points.ts)
+        await asyncio.sleep(0.2)  # a few publishing intervals: nothing more comes
+    parts = got.points.take((got.points.signal_id == 20) & (got.points.value == 77))
+    assert parts.ts.tolist() == [TS + 10_000, TS + 10_001, TS + 10_002]
+    changes = got.points.take((got.points.signal_id == 11) & (got.points.value == 77))
+    assert changes.ts.tolist() == [TS + 10_000]
+
+
+def test_the_process_block_s_per_part_signals_are_reported_every_sample() -> None:
+    from smartfab.config import DEMO_PLANT
+    from smartfab.model.loader import load_plant
+
+    demo = load_plant(DEMO_PLANT)
+    ids = {ref.path: i for i, ref in enumerate(demo.iter_signals())}
+    connector = OpcUaConnector.from_plant(demo, "opcua-factory", ids)
+    every = {n.path.rsplit("/", 2)[1] + "/" + n.path.rsplit("/", 1)[1]
+             for n in connector.nodes if n.every_sample}  # fmt: skip
+    assert every == {
+        f"cnc-0{i}/{s}"
+        for i in (1, 2, 4)
+        for s in ("inspection", "roughness_ra", "tool_count", "hall_temp", "material_lot")
+    }

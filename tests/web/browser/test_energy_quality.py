@@ -1,9 +1,10 @@
-"""The energy, quality and recommendations pages in headless Chromium. The package's demo has no
-process data, so this module serves its own small plant (tests/apps/quality/plant.py): one
-virtual CNC with a process block, two weeks of its parts, a tariff and an emission factor. Its
-parameters are setpoints of the virtual Modbus device, read by the real connector of a running
-ingestion: approving a recommendation writes through the audited setpoint path, and the live
-feed carries the values. Users: an admin, an engineer and a viewer.
+"""The energy, quality and recommendations pages in headless Chromium. The package's demo has
+process machines, but days of their history take minutes to backfill, so this module serves its
+own small plant (tests/apps/quality/plant.py): one virtual CNC with a process block, two weeks
+of its parts, a tariff and an emission factor. Its parameters are setpoints of the virtual Modbus
+device, read by the real connector of a running ingestion: approving a recommendation writes
+through the audited setpoint path, and the live feed carries the values. Users: an admin, an
+engineer and a viewer.
 
 Real figures on every page (no NaN, nothing empty), at 1440 px and at a phone's 390 px without
 sideways scrolling; a viewer sees no button to act (and the API refuses the action); an
