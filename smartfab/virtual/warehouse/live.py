@@ -268,6 +268,6 @@ class LiveZones:
             return self._running[path]
 
     def running(self, path: str) -> LiveWarehouse | None:
-        """The zone's live warehouse if it has been started, without starting it."""
-        with self._lock:
-            return self._running.get(path)
+        """The zone's live warehouse if it has been started, without starting it (nor waiting
+        for one being started: the event loop asks)."""
+        return self._running.get(path)
