@@ -28,7 +28,13 @@ ZONE = "shenyang/logistics/central"
 ROUND_S = 0.3
 
 
-def _plant(demo: Plant, manufacturer: str, connection: MqttConnection | None = None) -> Plant:
+def _plant(
+    demo: Plant,
+    manufacturer: str,
+    connection: MqttConnection | None = None,
+    *,
+    virtual_agvs: bool = True,
+) -> Plant:
     """The demo plant with a light demand, a topic tree of the test's own and, if given, the
     fleet's broker connection."""
     light = OrderDemand(lines_per_day=150)
@@ -37,6 +43,7 @@ def _plant(demo: Plant, manufacturer: str, connection: MqttConnection | None = N
         assert z.fleet is not None
         fleet = z.fleet.model_copy(update={
             "manufacturer": manufacturer, "connection": connection.name if connection else None,
+            "virtual_agvs": virtual_agvs,
         })  # fmt: skip
         return z.model_copy(update={"demand": light, "fleet": fleet})
 
@@ -191,3 +198,30 @@ async def test_a_broker_that_is_down_leaves_the_warehouse_running(
     assert snap["agvs"] and snap["vda5050"]["connected"] is False
     assert snap["vda5050"]["broker"] == f"{HOST}:{nobody.port}"
     assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
+
+
+async def test_a_real_agv_in_place_of_the_virtual_ones(demo_plant: Plant) -> None:
+    """With ``virtual_agvs: false`` only the fleet side is on the broker: what a real AGV sends
+    there is what it counts."""
+    port = shared_broker_port()
+    manufacturer = f"t{uuid.uuid4().hex[:8]}"
+    zones, live = _started(_plant(demo_plant, manufacturer, virtual_agvs=False))
+    serial = live.sim.fleet_model.agvs[0].serial
+    hello = m.connection(m.Header(manufacturer, serial)("connection"), "ONLINE")
+    async with aiomqtt.Client(HOST, port) as real:
+        await real.subscribe(f"uagv/v2/{manufacturer}/+/state", qos=1)
+        async with _bridged(zones) as bridge:
+            async with asyncio.timeout(10):
+                while not bridge.connected:
+                    await asyncio.sleep(0.05)
+            topic = f"uagv/v2/{manufacturer}/{serial}/connection"
+            await real.publish(topic, m.encode("connection", hello), qos=1)
+            async with asyncio.timeout(10):
+                while bridge.status()["online"] < 1:
+                    await asyncio.sleep(0.05)
+            # rounds go by, and no virtual AGV speaks
+            with pytest.raises(TimeoutError):
+                await _until(real, lambda t, p: True, 4 * ROUND_S)
+            status = bridge.status()
+    assert status["online"] == 1 and status["agvs"] == len(live.sim.fleet_model.agvs)
+    assert "state" not in status["received"] and status["agv_rejected"] == {}
