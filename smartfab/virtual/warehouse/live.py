@@ -7,7 +7,8 @@ daily profile and the trucks fall on the hours they are planned for. It starts a
 before now (the one before that in the first hours of a day, so that there is stock, traffic and
 orders to see) and simulates up to now at once, a few seconds; at the end of its horizon it starts
 over, on the clock again, with the next seed. Nothing runs between two looks: a server that
-nobody asks spends nothing on it.
+nobody asks spends nothing on it (the server's VDA 5050 bridge looks once a second while its
+AGVs are on a broker, as real AGVs would not stop either).
 """
 
 from __future__ import annotations
