@@ -22,10 +22,11 @@ from smartfab.devices.vda5050 import messages as m
 from smartfab.model.plant import MqttConnection, OrderDemand, Plant, StorageZone
 from smartfab.runtime.vda5050 import ZoneBridge
 from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
-from tests.devices.mqtt.broker import HOST, free_port, shared_broker_port
+from tests.devices.mqtt.broker import HOST, PORT, free_port, shared_broker_port
 
 ZONE = "shenyang/logistics/central"
 ROUND_S = 0.3
+SPEED = 4.0  # simulated seconds a second: transport tasks come often enough for a short test
 
 
 def _plant(
@@ -62,7 +63,7 @@ def _started(plant: Plant) -> tuple[LiveZones, LiveWarehouse]:
     tz = ZoneInfo(plant.site.timezone)
     base, t0 = datetime(2026, 12, 7, 9, 30, tzinfo=tz).timestamp(), time.time()
     zones = LiveZones(lambda: plant)
-    live = zones.get(ZONE, clock=lambda: base + time.time() - t0)
+    live = zones.get(ZONE, clock=lambda: base + time.time() - t0, speed=SPEED)
     return zones, live
 
 
@@ -82,6 +83,14 @@ async def _bridged(zones: LiveZones) -> AsyncIterator[ZoneBridge]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        live = zones.running(ZONE)
+        if bridge.broker is not None and bridge.broker.port == PORT and live is not None:
+            # The AGVs' retained goodbyes cleared: the shared broker keeps no test's leftovers.
+            fleet = live.sim.fleet_model
+            async with aiomqtt.Client(HOST, PORT) as client:
+                for agv in fleet.agvs:
+                    name = m.topic_name("uagv", fleet.manufacturer, agv.serial, "connection")
+                    await client.publish(name, b"", qos=1, retain=True)
 
 
 async def _until(
