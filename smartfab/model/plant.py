@@ -1039,6 +1039,9 @@ class AgvFleet(_Strict):
     interface: str = Field(default="uagv", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     manufacturer: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     charge_below: float = Field(default=0.3, gt=0, lt=1)  # battery fraction sending it to charge
+    # The server's virtual warehouse plays the AGVs on the broker; off when real AGVs answer to
+    # these serials there (the fleet manager's side runs either way).
+    virtual_agvs: bool = True
     agvs: list[Agv] = Field(min_length=1)
     chargers: list[Charger] = Field(default_factory=list)
 

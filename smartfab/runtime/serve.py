@@ -23,6 +23,7 @@ from smartfab.platform.store.base import Store
 from smartfab.runtime.ingestion import Ingestion
 from smartfab.runtime.output import Output
 from smartfab.runtime.plant_edit import PlantEditor
+from smartfab.runtime.vda5050 import run_vda5050
 from smartfab.runtime.warehouse import run_warehouse_alarms
 from smartfab.virtual.warehouse.live import LiveZones
 from smartfab.web.api import create_app
@@ -71,6 +72,7 @@ async def serve_until_stopped(
     assessing = None
     scoring = None
     late_orders = None
+    vda5050 = None
     # The storage zones' live warehouses: the web app shows them, the late-order alarms watch.
     warehouses = LiveZones(lambda: data.plant)
     api = ApiServer(
@@ -110,6 +112,9 @@ async def serve_until_stopped(
             late_orders = asyncio.create_task(
                 run_warehouse_alarms(warehouses, LateOrderAlarms(ingestion.alarms))
             )
+            # Their AGVs and fleet manager on the fleet's MQTT broker, as VDA 5050 (a broker
+            # that is down is retried; the warehouse runs on without it).
+            vda5050 = asyncio.create_task(run_vda5050(warehouses))
         out.say(
             f"smartfab is running: web app {api.url}/  API {api.url}/api  docs {api.url}/docs\n"
             f"connectors: {', '.join(c.name for c in ingestion.connector_status()) or 'none'}\n"
@@ -118,9 +123,11 @@ async def serve_until_stopped(
         )
         await stop.wait()
     finally:
-        for task in (reports, assessing, scoring, late_orders):
+        for task in (reports, assessing, scoring, late_orders, vda5050):
             if task is not None:
                 task.cancel()
+        if vda5050 is not None:  # its AGVs say OFFLINE before the server goes
+            await asyncio.wait([vda5050], timeout=3)
         out.say("stopping: connectors, then flushing to the store ...")
         await ingestion.stop()
         await api.stop()

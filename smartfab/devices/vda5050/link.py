@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Literal
@@ -57,11 +58,24 @@ class VdaLink:
         on_message: Handler,
         *,
         serial: str = "+",
+        will: Message | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> AsyncIterator[VdaLink]:
         """Connected, subscribed to what ``role`` reads (an AGV: only its own ``serial``), and
-        handing each valid message to ``on_message`` until the block ends."""
+        handing each valid message to ``on_message`` until the block ends. ``will``: an AGV's
+        ``connection`` message (CONNECTIONBROKEN) that the broker publishes, retained, should
+        the AGV vanish without saying goodbye."""
         reads = [t for t in TOPICS if (t in FLEET_TOPICS) == (role == "agv")]
-        client = aiomqtt.Client(host, port, protocol=aiomqtt.ProtocolVersion.V5)
+        last_will = None
+        if will is not None:
+            name = topic_name(interface, manufacturer, serial, "connection")
+            last_will = aiomqtt.Will(name, encode("connection", will), qos=1, retain=True)
+        client = aiomqtt.Client(
+            host, port, protocol=aiomqtt.ProtocolVersion.V5, will=last_will,
+            username=username, password=password, tls_context=tls_context,
+        )  # fmt: skip
         async with client:
             link = cls(client, interface, manufacturer)
             for topic in reads:

@@ -7,7 +7,8 @@ daily profile and the trucks fall on the hours they are planned for. It starts a
 before now (the one before that in the first hours of a day, so that there is stock, traffic and
 orders to see) and simulates up to now at once, a few seconds; at the end of its horizon it starts
 over, on the clock again, with the next seed. Nothing runs between two looks: a server that
-nobody asks spends nothing on it.
+nobody asks spends nothing on it (the server's VDA 5050 bridge looks once a second while its
+AGVs are on a broker, as real AGVs would not stop either).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from smartfab.apps.warehouse import tracking
+from smartfab.devices.vda5050.messages import Message
 from smartfab.model.plant import AsrsAisle, Plant, Rack
 from smartfab.virtual.warehouse.demand import DAY_S
 from smartfab.virtual.warehouse.sim import VirtualWarehouse
+from smartfab.virtual.warehouse.vda_agvs import VirtualAgvs
 
 WARMUP_S = 9 * 3600.0  # at least this much simulated before the view: trucks, orders, traffic
 MAX_ORDERS = 40  # the orders a snapshot lists: every open one first, then the latest shipped
@@ -54,6 +57,9 @@ class LiveWarehouse:
         self._clock = clock
         self._tz = ZoneInfo(plant.site.timezone)
         self._lock = threading.Lock()
+        # What goes over VDA 5050 about this zone (counts by topic, AGVs online), when the
+        # server runs its bridge to the broker: shown with the snapshot.
+        self.vda5050: dict[str, Any] | None = None
         self._start(seed)
 
     def _start(self, seed: int) -> None:
@@ -71,6 +77,7 @@ class LiveWarehouse:
         self._wall0, self._t0 = now, now - start
         self.sim.begin(self._t0 / DAY_S + self.days)  # ``days`` ahead of now
         self.sim.advance(self._t0)
+        self.agvs = VirtualAgvs(self.sim)
 
     def step(self) -> VirtualWarehouse:
         """Advance to the clock's time; past the horizon, start over with the next seed."""
@@ -84,10 +91,27 @@ class LiveWarehouse:
 
     def snapshot(self) -> dict[str, Any]:
         """Where the AGVs are and how they are, each storage unit's occupancy by bay and level,
-        the cranes, the sorter's chutes, the orders with their status and ETA, and the KPIs."""
+        the cranes, the sorter's chutes, the orders with their status and ETA, the KPIs, and
+        what goes over VDA 5050 (None when nothing does)."""
         sim = self.step()
         with self._lock:
-            return _snapshot(sim, self.seed, self.speed, self.optimised)
+            return {**_snapshot(sim, self.seed, self.speed, self.optimised),
+                    "vda5050": self.vda5050}  # fmt: skip
+
+    def vda5050_round(
+        self, orders_in: list[tuple[str, Message]]
+    ) -> tuple[VirtualAgvs, list[tuple[str, Message]], list[tuple[str, Message, Message]]]:
+        """Advance to now, hand the AGVs the orders they received since the last round, and
+        return them (the run's AGVs: a new run has new ones), the fleet manager's orders (serial,
+        order) and every AGV's state and visualization (serial, state, visualization)."""
+        sim = self.step()
+        with self._lock:
+            agvs = self.agvs
+            for serial, order in orders_in:
+                agvs.take_order(serial, order)
+            states = agvs.messages(sim)
+            # After the states: each route starts where its AGV's state says it stands.
+            return agvs, sim.manager.orders(), states
 
     def order_statuses(self) -> list[tracking.OrderStatus]:
         """Every order's status and ETA now (``tracking.order_status``)."""
@@ -243,3 +267,8 @@ class LiveZones:
             if options or path not in self._running:
                 self._running[path] = LiveWarehouse(plant, name, **options)
             return self._running[path]
+
+    def running(self, path: str) -> LiveWarehouse | None:
+        """The zone's live warehouse if it has been started, without starting it (nor waiting
+        for one being started: the event loop asks)."""
+        return self._running.get(path)

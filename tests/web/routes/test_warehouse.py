@@ -67,6 +67,7 @@ def test_state_has_agvs_occupancy_orders_and_kpis(client: TestClient, demo_plant
     }  # fmt: skip
     assert 0 <= body["kpis"]["otif"] <= 1
     assert body["kpis"]["orders"] >= len(body["orders"])
+    assert body["vda5050"] is None  # no server bridge here: nothing of this zone on a broker
 
 
 def test_epcis_export_is_a_valid_document(client: TestClient) -> None:

@@ -155,7 +155,7 @@ export async function render(root, route) {
       h("section", { class: "panel" }, h("div", { class: "trend-head" }, h("h2", {}, t("wh.orders")), summary), orderBox)));
 
   const show = (st) => {
-    clock.textContent = dateTime(Date.parse(st.time));
+    clock.textContent = dateTime(Date.parse(st.time)) + (st.vda5050 ? ` · ${t("wh.vda5050", { online: num(st.vda5050.online, 0), agvs: num(st.vda5050.agvs, 0) })}` : "");
     drawAgvs(agvs, st.agvs);
     kpiBox.replaceChildren(kpis(st.kpis));
     heatBox.replaceChildren(...st.occupancy.map(heatmap));
