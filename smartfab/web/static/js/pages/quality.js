@@ -172,7 +172,8 @@ export async function render(root, route, _plant, refresh) {
       kpi("quality.defect_rate", "kpi-defect-rate", pct(p.rate, 2), t("quality.limit", { limit: pct(proc.max_defect_rate, 1) })),
       kpi("quality.latest_risk", "kpi-latest-risk", pct(risk, 2), limit === null ? null : t("quality.alarm_at", { limit: pct(limit, 0) })),
       kpi("quality.takt", "kpi-takt", `${num(proc.takt_s, 0)} ${t("unit.s")}`));
-    if (risk !== null && limit !== null) document.getElementById("kpi-latest-risk").classList.toggle("bad", risk > limit);
+    // Looked up in the page itself: a load still under way when the page is left finishes on it.
+    if (risk !== null && limit !== null) kpis.querySelector("#kpi-latest-risk").classList.toggle("bad", risk > limit);
     root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
   }
 
