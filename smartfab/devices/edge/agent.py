@@ -167,6 +167,8 @@ def server_plant(
                         sig.pop("sim", None)  # the server simulates nothing
                         # and writes no setpoints: those go to the device, through the edge
                         sig.pop("writable", None)
+                    # Nor does it optimise a process: approving parameters writes setpoints.
+                    eq.pop("process", None)
     broker: dict[str, Any] = {
         "name": "broker", "protocol": "mqtt", "host": host, "port": port,
         "events_topic": uns_events_topic(plant.site.name, enterprise),
