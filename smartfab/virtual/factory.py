@@ -14,7 +14,6 @@ part, and its parameters hold what the engineers try, or what was written (``hol
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +46,7 @@ from smartfab.virtual.models import known_quantities as model_quantities
 from smartfab.virtual.process import PROCESSES
 from smartfab.virtual.process_sim import ProcessSim, part_quantities, process_quantities
 from smartfab.virtual.signals import ArraySim, Sampler, SignalSim, TextSim
+from smartfab.virtual.streams import entropy
 
 __all__ = ["Advance", "Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
 
@@ -133,7 +133,7 @@ class VirtualFactory:
             _check_kind(ref, model)
             m = self._machines.get(ref.owner.path)
             if m is None:
-                rng = np.random.default_rng(_entropy(seed, ref.owner.path))
+                rng = np.random.default_rng(entropy(seed, ref.owner.path))
                 vm = VirtualEquipment(
                     ref.owner.path, model, eq.ideal_cycle_s, calendar, rng, start_us
                 )
@@ -335,7 +335,7 @@ def _sim(
     assert sig.sim is not None
     if sig.sim in TEXT_QUANTITIES:
         return TextSim(signal_id, sig.sim)
-    rng = np.random.default_rng(_entropy(seed, path))
+    rng = np.random.default_rng(entropy(seed, path))
     if sig.sim in ARRAY_QUANTITIES:
         assert sig.length is not None and model.spectrum is not None  # checked
         return ArraySim(signal_id, sig.length, model.spectrum.noise, rng)
@@ -346,16 +346,9 @@ def _sim(
 def _lots(model: EquipmentModel, seed: int, path: str) -> tuple[int, int]:
     """How many parts a material lot of the machine lasts and its first lot's number, from a
     stream of their own: the rest of the simulation does not change with them."""
-    rng = np.random.default_rng(_entropy(seed, f"{path}#material_lot"))
+    rng = np.random.default_rng(entropy(seed, f"{path}#material_lot"))
     low, high = model.lot_parts
     return int(rng.integers(low, high + 1)), int(rng.integers(100_000, 900_000))
-
-
-def _entropy(seed: int, path: str) -> list[int]:
-    """Seed material of one random stream: the seed and a stable hash of whose stream it is, so
-    that adding a machine to the plant leaves the others as they were."""
-    digest = hashlib.blake2b(path.encode(), digest_size=16).digest()
-    return [seed % 2**64, *np.frombuffer(digest, np.uint32).tolist()]
 
 
 def _state_codes(eq: Equipment) -> Int64Array:

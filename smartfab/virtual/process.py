@@ -21,7 +21,6 @@ platform's models never read it: they see the ``Parts`` columns only, as the sto
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ import numpy as np
 
 from smartfab.apps.quality.parts import PartTable
 from smartfab.platform.points import Float64Array, Int64Array
+from smartfab.virtual.streams import entropy
 
 _US = 1_000_000
 _DAY_S = 86_400
@@ -248,7 +248,7 @@ class ProcessTruth:
 
 def draw_truth(spec: ProcessSpec, seed: int, path: str) -> ProcessTruth:
     """The hidden truth of the machine at ``path`` for a seed."""
-    rng = np.random.default_rng(_entropy(seed, f"{path}#process"))
+    rng = np.random.default_rng(entropy(seed, f"{path}#process"))
     d = len(spec.parameters)
     q, _ = np.linalg.qr(rng.standard_normal((d, d)))  # a random rotation: interactions
     curvature = q @ np.diag(rng.uniform(0.4, 1.6, d)) @ q.T
@@ -316,7 +316,7 @@ class VirtualProcess:
         cls, spec: ProcessSpec, seed: int, path: str, utc_offset_s: float = 0.0
     ) -> VirtualProcess:
         truth = draw_truth(spec, seed, path)
-        rng = np.random.default_rng(_entropy(seed, f"{path}#parts"))
+        rng = np.random.default_rng(entropy(seed, f"{path}#parts"))
         p = cls(truth, rng, utc_offset_s, np.array([q.nominal for q in spec.parameters], float))
         p._lot = int(rng.integers(100_000, 900_000))
         p._tool_life = int(rng.integers(*spec.tool_parts))
@@ -406,11 +406,6 @@ class VirtualProcess:
         weather = 0.35 * np.sin(2 * math.pi * day / 9.3 + self.truth.centre[0] * 6)
         out: Float64Array = np.clip(np.sin(2 * math.pi * (day - 0.375)) * 0.8 + weather, -1, 1)
         return out
-
-
-def _entropy(seed: int, path: str) -> list[int]:
-    digest = hashlib.blake2b(path.encode(), digest_size=16).digest()
-    return [seed % 2**64, *np.frombuffer(digest, np.uint32).tolist()]
 
 
 def contexts(parts: Sequence[Context]) -> Context:

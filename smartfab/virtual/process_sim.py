@@ -34,7 +34,7 @@ import numpy as np
 from smartfab.platform.points import Float64Array, Int64Array, ObjectArray
 from smartfab.virtual.models.table import LOT_DIGITS
 from smartfab.virtual.process import PROCESSES, Parts, ProcessSpec, VirtualProcess
-from smartfab.virtual.process import _entropy as entropy
+from smartfab.virtual.streams import entropy
 
 TRIAL_H = 4.0  # how often the virtual engineers try a new setting
 _TRIAL_US = round(TRIAL_H * 3600e6)
