@@ -36,10 +36,11 @@ def demo(
     """Backfill history from the virtual factory (progress bar), then run the virtual
     factory live behind real OPC UA and Modbus TCP servers in its own process, smartfab's
     connectors, ingestion into the embedded store, and the API. Ctrl-C stops it cleanly."""
-    from smartfab.runtime.demo import run_demo
+    from smartfab.runtime.demo import editable_plant, run_demo
     from smartfab.runtime.system import open_security, plant_and_store
 
-    s, out = settings(config, data_dir, plant, seed), ConsoleOutput()
+    out = ConsoleOutput()
+    s = editable_plant(settings(config, data_dir, plant, seed), out)
     with plant_and_store(s, writes=True) as (the_plant, store), open_security(s, out) as sec:
         host, port = host or s.api_host, port or s.api_port
         asyncio.run(run_demo(s, the_plant, store, sec, days, WORKED_DAYS, host, port, out))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from smartfab.config import Settings
+from smartfab.config import DEMO_PLANT, Settings
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
 from smartfab.platform.points import now_us
@@ -20,6 +21,20 @@ from smartfab.runtime.output import Output
 from smartfab.runtime.serve import serve_until_stopped
 from smartfab.virtual.calendar import worked_days_start
 from smartfab.virtual.runner import RunnerProcess
+
+
+def editable_plant(s: Settings, out: Output) -> Settings:
+    """The demo's plant file: with the built-in demo plant, a copy of it in the data folder (made
+    on the first start), so that the web app's plant model and commissioning pages can edit it;
+    the installed package's own file is never edited."""
+    if s.plant.resolve() != DEMO_PLANT.resolve():
+        return s
+    copy = s.data_dir / "plant.yaml"
+    if not copy.exists():
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEMO_PLANT, copy)
+        out.say(f"plant file: {copy} (a copy of the built-in demo plant, edited by the web app)")
+    return s.model_copy(update={"plant": copy})
 
 
 def check_free(host: str, port: int, what: str) -> None:

@@ -1,11 +1,12 @@
-"""The demo's history: enough production whatever the weekday."""
+"""The demo's history: enough production whatever the weekday; the plant file it edits."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from smartfab.config import DEMO_PLANT
+from smartfab.config import DEMO_PLANT, Settings
 from smartfab.platform.store.duckdb import DuckDBStore
+from smartfab.runtime.demo import editable_plant
 
 
 def test_demo_history_holds_three_worked_days_whatever_the_weekday(tmp_path: Path) -> None:
@@ -43,3 +44,21 @@ def test_demo_history_holds_three_worked_days_whatever_the_weekday(tmp_path: Pat
     labels = figures.periods.label.tolist()
     assert len(labels) == 9, labels
     assert (figures.good > 0).all(), dict(zip(labels, figures.good.tolist(), strict=True))
+
+
+def test_the_demo_edits_a_copy_of_the_built_in_plant_in_its_data_folder(tmp_path: Path) -> None:
+    said: list[str] = []
+
+    class Out:
+        def say(self, text: str, *, emphasis: bool = False) -> None:
+            said.append(text)
+
+    s = editable_plant(Settings(data_dir=tmp_path / "data"), Out())  # type: ignore[arg-type]
+    assert s.plant == tmp_path / "data" / "plant.yaml"
+    assert s.plant.read_bytes() == DEMO_PLANT.read_bytes() and len(said) == 1
+    s.plant.write_text(s.plant.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    again = editable_plant(Settings(data_dir=tmp_path / "data"), Out())  # type: ignore[arg-type]
+    assert again.plant.read_text(encoding="utf-8").endswith("# edited\n")  # kept, not copied anew
+    assert len(said) == 1
+    own = tmp_path / "mine.yaml"
+    assert editable_plant(Settings(plant=own), Out()).plant == own  # type: ignore[arg-type]
