@@ -1,8 +1,14 @@
 """The running server's VDA 5050 traffic: for each storage zone whose live virtual warehouse runs,
 its AGVs are VDA 5050 AGVs on the fleet's MQTT broker (one client each, with a CONNECTIONBROKEN
-last will; ``connection``, ``state`` and ``visualization`` once a round) and the platform's fleet
-manager is the other end (one client: the planner's routes out as ``order`` messages, every AGV's
-messages in, checked and counted).
+last will; ``connection``, ``state`` and ``visualization`` once a round; ``order`` and
+``instantActions`` in) and the platform's fleet manager is the other end (one client: the
+planner's routes out as ``order`` messages and the operators' pauses as ``instantActions``; every
+AGV's messages in, checked and counted, its states read by the fleet manager: breakdowns, repairs
+and pauses reach the planner from the AGVs' own reports).
+
+What comes in is taken at the next round, under the simulation's lock, not on the event loop; an
+``instantActions`` message (to an AGV) or an operator's command (from the fleet side) brings that
+round forward, so that a pause takes effect and a ``stateRequest`` is answered at once.
 
 The broker is the fleet's MQTT ``connection`` of the plant, else 127.0.0.1:1883. A broker that is
 down costs one log line and a retry with backoff; the warehouse page and the simulation go on
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
 from collections import Counter
@@ -25,7 +32,7 @@ from smartfab.devices.connector import Backoff
 from smartfab.devices.vda5050.link import VdaLink
 from smartfab.devices.vda5050.messages import Message, Topic
 from smartfab.model.plant import AgvFleet, MqttConnection, Plant
-from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
+from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones, VdaInbox
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,8 @@ class ZoneBridge:
         self._fleet: VdaLink | None = None
         self._agvs: dict[str, VdaLink] = {}
         self._serials: list[str] = []
-        self._orders_in: list[tuple[str, Message]] = []
+        self._inbox = VdaInbox()
+        self._wake = asyncio.Event()
         self._down = False
 
     def status(self) -> dict[str, Any]:
@@ -155,14 +163,20 @@ class ZoneBridge:
             self.connected, self._down = True, False
             log.info("VDA 5050 of %s on %s: %d virtual AGVs", self.path, self._where(),
                      len(self._agvs))  # fmt: skip
+            loop = asyncio.get_running_loop()
             try:
                 for serial, link in self._agvs.items():
                     await link.publish(serial, "connection", agvs.connection(serial, "ONLINE"))
                 while True:
                     live = self.zones.running(self.path) or live
+                    live.wake_vda5050 = functools.partial(loop.call_soon_threadsafe,
+                                                          self._wake.set)  # fmt: skip
                     await self._round(live, fleet_link)
                     _cancelled_yet()
-                    await asyncio.sleep(self.round_s)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.round_s):
+                            await self._wake.wait()
+                    self._wake.clear()
             finally:
                 # A goodbye (the will is for vanishing without one); bounded, as the broker may
                 # be what failed.
@@ -173,27 +187,34 @@ class ZoneBridge:
                             await link.publish(serial, "connection", bye)
 
     async def _round(self, live: LiveWarehouse, fleet_link: VdaLink) -> None:
-        orders_in, self._orders_in = self._orders_in, []
-        agvs, orders, states = await asyncio.to_thread(live.vda5050_round, orders_in)
-        for serial, order in orders:
-            await fleet_link.publish(serial, "order", order)
-            self.orders_sent += 1
-        for serial, state, vis in states:
+        inbox, self._inbox = self._inbox, VdaInbox()
+        out = await asyncio.to_thread(live.vda5050_round, inbox)
+        for serial, topic, message in out.fleet:
+            await fleet_link.publish(serial, topic, message)
+            self.orders_sent += topic == "order"
+        for serial, state, vis in out.states:
             link = self._agvs.get(serial)
             if link is not None:
                 await link.publish(serial, "state", state)
                 await link.publish(serial, "visualization", vis)
-        self._serials = agvs.serials
+        self._serials = out.agvs.serials
         live.vda5050 = self.status()
+
+    # What comes in is taken at the next round, under the simulation's lock, not here on the
+    # event loop.
 
     def _at_fleet(self, serial: str, topic: Topic, message: Message) -> None:
         if topic == "connection":
             self.online[serial] = str(message["connectionState"])
+        elif topic == "state":
+            self._inbox.states[serial] = message  # the latest: what it says now
 
     def _at_agv(self, serial: str, topic: Topic, message: Message) -> None:
-        # Taken at the next round, under the simulation's lock, not here on the event loop.
         if topic == "order":
-            self._orders_in.append((serial, message))
+            self._inbox.orders.append((serial, message))
+        elif topic == "instantActions":
+            self._inbox.instant_actions.append((serial, message))
+            self._wake.set()
 
 
 async def run_vda5050(

@@ -1,8 +1,12 @@
 """AGV fleet management: transport tasks go to the planner of the whole fleet
 (``smartfab.apps.warehouse.mapf.FleetPlanner``, collision- and deadlock-free, lifelong), and each
 AGV's planned path goes out as a VDA 5050 order (nodes and edges with sequence ids, the next
-steps released, the rest the horizon); the AGVs' state messages come back as breakdowns and
-repairs."""
+steps released, the rest the horizon); the AGVs' state messages come back as breakdowns,
+repairs, pauses and resumptions for the planner; an operator's pause or resumption goes out as an
+``instantActions`` message.
+
+Order and action ids begin with the run's id (``run``), so that they do not repeat when the fleet
+manager starts over (a new live simulation) while the AGVs and the broker remember the old ones."""
 
 from __future__ import annotations
 
@@ -35,8 +39,11 @@ class FleetManager:
     """Turns the planner's routes into VDA 5050 orders, one order per task or errand and an order
     update whenever the released base moves on; reads the AGVs' state messages."""
 
-    def __init__(self, zone: StorageZone, fleet: AgvFleet, planner: FleetPlanner):
+    def __init__(
+        self, zone: StorageZone, fleet: AgvFleet, planner: FleetPlanner, run: str = "r0"
+    ) -> None:
         self.zone = zone
+        self.run = run
         self.fleet = fleet
         self.planner = planner
         self.cell_m = zone.floor.cell_m
@@ -46,6 +53,8 @@ class FleetManager:
         self._orders: dict[str, tuple[str, int, Cell]] = {}  # agv -> (order id, update, goal)
         self._count = 0
         self.errors: dict[str, list[str]] = {}  # agv -> its errors in the last state
+        self.paused: dict[str, bool] = {}  # agv -> paused, as its last state says
+        self._reported: dict[str, tuple[bool, bool]] = {}  # agv -> (broken, paused) reported
 
     def orders(self) -> list[tuple[str, vda.Message]]:
         """(serial, order) for every AGV whose goal changed (a new order) or whose released base
@@ -57,7 +66,7 @@ class FleetManager:
             known = self._orders.get(st.id)
             if known is None or known[2] != st.goal:
                 self._count += 1
-                known = (f"{st.task or 'errand'}-{self._count}", 0, st.goal)
+                known = (f"{self.run}-{st.task or 'errand'}-{self._count}", 0, st.goal)
             else:
                 known = (known[0], known[1] + 1, known[2])
             self._orders[st.id] = known
@@ -70,13 +79,50 @@ class FleetManager:
             out.append((self._serial[st.id], msg))
         return out
 
+    def instant_action(self, serial: str, action_type: str) -> vda.Message:
+        """An ``instantActions`` message with one action (``startPause``, ``stopPause``, ...)
+        for the AGV, checked against the schema; ``KeyError`` for a serial not in the fleet."""
+        head = self._headers[self._name[serial]]("instantActions")
+        self._count += 1
+        act = vda.action(f"{self.run}-{action_type}-{self._count}", action_type, "HARD")
+        msg = vda.instant_actions(head, [act])
+        vda.check("instantActions", msg)
+        return msg
+
     def on_state(self, serial: str, state: vda.Message) -> str | None:
-        """Read an AGV's state: a FATAL error marks it broken for the planner, none repaired.
-        Returns the AGV's name, or None for an AGV not in the fleet."""
+        """Read an AGV's state: a FATAL error marks it broken for the planner, none repaired;
+        ``paused`` holds it where it stands, with its task. Only what a state changes from the
+        AGV's previous one is applied (the first is taken whole): a state that went round the
+        broker while the planner moved on undoes nothing it learnt since. An AGV that reports
+        the order it was sent cancelled (``cancelOrder`` FINISHED, nothing left of the order)
+        gets a new order at the next ``orders()``, not an update. Returns the AGV's name, or
+        None for an AGV not in the fleet."""
         name = self._name.get(serial)
         if name is None:
             return None
         errors = [e for e in state.get("errors", []) if e.get("errorLevel") == "FATAL"]
         self.errors[name] = [str(e.get("errorType")) for e in errors]
-        self.planner.set_broken(name, bool(errors))
+        now = (bool(errors), bool(state.get("paused", False)))
+        before = self._reported.get(name)
+        self._reported[name] = now
+        self.paused[name] = now[1]
+        if before is None or before[0] != now[0]:
+            self.planner.set_broken(name, now[0])
+        if before is None or before[1] != now[1]:
+            self.planner.set_held(name, now[1])
+        known = self._orders.get(name)
+        if known is not None and state.get("orderId") == known[0] and _cancelled(state):
+            del self._orders[name]
         return name
+
+
+def _cancelled(state: vda.Message) -> bool:
+    """The state's order was cancelled: nothing left of it, and a cancelOrder done."""
+    return (
+        not state.get("nodeStates")
+        and not state.get("edgeStates")
+        and any(
+            a.get("actionType") == "cancelOrder" and a.get("actionStatus") == "FINISHED"
+            for a in state.get("actionStates", [])
+        )
+    )

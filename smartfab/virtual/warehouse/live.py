@@ -8,7 +8,11 @@ before now (the one before that in the first hours of a day, so that there is st
 orders to see) and simulates up to now at once, a few seconds; at the end of its horizon it starts
 over, on the clock again, with the next seed. Nothing runs between two looks: a server that
 nobody asks spends nothing on it (the server's VDA 5050 bridge looks once a second while its
-AGVs are on a broker, as real AGVs would not stop either).
+AGVs are on a broker, as real AGVs would not stop either, and at once when an instant action
+comes in).
+
+Each run's fleet manager names its orders with the run's seed and the wall-clock millisecond it
+started, so that order ids do not repeat when the simulation starts over.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +29,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from smartfab.apps.warehouse import tracking
-from smartfab.devices.vda5050.messages import Message
+from smartfab.devices.vda5050.messages import Message, Topic
+from smartfab.errors import SmartfabError
 from smartfab.model.plant import AsrsAisle, Plant, Rack
 from smartfab.virtual.warehouse.demand import DAY_S
 from smartfab.virtual.warehouse.sim import VirtualWarehouse
@@ -33,6 +39,32 @@ from smartfab.virtual.warehouse.vda_agvs import VirtualAgvs
 WARMUP_S = 9 * 3600.0  # at least this much simulated before the view: trucks, orders, traffic
 MAX_ORDERS = 40  # the orders a snapshot lists: every open one first, then the latest shipped
 MAX_EPCIS_EVENTS = 10_000  # the movements an export holds, the latest
+
+
+class VdaOffline(SmartfabError):
+    """No VDA 5050 bridge is connected to the fleet's broker: a command cannot reach the AGVs."""
+
+
+@dataclass
+class VdaInbox:
+    """What came over the broker since the last round: for the AGVs, orders and instant
+    actions (serial, message); for the fleet manager, the AGVs' latest states (serial ->
+    state)."""
+
+    orders: list[tuple[str, Message]] = field(default_factory=list)
+    instant_actions: list[tuple[str, Message]] = field(default_factory=list)
+    states: dict[str, Message] = field(default_factory=dict)
+
+
+@dataclass
+class VdaRound:
+    """What a round sends: the run's AGVs (a new run has new ones), the fleet manager's
+    messages (serial, topic, message: orders, and the operators' instant actions) and every
+    AGV's state and visualization (serial, state, visualization)."""
+
+    agvs: VirtualAgvs
+    fleet: list[tuple[str, Topic, Message]]
+    states: list[tuple[str, Message, Message]]
 
 
 class LiveWarehouse:
@@ -60,6 +92,9 @@ class LiveWarehouse:
         # What goes over VDA 5050 about this zone (counts by topic, AGVs online), when the
         # server runs its bridge to the broker: shown with the snapshot.
         self.vda5050: dict[str, Any] | None = None
+        # Set by the bridge: wakes it for a round now (callable from any thread).
+        self.wake_vda5050: Callable[[], object] = lambda: None
+        self._commands: list[tuple[str, Message]] = []  # the operators' instant actions
         self._start(seed)
 
     def _start(self, seed: int) -> None:
@@ -72,7 +107,7 @@ class LiveWarehouse:
         start = midnight.timestamp()
         self.sim = VirtualWarehouse(
             self.plant, self.zone_name, seed=seed, optimised=self.optimised,
-            start_us=round(start * 1e6),
+            start_us=round(start * 1e6), run=f"s{seed}.{round(now * 1000):x}",
         )  # fmt: skip
         self._wall0, self._t0 = now, now - start
         self.sim.begin(self._t0 / DAY_S + self.days)  # ``days`` ahead of now
@@ -98,20 +133,43 @@ class LiveWarehouse:
             return {**_snapshot(sim, self.seed, self.speed, self.optimised),
                     "vda5050": self.vda5050}  # fmt: skip
 
-    def vda5050_round(
-        self, orders_in: list[tuple[str, Message]]
-    ) -> tuple[VirtualAgvs, list[tuple[str, Message]], list[tuple[str, Message, Message]]]:
-        """Advance to now, hand the AGVs the orders they received since the last round, and
-        return them (the run's AGVs: a new run has new ones), the fleet manager's orders (serial,
-        order) and every AGV's state and visualization (serial, state, visualization)."""
+    def vda5050_round(self, inbox: VdaInbox) -> VdaRound:
+        """Advance to now; hand the fleet manager the AGVs' states (breakdowns, repairs,
+        pauses), then the AGVs the orders and instant actions they received since the last
+        round; return what goes out."""
         sim = self.step()
         with self._lock:
             agvs = self.agvs
-            for serial, order in orders_in:
+            for serial, state in inbox.states.items():
+                sim.manager.on_state(serial, state)
+            for serial, order in inbox.orders:
                 agvs.take_order(serial, order)
+            for serial, actions in inbox.instant_actions:
+                agvs.take_instant_actions(serial, actions)
             states = agvs.messages(sim)
+            commands, self._commands = self._commands, []
             # After the states: each route starts where its AGV's state says it stands.
-            return agvs, sim.manager.orders(), states
+            orders = sim.manager.orders()
+            fleet: list[tuple[str, Topic, Message]] = [
+                *((s, "instantActions", c) for s, c in commands),
+                *((s, "order", o) for s, o in orders),
+            ]
+            return VdaRound(agvs, fleet, states)
+
+    def instant_action(self, serial: str, action_type: str) -> Message:
+        """The fleet manager's ``instantActions`` message of one action to the AGV, sent at the
+        bridge's next round (woken now). ``KeyError`` for a serial not in the fleet,
+        ``VdaOffline`` when no bridge is connected to the broker."""
+        if not (self.vda5050 or {}).get("connected"):
+            raise VdaOffline(
+                "the fleet's MQTT broker is not connected: start it (or fix the fleet's"
+                " connection in the plant model) and try again"
+            )
+        with self._lock:
+            message = self.sim.manager.instant_action(serial, action_type)
+            self._commands.append((serial, message))
+        self.wake_vda5050()
+        return message
 
     def order_statuses(self) -> list[tracking.OrderStatus]:
         """Every order's status and ETA now (``tracking.order_status``)."""
@@ -149,8 +207,11 @@ def _snapshot(sim: VirtualWarehouse, seed: int, speed: float, optimised: bool) -
     agvs = []
     for st in sim.planner.agents():
         a = sim.agvs[st.id]
+        paused = sim.manager.paused.get(st.id, False)  # as the AGV's state says
         if a.broken_until > sim.now:
             state = "broken"
+        elif paused:
+            state = "paused"
         elif a.charging:
             state = "charging"
         elif st.task is not None:
@@ -159,7 +220,7 @@ def _snapshot(sim: VirtualWarehouse, seed: int, speed: float, optimised: bool) -
             state = "idle"
         agvs.append({"name": st.id, "serial": serial[st.id], "x": st.cell[0], "y": st.cell[1],
                      "goal": list(st.goal), "battery": a.battery_wh / a.capacity_wh,
-                     "state": state})  # fmt: skip
+                     "state": state, "paused": paused})  # fmt: skip
     occupancy = []
     units: list[AsrsAisle | Rack] = [*sim.zone.asrs, *sim.zone.racks]
     for unit in units:

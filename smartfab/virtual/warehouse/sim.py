@@ -146,7 +146,9 @@ class VirtualWarehouse:
         optimised: bool = True,
         start_us: int = 1_767_225_600_000_000,  # 2026-01-01 00:00 UTC
         demand: Demand | None = None,
+        run: str | None = None,
     ) -> None:
+        """``run``: what the fleet manager's order ids begin with (default: the seed's)."""
         zones = [z for _, z in plant.iter_zones() if zone is None or z.name == zone]
         if not zones:
             raise VirtualWarehouseError(f"no storage zone {zone!r} in the plant")
@@ -189,7 +191,7 @@ class VirtualWarehouse:
         self.reserved: set[Loc] = set()
         # the fleet
         self.planner = FleetPlanner(grid_of(self.zone), seed=seed)
-        self.manager = FleetManager(self.zone, self.fleet_model, self.planner)
+        self.manager = FleetManager(self.zone, self.fleet_model, self.planner, run or f"s{seed}")
         self.agvs: dict[str, _Agv] = {}
         for a in self.fleet_model.agvs:
             self.planner.add_agent(a.name, a.at)
@@ -439,7 +441,8 @@ class VirtualWarehouse:
     def _busy(self) -> bool:
         if self.planner.queued():
             return True
-        return any(st.cell != st.goal and not st.broken for st in self.planner.agents())
+        return any(st.cell != st.goal and not st.broken and not st.held
+                   for st in self.planner.agents())  # fmt: skip
 
     def _tick(self) -> None:
         before = {st.id: st.cell for st in self.planner.agents()}
@@ -496,6 +499,14 @@ class VirtualWarehouse:
         agv.charging = agv.plugged = False
         self.planner.send(name, None)
         self._tick_soon()
+
+    def hold(self, name: str, held: bool) -> None:
+        """Hold an AGV where it stands (paused, or without an order to drive) or let it go on
+        with its task."""
+        if self.planner.state(name).held != held:
+            self.planner.set_held(name, held)
+            if not held:
+                self._tick_soon()
 
     def _repaired(self, name: str) -> None:
         self.planner.set_broken(name, False)

@@ -1,6 +1,6 @@
 """The virtual warehouse's AGVs as VDA 5050 2.1 AGVs: the ``state``, ``visualization`` and
-``connection`` messages each would send, read from the simulation, and the ``order`` messages
-they take.
+``connection`` messages each would send, read from the simulation, and the ``order`` and
+``instantActions`` messages they take.
 
 What drives an AGV is the simulation's fleet planner; the fleet manager's orders are that same
 planner's routes (``FleetManager.orders``), so an accepted order's nodes are the cells the AGV is
@@ -10,6 +10,17 @@ higher ``orderUpdateId``; the same one again is ignored) and reports it in its s
 id and update id, the last node reached, and the nodes and edges still ahead, passed one by one
 as the simulated AGV reaches them. An order it refuses is reported as a WARNING error in the next
 state and changes nothing.
+
+Instant actions: ``startPause`` and ``stopPause`` stop the AGV where it stands and let it go on
+(its state's ``paused``); ``cancelOrder`` drops the order under way (its state's nodes and edges
+empty; FAILED with a ``noOrderToCancel`` error when there is none), after which the AGV stands
+where it is until it takes a new order (a new ``orderId``: an update of the cancelled one is
+refused), as a real AGV without an order does; ``stateRequest`` is answered by the state the
+bridge sends at once. Each one is reported in ``actionStates`` (FINISHED, or FAILED with a
+``resultDescription``), kept until the next new order; an action type the AGV does not know is
+FAILED, and an ``actionId`` seen before (QoS 1 may repeat a message) is not taken again. The
+simulated AGVs move by the fleet planner's steps, so an AGV that stands is one the planner holds
+(``VirtualWarehouse.hold``): unlike a breakdown it keeps its task.
 """
 
 from __future__ import annotations
@@ -23,6 +34,8 @@ from smartfab.devices.vda5050 import messages as vda
 from smartfab.virtual.warehouse.sim import VirtualWarehouse
 
 NEAR_M = 0.01  # a node is where the AGV stands when this close
+MAX_ACTION_STATES = 32  # the latest instant actions a state reports until the next new order
+INSTANT_ACTIONS = frozenset({"startPause", "stopPause", "cancelOrder", "stateRequest"})
 
 
 @dataclass
@@ -38,6 +51,14 @@ class _Agv:
     nodes: list[vda.Message] = field(default_factory=list)  # ahead, not yet reached
     edges: list[vda.Message] = field(default_factory=list)
     refused: list[vda.Message] = field(default_factory=list)  # errors for the next state
+    paused: bool = False
+    cancelled: bool = False  # its order was cancelled: it stands until a new one
+    actions: list[vda.Message] = field(default_factory=list)  # actionStates
+
+    @property
+    def stands(self) -> bool:
+        """Stopped by an instant action: paused, or without an order since it was cancelled."""
+        return self.paused or self.cancelled
 
 
 class VirtualAgvs:
@@ -70,6 +91,9 @@ class VirtualAgvs:
             return False
         oid, uid = str(order["orderId"]), int(order["orderUpdateId"])
         if oid == agv.order_id:
+            if agv.cancelled:
+                why = f"order {oid} was cancelled; a new order is needed"
+                return self._refuse(agv, order, "orderUpdateError", why)
             if uid == agv.update_id:
                 return False  # the same order again (QoS 1 may repeat it): nothing new
             if uid < agv.update_id:
@@ -80,12 +104,51 @@ class VirtualAgvs:
             if first is None or not self._at(agv, first):
                 why = "the order's first node is not where the AGV stands"
                 return self._refuse(agv, order, "orderError", why)
+            agv.cancelled = False
+            agv.actions = []  # the action states are kept until a new order
         agv.order_id, agv.update_id = oid, uid
         nodes = sorted(order["nodes"], key=lambda n: n["sequenceId"])
         agv.last_node = (nodes[0]["nodeId"], nodes[0]["sequenceId"])
         agv.nodes = nodes[1:]
         agv.edges = sorted(order["edges"], key=lambda e: e["sequenceId"])
         return True
+
+    def take_instant_actions(self, serial: str, message: vda.Message) -> list[str]:
+        """Act on an ``instantActions`` message (already checked against the schema); returns
+        the types of the actions taken anew."""
+        agv = self._by_serial.get(serial)
+        if agv is None:
+            return []
+        seen = {a["actionId"] for a in agv.actions}
+        taken = []
+        for action in message["actions"]:
+            if action["actionId"] in seen:
+                continue  # a repeat
+            kind = action["actionType"]
+            failed = self._act(agv, kind)
+            report = {"actionId": action["actionId"], "actionType": kind,
+                      "actionStatus": "FAILED" if failed else "FINISHED"}  # fmt: skip
+            if failed:
+                report["resultDescription"] = failed
+            agv.actions = [*agv.actions, report][-MAX_ACTION_STATES:]
+            seen.add(action["actionId"])
+            taken.append(kind)
+        return taken
+
+    def _act(self, agv: _Agv, kind: str) -> str | None:
+        """Do an instant action at once; why it failed, or None."""
+        if kind not in INSTANT_ACTIONS:
+            return f"{kind} is not an instant action this AGV knows"
+        if kind in ("startPause", "stopPause"):
+            agv.paused = kind == "startPause"
+        elif kind == "cancelOrder":
+            if not agv.nodes and not agv.edges:
+                why = "no order to cancel"
+                agv.refused.append({"errorType": "noOrderToCancel", "errorLevel": "WARNING",
+                                    "errorDescription": why})  # fmt: skip
+                return why
+            agv.nodes, agv.edges, agv.cancelled = [], [], True
+        return None  # stateRequest: the round's state goes out at once
 
     def _refuse(self, agv: _Agv, order: vda.Message, kind: str, why: str) -> bool:
         agv.refused.append({
@@ -107,8 +170,11 @@ class VirtualAgvs:
         """(serial, state, visualization) of every AGV at the simulation's time now: moves each
         one on from where it was at the last call, passing the nodes of its order it reached."""
         at = datetime.fromtimestamp((sim.start_us + sim.now * 1e6) / 1e6, UTC)
-        dt = sim.now - self._last_t if self._last_t is not None else 0.0
+        # at most a cell a tick: a round soon after the last (an instant action's) saw one step
+        dt = max(sim.now - self._last_t, sim.tick_s) if self._last_t is not None else 0.0
         self._last_t = sim.now
+        for name, agv in self._by_name.items():  # what the instant actions stopped stands
+            sim.hold(name, agv.stands)
         out = []
         for st in sim.planner.agents():
             agv = self._by_name[st.id]
@@ -142,11 +208,12 @@ class VirtualAgvs:
                      "released": e["released"]}
                     for e in agv.edges
                 ],
-                "driving": not broken and st.cell != st.goal,
+                "driving": not broken and not st.held and st.cell != st.goal,
+                "paused": agv.paused,
                 "agvPosition": pos,
                 "velocity": {"vx": agv.velocity[0], "vy": agv.velocity[1], "omega": 0.0},
                 "loads": [{"loadType": "unit-load"}] if st.loaded else [],
-                "actionStates": [],
+                "actionStates": list(agv.actions),
                 "batteryState": {
                     "batteryCharge": round(100 * sim_agv.battery_wh / sim_agv.capacity_wh, 1),
                     "charging": sim_agv.plugged,

@@ -68,3 +68,65 @@ def test_plans_go_out_as_valid_vda5050_orders_and_state_errors_break_an_agv() ->
     assert planner.state(name).broken
     manager.on_state(serial, {"errors": []})
     assert not planner.state(name).broken
+
+
+def _manager(run: str = "s0.1") -> tuple[FleetPlanner, FleetManager]:
+    assert ZONE.fleet is not None
+    planner = FleetPlanner(grid_of(ZONE))
+    for agv in ZONE.fleet.agvs:
+        planner.add_agent(agv.name, agv.at)
+    return planner, FleetManager(ZONE, ZONE.fleet, planner, run)
+
+
+def test_reported_pauses_hold_an_agv_and_only_changes_are_applied() -> None:
+    assert ZONE.fleet is not None
+    planner, manager = _manager()
+    planner.submit(Task("t1", (0, 0), (1, 9)))
+    planner.step()
+    name = next(a.id for a in planner.agents() if a.task == "t1")
+    serial = next(a.serial for a in ZONE.fleet.agvs if a.name == name)
+    manager.on_state(serial, {"errors": [], "paused": True})
+    st = planner.state(name)
+    assert st.held and not st.broken and st.task == "t1" and manager.paused[name]
+    # the simulation repairs what a stale report said: the same report again undoes nothing
+    planner.set_held(name, False)
+    manager.on_state(serial, {"errors": [], "paused": True})
+    assert not planner.state(name).held
+    manager.on_state(serial, {"errors": [], "paused": False})
+    manager.on_state(serial, {"errors": [], "paused": True})
+    assert planner.state(name).held
+    # a breakdown reported while paused, then the repair: the pause stays
+    manager.on_state(serial, {"errors": [{"errorType": "x", "errorLevel": "FATAL"}],
+                              "paused": True})  # fmt: skip
+    manager.on_state(serial, {"errors": [], "paused": True})
+    assert planner.state(name).held and not planner.state(name).broken
+    assert manager.on_state("no-such-agv", {"errors": []}) is None
+
+
+def test_a_cancelled_order_is_followed_by_a_new_one_and_ids_carry_the_run() -> None:
+    planner, manager = _manager("s7.19a")
+    planner.submit(Task("t1", (0, 0), (1, 9)))
+    planner.step()
+    ((serial, order),) = manager.orders()
+    assert order["orderId"].startswith("s7.19a-t1-")
+    planner.step()
+    ((_, update),) = manager.orders()
+    assert update["orderId"] == order["orderId"]
+    cancelled = {
+        "errors": [], "orderId": order["orderId"], "nodeStates": [], "edgeStates": [],
+        "actionStates": [{"actionId": "c1", "actionType": "cancelOrder",
+                          "actionStatus": "FINISHED"}],
+    }  # fmt: skip
+    manager.on_state(serial, cancelled)
+    ((_, new),) = manager.orders()
+    assert new["orderId"] != order["orderId"] and new["orderUpdateId"] == 0
+    # the same report again (not yet the new order's) changes nothing: updates of the new one
+    manager.on_state(serial, cancelled)
+    ((_, again),) = manager.orders()
+    assert again["orderId"] == new["orderId"] and again["orderUpdateId"] == 1
+    # an operator's pause goes out as an instantActions message of its own id
+    msg = manager.instant_action(serial, "startPause")
+    vda.check("instantActions", msg)
+    ((act,),) = [msg["actions"]]
+    assert act["actionType"] == "startPause" and act["actionId"].startswith("s7.19a-")
+    assert msg["serialNumber"] == serial

@@ -69,3 +69,19 @@ def test_past_its_horizon_it_starts_over_on_the_clock_with_the_next_seed() -> No
     snap = live.snapshot()
     assert snap["seed"] == 1 and snap["time"] == _iso(clock.t)
     assert live.sim.start_us == round(datetime(2026, 12, 7, tzinfo=TZ).timestamp() * 1e6)
+
+
+def test_order_ids_do_not_repeat_when_it_starts_over() -> None:
+    clock = Clock(datetime(2026, 12, 7, 10, 30, tzinfo=TZ).timestamp())
+    ids: list[set[str]] = []
+    for _ in range(2):  # a run, then the same seed again a moment later (a restart)
+        live = LiveWarehouse(PLANT, "central", clock=clock)
+        prefix = f"s0.{round(clock.t * 1000):x}-"
+        orders = []
+        while not orders:
+            clock.t += 1
+            live.step()
+            orders = live.sim.manager.orders()
+        ids.append({o["orderId"] for _, o in orders})
+        assert all(i.startswith(prefix) for i in ids[-1])
+    assert not ids[0] & ids[1]

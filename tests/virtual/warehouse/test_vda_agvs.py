@@ -1,12 +1,13 @@
-"""The virtual AGVs as VDA 5050 AGVs: schema-valid states read from the simulation, and the
-standard's rules on taking an order (where it starts, its update ids)."""
+"""The virtual AGVs as VDA 5050 AGVs: schema-valid states read from the simulation, the
+standard's rules on taking an order (where it starts, its update ids), and the instant actions
+they act on (pause, resume, cancel the order, a state now), each reported in the state."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from smartfab.devices.vda5050 import messages as m
-from smartfab.virtual.warehouse.live import LiveWarehouse
+from smartfab.virtual.warehouse.live import LiveWarehouse, VdaInbox
 from tests.virtual.warehouse.test_live import PLANT, TZ, Clock
 
 
@@ -56,3 +57,115 @@ def test_orders_are_taken_by_the_rules_on_ids_and_shown_in_the_state() -> None:
     for _, state, vis in agvs.messages(live.sim):
         m.check("state", state)
         m.check("visualization", vis)
+
+
+def _act(serial: str, *kinds: str, ids: tuple[str, ...] = ()) -> m.Message:
+    head = m.Header(PLANT.site.name, serial)("instantActions")
+    actions = [m.action(ids[i] if ids else f"a-{kind}-{i}", kind) for i, kind in enumerate(kinds)]
+    return m.instant_actions(head, actions)
+
+
+class Wire:
+    """The broker between rounds: the fleet manager's messages reach the AGVs, and the AGVs'
+    states the fleet manager, at the next round (as the server's bridge hands them on)."""
+
+    def __init__(self) -> None:
+        self.clock = Clock(datetime(2026, 12, 7, 9, 30, tzinfo=TZ).timestamp())
+        self.live = LiveWarehouse(PLANT, "central", clock=self.clock)
+        self.inbox = VdaInbox()
+        self.name = {a.serial: a.name for a in self.live.sim.fleet_model.agvs}
+
+    def round(self, seconds: float = 1.0, *actions: tuple[str, m.Message]) -> dict[str, m.Message]:
+        """A round ``seconds`` after the last, with ``actions`` for the AGVs besides what went
+        out before; the AGVs' states by serial."""
+        self.clock.t += seconds
+        self.inbox.instant_actions += actions
+        out = self.live.vda5050_round(self.inbox)
+        states = {serial: state for serial, state, _ in out.states}
+        self.inbox = VdaInbox(states=states)
+        for serial, topic, message in out.fleet:
+            if topic == "order":
+                self.inbox.orders.append((serial, message))
+            else:
+                self.inbox.instant_actions.append((serial, message))
+        return states
+
+    def driving(self) -> str:
+        """The serial of an AGV with an order and a way to go, after as many rounds as it
+        takes."""
+        for _ in range(600):
+            states = self.round()
+            for serial, state in states.items():
+                if len(state["nodeStates"]) > 3:
+                    return serial
+        raise AssertionError("no AGV set off")
+
+
+def test_a_paused_agv_stands_with_its_task_and_goes_on_when_resumed() -> None:
+    wire = Wire()
+    serial = wire.driving()
+    name, planner = wire.name[serial], wire.live.sim.planner
+    state = wire.round(0.0, (serial, _act(serial, "startPause")))[serial]
+    assert state["paused"] and not state["driving"]
+    assert state["actionStates"] == [
+        {"actionId": "a-startPause-0", "actionType": "startPause", "actionStatus": "FINISHED"}
+    ]
+    here, task = planner.state(name).cell, planner.state(name).task
+    for _ in range(20):
+        state = wire.round()[serial]
+    st = planner.state(name)
+    assert st.cell == here and st.task == task and st.held and not st.broken
+    assert state["paused"] and state["nodeStates"]  # it keeps its order
+    assert wire.live.sim.agvs[name].broken_until == 0.0  # not counted as a breakdown
+    # the fleet side read it from the AGV's state
+    (shown,) = [a for a in wire.live.snapshot()["agvs"] if a["serial"] == serial]
+    assert shown["state"] == "paused" and shown["paused"]
+    state = wire.round(0.0, (serial, _act(serial, "stopPause")))[serial]
+    assert not state["paused"]
+    assert [a["actionStatus"] for a in state["actionStates"]] == ["FINISHED", "FINISHED"]
+    for _ in range(10):
+        wire.round()
+    assert planner.state(name).cell != here and not planner.state(name).held
+
+
+def test_a_cancelled_order_leaves_the_agv_standing_until_a_new_one() -> None:
+    wire = Wire()
+    serial = wire.driving()
+    name, planner = wire.name[serial], wire.live.sim.planner
+    state = wire.round(0.0, (serial, _act(serial, "cancelOrder")))[serial]
+    assert state["nodeStates"] == [] and state["edgeStates"] == [] and state["orderId"]
+    assert state["actionStates"][-1]["actionStatus"] == "FINISHED" and not state["driving"]
+    cancelled, here = state["orderId"], planner.state(name).cell
+    # the update of the cancelled order that was on its way is refused; the fleet manager,
+    # reading the state, sends a new order
+    state = wire.round()[serial]
+    assert state["errors"][0]["errorType"] == "orderUpdateError"
+    assert planner.state(name).cell == here and planner.state(name).held
+    (new,) = [o for s, o in wire.inbox.orders if s == serial]
+    assert new["orderId"] != cancelled and new["orderUpdateId"] == 0
+    # which it takes where it stands, and drives on
+    state = wire.round()[serial]
+    assert state["orderId"] == new["orderId"] and state["actionStates"] == []
+    assert not planner.state(name).held
+    for _ in range(5):
+        wire.round()
+    assert planner.state(name).cell != here
+
+
+def test_instant_actions_are_reported_unknown_ones_failed_repeats_ignored() -> None:
+    clock = Clock(datetime(2026, 12, 7, 9, 30, tzinfo=TZ).timestamp())
+    live = LiveWarehouse(PLANT, "central", clock=clock)
+    agvs = live.agvs
+    serial = live.sim.fleet_model.agvs[0].serial
+    msg = _act(serial, "stateRequest", "cancelOrder", "dance", ids=("r1", "c1", "d1"))
+    assert agvs.take_instant_actions(serial, msg) == ["stateRequest", "cancelOrder", "dance"]
+    assert agvs.take_instant_actions(serial, msg) == []  # QoS 1 repeats: not taken again
+    state = _state(live, serial)
+    m.check("state", state)
+    by_id = {a["actionId"]: a for a in state["actionStates"]}
+    assert by_id["r1"]["actionStatus"] == "FINISHED"
+    assert by_id["c1"]["actionStatus"] == "FAILED"
+    assert by_id["c1"]["resultDescription"] == "no order to cancel"
+    assert by_id["d1"]["actionStatus"] == "FAILED" and "dance" in by_id["d1"]["resultDescription"]
+    assert [e["errorType"] for e in state["errors"]] == ["noOrderToCancel"]
+    assert not state["paused"] and agvs.take_instant_actions("nobody", msg) == []

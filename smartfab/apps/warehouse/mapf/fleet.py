@@ -1,6 +1,6 @@
 """Lifelong planning of an AGV fleet on a grid: tasks arrive, free agents are (re-)assigned, and
 every step moves the whole fleet one cell without vertex or swap conflicts (PIBT, one step a
-call), around broken-down agents and blocked cells."""
+call), around broken-down or held agents and blocked cells."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class Task:
 @dataclass(frozen=True)
 class AgentState:
     """Where an agent is and what it does: ``task`` is the id of its task (None when idle),
-    ``loaded`` whether it has reached the task's pickup, ``goal`` the cell it heads for now."""
+    ``loaded`` whether it has reached the task's pickup, ``goal`` the cell it heads for now,
+    ``broken`` broken down, ``held`` kept in place with its task (``FleetPlanner.set_held``)."""
 
     id: str
     cell: Cell
@@ -35,6 +36,7 @@ class AgentState:
     task: str | None
     loaded: bool
     broken: bool
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,14 @@ class _Agent:
     task: Task | None = None
     loaded: bool = False
     broken: bool = False
+    held: bool = False  # paused: stays put like a broken agent, keeping its task
     sent: bool = False  # sent to a cell outside any task: not assignable
     priority: float = 0.0
+
+    @property
+    def stopped(self) -> bool:
+        """Held in place: the others plan around it."""
+        return self.broken or self.held
 
 
 @dataclass
@@ -123,7 +131,8 @@ class FleetPlanner:
     A task goes to the free agent that reaches its pickup first (an assignment minimising the
     total distance); an agent that has not yet loaded may be given another task when tasks or
     free agents arrive. A broken agent stays where it is and the others plan around it (as
-    around a blocked cell); a task it had not yet loaded goes back to the queue. A task whose
+    around a blocked cell); a task it had not yet loaded goes back to the queue. A held agent
+    (paused) stays where it is too, but keeps its task and goes on with it once let go. A task whose
     pickup or drop no working agent can reach, with blocked cells and broken agents as walls, is
     dropped and reported once in ``StepResult.unreachable``. Bad calls (an unknown id, a cell
     off the grid or on a wall, an agent placed on another) raise ``MapfError`` and change
@@ -187,7 +196,7 @@ class FleetPlanner:
         agent = self._agent(agent_id)
         self._release(agent)
         del self._agents[agent_id]
-        if agent.broken:
+        if agent.stopped:
             self._floor_changed()
 
     def _release(self, agent: _Agent) -> None:
@@ -245,6 +254,15 @@ class FleetPlanner:
             self._release(agent)
         self._floor_changed()
 
+    def set_held(self, agent_id: str, held: bool) -> None:
+        """Hold the agent where it stands (True: paused, or waiting for an order) or let it go
+        on (False); unlike a breakdown, it keeps its task."""
+        agent = self._agent(agent_id)
+        if agent.held == held:
+            return
+        agent.held = held
+        self._floor_changed()
+
     def block(self, cell: Cell) -> None:
         """No agent may enter ``cell`` from now on (an agent on it may leave)."""
         self._blocked[self._vertex(cell, "block")] = True
@@ -258,7 +276,7 @@ class FleetPlanner:
     def _floor_changed(self) -> None:
         walls = self._blocked.copy()
         for agent in self._agents.values():
-            if agent.broken:
+            if agent.stopped:
                 walls[agent.vertex] = True
         self._dist.walls = walls
         self._dist.invalidate()
@@ -274,6 +292,7 @@ class FleetPlanner:
             agent.task.id if agent.task else None,
             agent.loaded,
             agent.broken,
+            agent.held,
         )
 
     def state(self, agent_id: str) -> AgentState:
@@ -291,14 +310,17 @@ class FleetPlanner:
     def route(self, agent_id: str, limit: int = 50) -> list[Cell]:
         """The cells the agent would follow to its goal if nobody were in its way (its current
         cell first, at most ``limit`` cells): the look-ahead of a VDA 5050 order's horizon. Only
-        the next step, from ``step()``, is committed."""
+        the next step, from ``step()``, is committed. A held agent's route is the one it takes
+        once let go (its own cell is a wall to the others meanwhile)."""
         agent = self._agent(agent_id)
         row = self._dist.row(agent.goal, self._keep())
         table = self._dist.tables[row]
         v = agent.vertex
         cells = [self._grid.cell(v)]
-        while len(cells) < limit and table[v] not in (0, self._dist.far):
+        while len(cells) < limit and v != agent.goal:
             v = min((int(u) for u in self._grid.neighbours[v] if u >= 0), key=lambda u: table[u])
+            if table[v] == self._dist.far:
+                break
             cells.append(self._grid.cell(v))
         return cells
 
@@ -314,7 +336,7 @@ class FleetPlanner:
         self._assign_needed = False
         movable = [
             a for a in self._agents.values()
-            if not a.broken and not a.sent and not a.loaded
+            if not a.stopped and not a.sent and not a.loaded
         ]  # fmt: skip
         if not movable:
             return
@@ -350,7 +372,7 @@ class FleetPlanner:
     def _check_queue(self) -> None:
         """Drop the queued tasks whose pickup no working agent can reach or whose drop cannot be
         reached from the pickup."""
-        working = np.array([a.vertex for a in self._agents.values() if not a.broken], np.int64)
+        working = np.array([a.vertex for a in self._agents.values() if not a.stopped], np.int64)
         if not working.size:
             return  # nobody to tell: wait for an agent
         keep = self._keep() + len(self._unchecked)
@@ -394,7 +416,7 @@ class FleetPlanner:
             if agent.task is None and not agent.sent:
                 # An idle agent is content where it is, also where it was pushed to.
                 agent.goal = agent.vertex
-            elif agent.goal == agent.vertex:
+            elif agent.goal == agent.vertex and not agent.held:
                 self._arrive(agent)
         if self._unchecked:
             self._check_queue()
@@ -404,7 +426,7 @@ class FleetPlanner:
         if self._recheck:  # the floor changed: are the tasks under way still feasible?
             self._recheck = False
             for agent in agents:
-                if agent.task and not agent.broken and not self._reachable(agent, agent.goal):
+                if agent.task and not agent.stopped and not self._reachable(agent, agent.goal):
                     self._tasks.discard(agent.task.id)
                     self._pending.unreachable.append(agent.task.id)
                     agent.task, agent.loaded, agent.goal = None, False, agent.vertex
@@ -413,7 +435,7 @@ class FleetPlanner:
             self._move(agents, keep)
         self._time += 1
         for agent in agents:
-            if agent.goal == agent.vertex:
+            if agent.goal == agent.vertex and not agent.held:  # a held one loads nothing
                 self._arrive(agent)
         pending, self._pending = self._pending, _Pending()
         return StepResult(
@@ -439,14 +461,14 @@ class FleetPlanner:
             agent.priority = agent.priority % 1 if done else agent.priority + 1
         priority = np.array([a.priority for a in agents]) + self._rng.random(n) * 1e-3
         order = np.argsort(-priority, kind="stable").astype(np.int32)
-        broken = np.array([i for i, a in enumerate(agents) if a.broken], np.int32)
+        broken = np.array([i for i, a in enumerate(agents) if a.stopped], np.int32)
         nxt = np.empty(n, np.int32)
         ok = next_config(
             self._grid.neighbours, tables, slot, goal, pos, order, broken, pos[broken],
             self._blocked, self._rng.random(self._grid.vertices, dtype=np.float32), nxt,
             self._occ_now, self._occ_next, np.empty((n, 5), np.int32),
         )  # fmt: skip
-        # Only the broken agents are held, each on its own cell, so PIBT always finds a step.
+        # Only the broken and held agents stay, each on its own cell: PIBT always finds a step.
         assert ok
         for agent, v in zip(agents, nxt, strict=True):
             agent.vertex = int(v)

@@ -115,6 +115,28 @@ def test_others_plan_around_a_broken_agent_and_its_task_goes_to_another() -> Non
     run.until(lambda: "u" in run.delivered)
 
 
+def test_a_held_agent_stays_keeps_its_task_and_goes_on_once_let_go() -> None:
+    run = Run(FLOOR, seed=1)
+    run.fleet.add_agent("a", (0, 0))
+    run.fleet.add_agent("b", (11, 3))
+    run.fleet.submit(Task("t", (0, 3), (5, 5)))  # a's: it is nearer
+    run.fleet.submit(Task("u", (11, 0), (0, 0)))
+    run.step()
+    assert run.fleet.state("a").task == "t"
+    here = run.fleet.state("a").cell
+    run.fleet.set_held("a", True)
+    # its route is the one it takes once let go, though it stands meanwhile
+    assert run.fleet.route("a")[0] == here and len(run.fleet.route("a")) > 1
+    for _ in range(40):
+        run.step()
+    a = run.fleet.state("a")
+    assert a.cell == here and a.held and not a.broken and a.task == "t"  # not given away
+    assert "u" in run.delivered and "t" not in run.picked  # b went on, around it
+    run.fleet.set_held("a", False)
+    run.until(lambda: "t" in run.delivered)
+    assert run.delivered["t"] == "a" and not run.fleet.state("a").held
+
+
 def test_nobody_enters_a_blocked_cell_and_the_long_way_is_taken() -> None:
     run = Run(FLOOR)
     run.fleet.add_agent("a", (0, 3))
