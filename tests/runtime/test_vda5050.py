@@ -1,7 +1,8 @@
 """The running server's VDA 5050 traffic over the real broker: the live warehouse's AGVs publish
-schema-valid states, the fleet side's orders reach them and show in their states, a message
-breaking its schema is rejected and counted and changes nothing; a broker that is down leaves
-the warehouse running."""
+schema-valid states, the fleet side's orders reach them and show in their states, an operator's
+pause reaches the AGV as an instant action and comes back in its state, an instant action is
+acted on at once, a message breaking its schema is rejected and counted and changes nothing; a
+broker that is down leaves the warehouse running."""
 
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ def running(demo_plant: Plant) -> tuple[str, LiveZones, LiveWarehouse]:
 
 
 @contextlib.asynccontextmanager
-async def _bridged(zones: LiveZones) -> AsyncIterator[ZoneBridge]:
-    bridge = ZoneBridge(zones, ZONE, ROUND_S)
+async def _bridged(zones: LiveZones, round_s: float = ROUND_S) -> AsyncIterator[ZoneBridge]:
+    bridge = ZoneBridge(zones, ZONE, round_s)
     task = asyncio.create_task(bridge.run())
     try:
         yield bridge
@@ -189,6 +190,91 @@ async def test_a_message_breaking_its_schema_is_rejected_counted_and_not_applied
             await _until(client, two_states)
     assert bridge.status()["agv_rejected"]["order"] == before.get("order", 0) + 1
     assert "BROKEN" not in order_ids
+
+
+async def test_an_operators_pause_reaches_the_agv_and_comes_back_in_its_state(
+    running: tuple[str, LiveZones, LiveWarehouse],
+) -> None:
+    port = shared_broker_port()
+    manufacturer, zones, live = running
+    serial = live.sim.fleet_model.agvs[1].serial
+    name = live.sim.fleet_model.agvs[1].name
+    paused: list[m.Message] = []
+    sent: list[m.Message] = []
+
+    def seen(topic: str, payload: bytes) -> bool:
+        if topic.endswith("/instantActions"):
+            sent.append(m.decode("instantActions", payload))
+        if not topic.endswith("/state"):
+            return False
+        state = m.decode("state", payload)
+        if state.get("paused"):
+            paused.append(state)
+        return bool(paused)
+
+    async with aiomqtt.Client(HOST, port) as client:
+        await client.subscribe(f"uagv/v2/{manufacturer}/{serial}/+", qos=1)
+        async with _bridged(zones) as bridge:
+            async with asyncio.timeout(10):
+                while not (live.vda5050 or {}).get("connected"):
+                    await asyncio.sleep(0.05)
+            await asyncio.to_thread(live.instant_action, serial, "startPause")
+            await _until(client, seen)
+            # the fleet side reads it from the AGV's state: the planner holds it, the page shows
+            async with asyncio.timeout(5):
+                while not live.sim.manager.paused.get(name):
+                    await asyncio.sleep(0.05)
+            (agv,) = [a for a in (await asyncio.to_thread(live.snapshot))["agvs"]
+                      if a["serial"] == serial]  # fmt: skip
+            assert live.sim.planner.state(name).held
+            await asyncio.to_thread(live.instant_action, serial, "stopPause")
+            await _until(client, lambda t, p: t.endswith("/state")
+                         and m.decode("state", p)["paused"] is False)  # fmt: skip
+            assert bridge.status()["agv_rejected"] == {}
+    (action,) = sent[0]["actions"]
+    assert action["actionType"] == "startPause"
+    assert {"actionId": action["actionId"], "actionType": "startPause",
+            "actionStatus": "FINISHED"} in paused[0]["actionStates"]  # fmt: skip
+    assert agv["state"] == "paused" and agv["paused"]
+
+
+async def test_an_instant_action_is_acted_on_at_once_and_a_bad_one_rejected(
+    running: tuple[str, LiveZones, LiveWarehouse],
+) -> None:
+    """A round of 5 s: the state answering a stateRequest comes well before the next."""
+    port = shared_broker_port()
+    manufacturer, zones, live = running
+    serial = live.sim.fleet_model.agvs[2].serial
+    topic = f"uagv/v2/{manufacturer}/{serial}/instantActions"
+    head = m.Header(f"{manufacturer}-test", serial)
+    bad = m.instant_actions(head("instantActions"), [m.action("bad", "startPause")])
+    del bad["actions"][0]["blockingType"]
+    ask = m.instant_actions(head("instantActions"), [m.action("ask", "stateRequest"),
+                                                     m.action("odd", "fly")])  # fmt: skip
+    answer: list[m.Message] = []
+
+    def answered(t: str, p: bytes) -> bool:
+        state = m.decode("state", p)
+        if {a["actionId"] for a in state["actionStates"]} >= {"ask", "odd"}:
+            answer.append(state)
+        return bool(answer)
+
+    async with aiomqtt.Client(HOST, port) as client:
+        await client.subscribe(f"uagv/v2/{manufacturer}/{serial}/state", qos=1)
+        async with _bridged(zones, round_s=5.0) as bridge:
+            await _until(client, lambda t, p: True)  # its first state
+            await client.publish(topic, orjson.dumps(bad), qos=1)
+            async with asyncio.timeout(5):
+                while bridge.status()["agv_rejected"].get("instantActions", 0) < 1:
+                    await asyncio.sleep(0.05)
+            t0 = time.monotonic()
+            await client.publish(topic, m.encode("instantActions", ask), qos=1)
+            await _until(client, answered, 4)
+            waited = time.monotonic() - t0
+    assert waited < 2.0
+    by_id = {a["actionId"]: a for a in answer[0]["actionStates"]}
+    assert by_id["ask"]["actionStatus"] == "FINISHED" and by_id["odd"]["actionStatus"] == "FAILED"
+    assert "bad" not in by_id and answer[0]["paused"] is False  # the bad one changed nothing
 
 
 async def test_a_broker_that_is_down_leaves_the_warehouse_running(
