@@ -30,7 +30,7 @@ ROUND_S = 0.3
 SPEED = 4.0  # simulated seconds a second: transport tasks come often enough for a short test
 
 
-def _plant(
+def fleet_plant(
     demo: Plant,
     manufacturer: str,
     connection: MqttConnection | None = None,
@@ -59,7 +59,7 @@ def _plant(
     })  # fmt: skip
 
 
-def _started(plant: Plant) -> tuple[LiveZones, LiveWarehouse]:
+def started(plant: Plant) -> tuple[LiveZones, LiveWarehouse]:
     # The plant's clock from 09:30 on: the least the live warehouse simulates before it shows.
     tz = ZoneInfo(plant.site.timezone)
     base, t0 = datetime(2026, 12, 7, 9, 30, tzinfo=tz).timestamp(), time.time()
@@ -71,7 +71,7 @@ def _started(plant: Plant) -> tuple[LiveZones, LiveWarehouse]:
 @pytest.fixture(scope="module")
 def running(demo_plant: Plant) -> tuple[str, LiveZones, LiveWarehouse]:
     manufacturer = f"t{uuid.uuid4().hex[:8]}"
-    return manufacturer, *_started(_plant(demo_plant, manufacturer))
+    return manufacturer, *started(fleet_plant(demo_plant, manufacturer))
 
 
 @contextlib.asynccontextmanager
@@ -281,8 +281,8 @@ async def test_a_broker_that_is_down_leaves_the_warehouse_running(
     demo_plant: Plant, caplog: pytest.LogCaptureFixture
 ) -> None:
     nobody = MqttConnection(name="agv-broker", protocol="mqtt", host=HOST, port=free_port())
-    plant = _plant(demo_plant, f"t{uuid.uuid4().hex[:8]}", nobody)
-    zones, live = _started(plant)
+    plant = fleet_plant(demo_plant, f"t{uuid.uuid4().hex[:8]}", nobody)
+    zones, live = started(plant)
     with caplog.at_level(logging.WARNING, "smartfab.runtime.vda5050"):
         async with _bridged(zones):
             async with asyncio.timeout(10):
@@ -300,7 +300,7 @@ async def test_a_real_agv_in_place_of_the_virtual_ones(demo_plant: Plant) -> Non
     there is what it counts."""
     port = shared_broker_port()
     manufacturer = f"t{uuid.uuid4().hex[:8]}"
-    zones, live = _started(_plant(demo_plant, manufacturer, virtual_agvs=False))
+    zones, live = started(fleet_plant(demo_plant, manufacturer, virtual_agvs=False))
     serial = live.sim.fleet_model.agvs[0].serial
     hello = m.connection(m.Header(manufacturer, serial)("connection"), "ONLINE")
     async with aiomqtt.Client(HOST, port) as real:

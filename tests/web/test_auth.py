@@ -392,6 +392,15 @@ def operations(sec: Security) -> dict[tuple[str, str], Op]:
             "warehouse.operate", "engineer", WHOLE,
             _post(f"/api/warehouse/restart/{ZONE}", lambda _: {"seed": 2}),
         ),
+        # Pausing an AGV: no bridge to a broker in this server (409 after authorisation).
+        ("post", "/api/warehouse/{path}/agvs/{serial}/pause"): Op(
+            "warehouse.operate", "engineer", WHOLE,
+            _post(f"/api/warehouse/{ZONE}/agvs/NDC-AGV-01/pause", lambda _: None), (409,),
+        ),
+        ("post", "/api/warehouse/{path}/agvs/{serial}/resume"): Op(
+            "warehouse.operate", "engineer", WHOLE,
+            _post(f"/api/warehouse/{ZONE}/agvs/NDC-AGV-01/resume", lambda _: None), (409,),
+        ),
         # Dashboards: every role keeps its own (a new one names CNC, so a caller of another part
         # is refused); changes of a dashboard that does not exist are refused (404) after
         # authorisation; sharing needs dashboards.share.

@@ -5,7 +5,10 @@ orders with their ETA, OTIF and the logistics KPIs) and its movements as a GS1 E
 A zone is named by its path, ``site/area/zone``, so that a grant limited to part of the plant
 reaches the zones inside it only. The live simulation of a zone starts on its first look (a few
 seconds) and advances with the wall clock while it is looked at; an engineer may start it over
-with another seed, speed or the baseline policies.
+with another seed, speed or the baseline policies, and pause and resume an AGV: the fleet
+manager sends it a VDA 5050 ``startPause`` or ``stopPause`` instant action over the fleet's
+broker (the server's bridge, :mod:`smartfab.runtime.vda5050`), the AGV acts on it, and its state
+says so (the AGV's ``paused`` in the live state, once the fleet side has read it).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 from collections.abc import AsyncGenerator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,9 +26,9 @@ from smartfab.apps.warehouse import tracking
 from smartfab.model.plant import StorageZone
 from smartfab.platform.queries import PlantData
 from smartfab.platform.security.roles import Principal
-from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
+from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones, VdaOffline
 from smartfab.virtual.warehouse.sim import VirtualWarehouseError
-from smartfab.web.auth import require
+from smartfab.web.auth import record_change, require
 
 STREAM_S = 1.0  # a state a second: the AGVs move a cell a second at their speed
 READ = require("warehouse.read")
@@ -155,6 +158,46 @@ def router(
     @api.post("/restart/{path:path}", summary="Start a zone's live simulation over")
     def restart(path: str, body: RestartIn, _: Annotated[Principal, OPERATE]) -> dict[str, Any]:
         return live_of(path, **body.model_dump()).snapshot()
+
+    def pause(
+        request: Request, who: Principal, path: str, serial: str, paused: bool
+    ) -> dict[str, Any]:
+        zone = zone_at(path)
+        if zone.fleet is None or serial not in {a.serial for a in zone.fleet.agvs}:
+            raise HTTPException(404, f"no AGV {serial!r} in {path}")
+        kind = "startPause" if paused else "stopPause"
+        try:
+            sent = live_of(path).instant_action(serial, kind)
+        except VdaOffline as exc:
+            raise HTTPException(409, str(exc)) from None
+        action = "warehouse.agv.pause" if paused else "warehouse.agv.resume"
+        record_change(request, who, action, f"agv:{path}/{serial}", None, sent["actions"][0])
+        return {"serial": serial, "instantActions": sent}
+
+    @api.post(
+        "/{path:path}/agvs/{serial}/pause",
+        status_code=202,
+        summary="Pause an AGV (a VDA 5050 startPause instant action)",
+    )
+    def pause_agv(
+        path: str, serial: str, request: Request, who: Annotated[Principal, OPERATE]
+    ) -> dict[str, Any]:
+        """The fleet manager sends the AGV a ``startPause`` instant action over the fleet's
+        broker: it stops where it stands, keeping its task, until resumed; its state says
+        ``paused`` (the live state's AGV, a round later). 409 when no bridge is connected to
+        the broker; the answer is the ``instantActions`` message sent."""
+        return pause(request, who, path, serial, True)
+
+    @api.post(
+        "/{path:path}/agvs/{serial}/resume",
+        status_code=202,
+        summary="Resume a paused AGV (a VDA 5050 stopPause instant action)",
+    )
+    def resume_agv(
+        path: str, serial: str, request: Request, who: Annotated[Principal, OPERATE]
+    ) -> dict[str, Any]:
+        """As ``pause``, with a ``stopPause`` instant action: the AGV goes on with its task."""
+        return pause(request, who, path, serial, False)
 
     @api.get("/epcis/{path:path}", summary="A storage zone's movements as an EPCIS document")
     def epcis(path: str, _: Annotated[Principal, READ]) -> dict[str, Any]:
