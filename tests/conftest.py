@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,8 +73,9 @@ def free_port() -> int:
 
 
 def demo_plant_on_free_ports(folder: Path) -> Path:
-    """A copy of the demo plant file whose connections point at free loopback ports, so that a
-    test's virtual factory never collides with a demo running on the same machine."""
+    """A copy of the demo plant file whose connections point at free loopback ports, and whose
+    AGV fleets have a manufacturer of their own (their VDA 5050 topics on the shared broker), so
+    that a test's virtual factory never collides with a demo running on the same machine."""
     import yaml
 
     data = yaml.safe_load(DEMO_PLANT.read_text(encoding="utf-8"))
@@ -83,6 +85,11 @@ def demo_plant_on_free_ports(folder: Path) -> Path:
             conn["endpoint"] = f"opc.tcp://127.0.0.1:{opcua}/smartfab/"
         elif conn["protocol"] == "modbus":
             conn["port"] = modbus
+    own = uuid.uuid4().hex[:8]
+    for area in data["site"]["areas"]:
+        for zone in area.get("storage_zones") or []:
+            if zone.get("fleet"):
+                zone["fleet"]["manufacturer"] = f"{zone['fleet']['manufacturer']}-{own}"
     path = folder / "plant.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

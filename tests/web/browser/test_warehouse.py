@@ -1,7 +1,8 @@
 """The warehouse page in headless Chromium against a real `smartfab demo` (the package's
 fixtures): the demo's storage zone drawn with its AGVs, which move as the live virtual
-warehouse advances, the occupancy heat maps, cranes and sorter chutes, and the orders with their
-ETA, the plant's time now on its clock, in every language at desktop and phone widths."""
+warehouse advances, the AGVs' list where the admin pauses and resumes one over the demo's
+broker, the occupancy heat maps, cranes and sorter chutes, and the orders with their ETA, the
+plant's time now on its clock, in every language at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -61,6 +62,35 @@ def test_floor_agvs_heat_map_and_orders(page: Any, server: str) -> None:
         timeout=60000,
     )
     shot(page, "warehouse")
+
+
+def test_an_agv_is_paused_and_resumed_from_its_list(page: Any, server: str) -> None:
+    page.goto(server + "/#/warehouse")
+    page.wait_for_selector("button.wh-pause", timeout=60000)
+    layout = get_json(f"{server}/api/warehouse/layout/{ZONE}")
+    assert page.locator("table.wh-agv-list tr[data-agv]").count() == len(layout["agvs"])
+    # the demo's AGVs and fleet manager are on the broker (VDA 5050 on the page's clock)
+    page.wait_for_function(
+        "document.querySelector('.page-head .sub.num').textContent.includes('VDA 5050')",
+        timeout=60000,
+    )
+    serial = layout["agvs"][0]["serial"]
+    row = page.locator(f"tr[data-agv='{serial}']")
+    button = row.locator("button.wh-pause")
+    button.wait_for(timeout=10000)
+    page.wait_for_function(
+        "s => document.querySelector(`button.wh-pause[data-agv='${s}']`).textContent === 'Pause'",
+        arg=serial, timeout=30000,
+    )  # fmt: skip
+    button.click()
+    page.locator(".wh-note", has_text="sent to the AGV").wait_for(timeout=10000)
+    # the AGV acts on it and says so; the fleet side reads it: the list shows it paused
+    row.locator(".wh-state.wh-agv-paused").wait_for(timeout=30000)
+    assert button.inner_text() == "Resume" and row.locator(".wh-state").inner_text() == "paused"
+    assert page.locator("circle.wh-agv[fill='#7b4fa0']").count() >= 1
+    button.click()
+    row.locator(".wh-state.wh-agv-paused").wait_for(state="detached", timeout=30000)
+    assert button.inner_text() == "Pause"
 
 
 @pytest.mark.parametrize("width", [1440, 390])

@@ -44,6 +44,7 @@ const KNOWN_ERRORS = [
   [/^scope '([^']*)': give an asset path/, "bad_scope", ["scope"]],
   [/would leave no enabled whole-plant admin$/, "last_admin"],
   [/^the export would hold (\d+) points, more than the (\d+) allowed/, "export_too_large", ["n", "max"]],
+  [/^the fleet's MQTT broker is not connected/, "vda_offline"],
 ];
 
 function knownError(text) {

@@ -1,17 +1,19 @@
 // Warehouse (#/warehouse/<zone path>): the storage zone's floor with its units and the AGVs as
-// they move (the live virtual warehouse, streamed as server-sent events), each AS/RS aisle's and
-// rack's occupancy as a
-// heat map by bay and level, the cranes and the sorter's chutes, the orders with their ETA, and
-// OTIF with the other logistics KPIs.
+// they move (the live virtual warehouse, streamed as server-sent events), the AGVs' list (an
+// engineer pauses and resumes one there: a VDA 5050 instant action over the fleet's broker),
+// each AS/RS aisle's and rack's occupancy as a heat map by bay and level, the cranes and the
+// sorter's chutes, the orders with their ETA, and OTIF with the other logistics KPIs.
 
-import { get } from "../api.js";
-import { dateTime, h, num, pct } from "../dom.js";
+import { get, send } from "../api.js";
+import { cardTable, dateTime, h, num, pct } from "../dom.js";
 import { locale, t } from "../i18n.js";
+import { whoAmI } from "../session.js";
 
 const MAX_ROWS = 15; // orders listed: the open ones first, then the latest shipped
 const SVG = "http://www.w3.org/2000/svg";
 const CELL = 16; // px a floor cell, before the drawing scales to its box
-const AGV_COLOR = { idle: "#5a636c", moving: "#2f6690", loaded: "#1f7a4d", charging: "#d9a520", broken: "#c62f2f" };
+const AGV_COLOR = { idle: "#5a636c", moving: "#2f6690", loaded: "#1f7a4d", charging: "#d9a520", paused: "#7b4fa0",
+  broken: "#c62f2f" };
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
@@ -78,6 +80,54 @@ function heatmap(unit) {
     svg);
 }
 
+/** The AGVs' list, its rows made once (a button replaced every second would lose clicks) and
+ * updated in place: state, battery and, for an engineer, a button to pause or resume each. */
+function agvList(zone, agvs, canOperate, note) {
+  const cells = new Map();
+  const rows = agvs.map((a) => {
+    const state = h("span", { class: "wh-state" });
+    const battery = h("td", { class: "num" });
+    const button = canOperate ? h("button", { type: "button", class: "wh-pause", "data-agv": a.serial }) : null;
+    cells.set(a.serial, { state, battery, button });
+    if (button) {
+      button.addEventListener("click", async () => {
+        const paused = button.dataset.paused === "true";
+        const action = paused ? "resume" : "pause";
+        button.disabled = true;
+        try {
+          await send("POST", `warehouse/${zone.path}/agvs/${encodeURIComponent(a.serial)}/${action}`);
+          note.textContent = t("wh.pause_sent", { agv: a.name, action: t(`wh.${action}`) });
+          note.classList.remove("wh-note-error");
+        } catch (err) {
+          note.textContent = err.message;
+          note.classList.add("wh-note-error");
+        } finally {
+          button.disabled = false;
+        }
+      });
+    }
+    return h("tr", { "data-agv": a.serial }, h("td", { translate: "no" }, a.name), h("td", { translate: "no" }, a.serial),
+      h("td", {}, state), battery, h("td", { class: "card-wide" }, button || ""));
+  });
+  // A table in the side column of a desktop; cards on a phone.
+  const table = cardTable("wh-agv-list", ["wh.agv", "wh.serial", "common.state", "wh.battery", ""], rows,
+    { below: 440 });
+  const update = (list) => {
+    for (const a of list) {
+      const c = cells.get(a.serial);
+      if (!c) continue;
+      c.state.textContent = t(`wh.agv_${a.state}`);
+      c.state.className = `wh-state wh-agv-${a.state}`;
+      c.battery.textContent = pct(a.battery, 0);
+      if (c.button) {
+        c.button.dataset.paused = String(a.paused);
+        c.button.textContent = t(a.paused ? "wh.resume" : "wh.pause");
+      }
+    }
+  };
+  return { table, update };
+}
+
 function kpis(k) {
   const item = (key, value) => h("div", { class: "kpi" }, h("div", { class: "label" }, t(key)), h("div", { class: "value" }, value));
   return h("div", { class: "kpis" },
@@ -137,7 +187,9 @@ export async function render(root, route) {
     return null;
   }
   const zone = zones.find((z) => z.path === route.path) || zones[0];
-  const layout = await get(`warehouse/layout/${zone.path}`);
+  const [layout, me] = await Promise.all([get(`warehouse/layout/${zone.path}`), whoAmI()]);
+  const note = h("div", { class: "muted wh-note", role: "status" });
+  const fleet = agvList(zone, layout.agvs, me.permissions.includes("warehouse.operate"), note);
   const clock = h("span", { class: "sub num" });
   const legend = h("div", { class: "legend" }, Object.entries(AGV_COLOR).map(([k, c]) =>
     h("span", {}, h("i", { class: "swatch", style: `background:${c}` }), t(`wh.agv_${k}`))));
@@ -149,14 +201,16 @@ export async function render(root, route) {
     kpiBox,
     h("div", { class: "wh-grid" },
       h("section", { class: "panel" }, h("h2", {}, t("wh.floor")), legend, h("div", { class: "wh-floor-box" }, svg)),
-      h("section", { class: "panel" }, h("h2", {}, t("wh.occupancy")), heatBox)),
+      h("section", { class: "panel" }, h("h2", {}, t("wh.agvs")), fleet.table, note)),
     h("div", { class: "wh-grid" },
-      h("section", { class: "panel" }, h("h2", {}, t("wh.equipment")), eqBox),
-      h("section", { class: "panel" }, h("div", { class: "trend-head" }, h("h2", {}, t("wh.orders")), summary), orderBox)));
+      h("section", { class: "panel" }, h("h2", {}, t("wh.occupancy")), heatBox),
+      h("section", { class: "panel" }, h("h2", {}, t("wh.equipment")), eqBox)),
+    h("section", { class: "panel" }, h("div", { class: "trend-head" }, h("h2", {}, t("wh.orders")), summary), orderBox));
 
   const show = (st) => {
     clock.textContent = dateTime(Date.parse(st.time)) + (st.vda5050 ? ` · ${t("wh.vda5050", { online: num(st.vda5050.online, 0), agvs: num(st.vda5050.agvs, 0) })}` : "");
     drawAgvs(agvs, st.agvs);
+    fleet.update(st.agvs);
     kpiBox.replaceChildren(kpis(st.kpis));
     heatBox.replaceChildren(...st.occupancy.map(heatmap));
     eqBox.replaceChildren(...equipmentPanel(st).filter(Boolean));
