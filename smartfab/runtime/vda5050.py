@@ -144,7 +144,7 @@ class ZoneBridge:
     async def _session(self, live: LiveWarehouse) -> None:
         fleet = live.sim.fleet_model
         self.broker = b = broker_of(live.plant, fleet)
-        self._fleet, self._agvs, self.online = None, {}, {}
+        self._fleet, self._agvs, self.online, self._inbox = None, {}, {}, VdaInbox()
         agvs = live.agvs
         self._serials = agvs.serials
         where = (b.host, b.port, fleet.interface, fleet.manufacturer)
@@ -191,7 +191,8 @@ class ZoneBridge:
         out = await asyncio.to_thread(live.vda5050_round, inbox)
         for serial, topic, message in out.fleet:
             await fleet_link.publish(serial, topic, message)
-            self.orders_sent += topic == "order"
+            if topic == "order":
+                self.orders_sent += 1
         for serial, state, vis in out.states:
             link = self._agvs.get(serial)
             if link is not None:

@@ -132,11 +132,11 @@ class FleetPlanner:
     total distance); an agent that has not yet loaded may be given another task when tasks or
     free agents arrive. A broken agent stays where it is and the others plan around it (as
     around a blocked cell); a task it had not yet loaded goes back to the queue. A held agent
-    (paused) stays where it is too, but keeps its task and goes on with it once let go. A task whose
-    pickup or drop no working agent can reach, with blocked cells and broken agents as walls, is
-    dropped and reported once in ``StepResult.unreachable``. Bad calls (an unknown id, a cell
-    off the grid or on a wall, an agent placed on another) raise ``MapfError`` and change
-    nothing."""
+    (paused) stays where it is too, but keeps its task and goes on with it once let go. A task
+    whose pickup or drop no working agent can reach, with blocked cells and broken or held agents
+    as walls, is dropped and reported once in ``StepResult.unreachable``. Bad calls (an unknown
+    id, a cell off the grid or on a wall, an agent placed on another) raise ``MapfError`` and
+    change nothing."""
 
     def __init__(self, grid: Grid, *, seed: int = 0) -> None:
         self._grid = grid
