@@ -1,6 +1,10 @@
 """Defect prediction per part: the probability of each defect type from the operating parameters,
 the measured context and the material lot's record so far, with the features that drove it.
 
+The lot's record is its defect rate so far and, where the machine meters its energy, how much more
+energy its parts took than the settings and the context account for (``lot_energy``): a hard or
+otherwise bad lot shows in the cut's energy before it shows in the defects.
+
 One gradient-boosted tree model per defect type (LightGBM, binary). Every input is known when the
 part is made (the lot's defect rate counts only parts inspected before it), so a part is scored
 live, before its inspection. The drivers of a prediction are the model's own additive feature
@@ -17,11 +21,13 @@ import lightgbm as lgb
 import numpy as np
 
 from smartfab.apps.maintenance.evaluate import best_threshold, pr_auc, precision_recall_f1
-from smartfab.apps.quality.parts import NotEnoughData, PartTable, lot_history
+from smartfab.apps.quality.parts import NotEnoughData, PartTable, lot_history, lot_sums
 from smartfab.platform.points import Float64Array
 
 MIN_PARTS = 2000  # fewer parts than this teach nothing about rare defects
 MIN_DEFECTS = 20  # nor do fewer examples of a defect type
+# A lot's energy deviation so far is shrunk towards none by this many parts' worth of it.
+LOT_ENERGY_PRIOR = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,10 +56,12 @@ class DefectModel:
     params: DefectParams = field(default_factory=DefectParams)
     boosters: dict[int, Any] = field(default_factory=dict)
     thresholds: dict[int, float] = field(default_factory=dict)
+    energy: EnergyFit | None = None  # the part's expected energy, where the table has it
 
     @property
     def features(self) -> list[str]:
-        return [*self.parameters, *self.context, *(f"lot_rate.{n}" for n in self.defects.values())]
+        lots = [f"lot_rate.{n}" for n in self.defects.values()]
+        return [*self.parameters, *self.context, *lots, *(["lot_energy"] if self.energy else [])]
 
     @classmethod
     def fit(cls, table: PartTable, params: DefectParams | None = None) -> DefectModel:
@@ -70,7 +78,8 @@ class DefectModel:
         sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
                         modelled)  # fmt: skip
         prior = np.array([counts[c] / len(table) for c in modelled])
-        model = cls(table.parameters, table.context, modelled, prior, params)
+        energy = EnergyFit.fit(table) if "energy_kwh" in table.values else None
+        model = cls(table.parameters, table.context, modelled, prior, params, energy=energy)
         x = model.matrix(sub)
         cut = int(len(table) * (1 - params.validation))
         for k, code in enumerate(modelled):
@@ -92,18 +101,23 @@ class DefectModel:
             model.thresholds[code] = best_threshold(scores, y[cut:]) if y[cut:].any() else 0.5
         return model
 
-    def matrix(self, table: PartTable, lot_rates: Float64Array | None = None) -> Float64Array:
-        """The feature matrix; ``lot_rates`` (parts x modelled types) replaces the lot history
-        computed from the table itself (live scoring carries it over from earlier parts)."""
+    def matrix(self, table: PartTable) -> Float64Array:
+        """The feature matrix of the parts of ``table``, each lot's record taken from the parts
+        of the table before it."""
         missing = [n for n in (*self.parameters, *self.context) if n not in table.values]
+        if self.energy is not None and "energy_kwh" not in table.values:
+            missing.append("energy_kwh")
         if missing:
             raise ValueError(f"the parts lack the columns {missing}")
-        if lot_rates is None:
-            sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
-                            self.defects)  # fmt: skip
-            lot_rates = lot_history(sub, self.prior)
+        sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
+                        self.defects)  # fmt: skip
         cols = [table.values[n] for n in (*self.parameters, *self.context)]
-        out: Float64Array = np.column_stack([*cols, lot_rates])
+        cols.append(lot_history(sub, self.prior))
+        if self.energy is not None:
+            # The part's own energy is metered as it is made, before its inspection.
+            dev, n = lot_sums(table.lot, self.energy.deviation(table))
+            cols.append(dev / (n + LOT_ENERGY_PRIOR))
+        out: Float64Array = np.column_stack(cols)
         return out
 
     def predict_matrix(self, x: Float64Array) -> Float64Array:
@@ -130,6 +144,42 @@ class DefectModel:
 
 
 @dataclass(frozen=True)
+class EnergyFit:
+    """The log of a part's energy as a quadratic in its (scaled) parameters and linear in the
+    measured context, by least squares with a mild ridge."""
+
+    columns: tuple[str, ...]
+    parameters: int  # the first columns: the quadratic ones
+    centre: Float64Array
+    scale: Float64Array
+    coef: Float64Array
+
+    @classmethod
+    def fit(cls, table: PartTable) -> EnergyFit:
+        columns = (*table.parameters, *table.context)
+        x = np.column_stack([table.values[c] for c in columns])
+        centre, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
+        a = _energy_design((x - centre) / scale, len(table.parameters))
+        y = np.log(np.maximum(table.values["energy_kwh"], 1e-9))
+        coef = np.linalg.solve(a.T @ a + 1e-3 * len(a) * np.eye(a.shape[1]), a.T @ y)
+        return cls(columns, len(table.parameters), centre, scale, np.asarray(coef, np.float64))
+
+    def deviation(self, table: PartTable) -> Float64Array:
+        """Log of each part's energy less the expected."""
+        x = np.column_stack([table.values[c] for c in self.columns])
+        a = _energy_design((x - self.centre) / self.scale, self.parameters)
+        out: Float64Array = np.log(np.maximum(table.values["energy_kwh"], 1e-9)) - a @ self.coef
+        return out
+
+
+def _energy_design(u: Float64Array, parameters: int) -> Float64Array:
+    p = u[:, :parameters]
+    pairs = [p[:, i] * p[:, j] for i in range(parameters) for j in range(i, parameters)]
+    out: Float64Array = np.column_stack([np.ones(len(u)), u, *pairs])
+    return out
+
+
+@dataclass(frozen=True)
 class DefectScore:
     name: str
     parts: int
@@ -147,12 +197,8 @@ def evaluate(
     cut = int(len(table) * train_share)
     model = DefectModel.fit(table.slice(slice(0, cut)), params)
     test = table.slice(slice(cut, None))
-    # The lot history runs on through the test parts, as it would live.
-    rates = lot_history(
-        PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
-                  model.defects), model.prior,
-    )[cut:]  # fmt: skip
-    p = model.predict_matrix(model.matrix(test, rates))
+    # The lots' records run on through the test parts, as they would live.
+    p = model.predict_matrix(model.matrix(table)[cut:])
     scores = {}
     for k, (code, name) in enumerate(model.defects.items()):
         y = test.defect == code

@@ -10,8 +10,11 @@ rise the data did not show is modelled as a constant rate). The surrogate is an 
 constraints hold its upper bootstrap quantile, not its best guess, to the limits. The expected
 saving comes with the interval of the bootstrap refits; a change that too few of the refits see
 saving energy is not recommended: the settings stay. When no reachable setting is predicted
-within the limits (new data showed the risk higher than thought), the recommendation is the one
-that breaks them least, whatever the energy: quality comes before energy.
+within the limits and the settings in force break one by the best estimate (new data showed the
+risk higher than thought), the recommendation is the reachable setting that breaks them least,
+whatever the energy: quality comes before energy; it keeps the cycle within takt if the settings
+in force do, stays within the trust region, and is made only when most refits see it break the
+limits less than the settings in force.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 
-from smartfab.apps.quality.surrogate import Surrogate
+from smartfab.apps.quality.surrogate import Prediction, Surrogate
 from smartfab.platform.points import Float64Array
 
 CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
-SURE = 0.8  # a change is recommended when at least this share of the refits see a saving
+SURE = 0.8  # a change is recommended when at least this share of the refits see a saving ...
+MIN_SAVING = 0.01  # ... and the saving expected is at least this share: smaller ones are within
+# the surfaces' error, and chasing them walked one seed's process along a flat valley up to the
+# defect limit and past it
 REACH = 0.5  # how far from the settings tried a recommendation may lie, in their spreads
 
 
@@ -113,22 +119,32 @@ def recommend(
     study.enqueue_trial({n: float(current[i]) for i, n in enumerate(names)})
     study.optimize(objective, n_trials=trials)
     feasible = [t for t in study.trials if max(t.constraints.values()) <= 0 and t.value is not None]
-    # No reachable setting within the limits: the one that breaks them least, whatever the
-    # energy. (Restoring settings in force that merely look too risky by a new estimate while
-    # others within reach do not made the settings swing with every estimate near the limit,
-    # and in closed loop did worse on both counts.)
     restores = not feasible
     if feasible:
         t = min(feasible, key=lambda t: float(t.value or 0.0))
     else:
-        t = min(study.trials, key=lambda t: sum(max(c, 0.0) for c in t.constraints.values()))
+        t = _least_breaking(study.trials)
     best = np.array([t.params[n] for n in names])
     both = surrogate.predict(np.stack([current, best]))
     saving_boot = both.good_energy[1:, 0] - both.good_energy[1:, 1]
     tail = (1 - INTERVAL) / 2
     low, high = (float(v) for v in np.quantile(saving_boot, [tail, 1 - tail]))
-    if np.mean(saving_boot > 0) < SURE and not restores:
-        best, low, high = current, 0.0, 0.0  # no saving to count on: keep the settings
+    if restores:
+        # Only settings in force that break a limit by the best estimate are moved off at an
+        # energy cost, and only to a setting most refits see breaking the limits less. Moving
+        # whenever the upper quantile was above the cap walked one seed's process, whose risk
+        # the surrogate overestimated, out of its data and past takt in six steps.
+        excess = _excess(both, risk_cap, cycle_cap)
+        breaks_now = both.risk[0, 0] > limits.risk_limit or both.cycle_s[0, 0] > limits.takt_s
+        restores = bool(breaks_now and np.mean(excess[1:, 1] < excess[1:, 0]) >= SURE)
+        if not restores:
+            best = current
+    elif np.mean(saving_boot > 0) < SURE or (
+        both.good_energy[0, 0] - both.good_energy[0, 1] < MIN_SAVING * both.good_energy[0, 0]
+    ):
+        best = current  # no saving to count on: keep the settings
+    if best is current:
+        low = high = 0.0
         both = surrogate.predict(np.stack([current, best]))
     e = both.good_energy[0]
     return Recommendation(
@@ -137,3 +153,21 @@ def recommend(
         float(both.upper(both.risk, CONFIDENCE)[1]), float(both.cycle_s[0, 1]),
         len(study.trials), restores,
     )  # fmt: skip
+
+
+def _least_breaking(trials: list[optuna.trial.FrozenTrial]) -> optuna.trial.FrozenTrial:
+    """Of trials none of which meets every constraint, the one whose risk and cycle break them
+    least among those within the trust region, and within takt where any is."""
+    near = [t for t in trials if t.constraints["reach"] <= 0] or trials
+    in_takt = [t for t in near if t.constraints["cycle"] <= 0] or near
+    return min(
+        in_takt, key=lambda t: max(t.constraints["risk"], 0) + max(t.constraints["cycle"], 0)
+    )
+
+
+def _excess(p: Prediction, risk_cap: float, cycle_cap: float) -> Float64Array:
+    """How far each fit's predicted risk and cycle exceed their caps, relatively, summed."""
+    out: Float64Array = np.maximum(p.risk / risk_cap - 1, 0) + np.maximum(
+        p.cycle_s / cycle_cap - 1, 0
+    )
+    return out

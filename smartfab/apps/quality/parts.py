@@ -76,17 +76,25 @@ def lot_history(table: PartTable, prior: Float64Array | None = None) -> Float64A
     hit = np.stack([table.defect == c for c in codes], axis=1).astype(np.float64)
     if prior is None:
         prior = hit.mean(axis=0) if len(table) else np.zeros(len(codes))
-    out = np.empty_like(hit)
-    # Parts of a lot are contiguous in time, or nearly: a cumulative count per lot does it.
-    _, lot_ix = np.unique(table.lot, return_inverse=True)
-    order = np.argsort(lot_ix, kind="stable")
-    sorted_lot = lot_ix[order]
-    first = np.r_[0, np.flatnonzero(np.diff(sorted_lot)) + 1]
-    starts = np.repeat(first, np.diff(np.r_[first, len(order)]))
-    seen = np.arange(len(order)) - starts  # parts of the lot before this one
-    cum = np.cumsum(hit[order], axis=0)
-    before = cum - hit[order]
-    base = np.where(starts[:, None] > 0, cum[np.maximum(starts - 1, 0)], 0.0)
-    counts = before - base
-    out[order] = (counts + LOT_PRIOR_PARTS * prior) / (seen[:, None] + LOT_PRIOR_PARTS)
+    counts, seen = lot_sums(table.lot, hit)
+    out: Float64Array = (counts - hit + LOT_PRIOR_PARTS * prior) / (
+        seen[:, None] - 1 + LOT_PRIOR_PARTS
+    )
     return out
+
+
+def lot_sums(lot: ObjectArray, values: Float64Array) -> tuple[Float64Array, Float64Array]:
+    """For each part, the sums of ``values`` (rows: parts) over the parts of its material lot up
+    to it, itself included, and how many those are."""
+    # Parts of a lot are contiguous in time, or nearly: a cumulative sum per lot does it.
+    _, lot_ix = np.unique(lot, return_inverse=True)
+    order = np.argsort(lot_ix, kind="stable")
+    first = np.r_[0, np.flatnonzero(np.diff(lot_ix[order])) + 1]
+    starts = np.repeat(first, np.diff(np.r_[first, len(order)]))
+    cum = np.cumsum(values[order], axis=0)
+    base = np.where((starts > 0).reshape(-1, *[1] * (values.ndim - 1)),
+                    cum[np.maximum(starts - 1, 0)], 0.0)  # fmt: skip
+    sums, count = np.empty_like(cum), np.empty(len(order))
+    sums[order] = cum - base
+    count[order] = np.arange(len(order)) - starts + 1
+    return sums, count
