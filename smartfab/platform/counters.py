@@ -8,9 +8,12 @@ step from here, so they agree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from smartfab.platform.points import Float64Array, Int64Array
@@ -78,6 +81,43 @@ class Segments:
     last_ts: Int64Array
     last: Float64Array
     steps: Float64Array
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ("sid", "first_ts", "first", "last_ts", "last", "steps")
+
+    @staticmethod
+    def of_columns(cols: Mapping[str, npt.ArrayLike]) -> Segments:
+        """From a query's columns named as the fields."""
+
+        def ints(f: str) -> Int64Array:
+            return np.asarray(cols[f], np.int64)
+
+        def floats(f: str) -> Float64Array:
+            return np.asarray(cols[f], np.float64)
+
+        return Segments(ints("sid"), ints("first_ts"), floats("first"), ints("last_ts"),
+                        floats("last"), floats("steps"))  # fmt: skip
+
+    @staticmethod
+    def of_points(sid: Int64Array, ts: Int64Array, value: Float64Array) -> Segments:
+        """The runs of points ordered by (signal, ts): one per signal and minute."""
+        minute = ts // 60_000_000
+        new = np.ones(len(sid), bool)
+        new[1:] = (sid[1:] != sid[:-1]) | (minute[1:] != minute[:-1])
+        first = np.flatnonzero(new)
+        last = np.append(first[1:] - 1, len(sid) - 1) if len(sid) else first
+        steps = np.zeros(len(sid))
+        if len(sid) > 1:
+            steps[1:] = np.where(new[1:], 0.0, step(value[:-1], value[1:]))
+        inside = np.bincount(np.cumsum(new) - 1, steps) if len(sid) else np.zeros(0)
+        return Segments(sid[first], ts[first], value[first], ts[last], value[last],
+                        inside.astype(np.float64))  # fmt: skip
+
+    @staticmethod
+    def merged(parts: list[Segments]) -> Segments:
+        """The runs of ``parts`` together, ordered by signal and first point."""
+        cols = [np.concatenate([getattr(p, f) for p in parts]) for f in Segments._FIELDS]
+        o = np.lexsort((cols[1], cols[0]))
+        return Segments(*(c[o] for c in cols))
 
     def overlapping(self) -> Int64Array:
         """Signals with two runs that interleave in time (a late point rolled up after its

@@ -379,6 +379,22 @@ class Store(ABC):
     @abstractmethod
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table: ...
 
+    def _increases_of_runs(
+        self, runs: counters.Segments, signal_ids: list[int], start: int, end: int, bucket_us: int
+    ) -> pa.Table:
+        """Increases chained from ``runs`` (every run of [start, end) of the signals that have
+        them), and from the points for the other signals and those whose runs interleave (a late
+        point stored apart from its neighbours)."""
+        redo = sorted((set(signal_ids) - set(runs.sid.tolist())) | set(runs.overlapping().tolist()))
+        chained = runs.increases(bucket_us)
+        if not redo:
+            return chained
+        kept = pc.invert(pc.is_in(chained.column("signal_id"), pa.array(redo, pa.int32())))
+        both = pa.concat_tables(
+            [chained.filter(kept), Store._increases(self, redo, start, end, bucket_us)]
+        )
+        return both.sort_by([("signal_id", "ascending"), ("bucket", "ascending")])
+
     def _last_values(
         self, signal_ids: list[int], start: int, end: int, bucket_us: int, kind: ValueKind
     ) -> pa.Table:

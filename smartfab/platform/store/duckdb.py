@@ -215,7 +215,7 @@ _COUNT = "INSERT INTO counter_1m BY NAME " + _RUNS.format(
 # The runs of the whole minutes [$a, $z) from counter_1m and the rows above its watermark, and of
 # the partial minutes at either end of [$start, $end) from the points.
 _INCREASE_RUNS = (
-    "SELECT signal_id, epoch_us(first_ts) AS first_ts, first, epoch_us(last_ts) AS last_ts, "
+    "SELECT signal_id AS sid, epoch_us(first_ts) AS first_ts, first, epoch_us(last_ts) AS last_ts, "
     "last, steps FROM counter_1m WHERE signal_id IN ({ids}) "
     "AND bucket >= make_timestamptz($a) AND bucket < make_timestamptz($z) "
     "UNION ALL SELECT signal_id, epoch_us(first_ts), first, epoch_us(last_ts), last, steps FROM ("
@@ -227,7 +227,7 @@ _INCREASE_RUNS = (
         "UNION ALL SELECT signal_id, ts, value FROM points WHERE rowid > $wm "
         "AND signal_id IN ({ids}) AND ts >= make_timestamptz($a) AND ts < make_timestamptz($z)"
     )
-    + ") ORDER BY signal_id, first_ts"
+    + ") ORDER BY sid, first_ts"
 )
 _MINUTE_US = 60_000_000
 
@@ -598,26 +598,14 @@ class DuckDBStore(Store):
                 params = {"start": start, "end": end, "a": a, "z": z,
                           "wm": self._watermark(cur, _COUNTER_WATERMARK)}  # fmt: skip
                 sql = _INCREASE_RUNS.format(ids=_id_list(sorted(counted)))
-                runs = cur.sql(sql, params=params).fetchnumpy()
+                columns = cur.sql(sql, params=params).fetchnumpy()
             finally:
                 cur.commit()
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
-        segments = counters.Segments(
-            np.asarray(runs["signal_id"], np.int64), np.asarray(runs["first_ts"], np.int64),
-            np.asarray(runs["first"], np.float64), np.asarray(runs["last_ts"], np.int64),
-            np.asarray(runs["last"], np.float64), np.asarray(runs["steps"], np.float64),
-        )  # fmt: skip
-        # A late point rolled up apart from its neighbours, and signals that are not counters:
-        # from the points.
-        redo = sorted((set(signal_ids) - counted) | set(segments.overlapping().tolist()))
-        parts = [segments.increases(bucket_us)]
-        if redo:
-            parts[0] = parts[0].filter(pc.invert(pc.is_in(
-                parts[0].column("signal_id"), value_set=pa.array(redo, pa.int32()))))  # fmt: skip
-            parts.append(super()._increases(redo, start, end, bucket_us))
-        return pa.concat_tables(parts).sort_by([("signal_id", "ascending"),
-                                                ("bucket", "ascending")])  # fmt: skip
+        # Signals that are not counters come from the points.
+        runs = counters.Segments.of_columns(columns)
+        return self._increases_of_runs(runs, signal_ids, start, end, bucket_us)
 
     def _last_values(
         self, signal_ids: list[int], start: int, end: int, bucket_us: int, kind: ValueKind
