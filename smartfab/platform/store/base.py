@@ -390,6 +390,7 @@ class Store(ABC):
         if not redo:
             return chained
         kept = pc.invert(pc.is_in(chained.column("signal_id"), pa.array(redo, pa.int32())))
+        # Store's own _increases: from the points, whatever the store overrides it with.
         both = pa.concat_tables(
             [chained.filter(kept), Store._increases(self, redo, start, end, bucket_us)]
         )
