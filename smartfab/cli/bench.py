@@ -327,6 +327,30 @@ def monitoring(
     _report("smartfab bench monitoring", figures)
 
 
+@app.command("energy-page")
+def energy_page(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep the filled store here and reuse it [default: a temporary one]."),
+    ] = None,
+    days: Annotated[
+        float, typer.Option(min=0.01, help="Days of the demo plant's history to fill.")
+    ] = 6.6,
+    runs: Annotated[int, typer.Option(min=3, help="Timed runs of each query.")] = 10,
+) -> None:
+    """The energy page's report of the whole demo site over 7 and 30 days, on a store filled as
+    `smartfab demo` fills it (6.6 days, about 141 million points, a few minutes; with --data-dir
+    the store is kept and later runs only query)."""
+    from smartfab.bench.energy_page import bench_energy_page
+
+    with tempfile.TemporaryDirectory(prefix="smartfab-bench-") as tmp:
+        folder = data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        with console.status("filling the store (a few minutes) and querying ..."):
+            figures = bench_energy_page(folder / "smartfab.duckdb", days, runs)
+    _report("smartfab bench energy-page", figures)
+
+
 def _counts(text: str, option: str) -> list[int]:
     """Positive whole numbers separated by commas."""
     try:

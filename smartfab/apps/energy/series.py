@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from smartfab.errors import SmartfabError
 from smartfab.model.plant import EquipmentRef, Plant
@@ -49,20 +48,6 @@ def grid(start_us: int, end_us: int) -> Int64Array:
     return np.arange(first, end_us, INTERVAL_US, dtype=np.int64)
 
 
-def per_interval(ts: Int64Array, cumulative: Float64Array, starts: Int64Array) -> Float64Array:
-    """The increase of a cumulative counter in each interval starting at ``starts``; a fall
-    restarts the count."""
-    out = np.zeros(len(starts))
-    if len(ts) < 2:
-        return out
-    step = np.diff(cumulative)
-    step = np.where(step < 0, np.maximum(cumulative[1:], 0.0), step)  # a reset: count from 0
-    i = np.searchsorted(starts, ts[1:], "right") - 1
-    ok = (i >= 0) & (i < len(starts))
-    np.add.at(out, i[ok], step[ok])
-    return out
-
-
 def _role(eq: EquipmentRef, role: str) -> str | None:
     for s in eq.equipment.signals:
         if s.role == role:
@@ -84,42 +69,52 @@ def intervals(
     meter is left out."""
     ids = {s.path: s.id for s in store.signals()}
     starts = grid(start_us, end_us)
-    out = []
-    for eq in equipment:
-        meter = _role(eq, "energy")
-        if meter is None or meter not in ids:
-            continue
-        kwh = per_interval(*_numbers(store, ids[meter], start_us, end_us), starts)
-        counter = _role(eq, "good_count")
-        good = (per_interval(*_numbers(store, ids[counter], start_us, end_us), starts)
-                if counter in ids else np.zeros(len(starts)))  # fmt: skip
-        product = np.full(len(starts), "", object)
-        code = _text(eq, "product_code")
-        if code in ids:
-            t = store.raw([ids[code]], start_us, end_us, kind="text")
-            ts = _ts(t)
-            if len(ts):
-                i = np.searchsorted(starts, ts, "right") - 1
-                values = np.asarray(t.column("value").to_pylist(), object)
-                ok = i >= 0
-                product[i[ok]] = values[ok]  # the last of each interval wins (time order)
-                # an interval without a new code keeps the one in force
-                filled = np.maximum.accumulate(np.where(product != "", np.arange(len(starts)),
-                                                        0))  # fmt: skip
-                product = np.where(product != "", product, product[filled])
-        out.append(Intervals(eq.path, starts, kwh, good, product))
-    if not out:
+    metered = [(eq, ids[m]) for eq in equipment if (m := _role(eq, "energy")) in ids]
+    if not metered:
         raise EnergyDataError("no energy meter (a signal of role energy) under that asset")
+    counter = {eq.path: ids[c] for eq, _ in metered if (c := _role(eq, "good_count")) in ids}
+    code = {eq.path: ids[c] for eq, _ in metered if (c := _text(eq, "product_code")) in ids}
+    # Every meter and counter in one query, every product code in another: a query per signal
+    # scanned the range's points once each.
+    rose = _per_interval(store, [*(m for _, m in metered), *counter.values()], start_us, end_us)
+    products = _products(store, list(code.values()), start_us, end_us)
+    return [
+        Intervals(eq.path, starts, rose[meter],
+                  rose[counter[eq.path]] if eq.path in counter else np.zeros(len(starts)),
+                  products[code[eq.path]] if eq.path in code else np.full(len(starts), "", object))
+        for eq, meter in metered
+    ]  # fmt: skip
+
+
+def _per_interval(store: Store, sids: list[int], start: int, end: int) -> dict[int, Float64Array]:
+    """The increase of each counter in each interval of the grid of [start, end)."""
+    n = len(grid(start, end))
+    t = store.increases(sids, start, end, INTERVAL_US)
+    sid = t.column("signal_id").to_numpy()
+    at = t.column("bucket").to_numpy() // INTERVAL_US - start // INTERVAL_US
+    rose = t.column("increase").to_numpy()
+    out: dict[int, Float64Array] = {}
+    for s in sids:
+        kwh = out[s] = np.zeros(n)
+        mine = sid == s
+        kwh[at[mine]] = rose[mine]
     return out
 
 
-def _ts(t: pa.Table) -> Int64Array:
-    col = t.column("ts")
-    if pa.types.is_timestamp(col.type):
-        col = col.cast(pa.int64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), np.int64)
-
-
-def _numbers(store: Store, sid: int, start: int, end: int) -> tuple[Int64Array, Float64Array]:
-    t = store.raw([sid], start, end)
-    return _ts(t), np.asarray(t.column("value").to_numpy(zero_copy_only=False), np.float64)
+def _products(store: Store, sids: list[int], start: int, end: int) -> dict[int, ObjectArray]:
+    """The product code of each interval per product code signal: the last code set in the
+    interval, or the one in force before it ("" before the first)."""
+    n = len(grid(start, end))
+    t = store.last_values(sids, start, end, INTERVAL_US, kind="text")
+    sid = t.column("signal_id").to_numpy()
+    at = t.column("bucket").to_numpy() // INTERVAL_US - start // INTERVAL_US
+    values = np.asarray(t.column("value").to_pylist(), object)
+    out: dict[int, ObjectArray] = {}
+    for s in sids:
+        product = np.full(n, "", object)
+        mine = sid == s
+        product[at[mine]] = values[mine]
+        # an interval without a new code keeps the one in force
+        filled = np.maximum.accumulate(np.where(product != "", np.arange(n), 0))
+        out[s] = np.where(product != "", product, product[filled])
+    return out

@@ -19,8 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from smartfab.model.plant import ValueKind, value_kind
+from smartfab.platform import counters
 from smartfab.platform.order import has_unique_keys, sort_by_signal_ts, superseded
 from smartfab.platform.points import (
+    ARRAY_POINT_SCHEMA,
+    POINT_SCHEMA,
+    TEXT_POINT_SCHEMA,
     AnyPoints,
     ArrayBatch,
     EventBatch,
@@ -113,6 +117,14 @@ _KIND_CODE: dict[str, int] = {"number": 0, "text": 1, "array": 2}
 _KIND_OF_BATCH: dict[type, ValueKind] = {PointBatch: "number", TextBatch: "text",
                                          ArrayBatch: "array"}  # fmt: skip
 KINDS: tuple[ValueKind, ...] = ("number", "text", "array")
+
+
+def last_values_schema(kind: ValueKind) -> pa.Schema:
+    """Of :meth:`Store.last_values`: the value typed as the kind's points hold it."""
+    points = {"number": POINT_SCHEMA, "text": TEXT_POINT_SCHEMA, "array": ARRAY_POINT_SCHEMA}
+    return pa.schema(
+        [("signal_id", pa.int32()), ("bucket", pa.int64()), points[kind].field("value")]
+    )
 
 
 def kind_of(batch: AnyPoints) -> ValueKind:
@@ -274,6 +286,43 @@ class Store(ABC):
             raise StoreError(f"downsample bucket of {bucket_us} us: must be positive")
         return self._downsample(int(signal_id), int(start), int(end), int(bucket_us))
 
+    def increases(
+        self, signal_ids: Sequence[int], start: int, end: int, bucket_us: int
+    ) -> pa.Table:
+        """How much each cumulative counter (energy meter, part counter) rose in fixed-width
+        buckets (multiples of ``bucket_us`` since the epoch), from its points with start <= ts <
+        end of any quality: the steps between consecutive points, in the bucket of the later
+        one; a fall starts the count over (see :mod:`smartfab.platform.counters`). Columns:
+        signal_id, bucket (epoch µs), increase, ordered by signal and bucket; every bucket that
+        holds a point, and no other."""
+        if bucket_us <= 0:
+            raise StoreError(f"increases: bucket of {bucket_us} us: must be positive")
+        if not signal_ids:
+            return counters.INCREASE_SCHEMA.empty_table()
+        return self._increases(
+            sorted({int(i) for i in signal_ids}), int(start), int(end), int(bucket_us)
+        )
+
+    def last_values(
+        self,
+        signal_ids: Sequence[int],
+        start: int,
+        end: int,
+        bucket_us: int,
+        kind: ValueKind = "number",
+    ) -> pa.Table:
+        """The value of the newest point (of any quality) of each signal in each fixed-width
+        bucket (multiples of ``bucket_us`` since the epoch) of [start, end) that holds one: what
+        was set last, as a product code per interval. Columns: signal_id, bucket (epoch µs),
+        value (typed as in :meth:`raw`), ordered by signal and bucket."""
+        if bucket_us <= 0:
+            raise StoreError(f"last_values: bucket of {bucket_us} us: must be positive")
+        if kind not in _KIND_CODE:
+            raise StoreError(f"last_values: kind {kind!r} is none of {sorted(_KIND_CODE)}")
+        return self._last_values(
+            sorted({int(i) for i in signal_ids}), int(start), int(end), int(bucket_us), kind
+        )
+
     def latest(
         self, signal_ids: Sequence[int] | None = None, kind: ValueKind = "number"
     ) -> pa.Table:
@@ -329,6 +378,45 @@ class Store(ABC):
 
     @abstractmethod
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table: ...
+
+    def _increases_of_runs(
+        self, runs: counters.Segments, signal_ids: list[int], start: int, end: int, bucket_us: int
+    ) -> pa.Table:
+        """Increases chained from ``runs`` (every run of [start, end) of the signals that have
+        them), and from the points for the other signals and those whose runs interleave (a late
+        point stored apart from its neighbours)."""
+        redo = sorted((set(signal_ids) - set(runs.sid.tolist())) | set(runs.overlapping().tolist()))
+        chained = runs.increases(bucket_us)
+        if not redo:
+            return chained
+        kept = pc.invert(pc.is_in(chained.column("signal_id"), pa.array(redo, pa.int32())))
+        # Store's own _increases: from the points, whatever the store overrides it with.
+        both = pa.concat_tables(
+            [chained.filter(kept), Store._increases(self, redo, start, end, bucket_us)]
+        )
+        return both.sort_by([("signal_id", "ascending"), ("bucket", "ascending")])
+
+    def _last_values(
+        self, signal_ids: list[int], start: int, end: int, bucket_us: int, kind: ValueKind
+    ) -> pa.Table:
+        """From the points (a store with something faster overrides it)."""
+        t = self.raw(signal_ids, start, end, kind=kind)
+        sid = t.column("signal_id").to_numpy()
+        bucket = t.column("ts").cast(pa.int64()).to_numpy() // bucket_us * bucket_us
+        last = np.ones(len(sid), bool)  # rows come ordered by signal and time
+        last[:-1] = (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])
+        at = np.flatnonzero(last)
+        return pa.table(
+            [t.column("signal_id").take(at), pa.array(bucket[at]), t.column("value").take(at)],
+            schema=last_values_schema(kind),
+        )
+
+    def _increases(self, signal_ids: list[int], start: int, end: int, bucket_us: int) -> pa.Table:
+        """From the points (a store with something faster overrides it)."""
+        t = self._raw(signal_ids, start, end, None)
+        ts = t.column("ts").cast(pa.int64()).to_numpy()
+        sid = t.column("signal_id").to_numpy().astype(np.int64)
+        return counters.from_points(sid, ts, t.column("value").to_numpy(), bucket_us)
 
     @abstractmethod
     def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table: ...

@@ -44,8 +44,8 @@ from smartfab.platform.store.base import RetentionReport, SignalInfo, Store, Sto
 log = logging.getLogger(__name__)
 
 READS = frozenset(
-    {"signals", "raw", "downsample", "latest", "earliest", "events", "state_durations",
-     "count_points", "get_setting"}
+    {"signals", "raw", "downsample", "increases", "last_values", "latest", "earliest", "events",
+     "state_durations", "count_points", "get_setting"}
 )  # fmt: skip
 _LENGTH = struct.Struct("!Q")
 _WORKERS = 4  # threads answering calls: each keeps one DuckDB cursor, so their number is bounded
@@ -218,6 +218,14 @@ class SharedStore(Store):
 
     def _downsample(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         return self._call("downsample", signal_id, start, end, bucket_us)
+
+    def _increases(self, signal_ids: list[int], start: int, end: int, bucket_us: int) -> pa.Table:
+        return self._call("increases", signal_ids, start, end, bucket_us)
+
+    def _last_values(
+        self, signal_ids: list[int], start: int, end: int, bucket_us: int, kind: ValueKind
+    ) -> pa.Table:
+        return self._call("last_values", signal_ids, start, end, bucket_us, kind=kind)
 
     def _latest(self, signal_ids: Sequence[int] | None) -> pa.Table:
         return self._call("latest", None if signal_ids is None else list(signal_ids))

@@ -6,17 +6,10 @@ import pytest
 from smartfab.apps.energy.costs import co2_kg, cost
 from smartfab.apps.energy.intensity import by_line, by_product
 from smartfab.apps.energy.profile import profile, total
-from smartfab.apps.energy.series import INTERVAL_US, Intervals, grid, per_interval
+from smartfab.apps.energy.series import INTERVAL_US, Intervals
 from smartfab.model.plant import EmissionFactor, EnergyTariff
 
 H = 3600 * 1_000_000
-
-
-def test_a_meter_is_differenced_per_interval_and_a_reset_starts_over() -> None:
-    starts = grid(0, 3 * INTERVAL_US)
-    ts = np.array([0, 10, INTERVAL_US + 5, INTERVAL_US + 9, 2 * INTERVAL_US + 1])
-    meter = np.array([100.0, 101.0, 103.0, 0.5, 2.0])  # replaced between the 3rd and 4th
-    assert per_interval(ts, meter, starts).tolist() == [1.0, 2.5, 1.5]
 
 
 def _series(path: str, kwh: float, good: float, product: str) -> Intervals:

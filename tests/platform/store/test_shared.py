@@ -20,11 +20,11 @@ import pytest
 
 import smartfab
 from smartfab.platform.points import EventBatch, PointBatch
-from smartfab.platform.store.base import StoreError
+from smartfab.platform.store.base import SignalInfo, StoreError
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.platform.store.shared import SharedStore, announcement
 from tests.conftest import FILLED_END_US, FILLED_START_US, demo_plant_on_free_ports, free_port
-from tests.platform.store.points import array_info, arrays, text_info, texts
+from tests.platform.store.points import EQ, array_info, arrays, pts, text_info, texts
 
 SIGNAL = "shenyang/machining/cnc-line-1/cell-1/cnc-01/spindle_power"
 CNC = "shenyang/machining/cnc-line-1/cell-1/cnc-01"
@@ -158,3 +158,11 @@ def test_texts_and_arrays_are_read_through_the_holder(tmp_path: Path) -> None:
         assert [s.length for s in other.signals()] == [None, 2]
         with pytest.raises(StoreError, match="not storing data"):
             other.append_points(texts(5, lot, "x"))
+        hour = 3_600_000_000
+        assert other.last_values([lot], 0, 2**62, hour, kind="text").equals(
+            own.last_values([lot], 0, 2**62, hour, kind="text")
+        )
+        energy = SignalInfo(f"{EQ}/energy", EQ, "energy", "kWh", "float", role="energy")
+        meter = own.register_signals([energy])[energy.path]
+        own.append_points(pts([0, 1, 2], meter, [1.0, 3.0, 0.5]))  # the third after a reset
+        assert other.increases([meter], 0, 2**62, hour).column("increase").to_pylist() == [2.5]

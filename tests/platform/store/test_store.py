@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +280,86 @@ def test_long_range_buckets_are_exact_before_and_after_maintenance(
     check()
     store.maintain()
     check()
+
+
+def test_counter_increases_by_hand_before_and_after_maintenance(
+    store: Store, ids: dict[str, int]
+) -> None:
+    """A meter's increase per bucket (steps between consecutive points in the later point's
+    bucket; a fall counts the value after it) from the range's points alone, the same for a
+    counter (whose runs per minute a store may keep) and a measurement holding the same points,
+    whether rolled up or not, with a late point that falls."""
+    meter = store.register_signals([replace(info("energy"), role="energy")])[f"{EQ}/energy"]
+    temp = ids[f"{EQ}/temp"]
+    h0 = (T0 // 3_600_000_000 + 1) * 3_600_000_000  # a whole hour: buckets start on it
+    points = {0: 100.0, 30: 101.0, 90: 103.0, 905: 104.0, 965: 0.5, 970: 2.0, 1850: 4.0}
+    for sid in (meter, temp):  # the meter was replaced between 905 and 965 s
+        store.append_points(
+            pts((h0 - T0) // S + np.array(list(points)), sid, list(points.values()))
+        )
+    q = 15 * 60
+
+    def by_hand(lo: int, hi: int, width: int) -> dict[int, float]:
+        out: dict[int, float] = {}
+        prev = None
+        for t in sorted(x for x in points if lo <= x < hi):
+            v = points[t]
+            step = 0.0 if prev is None else v - prev if v >= prev else max(v, 0.0)
+            at = (h0 + t * S) // (width * S) * (width * S) - h0  # multiples since the epoch
+            out[at] = out.get(at, 0.0) + step
+            prev = v
+        return out
+
+    def check() -> None:
+        for sid in (meter, temp):
+            # whole and partial minutes at the ends; 15 minutes, an hour, and 7 s buckets
+            for lo, hi, width in [(0, 3600, q), (20, 1860, q), (31, 1849, q), (61, 3000, q),
+                                  (0, 3600, 3600), (0, 100, 7), (966, 967, q)]:  # fmt: skip
+                t = store.increases([sid], h0 + lo * S, h0 + hi * S, width * S)
+                assert set(t.column("signal_id").to_pylist()) <= {sid}
+                got = dict(zip([b - h0 for b in t.column("bucket").to_pylist()],
+                               t.column("increase").to_pylist(), strict=True))  # fmt: skip
+                assert got == pytest.approx(by_hand(lo, hi, width)), (sid, lo, hi, width)
+        both = store.increases([temp, meter, meter], h0, h0 + 3600 * S, q * S)
+        assert both.column("signal_id").to_pylist() == [temp] * 3 + [meter] * 3  # by id
+
+    assert by_hand(0, 3600, q) == {0: 3.0, q * S: 1.0 + 0.5 + 1.5, 2 * q * S: 2.0}
+    check()
+    store.maintain()
+    check()
+    # Late, and a fall: 101 -> 50 counts 50, 50 -> 103 counts 53; and late inside a minute
+    # already rolled up (965 and 970: the minute's runs interleave).
+    for sid in (meter, temp):
+        store.append_points(pts((h0 - T0) // S + np.array([60, 967]), sid, [50.0, 1.0]))
+    points |= {60: 50.0, 967: 1.0}
+    assert by_hand(0, 900, q) == {0: 1.0 + 50.0 + 53.0}
+    check()
+    store.maintain()
+    check()
+    # The measurement becomes a counter (a plant file corrected): its stored points count.
+    store.register_signals([replace(info("temp"), role="good_count")])
+    check()
+    assert store.increases([], h0, h0 + S, q).num_rows == 0
+    with pytest.raises(StoreError, match="must be positive"):
+        store.increases([meter], h0, h0 + S, 0)
+
+
+def test_last_value_of_each_bucket(store: Store, kinds: dict[str, int]) -> None:
+    """The newest point of each bucket, of any quality, texts and numbers alike."""
+    code, number = kinds["product"], kinds["temp"]
+    h0 = (T0 // 3_600_000_000 + 1) * 3_600_000_000
+    at = (h0 - T0) // S
+    store.append_points(texts(at + np.array([0, 10, 905]), code, ["A", "B", "C"]))
+    store.append_points(texts([at + 1000], code, "", Quality.BAD))
+    store.append_points(pts(at + np.array([5, 1000]), number, [1.5, 2.5]))
+    q = 15 * 60 * S
+    t = store.last_values([code], h0, h0 + 3600 * S, q, kind="text")
+    assert t.to_pylist() == [{"signal_id": code, "bucket": h0, "value": "B"},
+                             {"signal_id": code, "bucket": h0 + q, "value": ""}]  # fmt: skip
+    t = store.last_values([number], h0 + S, h0 + 3600 * S, q)
+    assert t.column("value").to_pylist() == [1.5, 2.5]
+    assert t.schema.field("value").type == pa.float64()
+    assert store.last_values([], h0, h0 + S, q, kind="text").num_rows == 0
 
 
 def test_latest_is_the_newest_point_not_the_last_written(

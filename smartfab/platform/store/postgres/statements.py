@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from smartfab.platform.counters import STEP_SQL
 from smartfab.platform.store.postgres.wire import BAD, HOUR_US, MINUTE_US
 
 ROLLUPS: dict[str, int] = {"rollup_1h": HOUR_US, "rollup_1m": MINUTE_US}  # coarsest first
@@ -163,6 +164,20 @@ def points_sql(signal: str, lo: str, hi: str) -> str:
         f"AND c.bucket < {to_ts(hi)} AND u.ts >= {to_ts(lo)} AND u.ts < {to_ts(hi)}"
     )
 
+
+# Per chunk of the whole minutes [a, z) (a signal's points of a minute from one append, in time
+# order: a run of consecutive points), its first and last point and the sum of the steps between
+# its points, for Store.increases; the chunks' arrays are read in place, never sorted.
+_STEP = STEP_SQL.format(d="(c.value[i] - c.value[i - 1])", value="c.value[i]")
+CHUNK_RUNS = f"""
+SELECT c.signal_id, (extract(epoch FROM c.ts[1]) * 1000000)::int8, c.value[1],
+    (extract(epoch FROM c.ts[c.n]) * 1000000)::int8, c.value[c.n],
+    (SELECT coalesce(sum({_STEP}), 0) FROM generate_series(2, c.n) AS i)
+FROM point_chunks c WHERE c.signal_id = ANY(%(ids)s)
+    AND c.bucket >= {to_ts("%(a)s::int8")} AND c.bucket < {to_ts("%(z)s::int8")}
+"""
+CHUNK_RUN_FIELDS = [("sid", ">i4"), ("first_ts", ">i8"), ("first", ">f8"), ("last_ts", ">i8"),
+                    ("last", ">f8"), ("steps", ">f8")]  # fmt: skip
 
 SIGNAL_COLUMNS = "path, equipment, name, unit, data_type, role, low, high, source"
 GIVEN = """

@@ -15,6 +15,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from smartfab.model.plant import ValueKind
+from smartfab.platform.counters import Segments
 from smartfab.platform.order import sort_by_signal_ts, superseded
 from smartfab.platform.points import (
     EVENT_SCHEMA,
@@ -40,6 +41,8 @@ from smartfab.platform.store.base import (
 from smartfab.platform.store.postgres.fresh import fresh_points
 from smartfab.platform.store.postgres.retention import create_partitions, partition_days, retain
 from smartfab.platform.store.postgres.statements import (
+    CHUNK_RUN_FIELDS,
+    CHUNK_RUNS,
     DOWNSAMPLE_FIELDS,
     DOWNSAMPLE_RAW,
     DOWNSAMPLE_ROLLUPS,
@@ -367,6 +370,23 @@ class PostgresStore(Store):
                 "count": pa.array(cols["count"], pa.int64()),
             }
         )
+
+    def _increases(self, signal_ids: list[int], start: int, end: int, bucket_us: int) -> pa.Table:
+        if bucket_us % MINUTE_US:
+            return super()._increases(signal_ids, start, end, bucket_us)
+        a = -(-start // MINUTE_US) * MINUTE_US  # the whole minutes of the range: [a, z)
+        z = end // MINUTE_US * MINUTE_US
+        if a >= z:
+            a = z = start
+        cols = self._columns(CHUNK_RUNS, {"ids": signal_ids, "a": a, "z": z}, CHUNK_RUN_FIELDS)
+        parts = [Segments.of_columns(cols)]
+        for lo, hi in ((start, a), (z, end)):  # the partial minutes at the ends, from the points
+            if lo < hi:
+                t = self._raw(signal_ids, lo, hi, None)
+                sid = t.column("signal_id").to_numpy().astype(np.int64)
+                ts = t.column("ts").cast(pa.int64()).to_numpy()
+                parts.append(Segments.of_points(sid, ts, t.column("value").to_numpy()))
+        return self._increases_of_runs(Segments.merged(parts), signal_ids, start, end, bucket_us)
 
     def downsample_raw(self, signal_id: int, start: int, end: int, bucket_us: int) -> pa.Table:
         """:meth:`downsample` from the points alone, never the rollups (to check and to time
