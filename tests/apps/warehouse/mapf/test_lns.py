@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+
+from smartfab.apps.warehouse.mapf import Grid
+from smartfab.apps.warehouse.mapf.lacam import distance_tables, random_agents, solve
+from smartfab.apps.warehouse.mapf.lns import arrivals
+from smartfab.apps.warehouse.mapf.sipp import Reservations
+
+# Shelves with gaps: a small warehouse where agents wait for each other at the gaps.
+SHELVES = [
+    "..........",
+    ".@@@.@@@@.",
+    "..........",
+    ".@@@@.@@@.",
+    "..........",
+]
+
+
+def earliest_by_brute_force(
+    grid: Grid, start: int, goal: int, others: np.ndarray, budget: int
+) -> int:
+    """The earliest arrival from which the agent can stay at ``goal`` to the end, by a
+    breadth-first search over (time, vertex) with the same conflict rules, or -1."""
+    horizon = others.shape[0] - 1
+    taken = [set(int(v) for v in others[t]) for t in range(horizon + 1)]
+    stays = min(
+        (t for t in range(horizon + 1) if all(goal not in taken[u] for u in range(t, horizon + 1))),
+        default=horizon + 1,
+    )
+    frontier = {start} if start not in taken[0] else set()
+    for t in range(horizon + 1):
+        if goal in frontier and t >= stays and t <= budget:
+            return t
+        if t == horizon:
+            break
+        after: set[int] = set()
+        for v in frontier:
+            for u in [*(int(w) for w in grid.neighbours[v] if w >= 0), v]:
+                if u in taken[t + 1]:
+                    continue
+                # No swap: nobody comes from u to v while the agent goes from v to u.
+                if u != v and any(
+                    others[t, k] == u and others[t + 1, k] == v for k in range(others.shape[1])
+                ):
+                    continue
+                after.add(u)
+        frontier = after
+    return -1
+
+
+def test_safe_interval_planning_finds_the_earliest_arrival_among_moving_agents() -> None:
+    grid = Grid.from_rows(SHELVES)
+    checked = failed = 0
+    for seed in range(12):
+        starts, goals = random_agents(grid, 14, seed)
+        first = solve(grid, starts, goals, time_limit=30, seed=seed)
+        assert first.paths is not None
+        dist = distance_tables(grid, goals)
+        horizon = first.paths.shape[0] - 1
+        for agent in range(0, 14, 3):
+            table = Reservations(first.paths, grid.vertices)
+            table.release(first.paths, np.array([agent], np.int32))
+            others = np.delete(first.paths, agent, axis=1)
+            start, goal = int(starts[agent]), int(goals[agent])
+            for budget in (horizon, int(arrivals(first.paths, goals)[agent]) - 1, 0):
+                arrival = table.plan(start, goal, dist[agent], grid.neighbours, budget)
+                expected = earliest_by_brute_force(grid, start, goal, others, budget)
+                assert arrival == expected
+                if expected < 0:
+                    failed += 1
+                    continue
+                path = table.path
+                assert int(arrivals(path[:, None], np.array([goal], np.int32))[0]) == expected
+                together = np.concatenate([others, path[:, None]], axis=1)
+                assert path[0] == start and path[-1] == goal
+                for t in range(1, horizon + 1):
+                    assert np.unique(together[t]).size == together.shape[1]
+                    assert path[t] == path[t - 1] or path[t] in grid.neighbours[path[t - 1]]
+                    for k in range(others.shape[1]):
+                        assert not (others[t - 1, k] == path[t] and others[t, k] == path[t - 1])
+                checked += 1
+    assert checked >= 40 and failed >= 10  # both answers were put to the test
