@@ -19,11 +19,38 @@ Int64s = npt.NDArray[np.int64]
 
 
 @jit()
-def _mark(occ: Int32s, paths: Int32s, agents: Int32s, clear: bool) -> None:
-    """Write the agents' paths into the occupancy table (vertex, time) -> agent, or clear them."""
+def _mark(occ: Int32s, ends: Int32s, paths: Int32s, agents: Int32s, clear: bool) -> None:
+    """Write the agents' paths into the table (vertex, time) -> agent, or clear them, and keep
+    ``ends`` right: at a free (vertex, time), the last time of its run of free times."""
+    horizon = occ.shape[1] - 1
     for i in agents:
-        for t in range(paths.shape[0]):
-            occ[paths[t, i], t] = -1 if clear else i
+        for k in range(horizon + 1):
+            # Cleared latest first, so that a run that grows is rewritten once.
+            t = horizon - k if clear else k
+            v = paths[t, i]
+            if clear:
+                occ[v, t] = -1
+                end = ends[v, t + 1] if t < horizon and occ[v, t + 1] < 0 else t
+            else:
+                occ[v, t] = i
+                end = t - 1
+            s = t - 1 if not clear else t
+            while s >= 0 and occ[v, s] < 0:  # the run before t now ends at ``end``
+                ends[v, s] = end
+                s -= 1
+
+
+@jit()
+def _runs(occ: Int32s, ends: Int32s) -> None:
+    """``ends`` of a whole table: at a free (vertex, time), the last time of its free run."""
+    horizon = occ.shape[1] - 1
+    for v in range(occ.shape[0]):
+        end = horizon
+        for t in range(horizon, -1, -1):
+            if occ[v, t] >= 0:
+                end = t - 1
+            else:
+                ends[v, t] = end
 
 
 @jit()
@@ -63,22 +90,13 @@ def _pop(key: Int64s, item: Int64s, size: int) -> int:
 
 
 @jit()
-def _free_until(occ: Int32s, v: int | np.int64, t: int | np.int64) -> int:
-    """The last time of the run of times from ``t`` on when nobody is on ``v`` (``occ`` is
-    (V, T+1), so the run is read from contiguous memory)."""
-    horizon = occ.shape[1] - 1
-    while t < horizon and occ[v, t + 1] < 0:
-        t += 1
-    return int(t)
-
-
-@jit()
 def _sipp(
     start: int,
     goal: int,
     h: Tables,
     neighbours: Int32s,
     occ: Int32s,
+    ends: Int32s,
     seen: Int32s,
     stamp: int,
     arrival: Int32s,
@@ -89,10 +107,11 @@ def _sipp(
     budget: int,
 ) -> int:
     """The agent's earliest arrival at ``goal`` from ``start``, by ``budget``, avoiding the
-    others in ``occ`` (V, T+1) and staying at the goal to the end; its path is written into
-    ``out`` (T+1,). Returns the arrival time, or -1 when there is none (or the heap
-    overflowed). A state is numbered ``end * V + vertex`` by the last time of its run;
-    ``seen`` holds ``stamp`` for a state open in this search, ``-stamp`` once expanded."""
+    others in ``occ`` (V, T+1; ``ends``: the last time of each free run) and staying at the
+    goal to the end; its path is written into ``out`` (T+1,). Returns the arrival time, or -1
+    when there is none (or the heap overflowed). A state is numbered ``end * V + vertex`` by
+    the last time of its run; ``seen`` holds ``stamp`` for a state open in this search,
+    ``-stamp`` once expanded."""
     horizon = occ.shape[1] - 1
     v_count = occ.shape[0]
     # The goal is free for good after the last time another agent is on it.
@@ -104,7 +123,7 @@ def _sipp(
     if last + 1 > budget or h[start] > budget or occ[start, 0] >= 0:
         return -1
     width = np.int64(horizon + 2)
-    root = _free_until(occ, start, 0) * v_count + start
+    root = ends[start, 0] * v_count + start
     seen[root] = stamp
     arrival[root] = 0
     parent[root] = -1
@@ -145,7 +164,7 @@ def _sipp(
                 if b >= 0 and occ[u, d] == b:  # b comes from u to v: a swap
                     d += 1
                     continue
-                stop = _free_until(occ, u, t)
+                stop = ends[u, t]
                 child = stop * v_count + u
                 # A state is (re)opened whenever it is reached earlier: among equal bounds,
                 # the nearer to the goal goes first, so a state may be expanded before its
@@ -178,8 +197,10 @@ def _trace(state: int, v_count: int, arrival: Int32s, parent: Int32s, out: Int32
 
 
 class Reservations:
-    """Everybody's paths (T+1, N) in a table of who is where when, and the work space to plan
-    one agent against the others, each plan ending by T (the makespan never grows)."""
+    """Everybody's paths (T+1, N) in a table of who is where when (``table``, (V, T+1), -1
+    where free; ``ends``: at a free entry, the last time of its run of free times), and the work
+    space to plan one agent against the others, each plan ending by T (the makespan never
+    grows)."""
 
     def __init__(self, paths: Int32s, vertices: int) -> None:
         horizon = paths.shape[0] - 1
@@ -188,7 +209,10 @@ class Reservations:
             raise ValueError(f"{states} states of (vertex, time) do not fit 32-bit indices")
         self.horizon = horizon
         self.table = np.full((vertices, horizon + 1), -1, np.int32)
-        self.reserve(paths, np.arange(paths.shape[1], dtype=np.int32))
+        self.ends = np.empty((vertices, horizon + 1), np.int32)
+        times = np.arange(horizon + 1)[:, None]
+        self.table[paths, times] = np.arange(paths.shape[1], dtype=np.int32)[None, :]
+        _runs(self.table, self.ends)
         self._seen = np.zeros(states, np.int32)
         self._stamp = 0
         self._arrival = np.empty(states, np.int32)
@@ -199,11 +223,11 @@ class Reservations:
 
     def reserve(self, paths: Int32s, agents: Int32s) -> None:
         """Enter the agents' paths (columns of ``paths``) into the table."""
-        _mark(self.table, paths, agents, False)
+        _mark(self.table, self.ends, paths, agents, False)
 
     def release(self, paths: Int32s, agents: Int32s) -> None:
         """Take the agents' paths out of the table."""
-        _mark(self.table, paths, agents, True)
+        _mark(self.table, self.ends, paths, agents, True)
 
     def plan(self, start: int, goal: int, h: Tables, neighbours: Int32s, budget: int) -> int:
         """The earliest time by ``budget`` from which an agent from ``start`` can stay at
@@ -213,6 +237,6 @@ class Reservations:
         if self._stamp == np.iinfo(np.int32).max:  # the marks wrap around: start afresh
             self._seen[:] = 0
             self._stamp = 1
-        return _sipp(start, goal, h, neighbours, self.table, self._seen, self._stamp,
+        return _sipp(start, goal, h, neighbours, self.table, self.ends, self._seen, self._stamp,
                      self._arrival, self._parent, self._heap_key, self._heap_item, self.path,
                      budget)  # fmt: skip

@@ -81,3 +81,35 @@ def test_safe_interval_planning_finds_the_earliest_arrival_among_moving_agents()
                         assert not (others[t - 1, k] == path[t] and others[t, k] == path[t - 1])
                 checked += 1
     assert checked >= 40 and failed >= 10  # both answers were put to the test
+
+
+def test_the_free_runs_follow_the_paths_reserved_and_released() -> None:
+    grid = Grid.from_rows(SHELVES)
+    starts, goals = random_agents(grid, 20, 5)
+    first = solve(grid, starts, goals, time_limit=30, seed=5)
+    assert first.paths is not None
+    table = Reservations(first.paths, grid.vertices)
+    rng = np.random.default_rng(5)
+    out = np.zeros(20, np.bool_)
+    out[:4] = True
+    table.release(first.paths, np.arange(4, dtype=np.int32))
+    for _ in range(30):
+        # Some agents taken out, some of those out put back: the table holds the others.
+        agents = rng.choice(np.flatnonzero(~out), 4, replace=False).astype(np.int32)
+        table.release(first.paths, agents)
+        out[agents] = True
+        back = rng.choice(np.flatnonzero(out), 4, replace=False).astype(np.int32)
+        table.reserve(first.paths, back)
+        out[back] = False
+        held = np.full_like(table.table, -1)
+        for i in np.flatnonzero(~out):
+            held[first.paths[:, i], np.arange(first.paths.shape[0])] = i
+        assert np.array_equal(table.table, held)
+        # Each free (vertex, time): its run runs to the time before the next occupied one.
+        free = table.table < 0
+        for v in range(grid.vertices):
+            taken = np.flatnonzero(~free[v])
+            for t in np.flatnonzero(free[v]):
+                after = taken[taken > t]
+                expected = int(after[0]) - 1 if after.size else table.horizon
+                assert table.ends[v, t] == expected
