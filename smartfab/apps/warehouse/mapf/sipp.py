@@ -19,9 +19,12 @@ Int64s = npt.NDArray[np.int64]
 
 
 @jit()
-def _mark(occ: Int32s, ends: Int32s, paths: Int32s, agents: Int32s, clear: bool) -> None:
+def _mark(
+    occ: Int32s, ends: Int32s, last_free: Int32s, paths: Int32s, agents: Int32s, clear: bool
+) -> None:
     """Write the agents' paths into the table (vertex, time) -> agent, or clear them, and keep
-    ``ends`` right: at a free (vertex, time), the last time of its run of free times."""
+    ``ends`` (at a free (vertex, time), the last time of its run of free times) and
+    ``last_free`` (each vertex's last free time, -1 if none) right."""
     horizon = occ.shape[1] - 1
     for i in agents:
         for k in range(horizon + 1):
@@ -31,9 +34,15 @@ def _mark(occ: Int32s, ends: Int32s, paths: Int32s, agents: Int32s, clear: bool)
             if clear:
                 occ[v, t] = -1
                 end = ends[v, t + 1] if t < horizon and occ[v, t + 1] < 0 else t
+                last_free[v] = max(last_free[v], t)
             else:
                 occ[v, t] = i
                 end = t - 1
+                if t == last_free[v]:
+                    last = t - 1
+                    while last >= 0 and occ[v, last] >= 0:
+                        last -= 1
+                    last_free[v] = last
             s = t - 1 if not clear else t
             while s >= 0 and occ[v, s] < 0:  # the run before t now ends at ``end``
                 ends[v, s] = end
@@ -41,16 +50,18 @@ def _mark(occ: Int32s, ends: Int32s, paths: Int32s, agents: Int32s, clear: bool)
 
 
 @jit()
-def _runs(occ: Int32s, ends: Int32s) -> None:
-    """``ends`` of a whole table: at a free (vertex, time), the last time of its free run."""
+def _runs(occ: Int32s, ends: Int32s, last_free: Int32s) -> None:
+    """``ends`` and ``last_free`` (as ``_mark`` keeps them) of a whole table."""
     horizon = occ.shape[1] - 1
     for v in range(occ.shape[0]):
         end = horizon
+        last_free[v] = -1
         for t in range(horizon, -1, -1):
             if occ[v, t] >= 0:
                 end = t - 1
             else:
                 ends[v, t] = end
+                last_free[v] = max(last_free[v], t)
 
 
 @jit()
@@ -97,6 +108,7 @@ def _sipp(
     neighbours: Int32s,
     occ: Int32s,
     ends: Int32s,
+    last_free: Int32s,
     seen: Int32s,
     stamp: int,
     arrival: Int32s,
@@ -107,10 +119,10 @@ def _sipp(
     budget: int,
 ) -> int:
     """The agent's earliest arrival at ``goal`` from ``start``, by ``budget``, avoiding the
-    others in ``occ`` (V, T+1; ``ends``: the last time of each free run) and staying at the
-    goal to the end; its path is written into ``out`` (T+1,). Returns the arrival time, or -1
-    when there is none (or the heap overflowed). A state is numbered ``end * V + vertex`` by
-    the last time of its run; ``seen`` holds ``stamp`` for a state open in this search,
+    others in ``occ`` (V, T+1; ``ends`` and ``last_free`` as ``_mark`` keeps them) and staying
+    at the goal to the end; its path is written into ``out`` (T+1,). Returns the arrival time,
+    or -1 when there is none (or the heap overflowed). A state is numbered ``end * V + vertex``
+    by the last time of its run; ``seen`` holds ``stamp`` for a state open in this search,
     ``-stamp`` once expanded."""
     horizon = occ.shape[1] - 1
     v_count = occ.shape[0]
@@ -155,8 +167,8 @@ def _sipp(
             d = g  # leave v at time d, be on u at d + 1
             while d < min(end + 1, horizon):
                 t = d + 1
-                if t + hu > budget:
-                    break
+                if t + hu > budget or t > last_free[u]:
+                    break  # too late, or u is taken from t to the end (an agent at its goal)
                 if occ[u, t] >= 0:
                     d += 1
                     continue
@@ -210,9 +222,10 @@ class Reservations:
         self.horizon = horizon
         self.table = np.full((vertices, horizon + 1), -1, np.int32)
         self.ends = np.empty((vertices, horizon + 1), np.int32)
+        self.last_free = np.empty(vertices, np.int32)
         times = np.arange(horizon + 1)[:, None]
         self.table[paths, times] = np.arange(paths.shape[1], dtype=np.int32)[None, :]
-        _runs(self.table, self.ends)
+        _runs(self.table, self.ends, self.last_free)
         self._seen = np.zeros(states, np.int32)
         self._stamp = 0
         self._arrival = np.empty(states, np.int32)
@@ -223,11 +236,11 @@ class Reservations:
 
     def reserve(self, paths: Int32s, agents: Int32s) -> None:
         """Enter the agents' paths (columns of ``paths``) into the table."""
-        _mark(self.table, self.ends, paths, agents, False)
+        _mark(self.table, self.ends, self.last_free, paths, agents, False)
 
     def release(self, paths: Int32s, agents: Int32s) -> None:
         """Take the agents' paths out of the table."""
-        _mark(self.table, self.ends, paths, agents, True)
+        _mark(self.table, self.ends, self.last_free, paths, agents, True)
 
     def plan(self, start: int, goal: int, h: Tables, neighbours: Int32s, budget: int) -> int:
         """The earliest time by ``budget`` from which an agent from ``start`` can stay at
@@ -237,6 +250,6 @@ class Reservations:
         if self._stamp == np.iinfo(np.int32).max:  # the marks wrap around: start afresh
             self._seen[:] = 0
             self._stamp = 1
-        return _sipp(start, goal, h, neighbours, self.table, self.ends, self._seen, self._stamp,
-                     self._arrival, self._parent, self._heap_key, self._heap_item, self.path,
-                     budget)  # fmt: skip
+        return _sipp(start, goal, h, neighbours, self.table, self.ends, self.last_free,
+                     self._seen, self._stamp, self._arrival, self._parent, self._heap_key,
+                     self._heap_item, self.path, budget)  # fmt: skip

@@ -108,6 +108,7 @@ def test_the_free_runs_follow_the_paths_reserved_and_released() -> None:
         # Each free (vertex, time): its run runs to the time before the next occupied one.
         free = table.table < 0
         for v in range(grid.vertices):
+            assert table.last_free[v] == (np.flatnonzero(free[v])[-1] if free[v].any() else -1)
             taken = np.flatnonzero(~free[v])
             for t in np.flatnonzero(free[v]):
                 after = taken[taken > t]
