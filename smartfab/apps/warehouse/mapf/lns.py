@@ -98,7 +98,7 @@ def _neighbourhood(
 ) -> Int32s:
     """A delayed agent (drawn by its delay), the agents that stood on its goal after it first
     got there (they pushed it off), and those found on its shortest way at the times it would
-    pass; topped up at random."""
+    pass; topped up at random. ``occ`` is the reservation table, (V, T+1) -> agent."""
     n = paths.shape[1]
     a = int(rng.choice(n, p=delay / delay.sum()))
     group = [a]
