@@ -11,7 +11,7 @@ from tests.apps.scheduling.data import shared
 
 KEYS = {
     "optimisation.realised_fraction", "optimisation.violations", "train_seconds",
-    "defects.chatter.pr_auc", "defects.chatter.baseline_pr_auc",
+    "defects.chatter.pr_auc", "defects.chatter.baseline_pr_auc", "defects.chatter.oracle_pr_auc",
 }  # fmt: skip
 
 
@@ -22,6 +22,7 @@ def test_the_closed_loop_reports_every_figure_and_breaks_no_constraint() -> None
     assert set(figures) >= KEYS
     assert figures["optimisation.violations"] == 0
     assert figures["defects.chatter.pr_auc"] > figures["defects.chatter.baseline_pr_auc"]
+    assert figures["defects.chatter.oracle_pr_auc"] > figures["defects.chatter.baseline_pr_auc"]
     assert -1 <= figures["optimisation.realised_fraction"] <= 1.5
     assert any("round 1/1" in s for s in seen)
 

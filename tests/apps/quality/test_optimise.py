@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smartfab.apps.quality.optimise import Limits, recommend
+from smartfab.apps.quality.optimise import MIN_SAVING, Limits, recommend
 from smartfab.apps.quality.parts import NotEnoughData, PartTable
 from smartfab.apps.quality.surrogate import Surrogate, runs_of
 from tests.apps.quality.history import CNC, history
@@ -36,6 +36,7 @@ def test_a_saving_comes_with_its_interval_or_the_settings_stay(surrogate: Surrog
     rec = recommend(surrogate, cur, Limits(LOW, HIGH, STEP, 0.05, 1e6), trials=60)
     if rec.changes:
         assert rec.saving_low <= rec.saving <= rec.saving_high and rec.risk_upper <= 0.05
+        assert rec.saving >= MIN_SAVING * rec.energy_now  # no change for a saving in the noise
     else:
         assert rec.saving == 0 and rec.saving_low == rec.saving_high == 0
 
@@ -44,6 +45,20 @@ def test_a_limit_nothing_can_meet_moves_back_towards_it(surrogate: Surrogate) ->
     cur = np.array([p.nominal for p in CNC.parameters], float)
     rec = recommend(surrogate, cur, Limits(LOW, HIGH, STEP, 1e-4, 1e6), trials=40)
     assert rec.restores
+
+
+def test_settings_only_uncertain_are_not_moved_off_at_an_energy_cost(
+    surrogate: Surrogate,
+) -> None:
+    # The best estimate of the risk in force lies under the limit, its upper quantile over it:
+    # no restoration (it would cost energy for a limit the settings may well meet).
+    cur = np.array([p.nominal for p in CNC.parameters], float)
+    p = surrogate.predict(cur[None, :])
+    best, upper = float(p.risk[0, 0]), float(p.upper(p.risk, 0.9)[0])
+    assert upper > best
+    limit = (best + upper) / 2
+    rec = recommend(surrogate, cur, Limits(LOW, HIGH, STEP / 5, limit, 1e6), trials=30)
+    assert not rec.restores and not rec.changes
 
 
 def test_runs_average_a_setting_and_too_few_settings_say_so() -> None:
