@@ -4,7 +4,9 @@ The machine is an event-driven state machine. Each step decides the next state s
 shift calendar, the job in hand and random draws: production runs until the calendar stops it, a
 minor stop or starvation strikes, the lot is finished (then a changeover follows) or a failure mode
 has worn through (then a repair follows). The cycles of a running segment are drawn all at once
-with NumPy, so Python works per state change, never per part or per sample.
+with NumPy, so Python works per state change, never per part or per sample. A machine whose
+cycle follows its process settings (``pace``) also ends a run at the end of the cycle in progress
+every ``PACE_US``, and goes on at the pace then in force.
 
 The timeline is generated ahead of the samples asked for and its random draws happen in one fixed
 order, so it does not depend on how the caller slices time: that is what makes the whole simulation

@@ -9,7 +9,8 @@ faster than real time; for a seed, a plant and a start time the output is the sa
 
 A machine whose signals simulate process quantities (``smartfab.virtual.process_sim``) makes its
 parts through its virtual process: their inspection results and measurements come one sample per
-part, and its parameters hold what the engineers try, or what was written (``hold``).
+part, its parameters hold what the engineers try, or what was written (``hold``, or ``writes``
+from before the start), and its cycles go at the pace those settings allow.
 """
 
 from __future__ import annotations

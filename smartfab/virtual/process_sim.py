@@ -17,11 +17,16 @@ The per-part quantities have one sample per part, at its end, whatever the signa
 ``sample_s``; the machine's energy meter (``energy``) adds the process energy of every part
 finished to the machine's own consumption.
 
-Settings: until a parameter is written (``hold``), the virtual process engineers try settings
-around the nominal ones as ``engineers_trials`` does, a new one every ``TRIAL_H`` hours on an
-epoch-aligned grid, each move within the parameters' rate limits; so the history holds the
+Settings: until a parameter is written (``hold`` while running; ``written`` for a write from
+before the simulation's start, which a restart replays), the virtual process engineers try
+settings around the nominal ones as ``engineers_trials`` does, a new one every ``TRIAL_H`` hours
+on an epoch-aligned grid, each move within the parameters' rate limits; so the history holds the
 variety of settings the optimiser learns from. Once a parameter is written the engineers stop,
 and the machine keeps what was written, as a PLC keeps a setpoint.
+
+Pace: the settings in force set how long the machine's cycles take (``pace``: the process
+truth's cycle time relative to that of the nominal settings, by which the machine's timeline
+scales its ideal cycle), so its parts per hour follow them.
 
 Parts are made one at a time, each drawing the same random numbers however the factory's time is
 chunked, so that a backfill and the live devices tell the same story for a seed.
