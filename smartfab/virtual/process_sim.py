@@ -130,7 +130,8 @@ class ProcessSim:
         # trials are over, and writes known in advance are planned again after this one.
         keep = max(1, int(np.searchsorted(self._change_ts, at_us, "right")))
         self._change_ts, self._change_rows = self._change_ts[:keep], self._change_rows[:keep]
-        self._next_write = bisect.bisect_right(self._writes, (at_us, len(self.spec.names), 0.0))
+        done = bisect.bisect_right(self._writes, (at_us, len(self.spec.names), 0.0))
+        self._next_write = min(self._next_write, done)
         row = self._change_rows[-1].copy()
         row[i] = value
         self._add_change(max(at_us, int(self._change_ts[-1])), row)
