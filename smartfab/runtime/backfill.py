@@ -3,6 +3,7 @@ same ingestion as live data (validation, derived events, alarms judged on histor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from smartfab.model.plant import Plant
@@ -11,7 +12,7 @@ from smartfab.platform.store.base import Store
 from smartfab.runtime.ingestion import Ingestion
 from smartfab.runtime.output import Output
 from smartfab.virtual.backfill import backfill
-from smartfab.virtual.factory import VirtualFactory
+from smartfab.virtual.factory import VirtualFactory, Written
 
 DAY_US = 86_400_000_000
 
@@ -23,13 +24,22 @@ def newest_us(store: Store) -> int | None:
 
 
 async def run_backfill(
-    plant: Plant, store: Store, seed: int, start_us: int, end_us: int | None, out: Output
+    plant: Plant,
+    store: Store,
+    seed: int,
+    start_us: int,
+    end_us: int | None,
+    out: Output,
+    writes: Sequence[Written] = (),
 ) -> int:
     """Simulate from ``start_us`` to ``end_us`` into ``store``, reporting progress to ``out``;
     with ``end_us=None``, chase the wall clock until less than a second is left to simulate.
+    ``writes``: the setpoints written to the devices, which the virtual machines keep from then on.
     Returns the number of points stored."""
     ingestion = Ingestion(plant, store)
-    factory = VirtualFactory(plant, ingestion.signal_ids, seed=seed, start_us=start_us)
+    factory = VirtualFactory(
+        plant, ingestion.signal_ids, seed=seed, start_us=start_us, writes=writes
+    )
     target = end_us if end_us is not None else now_us()
     await ingestion.start(connectors=False)
     days = (target - start_us) / DAY_US

@@ -15,11 +15,14 @@ from smartfab.errors import SmartfabError
 from smartfab.model.plant import ModbusConnection, OpcUaConnection, Plant
 from smartfab.platform.points import now_us
 from smartfab.platform.security import Security
+from smartfab.platform.security.audit import AuditLog
+from smartfab.platform.setpoints import WRITE
 from smartfab.platform.store.base import Store
 from smartfab.runtime.backfill import DAY_US, newest_us, run_backfill
 from smartfab.runtime.output import Output
 from smartfab.runtime.serve import serve_until_stopped
 from smartfab.virtual.calendar import worked_days_start
+from smartfab.virtual.process_sim import Written
 from smartfab.virtual.runner import RunnerProcess
 
 
@@ -47,6 +50,15 @@ def check_free(host: str, port: int, what: str) -> None:
                 f"{what} needs {host}:{port}, which is in use ({exc.strerror}); stop what uses "
                 "it, or run with a plant file (--plant) or --port that moves it"
             ) from None
+
+
+def setpoints_written(audit: AuditLog) -> list[Written]:
+    """Every setpoint written through the audited path, oldest first: what the virtual devices
+    keep over a restart, as a PLC keeps its setpoints."""
+    return [
+        Written(e.ts_us, e.target, float(e.after["value"]))
+        for e in audit.entries(limit=2**31 - 1, action=WRITE)
+    ]
 
 
 def history_start(
@@ -92,7 +104,10 @@ async def run_demo(
     start = history_start(plant, newest_us(store), now, days, worked_days)
     # The devices' own factory replays the same history (same seed, same start) in its process
     # while this one stores it, so the live values continue the stored history seamlessly.
-    devices = RunnerProcess(s.plant, seed=s.seed, start_us=start)
+    # Both keep what was written through the audited path before: a restart does not set the
+    # machines back to their nominal settings.
+    writes = setpoints_written(sec.audit)
+    devices = RunnerProcess(s.plant, seed=s.seed, start_us=start, writes=writes)
     # The replay costs about 1.3 s of CPU a day, but it shares the CPU with the backfill (and on
     # a busy machine with more): 4 days took over 80 s. The limit is only for a child that hangs;
     # one that fails exits, and is reported at once.
@@ -100,7 +115,7 @@ async def run_demo(
     ready = asyncio.create_task(asyncio.to_thread(devices.start, replay_s))
     try:
         if start < now:
-            await run_backfill(plant, store, s.seed, start, None, out)
+            await run_backfill(plant, store, s.seed, start, None, out, writes)
         endpoints = await ready
         out.say(
             "virtual factory: OPC UA "

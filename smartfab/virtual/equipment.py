@@ -4,7 +4,9 @@ The machine is an event-driven state machine. Each step decides the next state s
 shift calendar, the job in hand and random draws: production runs until the calendar stops it, a
 minor stop or starvation strikes, the lot is finished (then a changeover follows) or a failure mode
 has worn through (then a repair follows). The cycles of a running segment are drawn all at once
-with NumPy, so Python works per state change, never per part or per sample.
+with NumPy, so Python works per state change, never per part or per sample. A machine whose
+cycle follows its process settings (``pace``) also ends a run at the end of the cycle in progress
+every ``PACE_US``, and goes on at the pace then in force.
 
 The timeline is generated ahead of the samples asked for and its random draws happen in one fixed
 order, so it does not depend on how the caller slices time: that is what makes the whole simulation
@@ -16,7 +18,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,10 @@ DOWN = _CODE["unplanned_down"]
 
 _US = 1_000_000
 _WEIBULL2_MEAN = math.gamma(1.5)  # mean of a unit Weibull with shape 2
+# How often a machine whose pace follows its process settings looks at them again: at the end of
+# the cycle in progress at each multiple of this (epoch-aligned, so that it does not depend on
+# when the simulation started), a new run is planned at the pace then in force.
+PACE_US = 5 * 60 * _US
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +186,13 @@ class VirtualEquipment:
         calendar: ShiftCalendar,
         rng: np.random.Generator,
         start_us: int,
+        pace: Callable[[int], float] | None = None,
     ) -> None:
+        """``pace(t)``: how long a cycle started at ``t`` takes relative to the ideal one (the
+        process settings in force decide it); without it, the machine keeps its ideal cycle."""
         self.path = path
         self.model = model
         self._ideal_s = ideal_cycle_s or model.cycle_s
-        self._ideal_us = round(self._ideal_s * _US)
         self._cal = calendar
         self._rng = rng
         self._t = start_us  # the timeline is complete up to here
@@ -206,6 +214,7 @@ class VirtualEquipment:
         self._job_left = 1 + int(rng.random() * lot)
         self._job_done = lot
         self._setup_left_us = 0
+        self._pace = pace
 
     @property
     def failures(self) -> list[Failure]:
@@ -274,12 +283,21 @@ class VirtualEquipment:
         horizon_s = min([minor_s, idle_s, *fail_s])
         end = cal_end if horizon_s * _US >= cal_end - t else t + max(1, math.ceil(horizon_s * _US))
 
-        # Every cycle is slower than ideal by a random amount; at most the rest of the lot.
-        n = min(self._job_left, (end - t) // self._ideal_us + 1)
-        dur_s = self._ideal_s * (1 + rng.gamma(3.0, m.speed_loss / 3, n))
+        # Every cycle is slower than ideal (at the pace in force) by a random amount; at most the
+        # rest of the lot.
+        ideal_s = self._ideal_s * (self._pace(t) if self._pace is not None else 1.0)
+        n = min(self._job_left, (end - t) // max(1, round(ideal_s * _US)) + 1)
+        dur_s = ideal_s * (1 + rng.gamma(3.0, m.speed_loss / 3, n))
         ends = t + np.cumsum(np.rint(dur_s * _US).astype(np.int64))
         mat = 1 + m.material_sd * rng.standard_normal(n)
         u = rng.random(n)
+        repace = False
+        if self._pace is not None:
+            # The run ends with the cycle in progress at the next pace point (unless it stops
+            # first); the next run goes at the pace then in force.
+            k = int(np.searchsorted(ends, (t // PACE_US + 1) * PACE_US))
+            if k < n and ends[k] < end:
+                end, repace = int(ends[k]), True
         done = int(np.searchsorted(ends, end, "right"))
         lot_finished = done == self._job_left
         if lot_finished:
@@ -306,7 +324,7 @@ class VirtualEquipment:
         for w, r in zip(self._wear, rates, strict=True):
             w.run(t, end, r)
         self._emit(RUNNING, 0, end)
-        if lot_finished or end == cal_end:
+        if lot_finished or repace or end == cal_end:
             return
         if horizon_s == minor_s:
             pick = rng.random() * self._minor_per_h  # which stop, in proportion to its rate

@@ -9,12 +9,14 @@ faster than real time; for a seed, a plant and a start time the output is the sa
 
 A machine whose signals simulate process quantities (``smartfab.virtual.process_sim``) makes its
 parts through its virtual process: their inspection results and measurements come one sample per
-part, and its parameters hold what the engineers try, or what was written (``hold``).
+part, its parameters hold what the engineers try, or what was written (``hold``, or ``writes``
+from before the start), and its cycles go at the pace those settings allow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -44,11 +46,20 @@ from smartfab.virtual.models import (
 )
 from smartfab.virtual.models import known_quantities as model_quantities
 from smartfab.virtual.process import PROCESSES
-from smartfab.virtual.process_sim import ProcessSim, part_quantities, process_quantities
+from smartfab.virtual.process_sim import (
+    ProcessSim,
+    Written,
+    part_quantities,
+    process_quantities,
+)
 from smartfab.virtual.signals import ArraySim, Sampler, SignalSim, TextSim
 from smartfab.virtual.streams import entropy
 
-__all__ = ["Advance", "Failure", "VirtualFactory", "VirtualFactoryError", "known_quantities"]
+__all__ = [
+    "Advance", "Failure", "VirtualFactory", "VirtualFactoryError", "Written", "known_quantities",
+]  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 
 _FAULT_TEXT = {f.fault_code: f.text for m in MODELS.values() for f in m.failures}
@@ -96,8 +107,18 @@ class _Machine:
 
 class VirtualFactory:
     def __init__(
-        self, plant: Plant, signal_ids: Mapping[str, int], *, seed: int, start_us: int
+        self,
+        plant: Plant,
+        signal_ids: Mapping[str, int],
+        *,
+        seed: int,
+        start_us: int,
+        writes: Sequence[Written] = (),
     ) -> None:
+        """``writes``: the setpoints written to the plant's devices before (the audited path
+        keeps them); a process parameter holds its value from the time written on, as a PLC
+        keeps a setpoint over a restart, and its machine's engineers try no more settings from
+        the first one on. Writes to other signals are the devices' own business."""
         try:
             zone = ZoneInfo(plant.site.timezone)
         except (ZoneInfoNotFoundError, ValueError) as e:
@@ -133,18 +154,21 @@ class VirtualFactory:
             _check_kind(ref, model)
             m = self._machines.get(ref.owner.path)
             if m is None:
-                rng = np.random.default_rng(entropy(seed, ref.owner.path))
-                vm = VirtualEquipment(
-                    ref.owner.path, model, eq.ideal_cycle_s, calendar, rng, start_us
-                )
-                lots = _lots(model, seed, ref.owner.path)
-                m = self._machines[ref.owner.path] = _Machine(vm, _state_codes(eq), lots)
                 made = process_quantities(model.name) - {"material_lot"}
-                if any(s.sim in made for s in eq.signals):
-                    m.process = ProcessSim(
-                        PROCESSES[model.name], seed, ref.owner.path, self._utc_offset_s,
-                        model.material, start_us,
-                    )  # fmt: skip
+                process = (
+                    ProcessSim(PROCESSES[model.name], seed, ref.owner.path, self._utc_offset_s,
+                               model.material, start_us)
+                    if any(s.sim in made for s in eq.signals) else None
+                )  # fmt: skip
+                rng = np.random.default_rng(entropy(seed, ref.owner.path))
+                # A machine with a process goes at the pace its settings allow.
+                vm = VirtualEquipment(
+                    ref.owner.path, model, eq.ideal_cycle_s, calendar, rng, start_us,
+                    process.pace if process is not None else None,
+                )  # fmt: skip
+                lots = _lots(model, seed, ref.owner.path)
+                m = _Machine(vm, _state_codes(eq), lots, process=process)
+                self._machines[ref.owner.path] = m
             if sig.sim == "state" and len(m.state_codes) == 0:
                 missing = sorted(set(DEFAULT_STATES.values()) - set(eq.states.values()))
                 raise VirtualFactoryError(f"{ref.path}: equipment lacks the states {missing}")
@@ -158,6 +182,8 @@ class VirtualFactory:
             else:
                 sim = _sim(sig, model, signal_ids[ref.path], period_us, seed, ref.path)
             m.grids.setdefault(period_us, []).append(sim)
+        for w in writes:
+            self._written(w)
 
     @property
     def parameters(self) -> list[str]:
@@ -171,7 +197,18 @@ class VirtualFactory:
             raise VirtualFactoryError(f"{path}: not a process parameter of the virtual factory")
         m, name = found
         assert m.process is not None
-        return m.process.latest(name)
+        return m.process.latest(name, self._now)
+
+    def _written(self, w: Written) -> None:
+        found = self._parameters.get(w.path)
+        if found is None:
+            return
+        m, name = found
+        assert m.process is not None
+        try:
+            m.process.written(name, w.value, w.ts_us)
+        except ValueError as e:  # the device took it, the process cannot: the PLC's value only
+            log.warning("%s: %s", w.path, e)
 
     def hold(self, path: str, value: float) -> None:
         """The process parameter at ``path`` was written: its machine makes the parts from

@@ -10,11 +10,14 @@ connections; a port option moves the server of a protocol, when the plant has on
 
 Run it as ``python -m smartfab.virtual.runner --plant FILE [--seed N] [--start-us T]
 [--opcua-port N] [--modbus-port N] [--tick-ms N] [--bench-rate HZ] [--mqtt-broker HOST:PORT
---mqtt-mode uns|sparkplug] [--opcua-cert FILE --opcua-key FILE --opcua-trusted DIR]``; with the
-last three the OPC UA servers offer only Basic256Sha256 (Sign, SignAndEncrypt) and accept only
-clients whose certificates are in the folder DIR. Once listening it prints one JSON line with the
-endpoints, ``{"opcua": [...], "modbus": [...]}`` (and ``"mqtt"`` when publishing there), and it
-stops cleanly on SIGINT or SIGTERM. ``RunnerProcess`` does all that from Python.
+--mqtt-mode uns|sparkplug] [--opcua-cert FILE --opcua-key FILE --opcua-trusted DIR]
+[--setpoint PATH=VALUE@TS ...]``; with the certificate options the OPC UA servers offer only
+Basic256Sha256 (Sign, SignAndEncrypt) and accept only clients whose certificates are in the folder
+DIR. Each ``--setpoint`` is a value written to a device at TS (the audited setpoint path keeps
+them), which a process parameter holds from then on, as a PLC keeps a setpoint over a restart.
+Once listening it prints one JSON line with the endpoints, ``{"opcua": [...], "modbus": [...]}``
+(and ``"mqtt"`` when publishing there), and it stops cleanly on SIGINT or SIGTERM.
+``RunnerProcess`` does all that from Python.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from smartfab.virtual.factory import Advance, VirtualFactory
 from smartfab.virtual.modbus.server import VirtualModbusServer
 from smartfab.virtual.mqtt.publisher import Mode, VirtualMqttPublisher
 from smartfab.virtual.opcua.server import ServerSecurity, VirtualOpcUaServer
+from smartfab.virtual.process_sim import Written, in_force
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +73,11 @@ class VirtualDevices:
         modbus_port: int | None = None,
         host: str | None = None,
         opcua_security: ServerSecurity | None = None,
+        writes: Sequence[Written] = (),
     ) -> None:
         self.plant = plant
         self.seed = seed
+        self.writes = writes  # setpoints written before: the machines keep them
         self.opcua: list[VirtualOpcUaServer] = []
         for (h, port, path), names in _opcua_servers(plant, opcua_port).items():
             self.opcua.append(
@@ -114,7 +120,9 @@ class VirtualDevices:
         now = now_us()
         slowest = max((r.signal.sample_s for r in self.plant.iter_signals()), default=1.0)
         start = now - round(min(slowest, 60.0) * 1e6) if start_us is None else start_us
-        self._factory = VirtualFactory(self.plant, self._ids, seed=self.seed, start_us=start)
+        self._factory = VirtualFactory(
+            self.plant, self._ids, seed=self.seed, start_us=start, writes=self.writes
+        )
         # Only the latest value of each signal is kept from the history: nobody is subscribed
         # yet, and days of samples would not fit in memory at once.
         points, texts, arrays = PointBatch.empty(), TextBatch.empty(), ArrayBatch.empty()
@@ -291,15 +299,19 @@ async def run(
     mqtt_broker: str | None = None,
     mqtt_mode: Mode = "uns",
     opcua_security: ServerSecurity | None = None,
+    writes: Sequence[Written] = (),
 ) -> None:
     """Serve the plant's virtual devices until ``stop`` is set; with ``mqtt_broker``
-    (HOST:PORT) also publish every sample there, as UNS JSON or Sparkplug B."""
+    (HOST:PORT) also publish every sample there, as UNS JSON or Sparkplug B. ``writes``: the
+    setpoints written to the devices before (a process parameter holds its value over a
+    restart)."""
     devices = VirtualDevices(
         plant,
         seed=seed,
         opcua_port=opcua_port,
         modbus_port=modbus_port,
         opcua_security=opcua_security,
+        writes=writes,
     )
     if mqtt_broker:
         host, _, port = mqtt_broker.rpartition(":")
@@ -358,6 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--opcua-cert", type=Path, help="OPC UA server certificate (secure mode)")
     parser.add_argument("--opcua-key", type=Path, help="its private key")
     parser.add_argument("--opcua-trusted", type=Path, help="folder of trusted client certificates")
+    parser.add_argument(
+        "--setpoint", action="append", default=[], type=_written, metavar="PATH=VALUE@TS",
+        help="a setpoint written before, at TS (epoch µs): the device keeps it (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     given = [args.opcua_cert, args.opcua_key, args.opcua_trusted]
     if any(given) and not all(given):
@@ -389,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             mqtt_broker=args.mqtt_broker,
             mqtt_mode=args.mqtt_mode,
             opcua_security=security,
+            writes=args.setpoint,
         )
         orphaned.cancel()
 
@@ -398,6 +415,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _written(text: str) -> Written:
+    """``PATH=VALUE@TS`` as a setpoint written."""
+    path, _, rest = text.partition("=")
+    value, _, ts = rest.partition("@")
+    try:
+        return Written(int(ts), path, float(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected PATH=VALUE@TS") from None
 
 
 class RunnerProcess:
@@ -414,8 +441,11 @@ class RunnerProcess:
         tick_ms: int | None = None,
         bench_rate_hz: float | None = None,
         opcua_security: ServerSecurity | None = None,
+        writes: Sequence[Written] = (),
     ) -> None:
         self.args = [sys.executable, "-m", _MODULE, "--plant", str(plant_file), "--seed", str(seed)]
+        for w in in_force(writes, start_us):
+            self.args += ["--setpoint", f"{w.path}={w.value!r}@{w.ts_us}"]
         sec = opcua_security
         for option, value in (
             ("--start-us", start_us),

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,19 @@ from asyncua.ua.uaerrors import UaError
 from pymodbus.client import AsyncModbusTcpClient
 
 from smartfab.devices.modbus.registers import decode, decode_text, encode_one
+from smartfab.devices.opcua.connector import OpcUaConnector
 from smartfab.errors import SmartfabError
 from smartfab.model.loader import load_plant
+from smartfab.model.plant import Plant
 from smartfab.platform.points import now_us
+from smartfab.platform.security import Security
+from smartfab.platform.setpoints import write_setpoint
+from smartfab.runtime.demo import setpoints_written
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.opcua.server import ServerSecurity
 from smartfab.virtual.runner import RunnerProcess, VirtualDevices
 from tests.devices.opcua.pki import make_pki
+from tests.devices.sinks import running
 
 PLANT = """
 site:
@@ -264,3 +272,60 @@ async def test_a_parameter_written_to_a_device_is_what_the_machine_makes_parts_w
         assert devices.factory.setting(coolant) == 33.5
     finally:
         await devices.stop()
+
+
+@dataclass
+class _Target:
+    """What the audited setpoint path writes through: the plant and its running connectors."""
+
+    plant: Plant
+    connectors: dict[str, OpcUaConnector]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_a_parameter_written_through_the_audited_path_holds_over_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A restart does not set the machine back to its nominal settings: the devices started
+    again with the setpoints the audit log keeps serve the value written, and the history they
+    replay has the engineers' settings before the write and the written value after it."""
+    port = _free_port()
+    path = tmp_path / "plant.yaml"
+    path.write_text(PROCESS_PLANT.replace("4840", str(port)).replace("5020", str(_free_port())),
+                    encoding="utf-8")  # fmt: skip
+    plant = load_plant(path)
+    feed = "s/a/l/c/cnc-1/feed_rate_sp"
+    start = now_us() - 600_000_000
+    ids = {ref.path: i for i, ref in enumerate(plant.iter_signals())}
+    with Security(tmp_path / "security.sqlite") as sec:
+        with RunnerProcess(path, seed=5, start_us=start):
+            connector = OpcUaConnector.from_plant(plant, "ua", ids, timeout_s=2.0)
+            async with running(connector) as got:
+                await got.wait_for(lambda: connector.status.state == "connected")
+                before = await connector.read(feed)
+                assert before != 1300.0
+                done = await write_setpoint(_Target(plant, {"ua": connector}), feed, 1300.0,
+                                            "alice", sec.audit)  # fmt: skip
+                assert (done.old, done.new) == (before, 1300.0)
+        writes = setpoints_written(sec.audit)
+    (written,) = writes
+    assert (written.path, written.value) == (feed, 1300.0)
+    # Restarted over the same history: the device holds the value written.
+    with RunnerProcess(path, seed=5, start_us=start, writes=writes) as again:
+        async with Client(again.endpoints["opcua"][0]) as client:
+            assert await client.get_node("ns=2;s=feed").read_value() == 1300.0
+    # What it replayed: the setting the engineers had until the write, the value written since.
+    until = now_us()
+    replayed, unwritten = (
+        VirtualFactory(plant, ids, seed=5, start_us=start, writes=w).advance_all(until).points
+        for w in (writes, [])
+    )
+    setting, trials = (p.take(p.signal_id == ids[feed]) for p in (replayed, unwritten))
+    after = setting.ts >= written.ts_us
+    assert after.any() and np.all(setting.value[after] == 1300.0)
+    assert np.array_equal(setting.value[~after], trials.value[~after])

@@ -1,6 +1,8 @@
 """The life of a recommendation: proposed, then approved (written through the audited setpoint
 path) or rejected; once applied, its realised saving and defect rate are measured against the
-period before; it can be rolled back (the previous values written back, audited too).
+period before (``measure``: the server does so of itself once ``MIN_MEASURED_PARTS`` were made on
+either side, and says how many were made until then, ``progress``); it can be rolled back (the
+previous values written back, audited too).
 
 Recommendations are kept in a JSON file per plant data folder (``recommendations.json``),
 rewritten whole on each change through a temporary file, so that a crash leaves the old or the
@@ -54,12 +56,37 @@ class Realised:
         return self.saving / self.energy_before if self.energy_before else 0.0
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How many parts a change's realised result rests on so far, on either side of it."""
+
+    parts_before: int
+    parts_after: int
+    needed: int = MIN_MEASURED_PARTS
+
+    @property
+    def done(self) -> bool:
+        return min(self.parts_before, self.parts_after) >= self.needed
+
+
+def progress(table: PartTable, before_start_us: int, applied_us: int, end_us: int | None = None
+             ) -> Progress:  # fmt: skip
+    """The parts ``measure`` would compare, counted."""
+    before, after = _sides(table, before_start_us, applied_us, end_us)
+    return Progress(len(before), len(after))
+
+
+def _sides(table: PartTable, before_start_us: int, applied_us: int, end_us: int | None
+           ) -> tuple[PartTable, PartTable]:  # fmt: skip
+    return (table.between(before_start_us, applied_us),
+            table.between(applied_us, end_us if end_us is not None else (2**62)))  # fmt: skip
+
+
 def measure(table: PartTable, before_start_us: int, applied_us: int, end_us: int | None = None
             ) -> Realised:  # fmt: skip
     """Realised result of a change applied at ``applied_us``: the parts from then to ``end_us``
     against those from ``before_start_us`` to the change."""
-    before = table.between(before_start_us, applied_us)
-    after = table.between(applied_us, end_us if end_us is not None else (2**62))
+    before, after = _sides(table, before_start_us, applied_us, end_us)
     for name, part in (("before", before), ("after", after)):
         if len(part) < MIN_MEASURED_PARTS:
             raise NotEnoughData(

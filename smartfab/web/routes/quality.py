@@ -1,7 +1,8 @@
 """Quality and process optimisation over HTTP: the equipment with a process block, their defect
 Pareto, the predicted defect risk of the latest parts with its drivers, and recommendations of
 operating parameters (viewers read; engineers ask for a recommendation, approve it, which writes
-it through the audited setpoint path, reject it or roll it back)."""
+it through the audited setpoint path, reject it or roll it back). An applied recommendation is
+measured of itself once enough parts were made under it: the list says how many were until then."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,10 +24,13 @@ from smartfab.apps.quality.optimise import Limits, recommend
 from smartfab.apps.quality.parts import NotEnoughData, PartTable
 from smartfab.apps.quality.recommendations import (
     Entry,
+    Progress,
+    Realised,
     RecommendationBook,
     RecommendationError,
     Write,
     measure,
+    progress,
 )
 from smartfab.apps.quality.store import ProcessConfigError, parts_from_store, process_of, processes
 from smartfab.apps.quality.surrogate import Surrogate
@@ -90,6 +95,15 @@ class RecommendIn(Window):
     trials: int = Field(default=150, ge=10, le=2000)
 
 
+class MeasuringOut(BaseModel):
+    """Parts made so far on either side of an applied change whose result is not measured yet:
+    it is measured once ``needed`` were made on both."""
+
+    parts_before: int
+    parts_after: int
+    needed: int
+
+
 class RecommendationOut(BaseModel):
     id: int
     equipment: str
@@ -100,14 +114,20 @@ class RecommendationOut(BaseModel):
     decided_by: str
     applied_us: int
     note: str
-    realised: dict[str, Any] | None
+    realised: dict[str, Any] | None  # Realised's fields, and its saving (kWh, fraction)
+    measuring: MeasuringOut | None = None
 
 
-def _out(e: Entry) -> RecommendationOut:
+def _out(e: Entry, measuring: Progress | None = None) -> RecommendationOut:
+    realised = e.realised
+    if realised is not None:
+        x = Realised(**realised)
+        realised = realised | {"saving": x.saving, "saving_fraction": x.saving_fraction}
     return RecommendationOut(
         id=e.id, equipment=e.equipment, signals=e.signals, status=e.status,
         created_us=e.created_us, recommendation=e.recommendation, decided_by=e.decided_by,
-        applied_us=e.applied_us, note=e.note, realised=e.realised,
+        applied_us=e.applied_us, note=e.note, realised=realised,
+        measuring=MeasuringOut(**asdict(measuring)) if measuring is not None else None,
     )  # fmt: skip
 
 
@@ -217,7 +237,27 @@ def router(
         equipment: Annotated[str | None, Query(description="Equipment path")] = None,
     ) -> list[RecommendationOut]:
         entries = [e for e in book.entries(equipment) if who.covers(e.equipment)]
-        return [_out(e) for e in reversed(entries)]
+        return [_out(*_realised_when_due(e)) for e in reversed(entries)]
+
+    def _realised_when_due(e: Entry) -> tuple[Entry, Progress | None]:
+        """An applied change not measured yet is measured once enough parts were made on either
+        side of it (and kept); until then, how many were."""
+        if e.status != "applied" or e.realised is not None:
+            return e, None
+        end = now_us()
+        try:
+            t = parts_from_store(data.store, plant(), e.equipment, e.before_start_us, end)
+        except (ProcessConfigError, NotEnoughData):
+            return e, Progress(0, 0)
+        so_far = progress(t, e.before_start_us, e.applied_us, end)
+        if not so_far.done:
+            return e, so_far
+        try:
+            return book.record_realised(
+                e.id, measure(t, e.before_start_us, e.applied_us, end)
+            ), None
+        except RecommendationError:  # rolled back meanwhile: measured on request only
+            return book.get(e.id), None
 
     @api.post("/quality/recommendations", response_model=RecommendationOut,
               summary="Recommend operating parameters from the history of a period")  # fmt: skip

@@ -307,6 +307,10 @@ def test_viewers_read_engineers_approve_measure_and_roll_back(
         (tr) => tr.cells[2].dataset.value === tr.cells[3].textContent)""", arg=rec_id)  # fmt: skip
     shot(page, "recommendations-en-1440")
 
+    # Waiting for parts: how many were made since, of the 50 it takes.
+    waiting = page.locator(f"section.rec[data-id='{rec_id}'] [data-measuring='0']")
+    assert "0 of 50" in waiting.inner_text()
+
     # Parts made since: the realised saving against the period before.
     served.more_parts(60)
     applied.locator("button[data-action='measure']").click()

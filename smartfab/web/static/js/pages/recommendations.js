@@ -1,10 +1,12 @@
 // Recommendations of operating parameters (#/recommendations/<equipment>): what the optimiser
 // proposed (the settings, the expected saving of energy per good part with its interval, the
 // predicted defect risk and cycle time against their limits), what became of it, and the saving
-// realised once applied, against what was expected. Engineers ask for a recommendation, approve
-// it (written through the audited setpoint path), reject it, measure its result and roll it
-// back; viewers see no such buttons (and the server refuses them anyway). The parameters' values
-// come from the live feed; a written setpoint (someone approved or rolled back) reloads the list.
+// realised once applied, against what was expected (until enough parts were made for the server
+// to measure it, how many were; the list is reloaded meanwhile). Engineers ask for a
+// recommendation, approve it (written through the audited setpoint path), reject it, measure its
+// result and roll it back; viewers see no such buttons (and the server refuses them anyway). The
+// parameters' values come from the live feed; a written setpoint (someone approved or rolled
+// back) reloads the list.
 
 import { get, send } from "../api.js";
 import { BarChart, labelWidth } from "../charts/bars.js";
@@ -16,6 +18,7 @@ import { energyQualityHead, onLiveChange } from "./common.js";
 import { canAct, liveValue, loadProcesses, parameterText, processPicker } from "./process.js";
 
 const CHART_ENTRIES = 6; // the newest ones in the chart of expected and realised savings
+const MEASURING_RELOAD_MS = 30000; // while a result waits for parts: the server measures it then
 const ACTIONS = {
   proposed: [["approve", "primary", "rec.confirm_approve"], ["reject", "", null]],
   applied: [["measure", "", null], ["rollback", "", "rec.confirm_rollback"]],
@@ -43,6 +46,12 @@ function realisedFigures(x) {
     figure("rec.realised_energy", t("rec.from_to", { a: num(x.energy_before, 3), b: num(x.energy_after, 3) }), t("rec.kwh_per_good"), "realised-energy"),
     figure("rec.realised_saving", pct(saving, 1), t("rec.parts", { before: num(x.parts_before, 0), after: num(x.parts_after, 0) }), "realised-saving"),
     figure("rec.defect_rate", t("rec.from_to", { a: pct(x.defect_rate_before, 2), b: pct(x.defect_rate_after, 2) }), null, "realised-defects"));
+}
+
+// How far an applied change is from being measured: the parts made since, and before if short.
+function measuringText(m) {
+  const args = { after: num(m.parts_after, 0), before: num(m.parts_before, 0), needed: num(m.needed, 0) };
+  return t(m.parts_before < m.needed ? "rec.measuring_before" : "rec.measuring", args);
 }
 
 function statusBadge(status) {
@@ -86,6 +95,7 @@ export async function render(root, route, _plant, refresh) {
   root.append(h("section", { class: "panel" }, h("h2", {}, t("rec.expected_realised")), chartBox), list);
   let chart = null;
   let stops = [];
+  let waiting = null; // the reload while a result is being measured
 
   async function act(e, action, confirmKey, button) {
     if (confirmKey && !window.confirm(t(confirmKey, { id: e.id, equipment: leaf(e.equipment) }))) return;
@@ -131,7 +141,8 @@ export async function render(root, route, _plant, refresh) {
         rows)),
       h("h3", {}, t("rec.expected")), expectedFigures(r, proc),
       e.realised ? [h("h3", {}, t("rec.realised")), realisedFigures(e.realised)]
-        : e.applied_us ? h("div", { class: "hint" }, t("rec.not_measured")) : null,
+        : e.measuring ? h("div", { class: "hint", dataset: { measuring: String(e.measuring.parts_after) } }, measuringText(e.measuring))
+          : e.applied_us ? h("div", { class: "hint" }, t("rec.not_measured")) : null,
       e.note ? h("div", { class: e.status === "failed" ? "error" : "hint" }, e.note) : null,
       actions.length ? h("div", { class: "actions" }, actions) : null);
   }
@@ -162,11 +173,13 @@ export async function render(root, route, _plant, refresh) {
     const entries = await get("quality/recommendations", only ? { equipment: only } : {});
     savingChart(entries);
     list.replaceChildren(...(entries.length ? entries.map(card) : [h("div", { class: "muted panel" }, t("rec.none"))]));
+    clearTimeout(waiting);
+    waiting = entries.some((e) => e.measuring) ? setTimeout(reload, MEASURING_RELOAD_MS) : null;
     root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
   }
 
   await reload();
   const setpoints = processes.filter((p) => !only || p.equipment === only).flatMap((p) => p.parameters.map((x) => x.signal));
   const watch = onLiveChange(setpoints, reload, 2000, { value: true });
-  return () => { watch(); for (const s of stops) s(); chart?.destroy(); };
+  return () => { watch(); clearTimeout(waiting); for (const s of stops) s(); chart?.destroy(); };
 }
