@@ -138,11 +138,14 @@ class ProcessSim:
 
     def pace(self, at_us: int) -> float:
         """How long a cycle takes under the settings in force at ``at_us``, relative to the
-        nominal settings (the process truth's cycle time): the machine's cycles follow it."""
+        nominal settings (the process truth's cycle time): the machine's cycles follow it. Never
+        less than 1: the plant file's ideal cycle is the nominal settings' (loading, tool changes
+        and the axes' travel bound the rest), and no machine beats its ideal cycle, which would
+        put its OEE above 100 %."""
         self._plan(at_us + 1)
         row = self._change_rows[max(int(np.searchsorted(self._change_ts, at_us, "right")) - 1, 0)]
         truth = self.process.truth
-        return float(truth.cycle_s(truth.scale(row))[0]) / self._nominal_cycle_s
+        return max(1.0, float(truth.cycle_s(truth.scale(row))[0]) / self._nominal_cycle_s)
 
     def advance(self, part_end: Int64Array, part_s: Float64Array, start: int, until: int) -> None:
         """Make the parts the machine finishes in [start, until) (``part_end`` and cycle times
