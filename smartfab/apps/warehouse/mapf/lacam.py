@@ -25,6 +25,7 @@ from smartfab.apps.warehouse.mapf.core import (
     next_config,
     table_dtype,
     unreached,
+    weighted_many,
 )
 from smartfab.apps.warehouse.mapf.grid import Grid, MapfError
 from smartfab.apps.warehouse.mapf.lns import arrivals, refine
@@ -72,6 +73,33 @@ def distance_tables(
     if blocked is None:
         blocked = np.zeros(grid.vertices, np.bool_)
     bfs_many(grid.neighbours, goals, blocked, tables)
+    return tables
+
+
+# PIBT steps by guide tables rather than distances: a step costs STEP, entering another agent's
+# goal one more (GOAL_TOLL), so that agents take the shortest paths that cross fewest goals, and
+# a detour of two steps when it spares more than 2 STEP / GOAL_TOLL of them. Among cells as near,
+# one where an agent rests on its goal ranks PARKED farther (half a step: after the free cells,
+# before staying). Agents that arrived sit on their goals, and one pushed off pays the time it
+# comes back: on 10,000 agents that was a third of the cost.
+STEP = 4
+GOAL_TOLL = 1
+PARKED = STEP / 2
+
+
+def guide_tables(grid: Grid, goals: Int32s, dist: Tables) -> Tables:
+    """One table per goal: (len(goals), V) costs to it, STEP a step plus GOAL_TOLL for entering
+    another agent's goal; ``dist`` the distance tables to the same goals."""
+    cost = np.full(grid.vertices, STEP, np.uint8)
+    cost[goals] += GOAL_TOLL
+    # No shortest path is longer than twice the farthest distance from one goal, and a cheapest
+    # path costs at most its shortest one taken at the highest cost: the narrowest type for that.
+    row = dist[0] if goals.shape[0] else np.zeros(1, np.int32)
+    farthest = int(row[row != unreached(dist.dtype)].max())
+    tables: Tables = np.empty(
+        (goals.shape[0], grid.vertices), table_dtype(2 * farthest * (STEP + GOAL_TOLL) + 1)
+    )
+    weighted_many(grid.neighbours, goals, cost, tables)
     return tables
 
 
@@ -144,6 +172,7 @@ def solve(
                 f"{name(b)}: duplicate {what} {grid.cell(int(vertices[b]))}, as {name(a)}"
             )
     dist = distance_tables(grid, goals)
+    guide = guide_tables(grid, goals, dist)
     distance_seconds = time.perf_counter() - began
     slot = np.arange(n, dtype=np.int32)
     first_dist = dist[slot, starts].astype(np.int64)
@@ -188,8 +217,8 @@ def solve(
         tie = rng.random(v, dtype=np.float32)
         nodes += 1
         if not next_config(
-            grid.neighbours, dist, slot, goals, node.config, node.order, who, where, blocked,
-            tie, nxt, occ_now, occ_next, cand,
+            grid.neighbours, guide, slot, goals, node.config, node.order, who, where, blocked,
+            tie, nxt, occ_now, occ_next, cand, PARKED,
         ):  # fmt: skip
             continue
         key = nxt.tobytes()
