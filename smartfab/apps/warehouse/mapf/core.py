@@ -63,6 +63,38 @@ def bfs_many(neighbours: Int32s, sources: Int32s, blocked: Bools, out: Tables) -
 
 
 @jit()
+def _distance(neighbours: Int32s, source: int, target: int, out: Int32s, queue: Int32s) -> int:
+    """The distance from ``source`` to ``target`` (-1 if unreachable), searching breadth first
+    only as far as needed; ``out`` and ``queue`` (V) are work space."""
+    out[:] = -1
+    out[source] = 0
+    queue[0] = source
+    head, tail = 0, 1
+    while head < tail:
+        v = queue[head]
+        head += 1
+        if v == target:
+            return int(out[v])
+        for k in range(4):
+            u = neighbours[v, k]
+            if u >= 0 and out[u] < 0:
+                out[u] = out[v] + 1
+                queue[tail] = u
+                tail += 1
+    return -1
+
+
+@jit(parallel=True)
+def distances(neighbours: Int32s, sources: Int32s, targets: Int32s, out: Int32s) -> None:
+    """``out[k]``: the distance from ``sources[k]`` to ``targets[k]``, -1 if unreachable."""
+    n = neighbours.shape[0]
+    for k in prange(sources.shape[0]):
+        out[k] = _distance(
+            neighbours, sources[k], targets[k], np.empty(n, np.int32), np.empty(n, np.int32)
+        )
+
+
+@jit()
 def weighted(
     neighbours: Int32s,
     source: int,
@@ -73,9 +105,9 @@ def weighted(
     items: Int32s,
 ) -> None:
     """Path costs from every vertex to ``source`` into ``out``: a path pays ``cost[u]`` for each
-    vertex ``u`` it enters (the first, a neighbour's own, is left out of its cost). Dial's bucket queue,
-    the costs being small integers of at least 1: ``heads`` (highest cost + 1), ``links`` and
-    ``items`` (4 V + 1) are work space."""
+    vertex ``u`` it enters (the first, a neighbour's own, is left out of its cost). Dial's bucket
+    queue, the costs being small integers of at least 1: ``heads`` (highest cost + 1), ``links``
+    and ``items`` (4 V + 1) are work space."""
     far = out.dtype.type(np.iinfo(out.dtype).max)
     out[:] = far
     out[source] = 0

@@ -22,6 +22,7 @@ from smartfab.apps.warehouse.mapf.core import (
     Int32s,
     Tables,
     bfs_many,
+    distances,
     next_config,
     table_dtype,
     unreached,
@@ -36,7 +37,7 @@ class Solution:
     """``paths`` (T+1, N) holds every agent's vertex at each time (``grid.cells_of`` gives
     cells); ``costs`` each agent's arrival time (the last time it is not at its goal, plus one);
     ``lower_bound`` the sum of shortest-path lengths. ``seconds`` is the time to the first
-    solution (distance tables included), ``first_sum_of_costs`` its cost, ``refine_seconds`` the
+    solution (guide tables included), ``first_sum_of_costs`` its cost, ``refine_seconds`` the
     time spent improving it after. Unsolved: ``paths`` is None, and ``exhausted`` tells that the
     search ran out of configurations (no solution exists) rather than out of time."""
 
@@ -87,15 +88,15 @@ GOAL_TOLL = 1
 PARKED = STEP / 2
 
 
-def guide_tables(grid: Grid, goals: Int32s, dist: Tables) -> Tables:
+def guide_tables(grid: Grid, goals: Int32s) -> Tables:
     """One table per goal: (len(goals), V) costs to it, STEP a step plus GOAL_TOLL for entering
-    another agent's goal; ``dist`` the distance tables to the same goals."""
+    a goal."""
     cost = np.full(grid.vertices, STEP, np.uint8)
     cost[goals] += GOAL_TOLL
     # No shortest path is longer than twice the farthest distance from one goal, and a cheapest
     # path costs at most its shortest one taken at the highest cost: the narrowest type for that.
-    row = dist[0] if goals.shape[0] else np.zeros(1, np.int32)
-    farthest = int(row[row != unreached(dist.dtype)].max())
+    row = distance_tables(grid, goals[:1])[0] if goals.shape[0] else np.zeros(1, np.uint16)
+    farthest = int(row[row != unreached(row.dtype)].max())
     tables: Tables = np.empty(
         (goals.shape[0], grid.vertices), table_dtype(2 * farthest * (STEP + GOAL_TOLL) + 1)
     )
@@ -171,19 +172,18 @@ def solve(
             raise MapfError(
                 f"{name(b)}: duplicate {what} {grid.cell(int(vertices[b]))}, as {name(a)}"
             )
-    dist = distance_tables(grid, goals)
-    guide = guide_tables(grid, goals, dist)
-    distance_seconds = time.perf_counter() - began
+    first_dist = np.empty(n, np.int32)
+    distances(grid.neighbours, starts, goals, first_dist)
     slot = np.arange(n, dtype=np.int32)
-    first_dist = dist[slot, starts].astype(np.int64)
-    far = unreached(dist.dtype)
-    if (first_dist == far).any():
-        i = int(np.flatnonzero(first_dist == far)[0])
+    if (first_dist < 0).any():
+        i = int(np.flatnonzero(first_dist < 0)[0])
         raise MapfError(
             f"{name(i)}: goal {grid.cell(int(goals[i]))} cannot be reached from start "
             f"{grid.cell(int(starts[i]))}"
         )
-    lower_bound = int(first_dist.sum())
+    lower_bound = int(first_dist.sum(dtype=np.int64))
+    guide = guide_tables(grid, goals)
+    distance_seconds = time.perf_counter() - began
 
     rng = np.random.default_rng(seed)
     v = grid.vertices
@@ -246,6 +246,8 @@ def solve(
     first = int(arrivals(paths, goals).sum())
     refining = min(refine_seconds, deadline - time.perf_counter())
     if refining > 0:
+        # The refinement's heuristic: true distances (the guide's costs overestimate them).
+        dist = distance_tables(grid, goals)
         paths = refine(paths, goals, dist, grid.neighbours, refining, seed)
     return Solution(
         True, False, paths, arrivals(paths, goals), lower_bound, seconds, distance_seconds, nodes,

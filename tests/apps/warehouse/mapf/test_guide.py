@@ -7,7 +7,7 @@ import heapq
 import numpy as np
 
 from smartfab.apps.warehouse.mapf import Grid
-from smartfab.apps.warehouse.mapf.core import next_config, weighted_many
+from smartfab.apps.warehouse.mapf.core import distances, next_config, weighted_many
 from smartfab.apps.warehouse.mapf.lacam import (
     GOAL_TOLL,
     PARKED,
@@ -52,7 +52,7 @@ def test_weighted_tables_match_dijkstra_on_a_walled_floor() -> None:
 def test_guide_tables_charge_for_entering_goals() -> None:
     grid = Grid.from_rows([".....", "....."])
     goals = np.array([grid.vertex((4, 0)), grid.vertex((2, 0)), grid.vertex((2, 1))], np.int32)
-    guide = guide_tables(grid, goals, distance_tables(grid, goals))
+    guide = guide_tables(grid, goals)
     # Either row from (0, 0) to (4, 0) crosses a goal, then enters its own: two tolls.
     assert guide[0, grid.vertex((0, 0))] == 4 * STEP + 2 * GOAL_TOLL
     assert guide[0, grid.vertex((4, 1))] == STEP + GOAL_TOLL
@@ -64,7 +64,7 @@ def test_guide_tables_charge_for_entering_goals() -> None:
 def test_guide_tables_route_round_goals_when_as_short() -> None:
     grid = Grid.from_rows(["...", "..."])
     goals = np.array([grid.vertex((2, 1)), grid.vertex((1, 0))], np.int32)
-    guide = guide_tables(grid, goals, distance_tables(grid, goals))[0]
+    guide = guide_tables(grid, goals)[0]
     # From (0, 0) to (2, 1) through (0, 1): three steps and the toll of the own goal only.
     assert guide[grid.vertex((0, 0))] == 3 * STEP + GOAL_TOLL
     # Through (1, 0), another agent's goal, one toll more.
@@ -103,3 +103,17 @@ def test_pibt_steps_round_an_agent_resting_on_its_goal() -> None:
     # Plain PIBT takes either cell (pushing agent 1 off its goal when it takes (1, 0)).
     assert steps(0.0) == {grid.vertex((1, 0)), grid.vertex((0, 1))}
     assert steps(PARKED) == {grid.vertex((0, 1))}
+
+
+def test_distances_between_pairs_match_the_distance_tables() -> None:
+    grid = Grid.from_rows(["......@..", ".@@@@.@..", "......@.."])
+    rng = np.random.default_rng(5)
+    sources = rng.integers(0, grid.vertices, 40).astype(np.int32)
+    targets = rng.integers(0, grid.vertices, 40).astype(np.int32)
+    out = np.empty(40, np.int32)
+    distances(grid.neighbours, sources, targets, out)
+    table = distance_tables(grid, targets)
+    far = int(np.iinfo(table.dtype).max)
+    expected = [int(table[k, s]) for k, s in enumerate(sources)]
+    assert out.tolist() == [-1 if d == far else d for d in expected]
+    assert (out == -1).any() and (out > 2).any()  # both parts of the floor were drawn
