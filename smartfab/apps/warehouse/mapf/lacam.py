@@ -244,11 +244,14 @@ def solve(
         at = at.parent
     paths = np.stack(configs[::-1])
     first = int(arrivals(paths, goals).sum())
-    refining = min(refine_seconds, deadline - time.perf_counter())
-    if refining > 0:
-        # The refinement's heuristic: true distances (the guide's costs overestimate them).
+    until = time.perf_counter() + min(refine_seconds, deadline - time.perf_counter())
+    if until > time.perf_counter():
+        # The refinement's heuristic, built in its time: true distances (the guide's costs
+        # overestimate them).
         dist = distance_tables(grid, goals)
-        paths = refine(paths, goals, dist, grid.neighbours, refining, seed)
+        refining = until - time.perf_counter()
+        if refining > 0:
+            paths = refine(paths, goals, dist, grid.neighbours, refining, seed)
     return Solution(
         True, False, paths, arrivals(paths, goals), lower_bound, seconds, distance_seconds, nodes,
         first, time.perf_counter() - began - seconds,
