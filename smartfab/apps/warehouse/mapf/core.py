@@ -18,6 +18,7 @@ from smartfab.apps.warehouse.mapf._jit import jit, prange
 Int32s = npt.NDArray[np.int32]
 Bools = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
+Costs = npt.NDArray[np.uint8]
 Tables = npt.NDArray[np.integer[Any]]  # uint16 or int32
 
 
@@ -59,6 +60,95 @@ def bfs_many(neighbours: Int32s, sources: Int32s, blocked: Bools, out: Tables) -
     n = neighbours.shape[0]
     for k in prange(sources.shape[0]):
         bfs(neighbours, sources[k], blocked, out[k], np.empty(n, np.int32))
+
+
+@jit()
+def _distance(neighbours: Int32s, source: int, target: int, out: Int32s, queue: Int32s) -> int:
+    """The distance from ``source`` to ``target`` (-1 if unreachable), searching breadth first
+    only as far as needed; ``out`` and ``queue`` (V) are work space."""
+    out[:] = -1
+    out[source] = 0
+    queue[0] = source
+    head, tail = 0, 1
+    while head < tail:
+        v = queue[head]
+        head += 1
+        if v == target:
+            return int(out[v])
+        for k in range(4):
+            u = neighbours[v, k]
+            if u >= 0 and out[u] < 0:
+                out[u] = out[v] + 1
+                queue[tail] = u
+                tail += 1
+    return -1
+
+
+@jit(parallel=True)
+def distances(neighbours: Int32s, sources: Int32s, targets: Int32s, out: Int32s) -> None:
+    """``out[k]``: the distance from ``sources[k]`` to ``targets[k]``, -1 if unreachable."""
+    n = neighbours.shape[0]
+    for k in prange(sources.shape[0]):
+        out[k] = _distance(
+            neighbours, sources[k], targets[k], np.empty(n, np.int32), np.empty(n, np.int32)
+        )
+
+
+@jit()
+def weighted(
+    neighbours: Int32s,
+    source: int,
+    cost: Costs,
+    out: Tables,
+    heads: Int32s,
+    links: Int32s,
+    items: Int32s,
+) -> None:
+    """Path costs from every vertex to ``source`` into ``out``: a path pays ``cost[u]`` for each
+    vertex ``u`` it enters (the first, a neighbour's own, is left out of its cost). Dial's bucket
+    queue, the costs being small integers of at least 1: ``heads`` (highest cost + 1), ``links``
+    and ``items`` (4 V + 1) are work space."""
+    far = out.dtype.type(np.iinfo(out.dtype).max)
+    out[:] = far
+    out[source] = 0
+    width = heads.shape[0]
+    heads[:] = -1
+    items[0] = source
+    links[0] = -1
+    heads[0] = 0
+    used, pending, d = 1, 1, 0
+    while pending > 0:
+        b = d % width
+        while heads[b] >= 0:
+            e = heads[b]
+            heads[b] = links[e]
+            pending -= 1
+            v = items[e]
+            if out[v] != d:
+                continue  # stale: v was reached cheaper since
+            reach = d + int(cost[v])
+            for k in range(4):
+                u = neighbours[v, k]
+                if u >= 0 and reach < out[u]:
+                    out[u] = reach
+                    items[used] = u
+                    links[used] = heads[reach % width]
+                    heads[reach % width] = used
+                    used += 1
+                    pending += 1
+        d += 1
+
+
+@jit(parallel=True)
+def weighted_many(neighbours: Int32s, sources: Int32s, cost: Costs, out: Tables) -> None:
+    """One table of path costs per source (``weighted``), ``out[k]`` to ``sources[k]``."""
+    n = neighbours.shape[0]
+    width = int(cost.max()) + 1
+    for k in prange(sources.shape[0]):
+        weighted(
+            neighbours, sources[k], cost, out[k], np.empty(width, np.int32),
+            np.empty(4 * n + 1, np.int32), np.empty(4 * n + 1, np.int32),
+        )  # fmt: skip
 
 
 @jit()
@@ -188,6 +278,28 @@ def _swap_partner(
 
 
 @jit()
+def _rank(
+    i: int,
+    u: int,
+    distance: Any,
+    goal: Int32s,
+    pos: Int32s,
+    nxt: Int32s,
+    occ_now: Int32s,
+    tie: Floats,
+    parked: float,
+) -> float:
+    """Agent ``i``'s preference for stepping to ``u``, lowest first: the distance from ``u`` to
+    the goal, plus ``parked`` if another agent rests on its goal at ``u`` (and is not planned
+    yet: pushed off, its cost becomes the time it comes back), plus a random tie-break."""
+    key = float(distance) + float(tie[u])
+    j = occ_now[u]
+    if j >= 0 and j != i and nxt[j] < 0 and pos[j] == goal[j]:
+        key += parked
+    return key
+
+
+@jit()
 def _pibt(
     i: int,
     neighbours: Int32s,
@@ -201,6 +313,7 @@ def _pibt(
     tie: Floats,
     blocked: Bools,
     cand: Int32s,
+    parked: float,
 ) -> bool:
     """Plan agent ``i``'s next vertex, pushing the agent in its way (priority inheritance); False
     when ``i`` must stay where it is."""
@@ -220,13 +333,17 @@ def _pibt(
             k += 1
     cand[i, k] = v
     k += 1
-    # Nearest to the goal first; random ties, so that repeated calls explore.
+    # Nearest to the goal first, cells of agents resting on their goals after free ones as near;
+    # random ties, so that repeated calls explore.
     for a in range(1, k):
         u = cand[i, a]
-        key = dist[row, u] + tie[u]
+        key = _rank(i, u, dist[row, u], goal, pos, nxt, occ_now, tie, parked)
         b = a - 1
-        while b >= 0 and dist[row, cand[i, b]] + tie[cand[i, b]] > key:
-            cand[i, b + 1] = cand[i, b]
+        while b >= 0:
+            w = cand[i, b]
+            if _rank(i, w, dist[row, w], goal, pos, nxt, occ_now, tie, parked) <= key:
+                break
+            cand[i, b + 1] = w
             b -= 1
         cand[i, b + 1] = u
     partner = _swap_partner(i, cand[i, 0], neighbours, dist, slot, pos, nxt, blocked, goal, occ_now)
@@ -246,7 +363,19 @@ def _pibt(
             and j != i
             and nxt[j] < 0
             and not _pibt(
-                j, neighbours, dist, slot, goal, pos, nxt, occ_now, occ_next, tie, blocked, cand
+                j,
+                neighbours,
+                dist,
+                slot,
+                goal,
+                pos,
+                nxt,
+                occ_now,
+                occ_next,
+                tie,
+                blocked,
+                cand,
+                parked,
             )
         ):
             continue
@@ -275,11 +404,13 @@ def next_config(
     occ_now: Int32s,
     occ_next: Int32s,
     cand: Int32s,
+    parked: float,
 ) -> bool:
     """One step of every agent into ``nxt``: agent ``fixed_who[k]`` to ``fixed_where[k]`` (a
     constraint), the others by PIBT in ``order`` (highest priority first). Agent ``i`` heads for
-    the source of ``dist[slot[i]]``, ``goal[i]``. ``occ_now``, ``occ_next`` (V) and ``cand``
-    (N, 5) are work space; the first two hold -1 on entry and on return. False when no step
+    the source of ``dist[slot[i]]``, ``goal[i]``, and ranks a cell where another agent rests on
+    its goal ``parked`` farther than it is (0: plain PIBT). ``occ_now``, ``occ_next`` (V) and
+    ``cand`` (N, 5) are work space; the first two hold -1 on entry and on return. False when no step
     obeys the constraints (``nxt`` is then meaningless)."""
     n = pos.shape[0]
     for i in range(n):
@@ -301,7 +432,19 @@ def next_config(
     if ok:
         for i in order:
             if nxt[i] < 0 and not _pibt(
-                i, neighbours, dist, slot, goal, pos, nxt, occ_now, occ_next, tie, blocked, cand
+                i,
+                neighbours,
+                dist,
+                slot,
+                goal,
+                pos,
+                nxt,
+                occ_now,
+                occ_next,
+                tie,
+                blocked,
+                cand,
+                parked,
             ):
                 ok = False
                 break

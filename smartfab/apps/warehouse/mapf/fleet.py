@@ -466,7 +466,7 @@ class FleetPlanner:
         ok = next_config(
             self._grid.neighbours, tables, slot, goal, pos, order, broken, pos[broken],
             self._blocked, self._rng.random(self._grid.vertices, dtype=np.float32), nxt,
-            self._occ_now, self._occ_next, np.empty((n, 5), np.int32),
+            self._occ_now, self._occ_next, np.empty((n, 5), np.int32), 0.0,
         )  # fmt: skip
         # Only the broken and held agents stay, each on its own cell: PIBT always finds a step.
         assert ok
