@@ -5,7 +5,10 @@ against the baseline (CUSUM of expected minus actual).
 
 Relevant variables are kept only when they matter: the one whose coefficient is least certain is
 dropped while its t statistic is below 2, so that a variable that does not drive the energy does
-not add noise to what is expected.
+not add noise to what is expected. Where more variables are offered than the baseline period's
+periods can carry (three per coefficient: a site's product mix has dozens of products, a week
+has seven days), the ones that explain the energy best are taken first, one at a time, as many
+as the periods carry.
 """
 
 from __future__ import annotations
@@ -51,13 +54,14 @@ def fit_baseline(energy: Float64Array, variables: Mapping[str, Float64Array]) ->
     y = np.asarray(energy, np.float64)
     # A variable that does not vary explains nothing (no period with production: none varies).
     names = [n for n in variables if len(y) and np.ptp(np.asarray(variables[n], np.float64)) > 0]
-    needed = PERIODS_PER_VARIABLE * (len(names) + 1)
-    if len(y) < max(needed, 4):
+    needed = max(PERIODS_PER_VARIABLE * (min(len(names), 1) + 1), 4)
+    if len(y) < needed:
         raise BaselineError(
-            f"an energy baseline on {len(names)} variables needs at least {max(needed, 4)} "
+            f"an energy baseline on {len(names)} variables needs at least {needed} "
             f"periods; the baseline period has {len(y)}: choose a longer baseline period or "
             "shorter periods (shifts rather than days)"
         )
+    names = _forward(y, variables, names, len(y) // PERIODS_PER_VARIABLE - 1)
     dropped = [n for n in variables if n not in names]
     while True:
         x = np.column_stack([np.ones(len(y)), *(np.asarray(variables[n], np.float64)
@@ -76,6 +80,28 @@ def fit_baseline(energy: Float64Array, variables: Mapping[str, Float64Array]) ->
     cv = float(np.sqrt(np.mean(resid**2)) / y.mean()) if y.mean() else float("inf")
     return Baseline(tuple(names), float(beta[0]), tuple(float(b) for b in beta[1:]), r2, cv,
                     len(y), tuple(dropped))  # fmt: skip
+
+
+def _forward(
+    y: Float64Array, variables: Mapping[str, Float64Array], names: list[str], most: int
+) -> list[str]:
+    """At most ``most`` of ``names``: all if they are no more, else chosen one at a time, each the
+    one that leaves the least squared error with those chosen before."""
+    if len(names) <= most:
+        return names
+    chosen: list[str] = []
+    cols = [np.ones(len(y))]
+    for _ in range(most):
+
+        def error(n: str) -> float:
+            x = np.column_stack([*cols, np.asarray(variables[n], np.float64)])
+            resid = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+            return float(resid @ resid)
+
+        best = min((n for n in names if n not in chosen), key=error)
+        chosen.append(best)
+        cols.append(np.asarray(variables[best], np.float64))
+    return chosen
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ const SPANS = RANGES.filter(([, s]) => s >= 86400e3 && s <= 30 * 86400e3); // a 
 const INTERVAL_MS = 15 * 60e3; // of the load curve (metering's demand interval)
 const LIVE_MS = 60_000; // the load curve has 15-minute intervals: news once a minute is plenty
 let span = 7 * 86400e3;
+const BASELINE_MIN_MS = 4 * 86400e3;
 let by = "day";
 
 const us = (v) => v / 1000; // epoch µs -> ms
@@ -178,8 +179,11 @@ export async function render(root, route, plant, refresh) {
     baselineCharts = [];
     let b;
     try {
+      // At least four days before the range: a baseline needs four periods to fit on, and the
+      // day before a 24-hour range holds one day or three shifts.
+      const before = Math.max(span, BASELINE_MIN_MS);
       b = await get("energy/baseline", { path, by, start: iso(now - span), end: iso(now),
-        baseline_start: iso(now - 2 * span), baseline_end: iso(now - span) });
+        baseline_start: iso(now - span - before), baseline_end: iso(now - span) });
     } catch (err) {
       if (err.status !== 422) throw err;
       baselineBox.replaceChildren(h("div", { class: "hint", id: "baseline-missing" }, err.message));
