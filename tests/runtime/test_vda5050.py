@@ -20,10 +20,11 @@ import orjson
 import pytest
 
 from smartfab.devices.vda5050 import messages as m
-from smartfab.model.plant import MqttConnection, OrderDemand, Plant, StorageZone
+from smartfab.model.plant import MqttConnection, Plant, StorageZone
 from smartfab.runtime.vda5050 import ZoneBridge
 from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones
 from tests.devices.mqtt.broker import HOST, PORT, free_port, shared_broker_port
+from tests.virtual.warehouse.plants import LIGHT, with_zones
 
 ZONE = "shenyang/logistics/central"
 ROUND_S = 0.3
@@ -39,7 +40,6 @@ def fleet_plant(
 ) -> Plant:
     """The demo plant with a light demand, a topic tree of the test's own and, if given, the
     fleet's broker connection."""
-    light = OrderDemand(lines_per_day=150)
 
     def zone(z: StorageZone) -> StorageZone:
         assert z.fleet is not None
@@ -47,16 +47,10 @@ def fleet_plant(
             "manufacturer": manufacturer, "connection": connection.name if connection else None,
             "virtual_agvs": virtual_agvs,
         })  # fmt: skip
-        return z.model_copy(update={"demand": light, "fleet": fleet})
+        return z.model_copy(update={"demand": LIGHT, "fleet": fleet})
 
-    areas = [
-        a.model_copy(update={"storage_zones": [zone(z) for z in a.storage_zones]})
-        for a in demo.site.areas
-    ]
     conns = [*demo.connections, connection] if connection else demo.connections
-    return demo.model_copy(update={
-        "site": demo.site.model_copy(update={"areas": areas}), "connections": conns,
-    })  # fmt: skip
+    return with_zones(demo, zone).model_copy(update={"connections": conns})
 
 
 def started(plant: Plant) -> tuple[LiveZones, LiveWarehouse]:

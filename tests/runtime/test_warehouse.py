@@ -9,31 +9,21 @@ from zoneinfo import ZoneInfo
 
 from smartfab.apps.monitoring.alarms.engine import AlarmEngine
 from smartfab.apps.warehouse.alarms import LateOrderAlarms
-from smartfab.model.plant import OrderDemand, Plant
+from smartfab.model.plant import Plant
 from smartfab.platform.catalog import register_plant
 from smartfab.platform.store.duckdb import DuckDBStore
 from smartfab.runtime.warehouse import warehouse_alarm_round
 from smartfab.virtual.warehouse.live import LiveZones
 from smartfab.virtual.warehouse.sim import CustomerOrder, OrderLine
+from tests.virtual.warehouse.plants import light_demand
 
 ZONE = "shenyang/logistics/central"
-
-
-def _light(plant: Plant) -> Plant:
-    light = OrderDemand(lines_per_day=150)
-    areas = [
-        a.model_copy(update={"storage_zones": [
-            z.model_copy(update={"demand": light}) for z in a.storage_zones
-        ]})
-        for a in plant.site.areas
-    ]  # fmt: skip
-    return plant.model_copy(update={"site": plant.site.model_copy(update={"areas": areas})})
 
 
 async def test_a_round_raises_the_late_orders_of_each_zone(
     tmp_path: Path, demo_plant: Plant
 ) -> None:
-    plant = _light(demo_plant)
+    plant = light_demand(demo_plant)
     now = datetime(2026, 12, 7, 11, 0, tzinfo=ZoneInfo(plant.site.timezone)).timestamp()
     zones = LiveZones(lambda: plant)
     assert zones.simulated() == [ZONE]

@@ -8,24 +8,10 @@ from zoneinfo import ZoneInfo
 
 from smartfab.config import DEMO_PLANT
 from smartfab.model.loader import load_plant
-from smartfab.model.plant import OrderDemand, Plant
 from smartfab.virtual.warehouse.live import LiveWarehouse
+from tests.virtual.warehouse.plants import light_demand
 
-
-def _light_plant() -> Plant:
-    """The demo plant with a light demand: the clock is under test, not the load."""
-    plant = load_plant(DEMO_PLANT)
-    light = OrderDemand(lines_per_day=150)
-    areas = [
-        a.model_copy(update={"storage_zones": [
-            z.model_copy(update={"demand": light}) for z in a.storage_zones
-        ]})
-        for a in plant.site.areas
-    ]  # fmt: skip
-    return plant.model_copy(update={"site": plant.site.model_copy(update={"areas": areas})})
-
-
-PLANT = _light_plant()
+PLANT = light_demand(load_plant(DEMO_PLANT))  # the clock is under test, not the load
 TZ = ZoneInfo(PLANT.site.timezone)
 
 
