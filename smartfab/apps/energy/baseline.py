@@ -92,16 +92,18 @@ def _forward(
     chosen: list[str] = []
     cols = [np.ones(len(y))]
     for _ in range(most):
-
-        def error(n: str) -> float:
-            x = np.column_stack([*cols, np.asarray(variables[n], np.float64)])
-            resid = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
-            return float(resid @ resid)
-
-        best = min((n for n in names if n not in chosen), key=error)
+        best = min((n for n in names if n not in chosen),
+                   key=lambda n: _squared_error(y, [*cols, variables[n]]))  # fmt: skip
         chosen.append(best)
         cols.append(np.asarray(variables[best], np.float64))
     return chosen
+
+
+def _squared_error(y: Float64Array, cols: list[Float64Array]) -> float:
+    """The least squared error of ``y`` on the columns."""
+    x = np.column_stack(cols).astype(np.float64)
+    resid = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
+    return float(resid @ resid)
 
 
 @dataclass(frozen=True)
