@@ -1,7 +1,7 @@
 """AGV fleet management: transport tasks go to the planner of the whole fleet
 (``smartfab.apps.warehouse.mapf.FleetPlanner``, collision- and deadlock-free, lifelong), and each
 AGV's planned path goes out as a VDA 5050 order (nodes and edges with sequence ids, the next
-steps released, the rest the horizon); the AGVs' state messages come back as breakdowns,
+step released, the rest the horizon); the AGVs' state messages come back as breakdowns,
 repairs, pauses and resumptions for the planner; an operator's pause or resumption goes out as an
 ``instantActions`` message.
 
@@ -16,7 +16,9 @@ from smartfab.apps.warehouse.mapf import Cell, FleetPlanner, Grid
 from smartfab.devices.vda5050 import messages as vda
 from smartfab.model.plant import AgvFleet, StorageZone
 
-RELEASED_STEPS = 3  # nodes of an order released at once; the rest is the horizon
+# Nodes of an order released: where the AGV stands and the planner's next step, the only one
+# it has planned without conflicts; the rest is the horizon.
+RELEASED_STEPS = 2
 HORIZON = 20
 
 
@@ -57,11 +59,15 @@ class FleetManager:
         self._reported: dict[str, tuple[bool, bool]] = {}  # agv -> (broken, paused) reported
 
     def orders(self) -> list[tuple[str, vda.Message]]:
-        """(serial, order) for every AGV whose goal changed (a new order) or whose released base
-        has moved on (an update of its order), checked against the schema."""
+        """(serial, order) for every AGV with somewhere to go: a new order when its goal
+        changed, else an update of its order, from where it stands now. The base released is
+        the planner's next step (``FleetPlanner.intent``, a move aside included) and the route
+        on from there; the AGVs drive only onto released nodes, so what they do is what the
+        planner planned."""
         out = []
+        intent = self.planner.intent()  # first: it may hand out tasks
         for st in self.planner.agents():
-            if st.broken or st.cell == st.goal:
+            if st.broken or (st.cell == st.goal and intent[st.id] == st.cell):
                 continue
             known = self._orders.get(st.id)
             if known is None or known[2] != st.goal:

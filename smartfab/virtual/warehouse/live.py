@@ -134,19 +134,25 @@ class LiveWarehouse:
                     "vda5050": self.vda5050}  # fmt: skip
 
     def vda5050_round(self, inbox: VdaInbox) -> VdaRound:
-        """Advance to now; hand the fleet manager the AGVs' states (breakdowns, repairs,
-        pauses), then the AGVs the orders and instant actions they received since the last
-        round; return what goes out."""
-        sim = self.step()
+        """Hand the AGVs the orders and instant actions they received since the last round
+        (from now on they drive only as their orders release, when they are the fleet's
+        virtual AGVs); advance to now; hand the fleet manager the AGVs' states (breakdowns,
+        repairs, pauses); return what goes out."""
         with self._lock:
             agvs = self.agvs
-            for serial, state in inbox.states.items():
-                sim.manager.on_state(serial, state)
             for serial, order in inbox.orders:
                 agvs.take_order(serial, order)
             for serial, actions in inbox.instant_actions:
                 agvs.take_instant_actions(serial, actions)
-            states = agvs.messages(sim)
+            if self.sim.fleet_model.virtual_agvs:
+                agvs.drive(self.sim)
+        sim = self.step()
+        with self._lock:
+            if sim.fleet_model.virtual_agvs:
+                self.agvs.drive(sim)  # a new run, if it started over, too
+            for serial, state in inbox.states.items():
+                sim.manager.on_state(serial, state)
+            states = self.agvs.messages(sim)
             commands, self._commands = self._commands, []
             # After the states: each route starts where its AGV's state says it stands.
             orders = sim.manager.orders()
@@ -154,7 +160,7 @@ class LiveWarehouse:
                 *((s, "instantActions", c) for s, c in commands),
                 *((s, "order", o) for s, o in orders),
             ]
-            return VdaRound(agvs, fleet, states)
+            return VdaRound(self.agvs, fleet, states)
 
     def instant_action(self, serial: str, action_type: str) -> Message:
         """The fleet manager's ``instantActions`` message of one action to the AGV, sent at the

@@ -24,7 +24,7 @@ import heapq
 import itertools
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -192,6 +192,9 @@ class VirtualWarehouse:
         # the fleet
         self.planner = FleetPlanner(grid_of(self.zone), seed=seed)
         self.manager = FleetManager(self.zone, self.fleet_model, self.planner, run or f"s{seed}")
+        # Set when the AGVs drive by VDA 5050 orders: the cell each may enter now (its next
+        # released node, None: none); unset, they go where the planner sends them.
+        self.motion_gate: Callable[[], Mapping[str, Cell | None]] | None = None
         self.agvs: dict[str, _Agv] = {}
         for a in self.fleet_model.agvs:
             self.planner.add_agent(a.name, a.at)
@@ -446,7 +449,7 @@ class VirtualWarehouse:
 
     def _tick(self) -> None:
         before = {st.id: st.cell for st in self.planner.agents()}
-        result = self.planner.step()
+        result = self.planner.step(self.motion_gate() if self.motion_gate else None)
         for name, cell in result.positions.items():
             agv = self.agvs[name]
             moved = cell != before[name]

@@ -2,11 +2,16 @@
 ``connection`` messages each would send, read from the simulation, and the ``order`` and
 ``instantActions`` messages they take.
 
-What drives an AGV is the simulation's fleet planner; the fleet manager's orders are that same
-planner's routes (``FleetManager.orders``), so an accepted order's nodes are the cells the AGV is
-about to drive through. An AGV accepts an order by the standard's rules on order ids (a new
-``orderId`` only if its first node is where the AGV stands; an update of its order only with a
-higher ``orderUpdateId``; the same one again is ignored) and reports it in its state: the order's
+An AGV drives only onto the released nodes of the order it accepted, one at a time, in their
+order (``released_next``, the simulation's motion gate): the simulation's fleet planner, which is
+the fleet manager's, plans every step for the whole fleet, and an AGV whose planned cell is not
+its next released node stays where it is (and whoever was to follow it in), as a real AGV without
+a released base would. So an AGV that has no order, or whose order is late or lost (the broker
+down), stands still.
+
+An AGV accepts an order by the standard's rules on order ids (a new ``orderId`` only if its first
+node is where the AGV stands; an update of its order only with a higher ``orderUpdateId``; the
+same one again is ignored) and reports it in its state: the order's
 id and update id, the last node reached, and the nodes and edges still ahead, passed one by one
 as the simulated AGV reaches them. An order it refuses is reported as a WARNING error in the next
 state and changes nothing.
@@ -18,9 +23,9 @@ where it is until it takes a new order (a new ``orderId``: an update of the canc
 refused), as a real AGV without an order does; ``stateRequest`` is answered by the state the
 bridge sends at once. Each one is reported in ``actionStates`` (FINISHED, or FAILED with a
 ``resultDescription``), kept until the next new order; an action type the AGV does not know is
-FAILED, and an ``actionId`` seen before (QoS 1 may repeat a message) is not taken again. The
-simulated AGVs move by the fleet planner's steps, so an AGV that stands is one the planner holds
-(``VirtualWarehouse.hold``): unlike a breakdown it keeps its task.
+FAILED, and an ``actionId`` seen before (QoS 1 may repeat a message) is not taken again. An AGV
+stopped by an instant action is one the planner holds (``VirtualWarehouse.hold``), so that the
+others plan around it: unlike a breakdown it keeps its task.
 """
 
 from __future__ import annotations
@@ -101,7 +106,7 @@ class VirtualAgvs:
                                     f"update {uid} is older than {agv.update_id}")  # fmt: skip
         else:
             first = order["nodes"][0].get("nodePosition") if order["nodes"] else None
-            if first is None or not self._at(agv, first):
+            if first is None or not self._at(agv.cell, first):
                 why = "the order's first node is not where the AGV stands"
                 return self._refuse(agv, order, "orderError", why)
             agv.cancelled = False
@@ -150,6 +155,14 @@ class VirtualAgvs:
             agv.nodes, agv.edges, agv.cancelled = [], [], True
         return None  # stateRequest: the round's state goes out at once
 
+    def drive(self, sim: VirtualWarehouse) -> None:
+        """Make the simulation's AGVs drive as these do: only onto released nodes (its motion
+        gate), and not at all when stopped by an instant action (held by its planner, so that
+        the others plan around them)."""
+        sim.motion_gate = lambda: self.released_next(sim)
+        for name, agv in self._by_name.items():
+            sim.hold(name, agv.stands)
+
     def _refuse(self, agv: _Agv, order: vda.Message, kind: str, why: str) -> bool:
         agv.refused.append({
             "errorType": kind, "errorLevel": "WARNING", "errorDescription": why,
@@ -160,11 +173,27 @@ class VirtualAgvs:
         })  # fmt: skip
         return False
 
-    def _at(self, agv: _Agv, pos: vda.Message) -> bool:
-        if agv.cell is None:
+    def _at(self, cell: Cell | None, pos: vda.Message) -> bool:
+        if cell is None:
             return False
-        x, y = agv.cell[0] * self.cell_m, agv.cell[1] * self.cell_m
+        x, y = cell[0] * self.cell_m, cell[1] * self.cell_m
         return math.hypot(pos["x"] - x, pos["y"] - y) < NEAR_M
+
+    def released_next(self, sim: VirtualWarehouse) -> dict[str, Cell | None]:
+        """For each AGV (by name), the one cell it may drive onto now: its order's next node,
+        if released, after passing the nodes it has reached; None when it may not move
+        (no such node, paused, its order cancelled)."""
+        out: dict[str, Cell | None] = {}
+        for st in sim.planner.agents():
+            agv = self._by_name[st.id]
+            self._pass_nodes(agv, st.cell)
+            node = agv.nodes[0] if agv.nodes and not agv.stands else None
+            pos = node.get("nodePosition") if node is not None and node["released"] else None
+            out[st.id] = (
+                None if pos is None
+                else (round(pos["x"] / self.cell_m), round(pos["y"] / self.cell_m))
+            )  # fmt: skip
+        return out
 
     def messages(self, sim: VirtualWarehouse) -> list[tuple[str, vda.Message, vda.Message]]:
         """(serial, state, visualization) of every AGV at the simulation's time now: moves each
@@ -173,8 +202,6 @@ class VirtualAgvs:
         # at most a cell a tick: a round soon after the last (an instant action's) saw one step
         dt = max(sim.now - self._last_t, sim.tick_s) if self._last_t is not None else 0.0
         self._last_t = sim.now
-        for name, agv in self._by_name.items():  # what the instant actions stopped stands
-            sim.hold(name, agv.stands)
         out = []
         for st in sim.planner.agents():
             agv = self._by_name[st.id]
@@ -186,7 +213,7 @@ class VirtualAgvs:
             else:
                 agv.velocity = (0.0, 0.0)
             agv.cell = st.cell
-            self._pass_nodes(agv)
+            self._pass_nodes(agv, st.cell)
             sim_agv = sim.agvs[st.id]
             broken = sim_agv.broken_until > sim.now
             errors = list(agv.refused)
@@ -227,15 +254,17 @@ class VirtualAgvs:
             out.append((agv.serial, state, vis))
         return out
 
-    def _pass_nodes(self, agv: _Agv) -> None:
-        """Pass the nodes up to the one the AGV stands on (and the edges before it)."""
-        for i, node in enumerate(agv.nodes):
+    def _pass_nodes(self, agv: _Agv, cell: Cell) -> None:
+        """Pass the nodes ahead, in their order, while the AGV stands on the next one (a route
+        may come back to a cell it left)."""
+        while agv.nodes and agv.nodes[0]["released"]:
+            node = agv.nodes[0]
             pos = node.get("nodePosition")
-            if node["released"] and pos is not None and self._at(agv, pos):
-                agv.last_node = (node["nodeId"], node["sequenceId"])
-                agv.nodes = agv.nodes[i + 1 :]
-                agv.edges = [e for e in agv.edges if e["sequenceId"] > node["sequenceId"]]
+            if pos is None or not self._at(cell, pos):
                 return
+            agv.last_node = (node["nodeId"], node["sequenceId"])
+            agv.nodes = agv.nodes[1:]
+            agv.edges = [e for e in agv.edges if e["sequenceId"] > node["sequenceId"]]
 
 
 def _node_state(node: vda.Message) -> vda.Message:

@@ -169,3 +169,44 @@ def test_instant_actions_are_reported_unknown_ones_failed_repeats_ignored() -> N
     assert by_id["d1"]["actionStatus"] == "FAILED" and "dance" in by_id["d1"]["resultDescription"]
     assert [e["errorType"] for e in state["errors"]] == ["noOrderToCancel"]
     assert not state["paused"] and agvs.take_instant_actions("nobody", msg) == []
+
+
+def _cells(order: m.Message, cell_m: float) -> set[tuple[int, int]]:
+    return {
+        (round(n["nodePosition"]["x"] / cell_m), round(n["nodePosition"]["y"] / cell_m))
+        for n in order["nodes"] if n["released"]
+    }  # fmt: skip
+
+
+def test_agvs_drive_only_onto_released_nodes_and_stand_without_orders() -> None:
+    wire = Wire()
+    cell_m = wire.live.sim.zone.floor.cell_m
+    where = {st.id: st.cell for st in wire.live.sim.planner.agents()}
+    released: dict[str, set[tuple[int, int]]] = {name: set() for name in where}
+    moves = 0
+    for _ in range(600):
+        for serial, order in wire.inbox.orders:  # what reaches each AGV this round
+            released[wire.name[serial]] = _cells(order, cell_m)
+        wire.round()
+        for st in wire.live.sim.planner.agents():
+            if st.cell != where[st.id]:
+                assert st.cell in released[st.id], f"{st.id} drove onto {st.cell} unreleased"
+                moves += 1
+            where[st.id] = st.cell
+    assert moves > 100
+    # the fleet manager's orders lost (the broker down): once at the end of their released
+    # nodes, the AGVs stand, with their tasks
+    for _ in range(5):
+        wire.inbox.orders.clear()
+        wire.round()
+    here = {st.id: st.cell for st in wire.live.sim.planner.agents()}
+    for _ in range(60):
+        wire.inbox.orders.clear()
+        wire.round()
+    agents = wire.live.sim.planner.agents()
+    assert {st.id: st.cell for st in agents} == here
+    assert any(st.cell != st.goal and not st.broken and not st.held for st in agents)
+    # orders again: they drive on
+    for _ in range(10):
+        wire.round()
+    assert {st.id: st.cell for st in wire.live.sim.planner.agents()} != here

@@ -154,6 +154,7 @@ class FleetPlanner:
         v = grid.vertices
         self._occ_now = np.full(v, -1, np.int32)
         self._occ_next = np.full(v, -1, np.int32)
+        self._next: np.ndarray | None = None  # the next step, once planned (``intent``)
 
     @property
     def grid(self) -> Grid:
@@ -189,6 +190,7 @@ class FleetPlanner:
             raise MapfError(f"agent {agent_id!r}: cell {cell} is taken by agent {other!r}")
         self._agents[agent_id] = _Agent(agent_id, v, v)
         self._assign_needed = True
+        self._next = None
 
     def remove_agent(self, agent_id: str) -> None:
         """The agent leaves the fleet; a task it had not loaded goes back to the queue, a loaded
@@ -196,6 +198,7 @@ class FleetPlanner:
         agent = self._agent(agent_id)
         self._release(agent)
         del self._agents[agent_id]
+        self._next = None
         if agent.stopped:
             self._floor_changed()
 
@@ -308,15 +311,22 @@ class FleetPlanner:
         return list(self._queue.values())
 
     def route(self, agent_id: str, limit: int = 50) -> list[Cell]:
-        """The cells the agent would follow to its goal if nobody were in its way (its current
-        cell first, at most ``limit`` cells): the look-ahead of a VDA 5050 order's horizon. Only
-        the next step, from ``step()``, is committed. A held agent's route is the one it takes
-        once let go (its own cell is a wall to the others meanwhile)."""
+        """The cells the agent will follow (its current cell first, at most ``limit`` cells):
+        its next step as planned (``intent()``), then on to its goal as if nobody were in its
+        way; the look-ahead of a VDA 5050 order's horizon. An idle agent's route ends with the
+        step it is pushed aside by. A held agent's route is the one it takes once let go (its
+        own cell is a wall to the others meanwhile)."""
         agent = self._agent(agent_id)
-        row = self._dist.row(agent.goal, self._keep())
-        table = self._dist.tables[row]
         v = agent.vertex
         cells = [self._grid.cell(v)]
+        nxt = int(self._intended()[list(self._agents).index(agent_id)])
+        if nxt != v and limit > 1:
+            v = nxt
+            cells.append(self._grid.cell(v))
+            if agent.task is None and not agent.sent:
+                return cells
+        row = self._dist.row(agent.goal, self._keep())
+        table = self._dist.tables[row]
         while len(cells) < limit and v != agent.goal:
             v = min((int(u) for u in self._grid.neighbours[v] if u >= 0), key=lambda u: table[u])
             if table[v] == self._dist.far:
@@ -409,8 +419,18 @@ class FleetPlanner:
         agent.task, agent.loaded, agent.goal = None, False, agent.vertex
         self._assign_needed = True
 
-    def step(self) -> StepResult:
-        """Assign queued tasks, then move every agent by at most one cell."""
+    def intent(self) -> dict[str, Cell]:
+        """The cell each agent will move to at the next step (its own when it stays): the
+        step is planned now, unless it has been since the last step, and ``step()`` takes it.
+        What a fleet manager releases to its AGVs."""
+        nxt = self._intended()
+        return {a.id: self._grid.cell(int(v)) for a, v in zip(self._agents.values(), nxt,
+                                                                strict=True)}  # fmt: skip
+
+    def _intended(self) -> np.ndarray:
+        """Assign queued tasks and plan the next step of every agent (PIBT), once a step."""
+        if self._next is not None:
+            return self._next
         agents = list(self._agents.values())
         for agent in agents:
             if agent.task is None and not agent.sent:
@@ -431,8 +451,19 @@ class FleetPlanner:
                     self._pending.unreachable.append(agent.task.id)
                     agent.task, agent.loaded, agent.goal = None, False, agent.vertex
                     self._assign_needed = True
-        if agents:
-            self._move(agents, keep)
+        self._next = self._plan(agents, keep) if agents else np.empty(0, np.int32)
+        return self._next
+
+    def step(self, allowed: Mapping[str, Cell | None] | None = None) -> StepResult:
+        """Assign queued tasks, then move every agent by at most one cell, as ``intent()``
+        says. ``allowed``: for the agents that drive by orders, the one cell each may enter
+        now (its next released node; None: none), so that one whose planned cell is not
+        released stays where it is, as does whoever was to follow it in."""
+        agents = list(self._agents.values())
+        nxt = self._held_back(agents, self._intended().copy(), allowed or {})
+        self._next = None
+        for agent, v in zip(agents, nxt, strict=True):
+            agent.vertex = int(v)
         self._time += 1
         for agent in agents:
             if agent.goal == agent.vertex and not agent.held:  # a held one loads nothing
@@ -446,7 +477,36 @@ class FleetPlanner:
             tuple(pending.unreachable),
         )
 
-    def _move(self, agents: list[_Agent], keep: int) -> None:
+    def _held_back(
+        self, agents: list[_Agent], nxt: np.ndarray, allowed: Mapping[str, Cell | None]
+    ) -> np.ndarray:
+        """The planned step less the moves no longer possible: into a cell blocked, by an
+        agent stopped since it was planned, or not released to the agent (``allowed``); then,
+        in a chain, the moves into a cell whose agent now stays. The plan has no conflicts, and
+        staying where one stands makes none but that one."""
+        pos = np.array([a.vertex for a in agents], np.int32)
+        by_target = {int(v): i for i, v in enumerate(nxt) if v != pos[i]}
+        stays = []
+        for i, agent in enumerate(agents):
+            v = int(nxt[i])
+            if v == pos[i]:
+                continue
+            if agent.id in allowed:
+                cell = allowed[agent.id]
+                released = cell is not None and self._grid.vertex(cell) == v
+            else:
+                released = True
+            if agent.stopped or self._blocked[v] or not released:
+                stays.append(i)
+        while stays:
+            i = stays.pop()
+            nxt[i] = pos[i]
+            j = by_target.pop(int(pos[i]), None)
+            if j is not None and nxt[j] != pos[j]:
+                stays.append(j)
+        return nxt
+
+    def _plan(self, agents: list[_Agent], keep: int) -> np.ndarray:
         n = len(agents)
         pos = np.array([a.vertex for a in agents], np.int32)
         goal = np.array([a.goal for a in agents], np.int32)
@@ -470,5 +530,4 @@ class FleetPlanner:
         )  # fmt: skip
         # Only the broken and held agents stay, each on its own cell: PIBT always finds a step.
         assert ok
-        for agent, v in zip(agents, nxt, strict=True):
-            agent.vertex = int(v)
+        return nxt

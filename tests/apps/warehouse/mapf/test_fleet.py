@@ -176,6 +176,32 @@ def test_route_is_the_shortest_way_to_the_goal() -> None:
     run.until(lambda: "t" in run.delivered)
 
 
+def test_the_planned_step_is_taken_where_released_and_held_back_in_a_chain_where_not() -> None:
+    run = Run(CORRIDOR)
+    run.fleet.add_agent("a", (3, 0))
+    run.fleet.add_agent("b", (2, 0))  # behind a, going the same way
+    run.fleet.send("a", (12, 0))
+    run.fleet.send("b", (11, 0))
+    planned = run.fleet.intent()
+    assert planned == {"a": (4, 0), "b": (3, 0)}
+    assert run.fleet.route("b", 3) == [(2, 0), (3, 0), (4, 0)]
+    # a's step not released: a stays, and b, which was to take a's cell, with it
+    result = run.fleet.step({"a": None})
+    assert result.positions == {"a": (3, 0), "b": (2, 0)}
+    # b's released cell is not its planned one: b stays, a goes on
+    planned = run.fleet.intent()
+    assert run.step().positions == planned  # unreleased: the plan as it is
+    planned = run.fleet.intent()
+    assert planned == {"a": (5, 0), "b": (4, 0)}
+    result = run.fleet.step({"a": (5, 0), "b": (2, 0)})
+    assert result.positions == {"a": (5, 0), "b": (3, 0)}
+    # an agent broken after its step was planned stays too
+    run.fleet.intent()
+    run.fleet.set_broken("a", True)
+    before = run.fleet.state("a").cell
+    assert run.fleet.step().positions["a"] == before
+
+
 def test_bad_calls_are_refused_and_change_nothing() -> None:
     fleet = FleetPlanner(Grid.from_rows(FLOOR))
     fleet.add_agent("a", (0, 0))
