@@ -2,8 +2,8 @@
 (``smartfab.apps.warehouse.mapf.FleetPlanner``, collision- and deadlock-free, lifelong), and each
 AGV's planned path goes out as a VDA 5050 order (nodes and edges with sequence ids, the next
 step released, the rest the horizon); the AGVs' state messages come back as breakdowns,
-repairs, pauses and resumptions for the planner; an operator's pause or resumption goes out as an
-``instantActions`` message.
+repairs, pauses and resumptions for the planner, and for real AGVs their positions; an
+operator's pause or resumption goes out as an ``instantActions`` message.
 
 Order and action ids begin with the run's id (``run``), so that they do not repeat when the fleet
 manager starts over (a new live simulation) while the AGVs and the broker remember the old ones."""
@@ -57,6 +57,7 @@ class FleetManager:
         self.errors: dict[str, list[str]] = {}  # agv -> its errors in the last state
         self.paused: dict[str, bool] = {}  # agv -> paused, as its last state says
         self._reported: dict[str, tuple[bool, bool]] = {}  # agv -> (broken, paused) reported
+        self.positions: dict[str, Cell] = {}  # agv -> the cell its last state puts it on
 
     def orders(self) -> list[tuple[str, vda.Message]]:
         """(serial, order) for every AGV with somewhere to go: a new order when its goal
@@ -101,11 +102,15 @@ class FleetManager:
         AGV's previous one is applied (the first is taken whole): a state that went round the
         broker while the planner moved on undoes nothing it learnt since. An AGV that reports
         the order it was sent cancelled (``cancelOrder`` FINISHED, nothing left of the order)
-        gets a new order at the next ``orders()``, not an update. Returns the AGV's name, or
-        None for an AGV not in the fleet."""
+        gets a new order at the next ``orders()``, not an update. Its position on the zone's
+        map is kept (``positions``; what moves a real AGV in the plan). Returns the AGV's name,
+        or None for an AGV not in the fleet."""
         name = self._name.get(serial)
         if name is None:
             return None
+        pos = state.get("agvPosition")
+        if pos and pos.get("positionInitialized") and pos.get("mapId") == self.zone.name:
+            self.positions[name] = (round(pos["x"] / self.cell_m), round(pos["y"] / self.cell_m))
         errors = [e for e in state.get("errors", []) if e.get("errorLevel") == "FATAL"]
         self.errors[name] = [str(e.get("errorType")) for e in errors]
         now = (bool(errors), bool(state.get("paused", False)))
@@ -120,6 +125,12 @@ class FleetManager:
         if known is not None and state.get("orderId") == known[0] and _cancelled(state):
             del self._orders[name]
         return name
+
+    def reported_moves(self) -> dict[str, Cell | None]:
+        """For a fleet of real AGVs, what moves them in the plan (the planner's ``allowed``):
+        each AGV (by name) steps onto its planned next cell only once its state reports it
+        there; one that has not reported its position stands."""
+        return {a.name: self.positions.get(a.name) for a in self.fleet.agvs}
 
 
 def _cancelled(state: vda.Message) -> bool:

@@ -134,24 +134,15 @@ class LiveWarehouse:
                     "vda5050": self.vda5050}  # fmt: skip
 
     def vda5050_round(self, inbox: VdaInbox) -> VdaRound:
-        """Hand the AGVs the orders and instant actions they received since the last round
-        (from now on they drive only as their orders release, when they are the fleet's
-        virtual AGVs); advance to now; hand the fleet manager the AGVs' states (breakdowns,
-        repairs, pauses); return what goes out."""
+        """Take what came in since the last round (``_take``), advance to now, and return what
+        goes out."""
         with self._lock:
-            agvs = self.agvs
-            for serial, order in inbox.orders:
-                agvs.take_order(serial, order)
-            for serial, actions in inbox.instant_actions:
-                agvs.take_instant_actions(serial, actions)
-            if self.sim.fleet_model.virtual_agvs:
-                agvs.drive(self.sim)
+            self._take(inbox)
+            before = self.sim
         sim = self.step()
         with self._lock:
-            if sim.fleet_model.virtual_agvs:
-                self.agvs.drive(sim)  # a new run, if it started over, too
-            for serial, state in inbox.states.items():
-                sim.manager.on_state(serial, state)
+            if sim is not before:  # it started over: new AGVs, which have received nothing
+                self._take(VdaInbox())
             states = self.agvs.messages(sim)
             commands, self._commands = self._commands, []
             # After the states: each route starts where its AGV's state says it stands.
@@ -161,6 +152,23 @@ class LiveWarehouse:
                 *((s, "order", o) for s, o in orders),
             ]
             return VdaRound(self.agvs, fleet, states)
+
+    def _take(self, inbox: VdaInbox) -> None:
+        """What came in, before the simulation moves on: the AGVs' orders and instant actions,
+        and the fleet manager's reading of their states. From the first round on, the
+        simulation's AGVs move as VDA 5050 AGVs do: the virtual ones only onto the nodes their
+        orders release, real ones (``virtual_agvs: false``) to where their states report them."""
+        sim, agvs = self.sim, self.agvs
+        for serial, order in inbox.orders:
+            agvs.take_order(serial, order)
+        for serial, actions in inbox.instant_actions:
+            agvs.take_instant_actions(serial, actions)
+        for serial, state in inbox.states.items():
+            sim.manager.on_state(serial, state)
+        if sim.fleet_model.virtual_agvs:
+            agvs.drive(sim)
+        else:
+            sim.motion_gate = sim.manager.reported_moves
 
     def instant_action(self, serial: str, action_type: str) -> Message:
         """The fleet manager's ``instantActions`` message of one action to the AGV, sent at the

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from smartfab.devices.vda5050 import messages as m
+from smartfab.model.plant import StorageZone
 from smartfab.virtual.warehouse.live import LiveWarehouse, VdaInbox
+from tests.virtual.warehouse.plants import with_zones
 from tests.virtual.warehouse.test_live import PLANT, TZ, Clock
 
 
@@ -210,3 +212,42 @@ def test_agvs_drive_only_onto_released_nodes_and_stand_without_orders() -> None:
     for _ in range(10):
         wire.round()
     assert {st.id: st.cell for st in wire.live.sim.planner.agents()} != here
+
+
+def test_real_agvs_move_in_the_plan_where_their_states_put_them() -> None:
+    def real(zone: StorageZone) -> StorageZone:
+        assert zone.fleet is not None
+        return zone.model_copy(update={"fleet": zone.fleet.model_copy(
+            update={"virtual_agvs": False})})  # fmt: skip
+
+    wire = Wire()
+    live = wire.live = LiveWarehouse(with_zones(PLANT, real), "central", clock=wire.clock)
+    planner, cell_m = live.sim.planner, live.sim.zone.floor.cell_m
+    fleet = live.sim.fleet_model
+    # no state yet: nobody moves in the plan, whatever work there is
+    here = {st.id: st.cell for st in planner.agents()}
+    for _ in range(60):
+        wire.round()
+        wire.inbox.states.clear()  # what the simulation would say of them: not a real AGV
+    assert {st.id: st.cell for st in planner.agents()} == here
+    orders = {s: o for s, o in wire.inbox.orders}
+    serial, order = next(iter(orders.items()))
+    name = next(a.name for a in fleet.agvs if a.serial == serial)
+    head = m.Header(fleet.manufacturer, serial)
+
+    def report(x: float, y: float) -> None:
+        state = {**head("state"), "agvPosition": m.position(x, y, 0.0, live.sim.zone.name)}
+        wire.inbox = VdaInbox(states={serial: state})
+
+    # the AGV reports itself where it stands: it stays; then on its released node: it is there
+    start = order["nodes"][0]["nodePosition"]
+    report(start["x"], start["y"])
+    wire.round()
+    assert planner.state(name).cell == here[name]
+    step = order["nodes"][1]["nodePosition"]
+    assert order["nodes"][1]["released"]
+    report(step["x"], step["y"])
+    wire.round()
+    assert planner.state(name).cell == (round(step["x"] / cell_m), round(step["y"] / cell_m))
+    others = {st.id: st.cell for st in planner.agents() if st.id != name}
+    assert others == {k: v for k, v in here.items() if k != name}
