@@ -64,7 +64,8 @@ def router(
     def zone_at(path: str) -> StorageZone:
         found = zones().get(path)
         if found is None:
-            raise HTTPException(404, f"no storage zone {path!r}: known are {sorted(zones())}")
+            known = sorted(zones())
+            raise HTTPException(404, f"no storage zone {_shown(path)}: known are {known}")
         return found
 
     def live_of(path: str, **options: Any) -> LiveWarehouse:
@@ -163,8 +164,9 @@ def router(
         request: Request, who: Principal, path: str, serial: str, paused: bool
     ) -> dict[str, Any]:
         zone = zone_at(path)
-        if zone.fleet is None or serial not in {a.serial for a in zone.fleet.agvs}:
-            raise HTTPException(404, f"no AGV {serial!r} in {path}")
+        serials = sorted(a.serial for a in zone.fleet.agvs) if zone.fleet else []
+        if serial not in serials:
+            raise HTTPException(404, f"no AGV {_shown(serial)} in {path}: known are {serials}")
         kind = "startPause" if paused else "stopPause"
         try:
             sent = live_of(path).instant_action(serial, kind)
@@ -206,3 +208,8 @@ def router(
         return tracking.epcis_document(live_of(path).epcis_events())
 
     return api
+
+
+def _shown(text: str, at_most: int = 80) -> str:
+    """Quoted, and cut short: an answer does not echo whatever length a caller sent."""
+    return repr(text if len(text) <= at_most else text[:at_most] + "…")

@@ -114,6 +114,9 @@ def test_pausing_an_agv_needs_an_engineer_a_known_agv_and_a_broker(
     assert client.post(f"{url}/pause", headers=elsewhere).status_code == 403
     missing = client.post(f"/api/warehouse/{ZONE}/agvs/nobody/pause", headers=engineer)
     assert missing.status_code == 404 and "nobody" in missing.json()["detail"]
+    assert serial in missing.json()["detail"]  # what there is
+    long = client.post(f"/api/warehouse/{ZONE}/agvs/{'x' * 5000}/pause", headers=engineer)
+    assert long.status_code == 404 and len(long.json()["detail"]) < 400
     nozone = client.post(f"/api/warehouse/shenyang/logistics/nowhere/agvs/{serial}/pause",
                          headers=engineer)  # fmt: skip
     assert nozone.status_code == 404
