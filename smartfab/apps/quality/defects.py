@@ -5,10 +5,16 @@ The lot's record is its defect rate so far and, where the machine meters its ene
 energy its parts took than the settings and the context account for (``lot_energy``): a hard or
 otherwise bad lot shows in the cut's energy before it shows in the defects.
 
-One gradient-boosted tree model per defect type (LightGBM, binary). Every input is known when the
-part is made (the lot's defect rate counts only parts inspected before it), so a part is scored
-live, before its inspection. The drivers of a prediction are the model's own additive feature
-contributions (TreeSHAP, ``pred_contrib``), in log-odds, largest first.
+Two models per defect type, averaged in log-odds: a response surface (logistic regression,
+quadratic in the operating parameters and linear in the context and the lot's record, with a
+mild ridge) and gradient-boosted trees (LightGBM, binary). The surface learns a smooth cause
+from a few dozen examples of a rare defect, where the trees, which need enough parts in each
+leaf, see next to nothing; the trees take the thresholds and interactions a quadratic misses.
+Every input is known when the part is made (the lot's defect rate counts only parts inspected
+before it), so a part is scored live, before its inspection. The drivers of a prediction are the
+two models' additive feature contributions in log-odds, averaged as the models are (the trees'
+own, TreeSHAP ``pred_contrib``; the surface's, each term's coefficient times its departure from
+the training mean, a product of two parameters shared between them), largest first.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
 from smartfab.apps.maintenance.evaluate import best_threshold, pr_auc, precision_recall_f1
 from smartfab.apps.quality.parts import NotEnoughData, PartTable, lot_history, lot_sums
@@ -28,6 +36,7 @@ MIN_PARTS = 2000  # fewer parts than this teach nothing about rare defects
 MIN_DEFECTS = 20  # nor do fewer examples of a defect type
 # A lot's energy deviation so far is shrunk towards none by this many parts' worth of it.
 LOT_ENERGY_PRIOR = 5.0
+SURFACE_C = 1.0  # inverse strength of the response surface's ridge, on standardised terms
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class DefectModel:
     prior: Float64Array  # overall rate of each defect type in the training parts
     params: DefectParams = field(default_factory=DefectParams)
     boosters: dict[int, Any] = field(default_factory=dict)
+    surfaces: dict[int, Surface] = field(default_factory=dict)
     thresholds: dict[int, float] = field(default_factory=dict)
     energy: EnergyFit | None = None  # the part's expected energy, where the table has it
 
@@ -97,8 +107,12 @@ class DefectModel:
                 callbacks=[lgb.early_stopping(40, verbose=False)],
             )  # fmt: skip
             model.boosters[code] = booster
-            scores = booster.predict(x[cut:], num_iteration=booster.best_iteration)
+            model.surfaces[code] = Surface.fit(x[:cut], y[:cut], len(table.parameters))
+            scores = model._predict(code, x[cut:])
             model.thresholds[code] = best_threshold(scores, y[cut:]) if y[cut:].any() else 0.5
+            # The surface has no use for held-out parts once the threshold is set: a rare
+            # defect's few examples are worth all having.
+            model.surfaces[code] = Surface.fit(x, y, len(table.parameters))
         return model
 
     def matrix(self, table: PartTable) -> Float64Array:
@@ -120,11 +134,15 @@ class DefectModel:
         out: Float64Array = np.column_stack(cols)
         return out
 
+    def _predict(self, code: int, x: Float64Array) -> Float64Array:
+        b = self.boosters[code]
+        trees = np.asarray(b.predict(x, num_iteration=b.best_iteration, raw_score=True))
+        out: Float64Array = expit((trees + self.surfaces[code].log_odds(x)) / 2)
+        return out
+
     def predict_matrix(self, x: Float64Array) -> Float64Array:
         """Probability of each modelled defect type, shape (parts, types)."""
-        return np.column_stack([
-            b.predict(x, num_iteration=b.best_iteration) for b in self.boosters.values()
-        ])  # fmt: skip
+        return np.column_stack([self._predict(code, x) for code in self.boosters])
 
     def predict(self, table: PartTable) -> Float64Array:
         return self.predict_matrix(self.matrix(table))
@@ -133,14 +151,65 @@ class DefectModel:
         """For each row of ``x``, the ``top`` features that moved the predicted risk of defect
         ``code`` most from its average, with their signed contributions."""
         b = self.boosters[code]
-        contrib = np.asarray(b.predict(x, num_iteration=b.best_iteration, pred_contrib=True))
-        contrib = contrib[:, :-1]  # the last column is the expected value
+        trees = np.asarray(b.predict(x, num_iteration=b.best_iteration, pred_contrib=True))
+        # the trees' last column is their expected value
+        contrib = (trees[:, :-1] + self.surfaces[code].contributions(x)) / 2
         names = self.features
         order = np.argsort(-np.abs(contrib), axis=1)[:, :top]
         return [
             [Driver(names[j], float(x[i, j]), float(contrib[i, j])) for j in order[i]]
             for i in range(len(x))
         ]
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A defect's log-odds as a quadratic in the (standardised) parameters, the first
+    ``parameters`` features, and linear in the others."""
+
+    parameters: int
+    centre: Float64Array
+    scale: Float64Array
+    coef: Float64Array  # of the terms of ``_quadratic``
+    intercept: float
+    term_mean: Float64Array  # each term's mean over the training parts
+
+    @classmethod
+    def fit(cls, x: Float64Array, y: Float64Array, parameters: int) -> Surface:
+        centre, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
+        terms, _ = _quadratic((x - centre) / scale, parameters)
+        fit = LogisticRegression(C=SURFACE_C, max_iter=2000).fit(terms, y)
+        return cls(parameters, centre, scale, np.asarray(fit.coef_[0], np.float64),
+                   float(fit.intercept_[0]), terms.mean(axis=0))  # fmt: skip
+
+    def log_odds(self, x: Float64Array) -> Float64Array:
+        terms, _ = _quadratic((x - self.centre) / self.scale, self.parameters)
+        out: Float64Array = terms @ self.coef + self.intercept
+        return out
+
+    def contributions(self, x: Float64Array) -> Float64Array:
+        """Each feature's share of the log-odds' departure from the training mean, shape
+        (rows, features): a term's part goes to its feature, a product's half to each."""
+        terms, owners = _quadratic((x - self.centre) / self.scale, self.parameters)
+        part = (terms - self.term_mean) * self.coef
+        out = np.zeros_like(x, dtype=np.float64)
+        for t, (i, j) in enumerate(owners):
+            out[:, i] += part[:, t] / 2
+            out[:, j] += part[:, t] / 2
+        return out
+
+
+def _quadratic(u: Float64Array, parameters: int) -> tuple[Float64Array, list[tuple[int, int]]]:
+    """Every feature, then the products of each pair of parameters (squares included); with
+    the features each term belongs to (a single feature's twice)."""
+    owners = [(j, j) for j in range(u.shape[1])]
+    cols = [u]
+    for i in range(parameters):
+        for j in range(i, parameters):
+            cols.append(u[:, i : i + 1] * u[:, j : j + 1])
+            owners.append((i, j))
+    out: Float64Array = np.column_stack(cols)
+    return out, owners
 
 
 @dataclass(frozen=True)
