@@ -1,10 +1,10 @@
 """The running server's VDA 5050 traffic: for each storage zone whose live virtual warehouse runs,
 its AGVs are VDA 5050 AGVs on the fleet's MQTT broker (one client each, with a CONNECTIONBROKEN
-last will; ``connection``, ``state`` and ``visualization`` once a round; ``order`` and
-``instantActions`` in) and the platform's fleet manager is the other end (one client: the
-planner's routes out as ``order`` messages and the operators' pauses as ``instantActions``; every
-AGV's messages in, checked and counted, its states read by the fleet manager: breakdowns, repairs
-and pauses reach the planner from the AGVs' own reports).
+last will; ``connection``, ``state`` and ``visualization`` once a round, twice a simulation
+step; ``order`` and ``instantActions`` in) and the platform's fleet manager is the other end
+(one client: the planner's routes out as ``order`` messages and the operators' pauses as
+``instantActions``; every AGV's messages in, checked and counted, its states read by the fleet
+manager: breakdowns, repairs and pauses reach the planner from the AGVs' own reports).
 
 What comes in is taken at the next round, under the simulation's lock, not on the event loop; an
 ``instantActions`` message (to an AGV) or an operator's command (from the fleet side) brings that
@@ -36,7 +36,9 @@ from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones, VdaInbox
 
 log = logging.getLogger(__name__)
 
-ROUND_S = 1.0  # a state a second: the AGVs move about a cell a second
+# At most this long between rounds, and at most half a simulation step: each step's order goes
+# out and is taken before the next step (the AGVs drive only onto released nodes).
+ROUND_S = 1.0
 DEFAULT_BROKER = ("127.0.0.1", 1883)
 
 
@@ -174,7 +176,7 @@ class ZoneBridge:
                     await self._round(live, fleet_link)
                     _cancelled_yet()
                     with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self.round_s):
+                        async with asyncio.timeout(min(self.round_s, live.sim.tick_s / 2)):
                             await self._wake.wait()
                     self._wake.clear()
             finally:

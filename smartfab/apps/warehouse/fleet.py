@@ -58,10 +58,13 @@ class FleetManager:
         self.paused: dict[str, bool] = {}  # agv -> paused, as its last state says
         self._reported: dict[str, tuple[bool, bool]] = {}  # agv -> (broken, paused) reported
         self.positions: dict[str, Cell] = {}  # agv -> the cell its last state puts it on
+        self._sent: dict[str, list[Cell]] = {}  # agv -> the route of the last order sent
+        self._holds: dict[str, tuple[str, int]] = {}  # agv -> the order its state reports
 
     def orders(self) -> list[tuple[str, vda.Message]]:
         """(serial, order) for every AGV with somewhere to go: a new order when its goal
-        changed, else an update of its order, from where it stands now. The base released is
+        changed, else an update of its order, from where it stands now, unless its route is
+        the one last sent and its state reports holding that order. The base released is
         the planner's next step (``FleetPlanner.intent``, a move aside included) and the route
         on from there; the AGVs drive only onto released nodes, so what they do is what the
         planner planned."""
@@ -71,13 +74,15 @@ class FleetManager:
             if st.broken or (st.cell == st.goal and intent[st.id] == st.cell):
                 continue
             known = self._orders.get(st.id)
+            route = self.planner.route(st.id, HORIZON)
             if known is None or known[2] != st.goal:
                 self._count += 1
                 known = (f"{self.run}-{st.task or 'errand'}-{self._count}", 0, st.goal)
+            elif route == self._sent.get(st.id) and self._holds.get(st.id) == known[:2]:
+                continue  # the AGV holds this very order already
             else:
                 known = (known[0], known[1] + 1, known[2])
-            self._orders[st.id] = known
-            route = self.planner.route(st.id, HORIZON)
+            self._orders[st.id], self._sent[st.id] = known, route
             path = [(x * self.cell_m, y * self.cell_m) for x, y in route]
             head = self._headers[st.id]("order")
             msg = vda.order(head, known[0], known[1], path, map_id=self.zone.name,
@@ -108,6 +113,7 @@ class FleetManager:
         name = self._name.get(serial)
         if name is None:
             return None
+        self._holds[name] = (str(state.get("orderId", "")), int(state.get("orderUpdateId", 0)))
         pos = state.get("agvPosition")
         if pos and pos.get("positionInitialized") and pos.get("mapId") == self.zone.name:
             self.positions[name] = (round(pos["x"] / self.cell_m), round(pos["y"] / self.cell_m))
