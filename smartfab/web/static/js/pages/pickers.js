@@ -81,16 +81,20 @@ export function signalPicker({ plant, cache, variables = [], values = {}, accept
   let equipment = equipmentChoices(plant, variables)[0]?.[0] || "";
   const signalBox = h("select", { "aria-label": t("common.signal"), class: "signal-pick" });
   const add = h("button", { type: "button", class: "add-signal", onclick: () => { if (signalBox.value) onPick(signalBox.value); } }, addLabel);
+  let filling = 0;
   async function fill() {
+    // Only the latest choice of equipment fills the list: an earlier one's answer may come later.
+    const mine = ++filling;
     signalBox.replaceChildren();
     const real = resolve(equipment, values);
     if (!real || real.includes("${")) return;
     try {
       const info = await equipmentInfo(real, cache);
+      if (mine !== filling) return;
       signalBox.replaceChildren(...info.signals.filter(accept).map((s) =>
         h("option", { value: `${equipment}/${s.name}` }, s.unit_display ? `${s.name} (${s.unit_display})` : s.name)));
     } catch {
-      signalBox.replaceChildren();
+      if (mine === filling) signalBox.replaceChildren();
     }
   }
   const eqBox = equipmentSelect(plant, variables, equipment, (v) => { equipment = v; fill(); }, t("common.equipment"));
