@@ -36,9 +36,7 @@ from smartfab.virtual.warehouse.live import LiveWarehouse, LiveZones, VdaInbox
 
 log = logging.getLogger(__name__)
 
-# At most this long between rounds, and at most half a simulation step: each step's order goes
-# out and is taken before the next step (the AGVs drive only onto released nodes).
-ROUND_S = 1.0
+WAIT_S = 1.0  # between two looks for the zone's live warehouse, before it runs
 DEFAULT_BROKER = ("127.0.0.1", 1883)
 
 
@@ -81,8 +79,15 @@ class ZoneBridge:
     """One zone's AGVs and fleet manager on the broker; ``status()`` is what the snapshot shows."""
 
     def __init__(
-        self, zones: LiveZones, path: str, round_s: float = ROUND_S, backoff: Backoff | None = None
+        self,
+        zones: LiveZones,
+        path: str,
+        round_s: float | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
+        """``round_s``: the time between rounds; by default half a simulation step, so that
+        each step's order goes out and is taken before the step (the AGVs drive only onto
+        released nodes)."""
         self.zones, self.path, self.round_s = zones, path, round_s
         self.backoff = backoff or Backoff(initial_s=1.0, max_s=30.0)
         self.broker: Broker | None = None
@@ -121,7 +126,7 @@ class ZoneBridge:
         while True:
             live = self.zones.running(self.path)
             if live is None:
-                await asyncio.sleep(self.round_s)
+                await asyncio.sleep(WAIT_S)
                 continue
             self._fleet = None
             try:
@@ -176,7 +181,7 @@ class ZoneBridge:
                     await self._round(live, fleet_link)
                     _cancelled_yet()
                     with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(min(self.round_s, live.sim.tick_s / 2)):
+                        async with asyncio.timeout(self.round_s or live.sim.tick_s / 2):
                             await self._wake.wait()
                     self._wake.clear()
             finally:
@@ -221,7 +226,7 @@ class ZoneBridge:
 
 
 async def run_vda5050(
-    zones: LiveZones, round_s: float = ROUND_S, backoff: Backoff | None = None
+    zones: LiveZones, round_s: float | None = None, backoff: Backoff | None = None
 ) -> None:
     """A bridge for each zone the virtual warehouse can simulate, until cancelled."""
     async with asyncio.TaskGroup() as tasks:

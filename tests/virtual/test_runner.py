@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from smartfab.runtime.demo import setpoints_written
 from smartfab.virtual.factory import VirtualFactory
 from smartfab.virtual.opcua.server import ServerSecurity
 from smartfab.virtual.runner import RunnerProcess, VirtualDevices
+from tests.conftest import free_port
 from tests.devices.opcua.pki import make_pki
 from tests.devices.sinks import running
 
@@ -282,21 +282,15 @@ class _Target:
     connectors: dict[str, OpcUaConnector]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_a_parameter_written_through_the_audited_path_holds_over_a_restart(
     tmp_path: Path,
 ) -> None:
     """A restart does not set the machine back to its nominal settings: the devices started
     again with the setpoints the audit log keeps serve the value written, and the history they
     replay has the engineers' settings before the write and the written value after it."""
-    port = _free_port()
+    port = free_port()
     path = tmp_path / "plant.yaml"
-    path.write_text(PROCESS_PLANT.replace("4840", str(port)).replace("5020", str(_free_port())),
+    path.write_text(PROCESS_PLANT.replace("4840", str(port)).replace("5020", str(free_port())),
                     encoding="utf-8")  # fmt: skip
     plant = load_plant(path)
     feed = "s/a/l/c/cnc-1/feed_rate_sp"

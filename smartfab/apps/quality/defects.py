@@ -85,12 +85,10 @@ class DefectModel:
                 f"defect prediction needs at least {MIN_DEFECTS} parts of a defect type; the "
                 f"period has {counts}: choose a longer period"
             )
-        sub = PartTable(table.ts, table.parameters, table.values, table.lot, table.defect,
-                        modelled)  # fmt: skip
         prior = np.array([counts[c] / len(table) for c in modelled])
         energy = EnergyFit.fit(table) if "energy_kwh" in table.values else None
         model = cls(table.parameters, table.context, modelled, prior, params, energy=energy)
-        x = model.matrix(sub)
+        x = model.matrix(table)
         cut = int(len(table) * (1 - params.validation))
         for k, code in enumerate(modelled):
             y = (table.defect == code).astype(np.float64)
@@ -228,7 +226,7 @@ class EnergyFit:
         columns = (*table.parameters, *table.context)
         x = np.column_stack([table.values[c] for c in columns])
         centre, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-9)
-        a = _energy_design((x - centre) / scale, len(table.parameters))
+        a = _with_constant(_quadratic((x - centre) / scale, len(table.parameters))[0])
         y = np.log(np.maximum(table.values["energy_kwh"], 1e-9))
         coef = np.linalg.solve(a.T @ a + 1e-3 * len(a) * np.eye(a.shape[1]), a.T @ y)
         return cls(columns, len(table.parameters), centre, scale, np.asarray(coef, np.float64))
@@ -236,15 +234,13 @@ class EnergyFit:
     def deviation(self, table: PartTable) -> Float64Array:
         """Log of each part's energy less the expected."""
         x = np.column_stack([table.values[c] for c in self.columns])
-        a = _energy_design((x - self.centre) / self.scale, self.parameters)
+        a = _with_constant(_quadratic((x - self.centre) / self.scale, self.parameters)[0])
         out: Float64Array = np.log(np.maximum(table.values["energy_kwh"], 1e-9)) - a @ self.coef
         return out
 
 
-def _energy_design(u: Float64Array, parameters: int) -> Float64Array:
-    p = u[:, :parameters]
-    pairs = [p[:, i] * p[:, j] for i in range(parameters) for j in range(i, parameters)]
-    out: Float64Array = np.column_stack([np.ones(len(u)), u, *pairs])
+def _with_constant(terms: Float64Array) -> Float64Array:
+    out: Float64Array = np.column_stack([np.ones(len(terms)), terms])
     return out
 
 

@@ -116,7 +116,7 @@ class FleetManager:
         self._holds[name] = (str(state.get("orderId", "")), int(state.get("orderUpdateId", 0)))
         pos = state.get("agvPosition")
         if pos and pos.get("positionInitialized") and pos.get("mapId") == self.zone.name:
-            self.positions[name] = (round(pos["x"] / self.cell_m), round(pos["y"] / self.cell_m))
+            self.positions[name] = vda.cell_of(pos, self.cell_m)
         errors = [e for e in state.get("errors", []) if e.get("errorLevel") == "FATAL"]
         self.errors[name] = [str(e.get("errorType")) for e in errors]
         now = (bool(errors), bool(state.get("paused", False)))

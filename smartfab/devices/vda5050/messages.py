@@ -165,6 +165,11 @@ def order(
             "edges": edges}  # fmt: skip
 
 
+def cell_of(position: Message, cell_m: float) -> tuple[int, int]:
+    """The grid cell ``(x, y)`` of a node's or an AGV's position in metres."""
+    return round(position["x"] / cell_m), round(position["y"] / cell_m)
+
+
 def node_id(x: float, y: float) -> str:
     return f"n{x:g}_{y:g}"
 

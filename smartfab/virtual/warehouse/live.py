@@ -167,7 +167,7 @@ class LiveWarehouse:
             sim.manager.on_state(serial, state)
         if sim.fleet_model.virtual_agvs:
             agvs.drive(sim)
-        else:
+        elif sim.motion_gate is None:
             sim.motion_gate = sim.manager.reported_moves
 
     def instant_action(self, serial: str, action_type: str) -> Message:

@@ -30,6 +30,7 @@ others plan around it: unlike a breakdown it keeps its task.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,7 +160,8 @@ class VirtualAgvs:
         """Make the simulation's AGVs drive as these do: only onto released nodes (its motion
         gate), and not at all when stopped by an instant action (held by its planner, so that
         the others plan around them)."""
-        sim.motion_gate = lambda: self.released_next(sim)
+        if sim.motion_gate is None:
+            sim.motion_gate = functools.partial(self.released_next, sim)
         for name, agv in self._by_name.items():
             sim.hold(name, agv.stands)
 
@@ -189,10 +191,7 @@ class VirtualAgvs:
             self._pass_nodes(agv, st.cell)
             node = agv.nodes[0] if agv.nodes and not agv.stands else None
             pos = node.get("nodePosition") if node is not None and node["released"] else None
-            out[st.id] = (
-                None if pos is None
-                else (round(pos["x"] / self.cell_m), round(pos["y"] / self.cell_m))
-            )  # fmt: skip
+            out[st.id] = None if pos is None else vda.cell_of(pos, self.cell_m)
         return out
 
     def messages(self, sim: VirtualWarehouse) -> list[tuple[str, vda.Message, vda.Message]]:

@@ -155,6 +155,7 @@ class FleetPlanner:
         self._occ_now = np.full(v, -1, np.int32)
         self._occ_next = np.full(v, -1, np.int32)
         self._next: np.ndarray | None = None  # the next step, once planned (``intent``)
+        self._place: dict[str, int] = {}  # agent -> its place in ``_agents`` (and ``_next``)
 
     @property
     def grid(self) -> Grid:
@@ -190,7 +191,7 @@ class FleetPlanner:
             raise MapfError(f"agent {agent_id!r}: cell {cell} is taken by agent {other!r}")
         self._agents[agent_id] = _Agent(agent_id, v, v)
         self._assign_needed = True
-        self._next = None
+        self._agents_changed()
 
     def remove_agent(self, agent_id: str) -> None:
         """The agent leaves the fleet; a task it had not loaded goes back to the queue, a loaded
@@ -198,9 +199,13 @@ class FleetPlanner:
         agent = self._agent(agent_id)
         self._release(agent)
         del self._agents[agent_id]
-        self._next = None
+        self._agents_changed()
         if agent.stopped:
             self._floor_changed()
+
+    def _agents_changed(self) -> None:
+        self._next = None
+        self._place = {a: i for i, a in enumerate(self._agents)}
 
     def _release(self, agent: _Agent) -> None:
         """Take the agent's task away: back to the queue unless loaded."""
@@ -319,7 +324,7 @@ class FleetPlanner:
         agent = self._agent(agent_id)
         v = agent.vertex
         cells = [self._grid.cell(v)]
-        nxt = int(self._intended()[list(self._agents).index(agent_id)])
+        nxt = int(self._intended()[self._place[agent_id]])
         if nxt != v and limit > 1:
             v = nxt
             cells.append(self._grid.cell(v))
