@@ -28,7 +28,9 @@ import optuna
 from smartfab.apps.quality.surrogate import Prediction, Surrogate
 from smartfab.platform.points import Float64Array
 
-CONFIDENCE = 0.9  # the quantile of risk and cycle time held to the limits ...
+# The quantile of risk and cycle time held to the limits (0.9 broke the defect limit in seed 35
+# of the bench, whose chatter rose beyond the data faster than any refit saw) ...
+CONFIDENCE = 0.95
 MARGIN = 0.05  # ... less this share of the limit: a surrogate errs most where the data are few
 INTERVAL = 0.9  # of the expected saving
 SURE = 0.8  # a change is recommended when at least this share of the refits see a saving ...

@@ -104,7 +104,7 @@ def test_a_defect_of_bad_lots_is_not_blamed_on_the_settings_that_met_them(seed: 
     runs = runs_of(table)
     assert runs.parts.sum() == len(table) and runs.parts.max() <= 50  # a run holds one lot
     s = Surrogate.fit(table, seed=seed, bootstraps=5)
-    heat, lot = s.risk[0, 0, :-1], s.risk[1, 0, :-1]
+    heat, lot = s.risk[0, 0, 0, :-1], s.risk[1, 0, 0, :-1]
     assert not np.any(lot), "the lot-borne defect is a constant rate"
     assert heat[0] > 0.5, "the heat defect rises with its parameter"
 
@@ -130,3 +130,40 @@ def test_the_energy_of_hard_lots_is_not_blamed_on_the_settings_that_met_them() -
     assert abs(hi - lo) < 0.3, "p0 does not drive energy (the lots that met it did)"
     lo, hi = s.predict(np.array([[0.0, -0.9, 0.0], [0.0, 0.9, 0.0]])).energy[0]
     assert 0.25 < hi - lo < 0.47, "p1 does (0.36 over that span)"
+
+
+def test_a_constant_rate_is_refitted_by_chance_alone() -> None:
+    # Six bad lots of 50 parts at 40 % carry most of the lot-borne defects: resampling runs would
+    # move the rate's level by whole bursts; the parts seen only by chance.
+    table = _bursts(0)
+    s = Surrogate.fit(table, seed=0, bootstraps=200)
+    rates = 1 / (1 + np.exp(-s.risk[1, 1:, 0, -1]))
+    p, n = float(np.mean(table.defect == 2)), len(table)
+    assert abs(np.mean(rates) - p) < 0.1 * p
+    assert 0.7 < np.std(rates) / np.sqrt(p * (1 - p) / n) < 1.3
+
+
+def test_a_refit_holds_the_worse_of_two_forms_the_data_cannot_tell_apart() -> None:
+    # A defect whose log-odds rise along p0 with a slight bend, from few settings: a line and a
+    # curve predict the held-out runs alike, and beyond the data they part.
+    rng = np.random.default_rng(7)
+    x = np.repeat(rng.uniform(-1, 1, (40, 3)), 100, axis=0)
+    n = len(x)
+    p = 1 / (1 + np.exp(-(-4.0 + 1.2 * x[:, 0] + 0.3 * x[:, 0] ** 2)))
+    defect = (rng.random(n) < p).astype(np.int64)
+    values = {f"p{i}": x[:, i] for i in range(3)} | {
+        "energy_kwh": 1 + x[:, 1] ** 2 + 0.01 * rng.standard_normal(n), "cycle_s": 60 - x[:, 1],
+    }  # fmt: skip
+    table = PartTable(
+        np.arange(n, dtype=np.int64) * 60_000_000, ("p0", "p1", "p2"), values,
+        np.full(n, "", dtype=object), defect, {1: "heat"},
+    )  # fmt: skip
+    s = Surrogate.fit(table, seed=0, bootstraps=40)
+    forms = s.risk[0, 1:, :, :-1]
+    assert np.any(forms[:, 0] != forms[:, 1]), "the refits hold a rival form"
+    assert np.array_equal(s.risk[0, 0, 0], s.risk[0, 0, 1]), "the fit on all runs holds one"
+    beyond = np.array([[1.6, 0.0, 0.0], [-1.6, 0.0, 0.0], [0.0, 1.6, 1.6]])
+    best_only = Surrogate(**{**s.__dict__, "risk": s.risk[:, :, [0, 0]]})
+    both, one = s.predict(beyond), best_only.predict(beyond)
+    assert np.all(both.risk[1:] >= one.risk[1:]) and np.all(both.risk[0] == one.risk[0])
+    assert np.any(both.upper(both.risk, 0.95) > one.upper(one.risk, 0.95) * 1.05)
