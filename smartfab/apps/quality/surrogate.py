@@ -163,7 +163,7 @@ class Surrogate:
             risk.append([
                 [_chance(runs.defects[:, k], runs.parts, poly.shape[1], rng)] * 2
                 if i and forms[k] == (0,) else
-                [_binomial(poly[rows], runs.defects[rows, k], w, f) for f in _both(forms[k], i)]
+                _fits(poly[rows], runs.defects[rows, k], w, _both(forms[k], i))
                 for k in types
             ])  # fmt: skip
         return cls(
@@ -209,6 +209,14 @@ def _both(forms: tuple[int, ...], refit: int) -> tuple[int, int]:
     """The two forms a fit holds: the best and its rival, the best twice where there is no rival
     or for the fit on all runs (``refit`` 0)."""
     return (forms[0], forms[-1] if refit else forms[0])
+
+
+def _fits(
+    x: Float64Array, hits: Float64Array, parts: Float64Array, forms: tuple[int, int]
+) -> list[Float64Array]:
+    """The defect model in each of ``forms``, each distinct form fitted once."""
+    fitted = {f: _binomial(x, hits, parts, f) for f in set(forms)}
+    return [fitted[f] for f in forms]
 
 
 _POLY = PolynomialFeatures(2, include_bias=False)
