@@ -160,8 +160,9 @@ def closed_loop(
         # A change is judged by the truth over the conditions seen so far: it breaks a constraint
         # when it leaves a range or a rate limit, makes the cycle longer than takt, or puts the
         # defect risk above the limit (or, where the settings in force were above it already,
-        # higher still).
-        sample = _sample(process)
+        # higher still). The risk is averaged over every part's conditions: a sample of 400 moved
+        # it by up to 5 % (seed 41: 3.52 % over 400, 3.36 % over all), as much as a margin.
+        sample = contexts(process.history)
         risk_now, risk = (float(truth.good_energy(truth.scale(x), sample)[1][0])
                           for x in (current, new))  # fmt: skip
         broken = rec.changes and (
@@ -202,7 +203,8 @@ def closed_loop(
 
 
 def _sample(process: VirtualProcess, rows: int = 400) -> Context:
-    """The conditions the process has seen, thinned: what true risks and energies average over."""
+    """The conditions the process has seen, thinned: what the true optimum is searched over (a
+    grid of settings against every part's conditions would not fit in memory)."""
     c = contexts(process.history)
     i = np.linspace(0, len(c.amb) - 1, rows).astype(np.intp)
     return Context(c.amb[i], c.wear[i], c.hardness[i])
