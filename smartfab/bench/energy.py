@@ -204,7 +204,8 @@ def closed_loop(
 
 def _sample(process: VirtualProcess, rows: int = 400) -> Context:
     """The conditions the process has seen, thinned: what the true optimum is searched over (a
-    grid of settings against every part's conditions would not fit in memory)."""
+    grid of settings against every part's conditions would not fit in memory), and so the
+    energies the realised fraction compares with it."""
     c = contexts(process.history)
     i = np.linspace(0, len(c.amb) - 1, rows).astype(np.intp)
     return Context(c.amb[i], c.wear[i], c.hardness[i])
