@@ -253,19 +253,3 @@ async def test_a_per_part_node_reports_a_repeated_value(server: VirtualOpcUaServ
     assert parts.ts.tolist() == [TS + 10_000, TS + 10_001, TS + 10_002]
     changes = got.points.take((got.points.signal_id == 11) & (got.points.value == 77))
     assert changes.ts.tolist() == [TS + 10_000]
-
-
-def test_the_process_block_s_per_part_signals_are_reported_every_sample() -> None:
-    from smartfab.config import DEMO_PLANT
-    from smartfab.model.loader import load_plant
-
-    demo = load_plant(DEMO_PLANT)
-    ids = {ref.path: i for i, ref in enumerate(demo.iter_signals())}
-    connector = OpcUaConnector.from_plant(demo, "opcua-factory", ids)
-    every = {n.path.rsplit("/", 2)[1] + "/" + n.path.rsplit("/", 1)[1]
-             for n in connector.nodes if n.every_sample}  # fmt: skip
-    assert every == {
-        f"cnc-0{i}/{s}"
-        for i in (1, 2, 4)
-        for s in ("inspection", "roughness_ra", "tool_count", "hall_temp", "material_lot")
-    }
