@@ -187,7 +187,8 @@ def closed_loop(
     nominal = np.array([p.nominal for p in spec.parameters])
     e0 = float(truth.good_energy(truth.scale(nominal), ctx)[0][0])
     e1 = float(truth.good_energy(truth.scale(current), ctx)[0][0])
-    _, e_best = truth.optimum(ctx, truth.risk_limit)
+    # Its risk held to the limit over every part's conditions, as the changes are judged.
+    _, e_best = truth.optimum(ctx, truth.risk_limit, judge=contexts(process.history))
     out |= {
         "optimisation.realised_fraction": (e0 - e1) / (e0 - e_best) if e0 > e_best else 1.0,
         "optimisation.violations": violations,
@@ -204,8 +205,9 @@ def closed_loop(
 
 def _sample(process: VirtualProcess, rows: int = 400) -> Context:
     """The conditions the process has seen, thinned: what the true optimum is searched over (a
-    grid of settings against every part's conditions would not fit in memory), and so the
-    energies the realised fraction compares with it."""
+    grid of settings against every part's conditions would not fit in memory; its risk is then
+    held to the limit over all of them), and so the energies the realised fraction compares
+    with it."""
     c = contexts(process.history)
     i = np.linspace(0, len(c.amb) - 1, rows).astype(np.intp)
     return Context(c.amb[i], c.wear[i], c.hardness[i])

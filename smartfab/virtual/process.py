@@ -35,6 +35,7 @@ from smartfab.virtual.streams import entropy
 _US = 1_000_000
 _DAY_S = 86_400
 RISK_LIMIT = 0.03  # a line's acceptable defect rate, where its process allows it
+JUDGE_ROUNDS = 5  # of the true optimum's limit, moved to hold over every condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +226,35 @@ class ProcessTruth:
         return out, risk
 
     def optimum(
-        self, ctx: Context, risk_limit: float, points: int = 25
+        self, ctx: Context, risk_limit: float, points: int = 25, judge: Context | None = None
     ) -> tuple[Float64Array, float]:
-        """The truly best parameters (u) and their energy per good part: the least energy per good
-        part with the defect risk at most ``risk_limit`` and the cycle within takt, found on a
-        grid, then refined on a finer grid around the best point."""
+        """The truly best parameters (u) and their energy per good part over ``ctx``: the least
+        energy per good part with the defect risk at most ``risk_limit`` and the cycle within
+        takt. With ``judge``, more conditions than a grid of settings against them would fit in
+        memory, the risk is held to the limit over those: the grid is searched over ``ctx`` with
+        its limit moved by the ratio of the two risks at the best point, until they agree (a
+        sample of 400 conditions moved the best point's risk by 3 %, as much as a margin)."""
+        u, e = self._grid_optimum(ctx, risk_limit, points)
+        if judge is None:
+            return u, e
+        best_u, best, limit = np.full_like(u, np.nan), math.inf, risk_limit
+        for _ in range(JUDGE_ROUNDS):
+            if not np.isfinite(e):
+                break
+            (r_ctx,), (r_judge,) = (self.good_energy(u[None, :], c)[1] for c in (ctx, judge))
+            if r_judge <= risk_limit and e < best:
+                best_u, best = u, e
+            binds = r_ctx > limit * 0.99
+            if abs(r_judge / risk_limit - 1) < 1e-3 or not (binds or r_judge > risk_limit):
+                break
+            limit *= risk_limit / r_judge
+            u, e = self._grid_optimum(ctx, limit, points)
+        return best_u, best
+
+    def _grid_optimum(
+        self, ctx: Context, risk_limit: float, points: int
+    ) -> tuple[Float64Array, float]:
+        """The best point on a grid, then on finer grids around it."""
         best_u, best = np.full(len(self.spec.parameters), np.nan), math.inf
         lo, hi = np.zeros(len(self.spec.parameters)), np.ones(len(self.spec.parameters))
         for _ in range(3):

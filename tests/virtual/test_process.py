@@ -81,3 +81,17 @@ def test_the_true_optimum_respects_the_constraints() -> None:
     energy, risk = p.truth.good_energy(u[None, :], c)
     assert risk[0] <= 0.03 and p.truth.cycle_s(u[None, :])[0] <= p.truth.takt_s
     assert energy[0] == pytest.approx(best)
+
+
+def test_the_true_optimum_over_a_sample_holds_the_limit_over_every_condition_judged() -> None:
+    p = VirtualProcess.create(CNC, 4, "m")
+    p.run(0, 4000)
+    c = contexts(p.history)
+    i = np.linspace(0, len(c.amb) - 1, 40).astype(np.intp)
+    sample = Context(c.amb[i], c.wear[i], c.hardness[i])
+    alone, _ = p.truth.optimum(sample, 0.03, points=11)
+    judged, best = p.truth.optimum(sample, 0.03, points=11, judge=c)
+    # Over the sample alone, the best point breaks the limit over every condition.
+    assert p.truth.good_energy(alone[None, :], c)[1][0] > 0.03
+    assert p.truth.good_energy(judged[None, :], c)[1][0] <= 0.03
+    assert p.truth.good_energy(judged[None, :], sample)[0][0] == pytest.approx(best)
