@@ -233,8 +233,9 @@ class ProcessTruth:
         energy per good part with the defect risk at most ``risk_limit`` and the cycle within
         takt. With ``judge``, more conditions than a grid of settings against them would fit in
         memory, the risk is held to the limit over those: the grid is searched over ``ctx`` with
-        its limit moved by the ratio of the two risks at the best point, until they agree (a
-        sample of 400 conditions moved the best point's risk by 3 %, as much as a margin)."""
+        its limit moved by the ratio of the two risks at the best point, until that point's risk
+        over ``judge`` is at most the limit and, where it binds, close under it (a sample of 400
+        conditions moved the best point's risk by 3 %, as much as a margin)."""
         u, e = self._grid_optimum(ctx, risk_limit, points)
         if judge is None:
             return u, e
