@@ -162,8 +162,8 @@ def closed_loop(
         # defect risk above the limit (or, where the settings in force were above it already,
         # higher still). The risk is averaged over every part's conditions: a sample of 400 moved
         # it by up to 5 % (seed 41: 3.52 % over 400, 3.36 % over all), as much as a margin.
-        sample = contexts(process.history)
-        risk_now, risk = (float(truth.good_energy(truth.scale(x), sample)[1][0])
+        seen = contexts(process.history)
+        risk_now, risk = (float(truth.good_energy(truth.scale(x), seen)[1][0])
                           for x in (current, new))  # fmt: skip
         broken = rec.changes and (
             (risk > truth.risk_limit and risk > risk_now)
@@ -183,12 +183,15 @@ def closed_loop(
             run(current)
         say(f"round {r + 1}/{rounds}: saving {rec.saving_fraction:.1%} expected")
 
-    ctx = _sample(process)
+    # The true optimum is searched over 400 of the conditions seen (a grid of settings against
+    # every one would not fit in memory), and so the energies compared with it average over
+    # those; its risk is held to the limit over them all, as the changes are judged.
+    seen = contexts(process.history)
+    ctx = seen.thin(400)
     nominal = np.array([p.nominal for p in spec.parameters])
     e0 = float(truth.good_energy(truth.scale(nominal), ctx)[0][0])
     e1 = float(truth.good_energy(truth.scale(current), ctx)[0][0])
-    # Its risk held to the limit over every part's conditions, as the changes are judged.
-    _, e_best = truth.optimum(ctx, truth.risk_limit, judge=contexts(process.history))
+    _, e_best = truth.optimum(ctx, truth.risk_limit, judge=seen)
     out |= {
         "optimisation.realised_fraction": (e0 - e1) / (e0 - e_best) if e0 > e_best else 1.0,
         "optimisation.violations": violations,
@@ -201,16 +204,6 @@ def closed_loop(
         "train_seconds": train_s,
     }  # fmt: skip
     return out
-
-
-def _sample(process: VirtualProcess, rows: int = 400) -> Context:
-    """The conditions the process has seen, thinned: what the true optimum is searched over (a
-    grid of settings against every part's conditions would not fit in memory; its risk is then
-    held to the limit over all of them), and so the energies the realised fraction compares
-    with it."""
-    c = contexts(process.history)
-    i = np.linspace(0, len(c.amb) - 1, rows).astype(np.intp)
-    return Context(c.amb[i], c.wear[i], c.hardness[i])
 
 
 def bench_energy(

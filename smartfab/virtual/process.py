@@ -153,6 +153,11 @@ class Context:
     wear: Float64Array
     hardness: Float64Array
 
+    def thin(self, rows: int) -> Context:
+        """``rows`` of the rows, evenly spread over them."""
+        i = np.linspace(0, len(self.amb) - 1, rows).astype(np.intp)
+        return Context(self.amb[i], self.wear[i], self.hardness[i])
+
 
 @dataclass(frozen=True)
 class ProcessTruth:

@@ -87,8 +87,7 @@ def test_the_true_optimum_over_a_sample_holds_the_limit_over_every_condition_jud
     p = VirtualProcess.create(CNC, 4, "m")
     p.run(0, 4000)
     c = contexts(p.history)
-    i = np.linspace(0, len(c.amb) - 1, 40).astype(np.intp)
-    sample = Context(c.amb[i], c.wear[i], c.hardness[i])
+    sample = c.thin(40)
     alone, _ = p.truth.optimum(sample, 0.03, points=11)
     judged, best = p.truth.optimum(sample, 0.03, points=11, judge=c)
     # Over the sample alone, the best point breaks the limit over every condition.
